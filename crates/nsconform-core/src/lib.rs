@@ -1,1 +1,21 @@
+//! nsconform-core: the property catalogue, the single-threaded probe and the harness of
+//! nsconform, a conformance suite for Linux namespaces (namespaces(7)).
+//!
+//! - [`catalogue`]: every property, defined once ([`properties`] holds them by area).
+//! - [`probe`]: code that runs inside the namespaces, in the `nsconform-probe` binary.
+//! - [`harness`]: code that starts the probe and judges from outside.
+//! - [`report`]: the run report and its renderings.
 
+pub mod catalogue;
+pub mod docs;
+pub mod env;
+pub mod harness;
+pub mod host;
+pub mod mountinfo;
+pub mod outcome;
+pub mod probe;
+pub mod properties;
+pub mod report;
+
+pub use catalogue::{Control, Property};
+pub use outcome::{Outcome, Verdict};

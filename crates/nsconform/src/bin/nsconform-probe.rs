@@ -1,1 +1,6 @@
-fn main(){}
+//! `nsconform-probe`: the single-threaded helper that creates namespaces and reports what
+//! it sees from inside. See `nsconform_core::probe`.
+
+fn main() {
+    nsconform_core::probe::main()
+}

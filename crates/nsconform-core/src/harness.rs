@@ -1,0 +1,489 @@
+//! The harness: runs property checks by starting the probe, watching it with a deadline,
+//! and looking at the host from outside. Multithreaded by design; it never unshares.
+
+use crate::catalogue::{self, Control, Privilege, Property};
+use crate::env::Env;
+use crate::outcome::{Outcome, Verdict};
+use crate::probe::{Launch, Message, Request, StepError};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How a run is carried out.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Path of the `nsconform-probe` binary.
+    pub probe: PathBuf,
+    /// When set, every probe drops to this uid/gid first: a privileged caller's way to
+    /// run the rootless path (the whole run then counts as rootless).
+    pub rootless_as: Option<(u32, u32)>,
+    /// Deadline of one probe run.
+    pub timeout: Duration,
+    /// How many checks run at once (checks marked `global` always run alone).
+    pub jobs: usize,
+}
+
+impl RunOptions {
+    pub fn new(probe: PathBuf) -> Self {
+        RunOptions {
+            probe,
+            rootless_as: None,
+            timeout: Duration::from_secs(10),
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get() * 4),
+        }
+    }
+}
+
+/// Find the probe binary: `$NSCONFORM_PROBE`, else next to the running executable, else
+/// one directory up (test binaries live in `target/*/deps`).
+pub fn locate_probe() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("NSCONFORM_PROBE") {
+        return Some(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    [
+        dir.join("nsconform-probe"),
+        dir.parent()?.join("nsconform-probe"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+/// The result of one property in a report.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PropertyResult {
+    pub id: String,
+    pub title: String,
+    pub man: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<Control>,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    pub duration_ms: u64,
+}
+
+/// What one probe run produced.
+#[derive(Debug, Clone)]
+pub struct ProbeRun {
+    /// The facts the inside half reported.
+    pub facts: serde_json::Value,
+    /// PID of the inside process in the harness's PID namespace.
+    pub host_pid: Option<i32>,
+    /// Exit status of the launcher (`None` while held).
+    pub exit: Option<i32>,
+}
+
+impl ProbeRun {
+    /// Deserialize the facts into the check's own type.
+    pub fn facts<T: serde::de::DeserializeOwned>(&self) -> Result<T, Verdict> {
+        serde_json::from_value(self.facts.clone()).map_err(|e| {
+            Verdict::error(format!("probe facts do not match the check's schema: {e}"))
+        })
+    }
+}
+
+/// The context of one check: which property, which mode, which negative control.
+pub struct Cx<'a> {
+    pub property: &'static Property,
+    pub env: &'a Env,
+    opts: &'a RunOptions,
+    control: Option<Control>,
+    scratch: Vec<PathBuf>,
+}
+
+impl<'a> Cx<'a> {
+    pub fn new(
+        property: &'static Property,
+        env: &'a Env,
+        opts: &'a RunOptions,
+        control: Option<Control>,
+    ) -> Self {
+        Cx {
+            property,
+            env,
+            opts,
+            control,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// True when the checks run without real root (or emulate that).
+    pub fn rootless(&self) -> bool {
+        !self.env.privileged
+    }
+
+    /// The negative control being exercised, if any.
+    pub fn control(&self) -> Option<Control> {
+        self.control
+    }
+
+    /// The uid/gid the probe runs as outside any user namespace.
+    pub fn outer_ids(&self) -> (u32, u32) {
+        self.opts.rootless_as.unwrap_or_else(|| {
+            (
+                nix::unistd::geteuid().as_raw(),
+                nix::unistd::getegid().as_raw(),
+            )
+        })
+    }
+
+    /// Turn the launch a check asks for into the one that runs: rootless runs put
+    /// everything in a user namespace of their own, and the negative control removes
+    /// its piece of isolation.
+    pub fn prepare(&self, mut launch: Launch) -> Launch {
+        let wants_ns = launch.pid
+            || launch.mnt
+            || launch.uts
+            || launch.ipc
+            || launch.net
+            || launch.cgroup
+            || launch.time;
+        if self.rootless() && wants_ns && !launch.user {
+            launch = launch.user();
+        }
+        launch.drop_to = self.opts.rootless_as;
+        if let Some(c) = self.control {
+            launch.apply(c);
+        }
+        launch
+    }
+
+    /// A fresh scratch directory owned by the probe's outer uid, removed after the check.
+    pub fn scratch_dir(&mut self) -> Result<PathBuf, Verdict> {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "nsconform-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir(&dir).map_err(|e| {
+            Verdict::error(format!("create scratch directory {}: {e}", dir.display()))
+        })?;
+        let (uid, gid) = self.outer_ids();
+        if nix::unistd::geteuid().is_root() {
+            let _ = nix::unistd::chown(
+                &dir,
+                Some(nix::unistd::Uid::from_raw(uid)),
+                Some(nix::unistd::Gid::from_raw(gid)),
+            );
+        }
+        self.scratch.push(dir.clone());
+        Ok(dir)
+    }
+
+    /// Run this property's inside half under `launch` (prepared for mode and control)
+    /// and wait for it to finish.
+    pub fn run(&mut self, launch: Launch, args: serde_json::Value) -> Result<ProbeRun, Verdict> {
+        let launch = self.prepare(launch);
+        self.run_exact(launch, args, |_| Ok(()))
+    }
+
+    /// Like [`Cx::run`], but keeps the inside process alive while `outside` looks at it
+    /// (its host PID is in the [`ProbeRun`]); the process is released afterwards.
+    pub fn run_held<T>(
+        &mut self,
+        launch: Launch,
+        args: serde_json::Value,
+        outside: impl FnOnce(&ProbeRun) -> Result<T, Verdict>,
+    ) -> Result<(ProbeRun, T), Verdict> {
+        let mut launch = self.prepare(launch);
+        launch.hold = true;
+        let mut seen = None;
+        let run = self.run_exact(launch, args, |run| {
+            seen = Some(outside(run)?);
+            Ok(())
+        })?;
+        Ok((run, seen.expect("outside ran")))
+    }
+
+    /// Run the probe with exactly this launch (no mode or control adjustment).
+    pub fn run_exact(
+        &mut self,
+        launch: Launch,
+        args: serde_json::Value,
+        outside: impl FnOnce(&ProbeRun) -> Result<(), Verdict>,
+    ) -> Result<ProbeRun, Verdict> {
+        let req = Request {
+            property: self.property.id.to_string(),
+            launch,
+            args,
+        };
+        spawn_probe(&self.opts.probe, &req, self.opts.timeout, outside)
+    }
+}
+
+impl Drop for Cx<'_> {
+    fn drop(&mut self) {
+        for dir in self.scratch.drain(..) {
+            let _ = nix::mount::umount2(&dir, nix::mount::MntFlags::MNT_DETACH);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+/// Turn a probe step error into a verdict: failing to create namespaces at all is the
+/// environment's problem (`error`), with what to do about it.
+pub fn step_verdict(e: &StepError) -> Verdict {
+    let hint = match e.errno.as_deref() {
+        Some("EPERM") if e.step.contains("CLONE_NEWUSER") => {
+            "; unprivileged user namespaces are disabled here (kernel.unprivileged_userns_clone=0, \
+             a seccomp filter or an LSM); run as root or enable them"
+        }
+        Some("ENOSPC") if e.step.contains("unshare") => {
+            "; a /proc/sys/user/max_*_namespaces limit is reached or zero"
+        }
+        Some("EPERM") => "; the probe lacks the privilege for this step (seccomp, capabilities)",
+        Some("EINVAL") if e.step.contains("unshare") => {
+            "; the kernel lacks this namespace type (CONFIG_*_NS) or the probe is not single-threaded"
+        }
+        _ => "",
+    };
+    let mut v = Verdict::error(format!("{e}{hint}"));
+    v.errno = e.errno.clone();
+    v
+}
+
+struct Spawned {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+fn start(probe: &Path, req: &Request, hold: bool) -> Result<Spawned, Verdict> {
+    use std::os::unix::process::CommandExt;
+    let json = serde_json::to_string(req).expect("requests serialize");
+    let mut child = Command::new(probe)
+        .arg("run")
+        .arg(json)
+        .stdin(if hold { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| {
+            Verdict::error(format!(
+                "start the probe {}: {e}; build it with `cargo build` or set NSCONFORM_PROBE",
+                probe.display()
+            ))
+        })?;
+    let stdout = child.stdout.take().expect("piped");
+    let mut stderr_pipe = child.stderr.take().expect("piped");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(l) = line else { break };
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr_pipe.read_to_string(&mut s);
+        s
+    });
+    Ok(Spawned {
+        child,
+        lines,
+        stderr,
+    })
+}
+
+/// Kill the probe's whole process group (the launcher and, through PDEATHSIG and PID
+/// namespace teardown, everything under it).
+fn kill_tree(child: &mut Child) {
+    let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn spawn_probe(
+    probe: &Path,
+    req: &Request,
+    timeout: Duration,
+    outside: impl FnOnce(&ProbeRun) -> Result<(), Verdict>,
+) -> Result<ProbeRun, Verdict> {
+    let hold = req.launch.hold;
+    let mut sp = start(probe, req, hold)?;
+    let deadline = Instant::now() + timeout;
+    let mut run = ProbeRun {
+        facts: serde_json::Value::Null,
+        host_pid: None,
+        exit: None,
+    };
+    let mut failure: Option<StepError> = None;
+    let mut released = !hold;
+    let mut outside = Some(outside);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match sp.lines.recv_timeout(left) {
+            Ok(line) => match serde_json::from_str::<Message>(&line) {
+                Ok(Message::Spawned { pid }) => run.host_pid = Some(pid),
+                Ok(Message::Report { facts }) => run.facts = facts,
+                Ok(Message::Error(e)) => failure = Some(e),
+                Err(e) => {
+                    kill_tree(&mut sp.child);
+                    return Err(Verdict::error(format!(
+                        "probe printed a line that is not a message ({e}): {line}"
+                    )));
+                }
+            },
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                kill_tree(&mut sp.child);
+                return Err(Verdict::timeout(format!(
+                    "the probe did not finish within {:.1} s; its process tree was killed",
+                    timeout.as_secs_f64()
+                )));
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        let have_result = !run.facts.is_null() || failure.is_some();
+        if !released && have_result && run.host_pid.is_some() {
+            let looked = if failure.is_none() {
+                (outside.take().expect("once"))(&run)
+            } else {
+                Ok(())
+            };
+            drop(sp.child.stdin.take());
+            released = true;
+            if let Err(v) = looked {
+                kill_tree(&mut sp.child);
+                return Err(v);
+            }
+        }
+    }
+    let status = sp
+        .child
+        .wait()
+        .map_err(|e| Verdict::error(format!("wait for the probe: {e}")))?;
+    let stderr = sp.stderr.join().unwrap_or_default();
+    run.exit = status.code();
+    if let Some(e) = failure {
+        return Err(step_verdict(&e));
+    }
+    if run.facts.is_null() {
+        return Err(Verdict::error(format!(
+            "the probe exited ({status}) without a report; stderr: {}",
+            stderr.trim()
+        )));
+    }
+    if hold && outside.is_some() {
+        return Err(Verdict::error(
+            "the probe never said which process to look at",
+        ));
+    }
+    Ok(run)
+}
+
+/// Run one property: decide its prerequisites, then its check.
+pub fn run_property(
+    p: &'static Property,
+    env: &Env,
+    opts: &RunOptions,
+    control: Option<Control>,
+) -> PropertyResult {
+    let start = Instant::now();
+    let verdict = match p.prereq.unmet(env) {
+        Some(reason) => Verdict::skip(reason),
+        None if p.prereq.privilege == Privilege::Root && opts.rootless_as.is_some() => {
+            Verdict::skip("needs real root; this run is rootless")
+        }
+        None => {
+            let mut cx = Cx::new(p, env, opts, control);
+            let v = (p.check)(&mut cx).unwrap_or_else(|v| v);
+            drop(cx);
+            v
+        }
+    };
+    PropertyResult {
+        id: p.id.to_string(),
+        title: p.title.to_string(),
+        man: p.man.to_string(),
+        control,
+        verdict,
+        duration_ms: start.elapsed().as_millis() as u64,
+    }
+}
+
+/// Run many properties: host-global ones one at a time first, the rest `opts.jobs` at a
+/// time. Results come back in the order given; `progress` sees each as it finishes.
+pub fn run_all(
+    props: &[&'static Property],
+    env: &Env,
+    opts: &RunOptions,
+    progress: &(dyn Fn(&PropertyResult) + Sync),
+) -> Vec<PropertyResult> {
+    let mut results: Vec<Option<PropertyResult>> = vec![None; props.len()];
+    for (i, p) in props.iter().enumerate().filter(|(_, p)| p.global) {
+        let r = run_property(p, env, opts, None);
+        progress(&r);
+        results[i] = Some(r);
+    }
+    let parallel: Vec<usize> = (0..props.len()).filter(|&i| !props[i].global).collect();
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel();
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.max(1).min(parallel.len().max(1)) {
+            let tx = tx.clone();
+            let (next, parallel) = (&next, &parallel);
+            s.spawn(move || loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&i) = parallel.get(k) else { break };
+                let r = run_property(props[i], env, opts, None);
+                progress(&r);
+                let _ = tx.send((i, r));
+            });
+        }
+    });
+    drop(tx);
+    for (i, r) in rx {
+        results[i] = Some(r);
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every property ran"))
+        .collect()
+}
+
+/// Select properties by ID or area prefix (`PID`, `UTS-01`); empty selects all.
+pub fn select(filters: &[String]) -> Result<Vec<&'static Property>, String> {
+    if filters.is_empty() {
+        return Ok(catalogue::all().iter().collect());
+    }
+    let mut out = Vec::new();
+    for f in filters {
+        let matched: Vec<_> = catalogue::all()
+            .iter()
+            .filter(|p| p.id.eq_ignore_ascii_case(f) || p.area.prefix().eq_ignore_ascii_case(f))
+            .collect();
+        if matched.is_empty() {
+            return Err(format!(
+                "`{f}` names no property or area; see `nsconform list`"
+            ));
+        }
+        for p in matched {
+            if !out.iter().any(|q: &&Property| q.id == p.id) {
+                out.push(p);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Count results per outcome.
+pub fn tally(results: &[PropertyResult]) -> std::collections::BTreeMap<Outcome, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for o in Outcome::ALL {
+        m.insert(o, 0);
+    }
+    for r in results {
+        *m.entry(r.verdict.outcome).or_default() += 1;
+    }
+    m
+}

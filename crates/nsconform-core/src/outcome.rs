@@ -1,0 +1,216 @@
+//! Outcomes and verdicts: what one property check concludes.
+//!
+//! Five outcomes stay distinct so that a report never hides a problem:
+//! `pass` and `fail` judge the kernel (or subject), `skip` says the property could not be
+//! run here and why, `error` says the environment or harness broke (not the subject's
+//! fault), `timeout` says the check did not finish in time.
+
+use serde::{Deserialize, Serialize};
+use std::fmt::{self, Display};
+
+/// The result class of one property check.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Skip,
+    Error,
+    Timeout,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Pass,
+        Outcome::Fail,
+        Outcome::Skip,
+        Outcome::Error,
+        Outcome::Timeout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Skip => "skip",
+            Outcome::Error => "error",
+            Outcome::Timeout => "timeout",
+        }
+    }
+}
+
+impl Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The conclusion of one check: outcome, a one-line detail and, for failures, what was
+/// expected against what was seen. `observed` holds the normalized facts the verdict rests
+/// on (no PIDs of the host, no inode numbers): it is what snapshots and `nsconform diff`
+/// compare between kernels.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// The errno name the kernel answered with where that is part of the result
+    /// (e.g. `ENOSPC` for the 33rd nested PID namespace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errno: Option<String>,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub observed: serde_json::Value,
+}
+
+impl Verdict {
+    fn new(outcome: Outcome, detail: impl Into<String>) -> Self {
+        Verdict {
+            outcome,
+            detail: detail.into(),
+            expected: None,
+            actual: None,
+            errno: None,
+            observed: serde_json::Value::Null,
+        }
+    }
+    pub fn pass(detail: impl Into<String>) -> Self {
+        Self::new(Outcome::Pass, detail)
+    }
+    pub fn fail(detail: impl Into<String>, expected: impl Display, actual: impl Display) -> Self {
+        let mut v = Self::new(Outcome::Fail, detail);
+        v.expected = Some(expected.to_string());
+        v.actual = Some(actual.to_string());
+        v
+    }
+    pub fn skip(reason: impl Into<String>) -> Self {
+        Self::new(Outcome::Skip, reason)
+    }
+    pub fn error(detail: impl Into<String>) -> Self {
+        Self::new(Outcome::Error, detail)
+    }
+    pub fn timeout(detail: impl Into<String>) -> Self {
+        Self::new(Outcome::Timeout, detail)
+    }
+    pub fn with_observed(mut self, observed: serde_json::Value) -> Self {
+        self.observed = observed;
+        self
+    }
+    pub fn with_errno(mut self, errno: impl Into<String>) -> Self {
+        self.errno = Some(errno.into());
+        self
+    }
+}
+
+/// Collects expectations of one check and turns them into a single verdict: the first
+/// unmet expectation becomes the failure, with its own expected and actual values.
+///
+/// ```
+/// use nsconform_core::outcome::{Expect, Outcome};
+/// let mut e = Expect::new();
+/// e.eq("PID inside", 1, 1);
+/// e.eq("parent PID inside", 0, 7);
+/// let v = e.verdict("first process is PID 1");
+/// assert_eq!(v.outcome, Outcome::Fail);
+/// assert!(v.detail.contains("parent PID inside"));
+/// ```
+#[derive(Default, Debug)]
+pub struct Expect {
+    first_failure: Option<(String, String, String)>,
+    checked: usize,
+}
+
+impl Expect {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Expect `actual == expected`; `what` names the quantity in the failure message.
+    pub fn eq<T: PartialEq + fmt::Debug>(&mut self, what: &str, expected: T, actual: T) -> bool {
+        self.that(
+            what,
+            expected == actual,
+            format!("{expected:?}"),
+            format!("{actual:?}"),
+        )
+    }
+
+    /// Expect `actual != unwanted` (e.g. an inode that must differ from the host's).
+    pub fn ne<T: PartialEq + fmt::Debug>(&mut self, what: &str, unwanted: T, actual: T) -> bool {
+        self.that(
+            what,
+            unwanted != actual,
+            format!("not {unwanted:?}"),
+            format!("{actual:?}"),
+        )
+    }
+
+    /// Expect a condition; `expected` and `actual` describe it for the report.
+    pub fn that(
+        &mut self,
+        what: &str,
+        ok: bool,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> bool {
+        self.checked += 1;
+        if !ok && self.first_failure.is_none() {
+            self.first_failure = Some((what.to_string(), expected.into(), actual.into()));
+        }
+        ok
+    }
+
+    pub fn failed(&self) -> bool {
+        self.first_failure.is_some()
+    }
+
+    /// `pass` with `summary` when every expectation held, else `fail` naming the first one
+    /// that did not.
+    pub fn verdict(self, summary: &str) -> Verdict {
+        match self.first_failure {
+            None => Verdict::pass(format!("{summary} ({} checks)", self.checked)),
+            Some((what, expected, actual)) => Verdict::fail(
+                format!("{what}: expected {expected}, got {actual}"),
+                expected,
+                actual,
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expect_reports_first_failure_only() {
+        let mut e = Expect::new();
+        e.eq("a", 1, 2);
+        e.eq("b", 3, 4);
+        let v = e.verdict("x");
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert_eq!(v.expected.as_deref(), Some("1"));
+        assert_eq!(v.actual.as_deref(), Some("2"));
+        assert!(v.detail.starts_with("a:"));
+    }
+
+    #[test]
+    fn expect_passes_when_all_hold() {
+        let mut e = Expect::new();
+        e.ne("inode", 5, 6);
+        e.that("flag", true, "set", "set");
+        let v = e.verdict("all good");
+        assert_eq!(v.outcome, Outcome::Pass);
+        assert!(v.detail.contains("2 checks"));
+    }
+
+    #[test]
+    fn outcome_serializes_lowercase() {
+        assert_eq!(
+            serde_json::to_string(&Outcome::Timeout).unwrap(),
+            "\"timeout\""
+        );
+    }
+}

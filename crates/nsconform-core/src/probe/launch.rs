@@ -1,0 +1,348 @@
+//! The built-in launcher: builds the namespaces a [`Launch`] asks for, then forks the
+//! process that runs a property's inside half (so that it is PID 1 of a new PID
+//! namespace: unshare(CLONE_NEWPID) moves only later children, pid_namespaces(7)).
+
+use super::sys::{self, StepError, StepExt};
+use super::{emit, Inside, Message, Request};
+use crate::catalogue::{Control, InsideFn};
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, ForkResult, Gid, Uid};
+use serde::{Deserialize, Serialize};
+
+/// Which namespaces to create and how. Built by checks with the builder methods, then
+/// weakened by a negative [`Control`] where one is being exercised.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Launch {
+    pub user: bool,
+    /// Write `0 <outer uid> 1` to uid_map (and the same for gid_map, after `deny` to
+    /// setgroups), so the inside process is root of its user namespace.
+    pub map_root: bool,
+    pub pid: bool,
+    /// Mount a fresh procfs on /proc in the inside process (needs `pid` and `mnt`).
+    pub mount_proc: bool,
+    pub mnt: bool,
+    /// Make `/` recursively private before anything is mounted (mount_namespaces(7)).
+    pub private_root: bool,
+    pub uts: bool,
+    pub ipc: bool,
+    pub net: bool,
+    pub cgroup: bool,
+    pub time: bool,
+    /// CLOCK_MONOTONIC and CLOCK_BOOTTIME offsets in seconds written to
+    /// timens_offsets after unshare(CLONE_NEWTIME) (time_namespaces(7)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_offsets: Option<(i64, i64)>,
+    /// uid and gid the probe switches to before anything else (rootless emulation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_to: Option<(u32, u32)>,
+    /// Keep the inside process alive after its report until stdin is closed, so the
+    /// harness can look at it from outside.
+    pub hold: bool,
+    /// A scratch directory made by the harness for this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
+}
+
+impl Launch {
+    /// No new namespaces at all.
+    pub fn host() -> Self {
+        Launch::default()
+    }
+    /// A new user namespace with root mapped to the caller.
+    pub fn user(mut self) -> Self {
+        self.user = true;
+        self.map_root = true;
+        self
+    }
+    /// A new PID namespace whose first process gets a fresh /proc (implies a private
+    /// mount namespace).
+    pub fn pid(mut self) -> Self {
+        self.pid = true;
+        self.mount_proc = true;
+        self.mnt()
+    }
+    /// A new mount namespace with `/` made rprivate.
+    pub fn mnt(mut self) -> Self {
+        self.mnt = true;
+        self.private_root = true;
+        self
+    }
+    pub fn uts(mut self) -> Self {
+        self.uts = true;
+        self
+    }
+    pub fn ipc(mut self) -> Self {
+        self.ipc = true;
+        self
+    }
+    pub fn net(mut self) -> Self {
+        self.net = true;
+        self
+    }
+    pub fn cgroup(mut self) -> Self {
+        self.cgroup = true;
+        self
+    }
+    pub fn time(mut self) -> Self {
+        self.time = true;
+        self
+    }
+    /// Every namespace type, as a complete container would.
+    pub fn all() -> Self {
+        Launch::host()
+            .user()
+            .pid()
+            .uts()
+            .ipc()
+            .net()
+            .cgroup()
+            .time()
+    }
+
+    /// Remove the piece of isolation a negative control lacks.
+    pub fn apply(&mut self, control: Control) {
+        match control {
+            Control::NoNewPid => {
+                self.pid = false;
+                self.mount_proc = false;
+            }
+            Control::NoProcMount => self.mount_proc = false,
+            Control::NoNewMnt => {
+                self.mnt = false;
+                self.private_root = false;
+                self.mount_proc = false;
+            }
+            Control::SharedRoot => self.private_root = false,
+            Control::NoNewUts => self.uts = false,
+            Control::NoNewIpc => self.ipc = false,
+            Control::NoNewNet => self.net = false,
+            Control::NoUserMap => self.map_root = false,
+            Control::NoNewUser => {
+                self.user = false;
+                self.map_root = false;
+            }
+            Control::NoNewCgroup => self.cgroup = false,
+            Control::NoNewTime => {
+                self.time = false;
+                self.time_offsets = None;
+            }
+        }
+    }
+
+    fn clone_flags(&self) -> CloneFlags {
+        let mut f = CloneFlags::empty();
+        for (on, flag) in [
+            (self.mnt, CloneFlags::CLONE_NEWNS),
+            (self.uts, CloneFlags::CLONE_NEWUTS),
+            (self.ipc, CloneFlags::CLONE_NEWIPC),
+            (self.net, CloneFlags::CLONE_NEWNET),
+            (self.cgroup, CloneFlags::CLONE_NEWCGROUP),
+            (self.pid, CloneFlags::CLONE_NEWPID),
+            (self.time, CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)),
+        ] {
+            if on {
+                f |= flag;
+            }
+        }
+        f
+    }
+}
+
+/// Run a request: set up, fork, run the inside half in the child. Never returns.
+pub(super) fn run(req: Request, inside: InsideFn) -> ! {
+    match setup(&req.launch) {
+        Ok((outer_uid, outer_gid)) => {
+            let ctx = Inside {
+                launch: req.launch,
+                args: req.args,
+                outer_uid,
+                outer_gid,
+            };
+            fork_inside(ctx, inside)
+        }
+        Err(e) => {
+            emit(&Message::Error(e));
+            std::process::exit(1)
+        }
+    }
+}
+
+/// Everything before the fork. Returns the outer uid and gid.
+fn setup(l: &Launch) -> Result<(u32, u32), StepError> {
+    if let Some((uid, gid)) = l.drop_to {
+        nix::unistd::setgroups(&[]).step("drop supplementary groups (setgroups)")?;
+        let (g, u) = (Gid::from_raw(gid), Uid::from_raw(uid));
+        nix::unistd::setresgid(g, g, g).step(&format!("switch to gid {gid} (setresgid)"))?;
+        nix::unistd::setresuid(u, u, u).step(&format!("switch to uid {uid} (setresuid)"))?;
+        // A uid change clears the dumpable flag, which makes /proc/self/* root-owned
+        // and our own uid_map unwritable (proc(5) "/proc/[pid]").
+        // SAFETY: plain prctl with integer arguments.
+        if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) } != 0 {
+            return Err(StepError::new(
+                "set dumpable after dropping privileges (prctl)",
+                Some(sys::errno_name(nix::errno::Errno::last())),
+                "cannot write own uid_map without it",
+            ));
+        }
+    }
+    match sys::thread_count() {
+        Some(1) => {}
+        n => return Err(StepError::new(
+            "check that the probe is single-threaded",
+            None,
+            format!(
+                "/proc/self/status says Threads: {n:?}; unshare(CLONE_NEWUSER) needs exactly one"
+            ),
+        )),
+    }
+    let outer_uid = nix::unistd::getuid().as_raw();
+    let outer_gid = nix::unistd::getgid().as_raw();
+    if l.user {
+        unshare(CloneFlags::CLONE_NEWUSER)
+            .step("create a user namespace (unshare CLONE_NEWUSER)")?;
+        if l.map_root {
+            write_root_map(outer_uid, outer_gid)?;
+        }
+    }
+    let flags = l.clone_flags();
+    if !flags.is_empty() {
+        unshare(flags).step(&format!("create namespaces (unshare {flags:?})"))?;
+    }
+    if let Some((mono, boot)) = l.time_offsets {
+        let text = format!("monotonic {mono} 0\nboottime {boot} 0\n");
+        std::fs::write("/proc/self/timens_offsets", text)
+            .step("write /proc/self/timens_offsets")?;
+    }
+    if l.mnt && l.private_root {
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+        .step("make / recursively private (mount MS_REC|MS_PRIVATE)")?;
+    }
+    Ok((outer_uid, outer_gid))
+}
+
+/// Map root inside to the caller's ids (user_namespaces(7) "User and group ID mappings").
+pub fn write_root_map(outer_uid: u32, outer_gid: u32) -> Result<(), StepError> {
+    match std::fs::write("/proc/self/setgroups", "deny") {
+        Ok(()) => {}
+        // Kernels before 3.19 have no setgroups file.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).step("write deny to /proc/self/setgroups"),
+    }
+    std::fs::write("/proc/self/uid_map", format!("0 {outer_uid} 1"))
+        .step(&format!("write `0 {outer_uid} 1` to /proc/self/uid_map"))?;
+    std::fs::write("/proc/self/gid_map", format!("0 {outer_gid} 1"))
+        .step(&format!("write `0 {outer_gid} 1` to /proc/self/gid_map"))?;
+    Ok(())
+}
+
+fn fork_inside(ctx: Inside, inside: InsideFn) -> ! {
+    // The child waits on this pipe until the parent has announced its PID, so the two
+    // processes never write to stdout at the same time.
+    let (go_r, go_w) = match nix::unistd::pipe() {
+        Ok(p) => p,
+        Err(e) => fatal("create a pipe", e),
+    };
+    // SAFETY: the probe is single-threaded (checked in setup), so fork is safe.
+    match unsafe { fork() } {
+        Err(e) => fatal("fork the inside process", e),
+        Ok(ForkResult::Child) => {
+            drop(go_w);
+            let mut b = [0u8; 1];
+            let _ = nix::unistd::read(&go_r, &mut b);
+            drop(go_r);
+            // SAFETY: plain prctl with integer arguments.
+            unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+            let result = mount_proc(&ctx.launch).and_then(|()| inside(&ctx));
+            let code = match result {
+                Ok(facts) => {
+                    emit(&Message::Report { facts });
+                    0
+                }
+                Err(e) => {
+                    emit(&Message::Error(e));
+                    1
+                }
+            };
+            if ctx.launch.hold {
+                sys::wait_for_stdin_eof();
+            }
+            std::process::exit(code)
+        }
+        Ok(ForkResult::Parent { child }) => {
+            drop(go_r);
+            emit(&Message::Spawned {
+                pid: child.as_raw(),
+            });
+            drop(go_w);
+            let code = loop {
+                match waitpid(child, None) {
+                    Ok(WaitStatus::Exited(_, c)) => break c,
+                    Ok(WaitStatus::Signaled(_, s, _)) => break 128 + s as i32,
+                    Ok(_) => continue,
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(e) => fatal("wait for the inside process", e),
+                }
+            };
+            std::process::exit(code)
+        }
+    }
+}
+
+fn mount_proc(l: &Launch) -> Result<(), StepError> {
+    if l.pid && l.mnt && l.mount_proc {
+        mount(
+            Some("proc"),
+            "/proc",
+            Some("proc"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            None::<&str>,
+        )
+        .step("mount a fresh proc on /proc")?;
+    }
+    Ok(())
+}
+
+fn fatal(step: &str, e: nix::errno::Errno) -> ! {
+    emit(&Message::Error(StepError::new(
+        step,
+        Some(sys::errno_name(e)),
+        e.desc(),
+    )));
+    std::process::exit(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_remove_exactly_their_isolation() {
+        let full = Launch::all();
+        for control in Control::ALL {
+            let mut l = full.clone();
+            l.apply(control);
+            assert_ne!(l, full, "{control:?} changed nothing");
+        }
+        let mut l = full.clone();
+        l.apply(Control::NoNewNet);
+        assert!(!l.net && l.pid && l.uts && l.user);
+    }
+
+    #[test]
+    fn clone_flags_follow_fields() {
+        let l = Launch::host().uts().net();
+        assert_eq!(
+            l.clone_flags(),
+            CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNET
+        );
+        assert!(Launch::host().clone_flags().is_empty());
+    }
+}

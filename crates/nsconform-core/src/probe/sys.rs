@@ -1,0 +1,104 @@
+//! Small syscall helpers for the probe: errno names, step errors, raw writes.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The symbolic name of an errno value (`ENOSPC`), as the kernel answered.
+pub fn errno_name(e: nix::errno::Errno) -> String {
+    format!("{e:?}")
+}
+
+/// A failed step: what was tried, the errno the kernel answered (if any), and a message.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, thiserror::Error)]
+pub struct StepError {
+    pub step: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errno: Option<String>,
+    pub message: String,
+}
+
+impl StepError {
+    pub fn new(step: impl Into<String>, errno: Option<String>, message: impl Into<String>) -> Self {
+        StepError {
+            step: step.into(),
+            errno,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.errno {
+            Some(errno) => write!(f, "{} failed with {errno} ({})", self.step, self.message),
+            None => write!(f, "{} failed: {}", self.step, self.message),
+        }
+    }
+}
+
+/// Attach the step being attempted to a failed call.
+pub trait StepExt<T> {
+    fn step(self, what: &str) -> Result<T, StepError>;
+}
+
+impl<T> StepExt<T> for nix::Result<T> {
+    fn step(self, what: &str) -> Result<T, StepError> {
+        self.map_err(|e| StepError::new(what, Some(errno_name(e)), e.desc()))
+    }
+}
+
+impl<T> StepExt<T> for std::io::Result<T> {
+    fn step(self, what: &str) -> Result<T, StepError> {
+        self.map_err(|e| {
+            let errno = e
+                .raw_os_error()
+                .map(|n| errno_name(nix::errno::Errno::from_raw(n)));
+            StepError::new(what, errno, e.to_string())
+        })
+    }
+}
+
+/// Write all of `buf` to `fd`, retrying on EINTR and short writes; errors are ignored
+/// (stdout closed means nobody is listening).
+pub fn write_all(fd: i32, mut buf: &[u8]) {
+    while !buf.is_empty() {
+        // SAFETY: fd is a valid open descriptor owned by the process for its lifetime.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            if nix::errno::Errno::last() == nix::errno::Errno::EINTR {
+                continue;
+            }
+            return;
+        }
+        buf = &buf[n as usize..];
+    }
+}
+
+/// Number of threads of this process, from `/proc/self/status`.
+pub fn thread_count() -> Option<u32> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// The inode of `/proc/<who>/ns/<kind>` (who = `self` or a PID), i.e. the namespace id.
+pub fn ns_inode(who: &str, kind: &str) -> Result<u64, StepError> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{who}/ns/{kind}"))
+        .map(|m| m.ino())
+        .step(&format!("stat /proc/{who}/ns/{kind}"))
+}
+
+/// Block until stdin reaches end of file (the harness closes it to release a held probe).
+pub fn wait_for_stdin_eof() {
+    let mut buf = [0u8; 64];
+    loop {
+        // SAFETY: reading into a stack buffer of the given length.
+        let n = unsafe { libc::read(libc::STDIN_FILENO, buf.as_mut_ptr().cast(), buf.len()) };
+        if n == 0 || (n < 0 && nix::errno::Errno::last() != nix::errno::Errno::EINTR) {
+            return;
+        }
+    }
+}

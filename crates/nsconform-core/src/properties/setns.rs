@@ -1,0 +1,5 @@
+//! SETNS properties: setns(2).
+
+use crate::catalogue::Property;
+
+pub const ALL: &[Property] = &[];

@@ -1,0 +1,5 @@
+//! TIME properties: time_namespaces(7).
+
+use crate::catalogue::Property;
+
+pub const ALL: &[Property] = &[];

@@ -1,0 +1,83 @@
+#!/bin/busybox sh
+# nsconform-vm stage 1: PID 1 inside the initramfs built by nsconform_vm::build_initramfs.
+#
+# 1. mount /proc /sys /dev, load the 9p/virtio modules listed in /modules/order
+# 2. mount the host's rw share (9p tag "nsshare") and read the run's control dir,
+#    named by "nsconform.ctl=<id>" on the kernel command line
+# 3. mount the host root read-only (9p tag "hostroot") at /newroot, add tmpfs /tmp
+#    and /run, move the share to the same path as on the host, move /proc /sys /dev
+# 4. switch_root into the host root with stage 2 (busybox sh) as PID 1
+#
+# Every line starting with "nsconform-vm:" is read by the host (markers, failures).
+/bin/busybox mkdir -p /bin /proc /sys /dev /newroot /share
+/bin/busybox --install -s /bin
+export PATH=/bin
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+exec </dev/null >/dev/console 2>&1
+
+echo "nsconform-vm: init started"
+
+fail() {
+    echo "nsconform-vm: init failed: $*"
+    sync
+    poweroff -f
+    sleep 5
+    exit 1
+}
+
+if [ -f /modules/order ]; then
+    while read -r m; do
+        [ -n "$m" ] || continue
+        insmod "/modules/$m" || fail "insmod /modules/$m (kernel $(uname -r)) failed; the initramfs must be built from this kernel's own modules"
+    done </modules/order
+fi
+
+ctl=
+for arg in $(cat /proc/cmdline); do
+    case "$arg" in
+        nsconform.ctl=*) ctl="${arg#nsconform.ctl=}" ;;
+    esac
+done
+[ -n "$ctl" ] || fail "no nsconform.ctl=<id> on the kernel command line"
+
+P9="trans=virtio,version=9p2000.L,msize=262144"
+# virtio devices may still be probing right after insmod: retry for ~2 s.
+n=0
+until mount -t 9p -o "$P9,cache=none" nsshare /share 2>/dev/null; do
+    n=$((n + 1))
+    [ "$n" -lt 20 ] || break
+    sleep 0.1
+done
+mountpoint -q /share ||
+    fail "mounting the rw share (9p tag nsshare) failed; is 9p/9pnet_virtio available (built-in or in /modules)?"
+C="/share/.nsconform-vm/$ctl"
+[ -f "$C/vars" ] || fail "control file $C/vars missing in the rw share"
+. "$C/vars"
+[ -n "$SHARE_PATH" ] || fail "SHARE_PATH not set by $C/vars"
+
+mount -t 9p -o "$P9,ro,cache=loose" hostroot /newroot ||
+    fail "mounting the host root (9p tag hostroot) read-only failed"
+for d in proc sys dev tmp run; do
+    [ -d "/newroot/$d" ] || fail "/$d does not exist in the host root"
+done
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /newroot/tmp || fail "tmpfs on /tmp"
+mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /newroot/run || fail "tmpfs on /run"
+mkdir -p "/newroot$SHARE_PATH" 2>/dev/null
+[ -d "/newroot$SHARE_PATH" ] ||
+    fail "mount point $SHARE_PATH for the rw share does not exist in the (read-only) guest root"
+mount --move /share "/newroot$SHARE_PATH" || fail "moving the rw share to $SHARE_PATH"
+
+mkdir -p /newroot/run/nsconform-vm
+cp /bin/busybox /newroot/run/nsconform-vm/busybox || fail "copying busybox to /run"
+cp /stage2 /newroot/run/nsconform-vm/stage2 || fail "copying stage2 to /run"
+
+mount --move /dev /newroot/dev || fail "moving /dev"
+mount --move /proc /newroot/proc || fail "moving /proc"
+mount --move /sys /newroot/sys || fail "moving /sys"
+
+echo "nsconform-vm: switching root"
+exec switch_root /newroot /run/nsconform-vm/busybox sh /run/nsconform-vm/stage2 "$SHARE_PATH/.nsconform-vm/$ctl"
+fail "switch_root failed"

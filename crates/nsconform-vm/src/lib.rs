@@ -1,0 +1,190 @@
+//! Run a command inside a throw-away QEMU virtual machine booted from a given kernel.
+//!
+//! The guest sees the host's root file system read-only over virtio-9p, gets fresh
+//! `/proc`, `/sys`, `/dev`, `/tmp` and `/run`, and a read-write 9p share
+//! ([`VmConfig::share_rw`]) mounted at the same path as on the host. The command runs
+//! with the same working directory as on the host; its output is streamed live to the
+//! host's stderr (serial console) and its exit status comes back through the rw share.
+//!
+//! The four ways a run can end are kept apart ([`VmOutcome`]): the command completed
+//! (with its exit code), the kernel panicked, the watchdog timed out, or the VM never
+//! reached our init. Anything wrong on the host side is a [`VmError`] or a
+//! [`VmOutcome::HarnessError`].
+//!
+//! ```no_run
+//! use nsconform_vm::{fetch_debian_kernel, run, VmConfig, VmOutcome};
+//! use std::path::Path;
+//!
+//! let k = fetch_debian_kernel("6.1", Path::new(".vm-cache")).unwrap();
+//! let share = tempfile::tempdir().unwrap();
+//! let mut cfg = VmConfig::new(&k.vmlinuz, share.path(), ["uname", "-r"]);
+//! cfg.modules_dir = Some(k.modules_dir.clone());
+//! let out = run(&cfg).unwrap();
+//! assert_eq!(out.outcome, VmOutcome::Completed { exit_code: 0 });
+//! ```
+
+mod accel;
+mod debian;
+mod error;
+mod initramfs;
+mod qemu;
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use accel::{detect_accel, probe_kvm};
+pub use debian::{fetch_debian_kernel, DebianKernel};
+pub use error::VmError;
+pub use initramfs::{build_initramfs, resolve_modules, REQUIRED_MODULES};
+pub use qemu::{qemu_binary, run};
+
+/// Which QEMU accelerator to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Accel {
+    /// KVM when a short test boot under KVM works ([`detect_accel`]), TCG otherwise.
+    Auto,
+    /// Hardware virtualisation (`-accel kvm -cpu host`).
+    Kvm,
+    /// Pure emulation (`-accel tcg -cpu max`); slow but works everywhere.
+    Tcg,
+}
+
+impl std::fmt::Display for Accel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Accel::Auto => "auto",
+            Accel::Kvm => "kvm",
+            Accel::Tcg => "tcg",
+        })
+    }
+}
+
+impl std::str::FromStr for Accel {
+    type Err = VmError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Accel::Auto),
+            "kvm" => Ok(Accel::Kvm),
+            "tcg" => Ok(Accel::Tcg),
+            other => Err(VmError::Config(format!(
+                "unknown accelerator `{other}`; use auto, kvm or tcg"
+            ))),
+        }
+    }
+}
+
+/// Everything needed to boot one VM and run one command in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmConfig {
+    /// Kernel image: a bzImage (`vmlinuz-*`) or an uncompressed `vmlinux` with a PVH note.
+    pub kernel: PathBuf,
+    /// Initramfs made by [`build_initramfs`]. `None`: one is built for this run from
+    /// [`VmConfig::modules_dir`] (or without modules when that is `None` too, which
+    /// needs a kernel with 9p and virtio-pci built in).
+    pub initrd: Option<PathBuf>,
+    /// Guest memory in MiB.
+    pub memory_mib: u32,
+    /// Guest vCPUs.
+    pub cpus: u32,
+    /// Watchdog: QEMU is killed after this long (boot included).
+    pub timeout: Duration,
+    /// Accelerator; [`Accel::Auto`] runs [`detect_accel`].
+    pub accel: Accel,
+    /// argv of the command run in the guest (looked up in the guest's `PATH`).
+    pub guest_command: Vec<String>,
+    /// Host directory mounted read-write in the guest at the same path. The run's
+    /// control files live in `<share_rw>/.nsconform-vm/run-*` while the VM runs.
+    pub share_rw: PathBuf,
+    /// Extra kernel command-line words, appended last.
+    pub extra_cmdline: Vec<String>,
+    /// `/lib/modules/<version>` of `kernel`, used when `initrd` is `None`.
+    pub modules_dir: Option<PathBuf>,
+    /// Extra environment for the guest command; overrides the defaults
+    /// (`PATH`, `HOME=/root`, `TERM=dumb`, `LANG=C.UTF-8`, `CI=true`,
+    /// `INSTA_UPDATE=no`, `INSTA_WORKSPACE_ROOT=<workspace of cwd>`).
+    pub env: Vec<(String, String)>,
+    /// Working directory of the guest command; `None`: the host process's cwd.
+    /// It must exist in the guest: any host path outside `/tmp` and `/run`, or a
+    /// path inside `share_rw`.
+    pub cwd: Option<PathBuf>,
+    /// Copy every console byte to the host's stderr while the VM runs.
+    pub stream_console: bool,
+    /// Also write the complete console output to this file.
+    pub console_log_file: Option<PathBuf>,
+}
+
+impl VmConfig {
+    /// A configuration with defaults: 1024 MiB, 2 vCPUs, 120 s timeout, [`Accel::Auto`],
+    /// console streamed to stderr.
+    pub fn new<I, S>(kernel: impl AsRef<Path>, share_rw: impl AsRef<Path>, command: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        VmConfig {
+            kernel: kernel.as_ref().to_path_buf(),
+            initrd: None,
+            memory_mib: 1024,
+            cpus: 2,
+            timeout: Duration::from_secs(120),
+            accel: Accel::Auto,
+            guest_command: command.into_iter().map(Into::into).collect(),
+            share_rw: share_rw.as_ref().to_path_buf(),
+            extra_cmdline: Vec::new(),
+            modules_dir: None,
+            env: Vec::new(),
+            cwd: None,
+            stream_console: true,
+            console_log_file: None,
+        }
+    }
+}
+
+/// How a VM run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum VmOutcome {
+    /// The guest command ran to its end; `exit_code` is its status as the guest's
+    /// shell reports it (128+N when killed by signal N, 127 when not found).
+    Completed { exit_code: i32 },
+    /// The console showed "Kernel panic"; `message` is the panic line.
+    KernelPanic { message: String },
+    /// Our init started but the command had not finished when the watchdog fired.
+    Timeout,
+    /// Our init never printed its start marker (bad kernel, missing drivers, QEMU
+    /// refused to start, or the watchdog fired during boot).
+    NeverBooted { reason: String },
+    /// The VM booted but the run could not be completed for a reason that is not
+    /// the command's (e.g. init could not mount the 9p shares).
+    HarnessError { message: String },
+}
+
+/// Result of [`run`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmRun {
+    pub outcome: VmOutcome,
+    /// Accelerator actually used (never [`Accel::Auto`]).
+    pub accel_used: Accel,
+    /// Milliseconds from starting QEMU until the guest command started (`None` when
+    /// it never started).
+    pub boot_ms: Option<u64>,
+    /// Milliseconds from starting QEMU until QEMU was gone.
+    pub total_ms: u64,
+    /// The last part of the console output (at most [`CONSOLE_TAIL_BYTES`]), `\r` removed.
+    pub console_log: String,
+}
+
+/// How much console output [`VmRun::console_log`] keeps.
+pub const CONSOLE_TAIL_BYTES: usize = 128 * 1024;
+
+impl VmRun {
+    /// The command's exit code, if it completed.
+    pub fn exit_code(&self) -> Option<i32> {
+        match self.outcome {
+            VmOutcome::Completed { exit_code } => Some(exit_code),
+            _ => None,
+        }
+    }
+}

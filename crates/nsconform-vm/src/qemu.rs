@@ -1,0 +1,598 @@
+//! Booting QEMU, watching its serial console and turning what happened into a
+//! [`VmOutcome`].
+
+use crate::accel::detect_accel;
+use crate::error::VmError;
+use crate::{initramfs, Accel, VmConfig, VmOutcome, VmRun, CONSOLE_TAIL_BYTES};
+use std::collections::VecDeque;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Environment variable naming the QEMU binary (default `qemu-system-x86_64`).
+pub const QEMU_ENV: &str = "NSCONFORM_QEMU";
+
+const MARK_INIT: &str = "nsconform-vm: init started";
+const MARK_RUNNING: &str = "nsconform-vm: running command";
+const MARK_FAILED: &str = "nsconform-vm: init failed: ";
+const PANIC_TEXT: &str = "Kernel panic";
+
+/// The QEMU system emulator to run: `$NSCONFORM_QEMU` or `qemu-system-x86_64`.
+pub fn qemu_binary() -> PathBuf {
+    std::env::var_os(QEMU_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64"))
+}
+
+/// Boot a VM as described by `cfg`, run the guest command, and report how it ended.
+///
+/// `Err` only when the run could not be attempted (bad configuration, QEMU or busybox
+/// missing, share not writable). Everything that happens once QEMU runs, including a
+/// kernel that does not boot, is an `Ok(VmRun)` with the matching [`VmOutcome`].
+pub fn run(cfg: &VmConfig) -> Result<VmRun, VmError> {
+    validate(cfg)?;
+    let accel = match cfg.accel {
+        Accel::Auto => detect_accel(),
+        a => a,
+    };
+    let share = cfg
+        .share_rw
+        .canonicalize()
+        .map_err(|e| VmError::io("resolving rw share", &cfg.share_rw, e))?;
+    let cwd = match &cfg.cwd {
+        Some(c) => c.clone(),
+        None => std::env::current_dir()
+            .map_err(|e| VmError::io("reading current directory", Path::new("."), e))?,
+    };
+
+    // Control directory inside the share: vars for stage 1, command for stage 2,
+    // exit_code written back by the guest. Removed when `ctl` drops.
+    let ctl_parent = share.join(".nsconform-vm");
+    fs::create_dir_all(&ctl_parent)
+        .map_err(|e| VmError::io("creating control directory in the rw share", &ctl_parent, e))?;
+    let ctl = tempfile::Builder::new()
+        .prefix("run-")
+        .tempdir_in(&ctl_parent)
+        .map_err(|e| VmError::io("creating control directory in", &ctl_parent, e))?;
+    let ctl_id = ctl
+        .path()
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    write_file(
+        &ctl.path().join("vars"),
+        &format!("SHARE_PATH={}\n", sh_quote(&share.to_string_lossy())),
+    )?;
+    write_file(
+        &ctl.path().join("command"),
+        &command_script(cfg, &cwd, &guest_env(cfg, &cwd))?,
+    )?;
+
+    let scratch = tempfile::Builder::new()
+        .prefix("nsconform-vm-")
+        .tempdir()
+        .map_err(|e| VmError::io("creating temp dir in", &std::env::temp_dir(), e))?;
+    let initrd = match &cfg.initrd {
+        Some(p) => p.clone(),
+        None => initramfs::build(
+            cfg.modules_dir.as_deref(),
+            &scratch.path().join("initramfs.cpio"),
+        )?,
+    };
+
+    let mut cmdline = vec![
+        "console=ttyS0".to_string(),
+        "panic=-1".to_string(),
+        "rdinit=/init".to_string(),
+        "quiet".to_string(),
+        "loglevel=4".to_string(),
+        format!("nsconform.ctl={ctl_id}"),
+    ];
+    cmdline.extend(cfg.extra_cmdline.iter().cloned());
+
+    let qemu = qemu_binary();
+    let mut cmd = Command::new(&qemu);
+    cmd.args(["-nodefaults", "-no-user-config", "-display", "none"])
+        .args(["-nic", "none", "-no-reboot", "-M", "pc"]);
+    match accel {
+        Accel::Kvm => cmd.args(["-accel", "kvm", "-cpu", "host"]),
+        _ => cmd.args(["-accel", "tcg", "-cpu", "max"]),
+    };
+    cmd.arg("-m")
+        .arg(cfg.memory_mib.to_string())
+        .arg("-smp")
+        .arg(cfg.cpus.to_string())
+        .args(["-serial", "stdio"])
+        .arg("-kernel")
+        .arg(&cfg.kernel)
+        .arg("-initrd")
+        .arg(&initrd)
+        .arg("-append")
+        .arg(cmdline.join(" "))
+        .arg("-virtfs")
+        .arg("local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap")
+        .arg("-virtfs")
+        .arg(format!(
+            "local,path={},mount_tag=nsshare,security_model=none,multidevs=remap",
+            qemu_opt_escape(&share.to_string_lossy())
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+
+    let start = Instant::now();
+    let mut child = cmd.spawn().map_err(|source| VmError::Spawn {
+        program: qemu.display().to_string(),
+        hint: "install qemu-system-x86 (ci/vm/install-deps.sh) or set NSCONFORM_QEMU".into(),
+        source,
+    })?;
+    let mut guard = KillOnDrop(Some(&mut child));
+    let console = Arc::new(Mutex::new(Console::new(start)));
+    let log_file = match &cfg.console_log_file {
+        Some(p) => {
+            Some(fs::File::create(p).map_err(|e| VmError::io("creating console log", p, e))?)
+        }
+        None => None,
+    };
+    let stdout = guard.child().stdout.take().expect("stdout piped");
+    let stderr = guard.child().stderr.take().expect("stderr piped");
+    let reader = {
+        let console = Arc::clone(&console);
+        let stream = cfg.stream_console;
+        std::thread::spawn(move || pump_console(stdout, console, stream, log_file))
+    };
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::BufReader::new(stderr).read_to_string(&mut s);
+        s
+    });
+
+    let deadline = start + cfg.timeout;
+    let mut timed_out = false;
+    let status = loop {
+        match guard.child().try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() >= deadline => {
+                timed_out = true;
+                let _ = guard.child().kill();
+                let _ = guard.child().wait();
+                break None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(25)),
+            Err(e) => {
+                return Err(VmError::io("waiting for QEMU", &qemu, e));
+            }
+        }
+    };
+    guard.0 = None;
+    let total_ms = start.elapsed().as_millis() as u64;
+    let _ = reader.join();
+    let qemu_stderr = err_reader.join().unwrap_or_default();
+    let console = console.lock().unwrap_or_else(|p| p.into_inner()).clone();
+
+    let exit_file = ctl.path().join("exit_code");
+    let exit_code = fs::read_to_string(&exit_file)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok());
+
+    let outcome = classify(Classify {
+        exit_code,
+        panic: console.panic.clone(),
+        init_seen: console.init_at.is_some(),
+        init_failed: console.init_failed.clone(),
+        timed_out,
+        timeout: cfg.timeout,
+        qemu_status: status.map(|s| s.to_string()),
+        qemu_stderr: &qemu_stderr,
+        kernel: &cfg.kernel,
+    });
+    if cfg.stream_console && !qemu_stderr.trim().is_empty() && exit_code.is_none() {
+        eprintln!("nsconform-vm: QEMU stderr:\n{}", qemu_stderr.trim_end());
+    }
+    drop(ctl);
+    let _ = fs::remove_dir(&ctl_parent); // only succeeds when no other run uses it
+    Ok(VmRun {
+        outcome,
+        accel_used: accel,
+        boot_ms: console.running_at.map(|d| d.as_millis() as u64),
+        total_ms,
+        console_log: console.tail_string(),
+    })
+}
+
+fn validate(cfg: &VmConfig) -> Result<(), VmError> {
+    let bad = |m: String| Err(VmError::Config(m));
+    if !cfg.kernel.is_file() {
+        return bad(format!(
+            "kernel `{}` is not a file; fetch one with fetch_debian_kernel or ci/vm/kernel-matrix.sh",
+            cfg.kernel.display()
+        ));
+    }
+    if let Some(i) = &cfg.initrd {
+        if !i.is_file() {
+            return bad(format!("initrd `{}` is not a file", i.display()));
+        }
+    }
+    if cfg.guest_command.is_empty() {
+        return bad("guest_command is empty".into());
+    }
+    if cfg.guest_command[0].contains('=') {
+        return bad(format!(
+            "guest_command[0] `{}` contains `=`; wrap it as [\"sh\", \"-c\", ...]",
+            cfg.guest_command[0]
+        ));
+    }
+    if cfg.memory_mib < 128 {
+        return bad(format!(
+            "memory_mib {} is too small (min 128)",
+            cfg.memory_mib
+        ));
+    }
+    if cfg.cpus == 0 {
+        return bad("cpus must be at least 1".into());
+    }
+    if !cfg.share_rw.is_dir() {
+        return bad(format!(
+            "share_rw `{}` is not a directory",
+            cfg.share_rw.display()
+        ));
+    }
+    for (k, _) in &cfg.env {
+        let ok = !k.is_empty()
+            && !k.starts_with(|c: char| c.is_ascii_digit())
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            return bad(format!(
+                "environment variable name `{k}` is not a valid identifier"
+            ));
+        }
+    }
+    for w in &cfg.extra_cmdline {
+        if w.is_empty() || w.contains(char::is_whitespace) {
+            return bad(format!(
+                "extra_cmdline entry `{w}` must be one non-empty word without spaces"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The nearest ancestor of `cwd` whose Cargo.toml has a `[workspace]` table.
+fn workspace_root(cwd: &Path) -> PathBuf {
+    for dir in cwd.ancestors() {
+        if let Ok(text) = fs::read_to_string(dir.join("Cargo.toml")) {
+            if text.lines().any(|l| l.trim() == "[workspace]") {
+                return dir.to_path_buf();
+            }
+        }
+    }
+    cwd.to_path_buf()
+}
+
+fn guest_env(cfg: &VmConfig, cwd: &Path) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vec![
+        (
+            "PATH".into(),
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+        ),
+        ("HOME".into(), "/root".into()),
+        ("USER".into(), "root".into()),
+        ("LOGNAME".into(), "root".into()),
+        ("TERM".into(), "dumb".into()),
+        ("LANG".into(), "C.UTF-8".into()),
+        ("CI".into(), "true".into()),
+        ("INSTA_UPDATE".into(), "no".into()),
+        (
+            "INSTA_WORKSPACE_ROOT".into(),
+            workspace_root(cwd).to_string_lossy().into_owned(),
+        ),
+        ("NSCONFORM_IN_VM".into(), "1".into()),
+    ];
+    for (k, v) in &cfg.env {
+        env.retain(|(ek, _)| ek != k);
+        env.push((k.clone(), v.clone()));
+    }
+    env
+}
+
+/// The script stage 2 sources in a subshell: cd, then exec the command with exactly
+/// the given environment (via busybox `env -i`).
+fn command_script(cfg: &VmConfig, cwd: &Path, env: &[(String, String)]) -> Result<String, VmError> {
+    let cwd_s = cwd.to_string_lossy();
+    let mut s = String::from("# generated by nsconform-vm\n");
+    s.push_str(&format!(
+        "cd {} || {{ echo \"nsconform-vm: cannot cd to {} in the guest (paths under /tmp and /run are guest tmpfs)\"; exit 125; }}\n",
+        sh_quote(&cwd_s),
+        cwd_s.replace(['"', '\\', '$', '`'], "_")
+    ));
+    s.push_str("exec /run/nsconform-vm/busybox env -i");
+    for (k, v) in env {
+        s.push(' ');
+        s.push_str(&sh_quote(&format!("{k}={v}")));
+    }
+    for a in &cfg.guest_command {
+        s.push(' ');
+        s.push_str(&sh_quote(a));
+    }
+    s.push('\n');
+    Ok(s)
+}
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// QEMU option values escape `,` by doubling it.
+fn qemu_opt_escape(s: &str) -> String {
+    s.replace(',', ",,")
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), VmError> {
+    fs::write(path, text).map_err(|e| VmError::io("writing", path, e))
+}
+
+struct KillOnDrop<'a>(Option<&'a mut Child>);
+
+impl KillOnDrop<'_> {
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("child present")
+    }
+}
+
+impl Drop for KillOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// What the console reader learned.
+#[derive(Clone)]
+struct Console {
+    start: Instant,
+    tail: VecDeque<u8>,
+    line: Vec<u8>,
+    init_at: Option<Duration>,
+    running_at: Option<Duration>,
+    init_failed: Option<String>,
+    panic: Option<String>,
+}
+
+impl Console {
+    fn new(start: Instant) -> Self {
+        Console {
+            start,
+            tail: VecDeque::new(),
+            line: Vec::new(),
+            init_at: None,
+            running_at: None,
+            init_failed: None,
+            panic: None,
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\r' {
+                continue;
+            }
+            self.tail.push_back(b);
+            if b == b'\n' {
+                let line = String::from_utf8_lossy(&self.line).into_owned();
+                self.line.clear();
+                self.on_line(&line);
+            } else if self.line.len() < 4096 {
+                self.line.push(b);
+            }
+        }
+        let excess = self.tail.len().saturating_sub(CONSOLE_TAIL_BYTES);
+        self.tail.drain(..excess);
+    }
+
+    fn on_line(&mut self, line: &str) {
+        let now = self.start.elapsed();
+        if line.contains(MARK_INIT) && self.init_at.is_none() {
+            self.init_at = Some(now);
+        } else if line.contains(MARK_RUNNING) && self.running_at.is_none() {
+            self.running_at = Some(now);
+        } else if let Some(i) = line.find(MARK_FAILED) {
+            self.init_failed
+                .get_or_insert_with(|| line[i + MARK_FAILED.len()..].trim().to_string());
+        }
+        if self.panic.is_none() {
+            if let Some(i) = line.find(PANIC_TEXT) {
+                self.panic = Some(line[i..].trim().to_string());
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if !self.line.is_empty() {
+            let line = String::from_utf8_lossy(&self.line).into_owned();
+            self.line.clear();
+            self.on_line(&line);
+        }
+    }
+
+    fn tail_string(&self) -> String {
+        let (a, b) = self.tail.as_slices();
+        let mut v = Vec::with_capacity(a.len() + b.len());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b);
+        String::from_utf8_lossy(&v).into_owned()
+    }
+}
+
+fn pump_console(
+    mut out: impl Read,
+    console: Arc<Mutex<Console>>,
+    stream: bool,
+    mut log: Option<fs::File>,
+) {
+    let mut buf = [0u8; 8192];
+    let stderr = std::io::stderr();
+    loop {
+        let n = match out.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let chunk = &buf[..n];
+        if stream {
+            let cleaned: Vec<u8> = chunk.iter().copied().filter(|&b| b != b'\r').collect();
+            let mut e = stderr.lock();
+            let _ = e.write_all(&cleaned);
+            let _ = e.flush();
+        }
+        if let Some(f) = log.as_mut() {
+            let _ = f.write_all(chunk);
+        }
+        if let Ok(mut c) = console.lock() {
+            c.feed(chunk);
+        }
+    }
+    if let Ok(mut c) = console.lock() {
+        c.finish();
+    }
+}
+
+struct Classify<'a> {
+    exit_code: Option<i32>,
+    panic: Option<String>,
+    init_seen: bool,
+    init_failed: Option<String>,
+    timed_out: bool,
+    timeout: Duration,
+    qemu_status: Option<String>,
+    qemu_stderr: &'a str,
+    kernel: &'a Path,
+}
+
+fn classify(c: Classify<'_>) -> VmOutcome {
+    if let Some(exit_code) = c.exit_code {
+        return VmOutcome::Completed { exit_code };
+    }
+    if let Some(message) = c.panic {
+        return VmOutcome::KernelPanic { message };
+    }
+    if let Some(message) = c.init_failed {
+        return VmOutcome::HarnessError {
+            message: format!("guest init failed: {message}"),
+        };
+    }
+    let stderr_hint = {
+        let s = c.qemu_stderr.trim();
+        if s.is_empty() {
+            String::new()
+        } else {
+            format!("; QEMU said: {}", s.lines().last().unwrap_or(s))
+        }
+    };
+    if !c.init_seen {
+        let reason = if c.timed_out {
+            format!(
+                "no output from the guest init within the {:?} timeout (kernel `{}` did not boot \
+                 to the initramfs: not a bootable x86 kernel, wrong initramfs, or too slow under TCG){stderr_hint}",
+                c.timeout,
+                c.kernel.display()
+            )
+        } else {
+            format!(
+                "QEMU exited ({}) before the guest init started{stderr_hint}",
+                c.qemu_status.as_deref().unwrap_or("unknown status")
+            )
+        };
+        return VmOutcome::NeverBooted { reason };
+    }
+    if c.timed_out {
+        return VmOutcome::Timeout;
+    }
+    VmOutcome::HarnessError {
+        message: format!(
+            "the VM stopped ({}) without writing an exit status to the rw share{stderr_hint}",
+            c.qemu_status.as_deref().unwrap_or("unknown status")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_single_quotes() {
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+    }
+
+    #[test]
+    fn console_markers_and_panic() {
+        let mut c = Console::new(Instant::now());
+        c.feed(b"boot\r\nnsconform-vm: init started\r\nnsconform-vm: running command\r\n");
+        c.feed(b"[ 1.0] Kernel panic - not syncing: sysrq triggered crash\r\n");
+        assert!(c.init_at.is_some() && c.running_at.is_some());
+        assert_eq!(
+            c.panic.as_deref(),
+            Some("Kernel panic - not syncing: sysrq triggered crash")
+        );
+        assert!(!c.tail_string().contains('\r'));
+    }
+
+    #[test]
+    fn classify_orders_outcomes() {
+        let base = || Classify {
+            exit_code: None,
+            panic: None,
+            init_seen: true,
+            init_failed: None,
+            timed_out: false,
+            timeout: Duration::from_secs(1),
+            qemu_status: Some("exit status: 0".into()),
+            qemu_stderr: "",
+            kernel: Path::new("k"),
+        };
+        assert_eq!(
+            classify(Classify {
+                exit_code: Some(3),
+                ..base()
+            }),
+            VmOutcome::Completed { exit_code: 3 }
+        );
+        assert!(matches!(
+            classify(Classify {
+                panic: Some("Kernel panic".into()),
+                ..base()
+            }),
+            VmOutcome::KernelPanic { .. }
+        ));
+        assert_eq!(
+            classify(Classify {
+                timed_out: true,
+                ..base()
+            }),
+            VmOutcome::Timeout
+        );
+        assert!(matches!(
+            classify(Classify {
+                init_seen: false,
+                timed_out: true,
+                ..base()
+            }),
+            VmOutcome::NeverBooted { .. }
+        ));
+        assert!(matches!(classify(base()), VmOutcome::HarnessError { .. }));
+    }
+
+    #[test]
+    fn guest_env_overrides_defaults() {
+        let mut cfg = VmConfig::new("/k", "/tmp", ["true"]);
+        cfg.env.push(("CI".into(), "false".into()));
+        let env = guest_env(&cfg, Path::new("/"));
+        assert!(env.contains(&("CI".into(), "false".into())));
+        assert_eq!(env.iter().filter(|(k, _)| k == "CI").count(), 1);
+        assert!(env.contains(&("INSTA_UPDATE".into(), "no".into())));
+    }
+}
