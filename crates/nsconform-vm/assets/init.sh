@@ -46,12 +46,12 @@ done
 P9="trans=virtio,version=9p2000.L,msize=262144"
 # virtio devices may still be probing right after insmod: retry for ~2 s.
 n=0
-until mount -t 9p -o "$P9,cache=none" nsshare /share 2>/dev/null; do
+until mount -t 9p -o "$P9,cache=none" nsshare /share; do
     n=$((n + 1))
     [ "$n" -lt 20 ] || break
     sleep 0.1
 done
-mountpoint -q /share ||
+grep -q " /share 9p " /proc/mounts ||
     fail "mounting the rw share (9p tag nsshare) failed; is 9p/9pnet_virtio available (built-in or in /modules)?"
 C="/share/.nsconform-vm/$ctl"
 [ -f "$C/vars" ] || fail "control file $C/vars missing in the rw share"

@@ -265,7 +265,7 @@ mod tests {
 
     #[test]
     fn newest_by_numeric_order() {
-        let mut v = vec![
+        let mut v = [
             "linux-image-6.12.9+deb12-amd64",
             "linux-image-6.12.117+deb12-amd64",
             "linux-image-6.12.43+deb12-amd64",
