@@ -1,1 +1,90 @@
-pub fn x() {}
+//! Shared helpers of the nsconform conformance tests.
+//!
+//! The tests never create namespaces themselves (libtest runs them on worker threads,
+//! where `unshare(CLONE_NEWUSER)` fails with EINVAL): they drive the harness, which starts
+//! the single-threaded `nsconform-probe`, or run the `nsconform` binary with duct.
+
+use nsconform_core::catalogue::{Control, Property};
+use nsconform_core::env::Env;
+use nsconform_core::harness::{self, PropertyResult, RunOptions};
+use std::path::PathBuf;
+
+/// The uid/gid the rootless mode drops to when the tests run as root.
+pub const ROOTLESS_ID: (u32, u32) = (65534, 65534);
+
+/// How the checks run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// With real root (needs the tests to run as root).
+    Privileged,
+    /// As an unprivileged uid: the probe drops to [`ROOTLESS_ID`] when the tests run as
+    /// root, or simply runs as the invoking user otherwise.
+    Rootless,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Privileged => "privileged",
+            Mode::Rootless => "rootless",
+        }
+    }
+
+    /// Options and environment for this mode, or `None` (with the reason printed, so the
+    /// skip is visible) when this machine cannot run it.
+    pub fn setup(self) -> Option<(RunOptions, Env)> {
+        let root = nix::unistd::geteuid().is_root();
+        let mut opts = RunOptions::new(probe());
+        match self {
+            Mode::Privileged if !root => {
+                eprintln!("SKIP privileged mode: the tests are not running as root");
+                return None;
+            }
+            Mode::Privileged => {}
+            Mode::Rootless if root => opts.rootless_as = Some(ROOTLESS_ID),
+            Mode::Rootless => {}
+        }
+        let env = Env::detect(opts.rootless_as.map(|(u, _)| u));
+        Some((opts, env))
+    }
+}
+
+/// `target/<profile>/` of this build.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binaries live in target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// Path of the `nsconform-probe` binary built with the tests.
+pub fn probe() -> PathBuf {
+    let p = target_dir().join("nsconform-probe");
+    assert!(p.is_file(), "{} missing: run the tests with `cargo test --workspace`", p.display());
+    p
+}
+
+/// Path of the `nsconform` CLI built with the tests.
+pub fn cli() -> PathBuf {
+    let p = target_dir().join("nsconform");
+    assert!(p.is_file(), "{} missing: run the tests with `cargo test --workspace`", p.display());
+    p
+}
+
+/// Run one property in a mode, optionally under a negative control.
+pub fn run_one(p: &'static Property, mode: Mode, control: Option<Control>) -> Option<PropertyResult> {
+    let (opts, env) = mode.setup()?;
+    Some(harness::run_property(p, &env, &opts, control))
+}
+
+/// Run the whole catalogue in a mode.
+pub fn run_catalogue(mode: Mode) -> Option<Vec<PropertyResult>> {
+    let (opts, env) = mode.setup()?;
+    let all: Vec<&'static Property> = nsconform_core::catalogue::all().iter().collect();
+    Some(harness::run_all(&all, &env, &opts, &|_| {}))
+}
+
+/// Name of the host-global lock every test that changes host state (even briefly) holds,
+/// for `#[serial_test::file_serial(host_state)]`; works under cargo test and nextest.
+pub const HOST_LOCK: &str = "host_state";

@@ -1,0 +1,120 @@
+//! The `nsconform` command line: formats, exit statuses, rootless runs.
+
+use nsconform_tests::cli;
+use serial_test::file_serial;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = duct::cmd(cli(), args)
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .expect("nsconform starts");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+#[file_serial(host_state)]
+fn run_json_has_the_documented_schema() {
+    let (code, out, err) = run(&["run", "--format", "json"]);
+    assert_eq!(code, 0, "stderr: {err}\n{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("report is JSON");
+    assert!(v["kernel"].as_str().is_some_and(|k| !k.is_empty()));
+    assert!(v["privileged"].is_boolean());
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), nsconform_core::catalogue::all().len());
+    for r in results {
+        for key in ["id", "title", "outcome", "detail"] {
+            assert!(r.get(key).is_some(), "result without {key}: {r}");
+        }
+        let outcome = r["outcome"].as_str().unwrap();
+        assert!(["pass", "fail", "skip", "error", "timeout"].contains(&outcome));
+    }
+}
+
+#[test]
+fn list_json_lists_the_catalogue() {
+    let (code, out, _) = run(&["list", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let items = v.as_array().unwrap();
+    assert_eq!(items.len(), nsconform_core::catalogue::all().len());
+    assert!(items.iter().all(|p| p["man"].is_string() && p["prereq"]["privilege"].is_string()));
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_message() {
+    let (code, _, err) = run(&["run", "NO-SUCH-99"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("NO-SUCH-99") && err.contains("nsconform list"), "{err}");
+    let (code, _, err) = run(&["run", "--control", "bogus"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no-new-net"), "{err}");
+    let (code, _, _) = run(&["frobnicate"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+#[file_serial(host_state)]
+fn a_failing_property_exits_1() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIP: negative controls run as root");
+        return;
+    }
+    let (code, out, _) = run(&["run", "--control", "no-new-net", "--no-color"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("NET-01") && out.contains("FAIL"), "{out}");
+}
+
+#[test]
+fn help_documents_exit_statuses() {
+    let (code, out, _) = run(&["run", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Exit status") && out.contains("3  the environment"));
+}
+
+/// The real rootless path: the whole CLI as an unprivileged uid, not just the probe.
+#[test]
+#[file_serial(host_state)]
+fn unprivileged_user_passes_or_skips_everything() {
+    let args: Vec<String> = if nix::unistd::geteuid().is_root() {
+        ["--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([cli().display().to_string(), "run".into(), "--format".into(), "json".into()])
+            .collect()
+    } else {
+        eprintln!("tests already run unprivileged; the other tests cover this path");
+        return;
+    };
+    let out = duct::cmd("setpriv", &args)
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .expect("setpriv runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["privileged"], false);
+    assert_eq!(v["uid"], 65534);
+    for r in v["results"].as_array().unwrap() {
+        let o = r["outcome"].as_str().unwrap();
+        assert!(o == "pass" || o == "skip", "{r}");
+    }
+}
+
+#[test]
+fn docs_properties_md_is_up_to_date() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/properties.md");
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    let generated = nsconform_core::docs::properties_markdown();
+    assert!(
+        on_disk == generated,
+        "docs/properties.md is out of date: run `cargo run -q -p nsconform -- docs > docs/properties.md`"
+    );
+}

@@ -1,0 +1,55 @@
+//! The host is left as it was: hostname, domainname, mounts, SysV and POSIX IPC
+//! objects, links, named network namespaces and processes.
+
+use nsconform_core::host::HostState;
+use nsconform_tests::cli;
+use serial_test::file_serial;
+
+fn probe_processes() -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmd).contains("nsconform-probe") {
+            found.push(format!("{pid}: {}", String::from_utf8_lossy(&cmd).replace('\0', " ")));
+        }
+    }
+    found
+}
+
+#[test]
+#[file_serial(host_state)]
+fn full_runs_leave_the_host_as_it_was() {
+    let before = HostState::capture();
+    let tmp_before: Vec<_> = nsconform_scratch_dirs();
+    let mut runs = vec![vec!["run", "--format", "json"]];
+    if nix::unistd::geteuid().is_root() {
+        runs.push(vec!["run", "--format", "json", "--rootless-as", "65534"]);
+        // Negative controls break isolation on purpose (the hostname leaks, a mount
+        // propagates); the checks must still put everything back.
+        for c in ["no-new-uts", "no-new-mnt", "shared-root", "no-new-ipc"] {
+            runs.push(vec!["run", "--control", c]);
+        }
+    }
+    for args in &runs {
+        let out = duct::cmd(cli(), args).stdout_capture().unchecked().run().unwrap();
+        assert!(out.status.code().is_some(), "{args:?} was killed");
+    }
+    let after = HostState::capture();
+    let diff = after.diff(&before);
+    assert!(diff.is_empty(), "host changed:\n{}", diff.join("\n"));
+    assert_eq!(probe_processes(), Vec::<String>::new(), "probe processes left running");
+    assert_eq!(nsconform_scratch_dirs(), tmp_before, "scratch directories left behind");
+}
+
+fn nsconform_scratch_dirs() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("nsconform-"))
+        .collect();
+    v.sort();
+    v
+}

@@ -1,0 +1,121 @@
+//! The seven seed properties of the design card, each in both modes, with the specific
+//! facts that make them what they are, and each negative control with the missing
+//! isolation named in the failure.
+
+use nsconform_core::catalogue::{self, Control};
+use nsconform_core::outcome::Outcome;
+use nsconform_tests::{run_one, Mode};
+use rstest::rstest;
+use serial_test::file_serial;
+
+fn pass(id: &str, mode: Mode) -> Option<serde_json::Value> {
+    let p = catalogue::find(id).expect("seed property in the catalogue");
+    let r = run_one(p, mode, None)?;
+    assert_eq!(
+        r.verdict.outcome,
+        Outcome::Pass,
+        "{id} ({}): {}",
+        mode.name(),
+        r.verdict.detail
+    );
+    Some(r.verdict.observed)
+}
+
+#[rstest]
+fn new_pid_namespace_has_pid_1(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
+    let Some(o) = pass("PID-01", mode) else { return };
+    assert_eq!(o["pid"], 1);
+    assert_eq!(o["ppid"], 0);
+    assert_eq!(o["proc_pids"], serde_json::json!([1]));
+}
+
+#[rstest]
+fn pid_namespaces_nest_32_levels_and_refuse_the_33rd(
+    #[values(Mode::Privileged, Mode::Rootless)] mode: Mode,
+) {
+    let p = catalogue::find("PID-05").unwrap();
+    let Some(r) = run_one(p, mode, None) else { return };
+    assert_eq!(r.verdict.outcome, Outcome::Pass, "{}", r.verdict.detail);
+    assert_eq!(r.verdict.observed["deepest_nspid_len"], 33);
+    // The errno is recorded; this kernel (>= 4.9) answers ENOSPC, older ones EINVAL.
+    assert_eq!(r.verdict.errno.as_deref(), Some("ENOSPC"));
+}
+
+#[rstest]
+#[file_serial(host_state)]
+fn hostname_and_domainname_are_isolated(
+    #[values("UTS-02", "UTS-03")] id: &str,
+    #[values(Mode::Privileged, Mode::Rootless)] mode: Mode,
+) {
+    let Some(o) = pass(id, mode) else { return };
+    assert_eq!(o["host_unchanged"], true);
+    assert_eq!(o["inside_matches_set_value"], true);
+}
+
+#[rstest]
+#[file_serial(host_state)]
+fn new_ipc_namespace_is_empty(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
+    let Some(o) = pass("IPC-08", mode) else { return };
+    assert_eq!(o["posix_mqueues"], serde_json::json!([]));
+    assert_eq!(o["host_msqid_stat_inside"], "EINVAL");
+}
+
+#[rstest]
+fn new_network_namespace_has_only_lo_down(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
+    let Some(o) = pass("NET-01", mode) else { return };
+    assert_eq!(
+        o["interfaces"],
+        serde_json::json!([{ "name": "lo", "up": false, "loopback": true }])
+    );
+}
+
+#[rstest]
+fn unmapped_ids_are_the_overflow_ids(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
+    let Some(o) = pass("USER-03", mode) else { return };
+    assert_eq!(o["ids_equal_overflow"], true);
+}
+
+#[rstest]
+fn mapped_root_owns_files_as_the_real_uid(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
+    let Some(o) = pass("USER-26", mode) else { return };
+    assert_eq!(o["uid_inside"], 0);
+    assert_eq!(o["file_owner_outside_is_outer_uid"], true);
+}
+
+#[rstest]
+#[file_serial(host_state)]
+fn mounts_inside_are_invisible_to_the_host(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
+    let Some(o) = pass("MNT-01", mode) else { return };
+    assert_eq!(o["marker_on_host"], false);
+    assert_eq!(o["host_mounts_missing_inside"], 0);
+}
+
+/// Each seed's negative control fails, and the failure names the missing isolation.
+#[rstest]
+#[case::no_new_pid("PID-01", Control::NoNewPid, "new PID namespace")]
+#[case::no_proc_mount("PID-01", Control::NoProcMount, "fresh procfs")]
+#[case::nesting_without_newpid("PID-05", Control::NoNewPid, "new PID namespace per level")]
+#[case::no_new_uts("UTS-02", Control::NoNewUts, "new UTS namespace")]
+#[case::no_new_uts_domain("UTS-03", Control::NoNewUts, "new UTS namespace")]
+#[case::no_new_ipc("IPC-08", Control::NoNewIpc, "new IPC namespace")]
+#[case::no_new_net("NET-01", Control::NoNewNet, "CLONE_NEWNET")]
+#[case::no_new_user("USER-03", Control::NoNewUser, "new user namespace")]
+#[case::no_user_map("USER-26", Control::NoUserMap, "uid_map")]
+#[case::no_new_mnt("MNT-01", Control::NoNewMnt, "new mount namespace")]
+#[case::shared_root("MNT-01", Control::SharedRoot, "rprivate")]
+#[file_serial(host_state)]
+fn seed_negative_control_fails_naming_the_gap(
+    #[case] id: &str,
+    #[case] control: Control,
+    #[case] named: &str,
+) {
+    let p = catalogue::find(id).unwrap();
+    assert!(p.controls.contains(&control), "{id} does not list {control:?}");
+    let Some(r) = run_one(p, Mode::Privileged, Some(control)) else { return };
+    assert_eq!(r.verdict.outcome, Outcome::Fail, "{id}/{control:?}: {}", r.verdict.detail);
+    assert!(
+        r.verdict.detail.contains(named),
+        "{id}/{control:?}: detail {:?} does not name {named:?}",
+        r.verdict.detail
+    );
+}
