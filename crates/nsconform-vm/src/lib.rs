@@ -28,6 +28,7 @@ mod debian;
 mod error;
 mod initramfs;
 mod qemu;
+mod vmlinux;
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -38,6 +39,7 @@ pub use debian::{fetch_debian_kernel, DebianKernel};
 pub use error::VmError;
 pub use initramfs::{build_initramfs, resolve_modules, REQUIRED_MODULES};
 pub use qemu::{qemu_binary, run};
+pub use vmlinux::extract_vmlinux;
 
 /// Which QEMU accelerator to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -40,7 +40,7 @@ fn kernel_61() -> Option<&'static DebianKernel> {
 }
 
 fn config(k: &DebianKernel, share: &Path, cmd: &[&str]) -> VmConfig {
-    let mut cfg = VmConfig::new(&k.vmlinuz, share, cmd.iter().copied());
+    let mut cfg = VmConfig::new(k.boot_image(), share, cmd.iter().copied());
     cfg.modules_dir = Some(k.modules_dir.clone());
     cfg.timeout = Duration::from_secs(40);
     cfg.memory_mib = 512;
