@@ -61,19 +61,31 @@ pub fn target_dir() -> PathBuf {
 /// Path of the `nsconform-probe` binary built with the tests.
 pub fn probe() -> PathBuf {
     let p = target_dir().join("nsconform-probe");
-    assert!(p.is_file(), "{} missing: run the tests with `cargo test --workspace`", p.display());
+    assert!(
+        p.is_file(),
+        "{} missing: run the tests with `cargo test --workspace`",
+        p.display()
+    );
     p
 }
 
 /// Path of the `nsconform` CLI built with the tests.
 pub fn cli() -> PathBuf {
     let p = target_dir().join("nsconform");
-    assert!(p.is_file(), "{} missing: run the tests with `cargo test --workspace`", p.display());
+    assert!(
+        p.is_file(),
+        "{} missing: run the tests with `cargo test --workspace`",
+        p.display()
+    );
     p
 }
 
 /// Run one property in a mode, optionally under a negative control.
-pub fn run_one(p: &'static Property, mode: Mode, control: Option<Control>) -> Option<PropertyResult> {
+pub fn run_one(
+    p: &'static Property,
+    mode: Mode,
+    control: Option<Control>,
+) -> Option<PropertyResult> {
     let (opts, env) = mode.setup()?;
     Some(harness::run_property(p, &env, &opts, control))
 }

@@ -43,14 +43,19 @@ fn list_json_lists_the_catalogue() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let items = v.as_array().unwrap();
     assert_eq!(items.len(), nsconform_core::catalogue::all().len());
-    assert!(items.iter().all(|p| p["man"].is_string() && p["prereq"]["privilege"].is_string()));
+    assert!(items
+        .iter()
+        .all(|p| p["man"].is_string() && p["prereq"]["privilege"].is_string()));
 }
 
 #[test]
 fn usage_errors_exit_2_with_a_message() {
     let (code, _, err) = run(&["run", "NO-SUCH-99"]);
     assert_eq!(code, 2);
-    assert!(err.contains("NO-SUCH-99") && err.contains("nsconform list"), "{err}");
+    assert!(
+        err.contains("NO-SUCH-99") && err.contains("nsconform list"),
+        "{err}"
+    );
     let (code, _, err) = run(&["run", "--control", "bogus"]);
     assert_eq!(code, 2);
     assert!(err.contains("no-new-net"), "{err}");
@@ -85,7 +90,12 @@ fn unprivileged_user_passes_or_skips_everything() {
         ["--reuid=65534", "--regid=65534", "--clear-groups", "--"]
             .iter()
             .map(|s| s.to_string())
-            .chain([cli().display().to_string(), "run".into(), "--format".into(), "json".into()])
+            .chain([
+                cli().display().to_string(),
+                "run".into(),
+                "--format".into(),
+                "json".into(),
+            ])
             .collect()
     } else {
         eprintln!("tests already run unprivileged; the other tests cover this path");
@@ -98,7 +108,12 @@ fn unprivileged_user_passes_or_skips_everything() {
         .run()
         .expect("setpriv runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["privileged"], false);
     assert_eq!(v["uid"], 65534);

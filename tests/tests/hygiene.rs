@@ -9,10 +9,15 @@ fn probe_processes() -> Vec<String> {
     let mut found = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let name = e.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         if String::from_utf8_lossy(&cmd).contains("nsconform-probe") {
-            found.push(format!("{pid}: {}", String::from_utf8_lossy(&cmd).replace('\0', " ")));
+            found.push(format!(
+                "{pid}: {}",
+                String::from_utf8_lossy(&cmd).replace('\0', " ")
+            ));
         }
     }
     found
@@ -33,14 +38,26 @@ fn full_runs_leave_the_host_as_it_was() {
         }
     }
     for args in &runs {
-        let out = duct::cmd(cli(), args).stdout_capture().unchecked().run().unwrap();
+        let out = duct::cmd(cli(), args)
+            .stdout_capture()
+            .unchecked()
+            .run()
+            .unwrap();
         assert!(out.status.code().is_some(), "{args:?} was killed");
     }
     let after = HostState::capture();
     let diff = after.diff(&before);
     assert!(diff.is_empty(), "host changed:\n{}", diff.join("\n"));
-    assert_eq!(probe_processes(), Vec::<String>::new(), "probe processes left running");
-    assert_eq!(nsconform_scratch_dirs(), tmp_before, "scratch directories left behind");
+    assert_eq!(
+        probe_processes(),
+        Vec::<String>::new(),
+        "probe processes left running"
+    );
+    assert_eq!(
+        nsconform_scratch_dirs(),
+        tmp_before,
+        "scratch directories left behind"
+    );
 }
 
 fn nsconform_scratch_dirs() -> Vec<String> {

@@ -15,7 +15,9 @@ use serial_test::file_serial;
 fn every_property_passes_or_skips_with_a_reason(
     #[values(Mode::Privileged, Mode::Rootless)] mode: Mode,
 ) {
-    let Some(results) = run_catalogue(mode) else { return };
+    let Some(results) = run_catalogue(mode) else {
+        return;
+    };
     let mut problems = Vec::new();
     for r in &results {
         match r.verdict.outcome {
@@ -26,11 +28,22 @@ fn every_property_passes_or_skips_with_a_reason(
                 r.id,
                 r.verdict.detail
             ),
-            _ => problems.push(format!("{} {}: {}", r.id, r.verdict.outcome, r.verdict.detail)),
+            _ => problems.push(format!(
+                "{} {}: {}",
+                r.id, r.verdict.outcome, r.verdict.detail
+            )),
         }
     }
-    assert!(problems.is_empty(), "{} mode:\n{}", mode.name(), problems.join("\n"));
-    for r in results.iter().filter(|r| r.verdict.outcome == Outcome::Pass) {
+    assert!(
+        problems.is_empty(),
+        "{} mode:\n{}",
+        mode.name(),
+        problems.join("\n")
+    );
+    for r in results
+        .iter()
+        .filter(|r| r.verdict.outcome == Outcome::Pass)
+    {
         insta::assert_yaml_snapshot!(format!("{}@{}", r.id, mode.name()), r.verdict.observed);
     }
 }
@@ -42,7 +55,9 @@ fn every_negative_control_is_detected() {
     let mut problems = Vec::new();
     for p in catalogue::all() {
         for &control in p.controls {
-            let Some(r) = run_one(p, Mode::Privileged, Some(control)) else { return };
+            let Some(r) = run_one(p, Mode::Privileged, Some(control)) else {
+                return;
+            };
             checked += 1;
             if r.verdict.outcome != Outcome::Fail {
                 problems.push(format!(
@@ -56,12 +71,21 @@ fn every_negative_control_is_detected() {
         }
     }
     assert!(checked > 0, "no property lists a negative control");
-    assert!(problems.is_empty(), "controls not detected:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "controls not detected:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn every_area_has_properties_with_man_page_and_prerequisites() {
     for p in catalogue::all() {
-        assert!(p.man.contains(')'), "{}: man page reference {:?}", p.id, p.man);
+        assert!(
+            p.man.contains(')'),
+            "{}: man page reference {:?}",
+            p.id,
+            p.man
+        );
     }
 }

@@ -23,7 +23,9 @@ fn pass(id: &str, mode: Mode) -> Option<serde_json::Value> {
 
 #[rstest]
 fn new_pid_namespace_has_pid_1(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
-    let Some(o) = pass("PID-01", mode) else { return };
+    let Some(o) = pass("PID-01", mode) else {
+        return;
+    };
     assert_eq!(o["pid"], 1);
     assert_eq!(o["ppid"], 0);
     assert_eq!(o["proc_pids"], serde_json::json!([1]));
@@ -34,7 +36,9 @@ fn pid_namespaces_nest_32_levels_and_refuse_the_33rd(
     #[values(Mode::Privileged, Mode::Rootless)] mode: Mode,
 ) {
     let p = catalogue::find("PID-05").unwrap();
-    let Some(r) = run_one(p, mode, None) else { return };
+    let Some(r) = run_one(p, mode, None) else {
+        return;
+    };
     assert_eq!(r.verdict.outcome, Outcome::Pass, "{}", r.verdict.detail);
     assert_eq!(r.verdict.observed["deepest_nspid_len"], 33);
     // The errno is recorded; this kernel (>= 4.9) answers ENOSPC, older ones EINVAL.
@@ -55,14 +59,18 @@ fn hostname_and_domainname_are_isolated(
 #[rstest]
 #[file_serial(host_state)]
 fn new_ipc_namespace_is_empty(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
-    let Some(o) = pass("IPC-08", mode) else { return };
+    let Some(o) = pass("IPC-08", mode) else {
+        return;
+    };
     assert_eq!(o["posix_mqueues"], serde_json::json!([]));
     assert_eq!(o["host_msqid_stat_inside"], "EINVAL");
 }
 
 #[rstest]
 fn new_network_namespace_has_only_lo_down(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
-    let Some(o) = pass("NET-01", mode) else { return };
+    let Some(o) = pass("NET-01", mode) else {
+        return;
+    };
     assert_eq!(
         o["interfaces"],
         serde_json::json!([{ "name": "lo", "up": false, "loopback": true }])
@@ -71,13 +79,17 @@ fn new_network_namespace_has_only_lo_down(#[values(Mode::Privileged, Mode::Rootl
 
 #[rstest]
 fn unmapped_ids_are_the_overflow_ids(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
-    let Some(o) = pass("USER-03", mode) else { return };
+    let Some(o) = pass("USER-03", mode) else {
+        return;
+    };
     assert_eq!(o["ids_equal_overflow"], true);
 }
 
 #[rstest]
 fn mapped_root_owns_files_as_the_real_uid(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
-    let Some(o) = pass("USER-26", mode) else { return };
+    let Some(o) = pass("USER-26", mode) else {
+        return;
+    };
     assert_eq!(o["uid_inside"], 0);
     assert_eq!(o["file_owner_outside_is_outer_uid"], true);
 }
@@ -85,7 +97,9 @@ fn mapped_root_owns_files_as_the_real_uid(#[values(Mode::Privileged, Mode::Rootl
 #[rstest]
 #[file_serial(host_state)]
 fn mounts_inside_are_invisible_to_the_host(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
-    let Some(o) = pass("MNT-01", mode) else { return };
+    let Some(o) = pass("MNT-01", mode) else {
+        return;
+    };
     assert_eq!(o["marker_on_host"], false);
     assert_eq!(o["host_mounts_missing_inside"], 0);
 }
@@ -110,9 +124,19 @@ fn seed_negative_control_fails_naming_the_gap(
     #[case] named: &str,
 ) {
     let p = catalogue::find(id).unwrap();
-    assert!(p.controls.contains(&control), "{id} does not list {control:?}");
-    let Some(r) = run_one(p, Mode::Privileged, Some(control)) else { return };
-    assert_eq!(r.verdict.outcome, Outcome::Fail, "{id}/{control:?}: {}", r.verdict.detail);
+    assert!(
+        p.controls.contains(&control),
+        "{id} does not list {control:?}"
+    );
+    let Some(r) = run_one(p, Mode::Privileged, Some(control)) else {
+        return;
+    };
+    assert_eq!(
+        r.verdict.outcome,
+        Outcome::Fail,
+        "{id}/{control:?}: {}",
+        r.verdict.detail
+    );
     assert!(
         r.verdict.detail.contains(named),
         "{id}/{control:?}: detail {:?} does not name {named:?}",

@@ -157,7 +157,7 @@ fn run(args: RunArgs) -> Result<i32> {
     )?;
     let mut opts = RunOptions::new(probe);
     opts.rootless_as = rootless_as;
-    if !(args.timeout > 0.0) {
+    if !args.timeout.is_finite() || args.timeout <= 0.0 {
         bail!(UsageError(
             "--timeout must be a positive number of seconds".into()
         ));

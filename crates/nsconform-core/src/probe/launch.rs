@@ -189,13 +189,15 @@ fn setup(l: &Launch) -> Result<(u32, u32), StepError> {
     }
     match sys::thread_count() {
         Some(1) => {}
-        n => return Err(StepError::new(
-            "check that the probe is single-threaded",
-            None,
-            format!(
+        n => {
+            return Err(StepError::new(
+                "check that the probe is single-threaded",
+                None,
+                format!(
                 "/proc/self/status says Threads: {n:?}; unshare(CLONE_NEWUSER) needs exactly one"
             ),
-        )),
+            ))
+        }
     }
     let outer_uid = nix::unistd::getuid().as_raw();
     let outer_gid = nix::unistd::getgid().as_raw();
