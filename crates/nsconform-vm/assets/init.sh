@@ -6,6 +6,7 @@
 #    named by "nsconform.ctl=<id>" on the kernel command line
 # 3. mount the host root read-only (9p tag "hostroot") at /newroot, add tmpfs /tmp
 #    and /run, move the share to the same path as on the host, move /proc /sys /dev
+#    and bind this kernel's modules (MODULES_DIR) at /lib/modules/<version>
 # 4. switch_root into the host root with stage 2 (busybox sh) as PID 1
 #
 # Every line starting with "nsconform-vm:" is read by the host (markers, failures).
@@ -70,7 +71,43 @@ mkdir -p "/newroot$SHARE_PATH" 2>/dev/null
     fail "mount point $SHARE_PATH for the rw share does not exist in the (read-only) guest root"
 mount --move /share "/newroot$SHARE_PATH" || fail "moving the rw share to $SHARE_PATH"
 
-mkdir -p /newroot/run/nsconform-vm
+# The host's /lib/modules is for the host kernel. Make this kernel's own modules
+# (MODULES_DIR: host path of its /lib/modules/<version>, visible through the
+# read-only host root) usable in the guest, so that veth & co. load:
+#  - kernel.modprobe and a modprobe first in PATH run the host's kmod with
+#    -d <root of MODULES_DIR>;
+#  - when the host has a /lib/modules, a tmpfs over it gets MODULES_DIR bound at
+#    /lib/modules/<version> (for lsmod/modinfo & co.).
+mkdir -p /newroot/run/nsconform-vm/bin
+if [ -n "$MODULES_DIR" ]; then
+    kver=$(uname -r)
+    mroot="${MODULES_DIR%/lib/modules/*}"
+    if [ ! -d "/newroot$MODULES_DIR" ]; then
+        echo "nsconform-vm: warning: $MODULES_DIR is not visible in the guest; modprobe will not find this kernel's modules"
+    elif [ "$mroot/lib/modules/$kver" != "$MODULES_DIR" ]; then
+        echo "nsconform-vm: warning: $MODULES_DIR is not <root>/lib/modules/$kver; modprobe will not find this kernel's modules"
+    else
+        # (usually symlinks to /bin/kmod: test the link, it resolves after switch_root)
+        for kmod in /sbin/modprobe /usr/sbin/modprobe; do
+            if [ -L "/newroot$kmod" ] || [ -x "/newroot$kmod" ]; then
+                printf '#!/run/nsconform-vm/busybox sh\nexec %s -d %s "$@"\n' "$kmod" "'$mroot'" \
+                    >/newroot/run/nsconform-vm/bin/modprobe
+                chmod 755 /newroot/run/nsconform-vm/bin/modprobe
+                echo /run/nsconform-vm/bin/modprobe >/proc/sys/kernel/modprobe
+                break
+            fi
+        done
+        [ -x /newroot/run/nsconform-vm/bin/modprobe ] ||
+            echo "nsconform-vm: warning: no kmod modprobe in the host root; modules will not autoload"
+        if [ -d /newroot/lib/modules ]; then
+            mount -t tmpfs -o mode=755 tmpfs /newroot/lib/modules &&
+                mkdir -p "/newroot/lib/modules/$kver" &&
+                mount --bind "/newroot$MODULES_DIR" "/newroot/lib/modules/$kver" ||
+                fail "binding $MODULES_DIR to /lib/modules/$kver"
+        fi
+    fi
+fi
+
 cp /bin/busybox /newroot/run/nsconform-vm/busybox || fail "copying busybox to /run"
 cp /stage2 /newroot/run/nsconform-vm/stage2 || fail "copying stage2 to /run"
 

@@ -87,7 +87,9 @@ fn guest_sees_host_root_readonly_cwd_env_and_fresh_mounts() {
         "exec > '{out}' 2>&1; pwd; echo \"CI=$CI INSTA_UPDATE=$INSTA_UPDATE WS=$INSTA_WORKSPACE_ROOT FOO=$FOO\"; \
          hostname; touch /etc/nsconform-probe 2>/dev/null && echo root-rw || echo root-ro; \
          touch /tmp/x && echo tmp-rw; test -e '{cargo}' && echo sees-host-files; \
-         grep -c ' / 9p ' /proc/mounts; ip -o link show | wc -l",
+         grep -c ' / 9p ' /proc/mounts; ip -o link show | wc -l; \
+         ip link add nsv0 type veth peer name nsv1 && echo veth-ok; ls /lib/modules 2>/dev/null || echo no-lib-modules; \
+         readlink /proc/$$/exe",
         out = out.display(),
         cargo = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
     );
@@ -120,6 +122,18 @@ fn guest_sees_host_root_readonly_cwd_env_and_fresh_mounts() {
     assert_eq!(lines[5], "sees-host-files", "{facts}");
     assert_eq!(lines[6], "1", "{facts}");
     assert_eq!(lines[7], "1", "only loopback, no NIC: {facts}");
+    // veth is =m in Debian kernels: the guest kernel's own modules must be loadable.
+    assert_eq!(lines[8], "veth-ok", "{facts}");
+    // The guest kernel's modules appear at /lib/modules/<version> only when the host
+    // has a /lib/modules to put a tmpfs on (the root is read-only).
+    let expect_ls = if Path::new("/lib/modules").is_dir() {
+        k.version.as_str()
+    } else {
+        "no-lib-modules"
+    };
+    assert_eq!(lines[9], expect_ls, "{facts}");
+    // `sh` is the host's shell, not the busybox that runs the guest init.
+    assert!(!lines[10].contains("busybox"), "{facts}");
 }
 
 #[test]
