@@ -241,3 +241,30 @@ fn a_hanging_command_times_out() {
     show("timeout", &r);
     assert_eq!(r.outcome, VmOutcome::Timeout, "{}", r.console_log);
 }
+
+#[test]
+fn debian_6_12_boots_too() {
+    let _serial = serial();
+    let k = match fetch_debian_kernel("6.12", &cache_dir()) {
+        Ok(k) => k,
+        Err(e) => {
+            let e = e.to_string();
+            assert!(e.contains("apt") || e.contains("Debian kernel"), "{e}");
+            eprintln!("SKIPPED: cannot download a Debian 6.12 kernel with apt: {e}");
+            return;
+        }
+    };
+    let share = tempfile::tempdir().unwrap();
+    let out = share.path().join("uname.txt");
+    let script = format!("uname -r > '{}'", out.display());
+    let r = run(&config(&k, share.path(), &["sh", "-c", &script])).unwrap();
+    show("6.12", &r);
+    assert_eq!(
+        r.outcome,
+        VmOutcome::Completed { exit_code: 0 },
+        "{}",
+        r.console_log
+    );
+    let uname = std::fs::read_to_string(&out).unwrap();
+    assert!(uname.starts_with("6.12."), "guest uname -r: {uname:?}");
+}
