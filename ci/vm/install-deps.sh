@@ -84,9 +84,11 @@ apt-get install -y --no-install-recommends \
     busybox-static cpio kmod zstd xz-utils gzip binutils ca-certificates
 
 if [ "$with_vagrant" -eq 1 ]; then
-    apt-get install -y --no-install-recommends \
+    # libvirt and qemu-utils from backports too: bookworm's qemu-* packages
+    # conflict with the backports QEMU installed above.
+    apt-get install -y --no-install-recommends -t "$backports" \
         vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients \
-        debootstrap e2fsprogs qemu-utils rsync
+        libvirt-daemon-driver-qemu dnsmasq-base debootstrap e2fsprogs qemu-utils rsync
 fi
 
 echo "install-deps.sh: qemu: $(qemu-system-x86_64 --version | head -n1)" >&2
