@@ -22,6 +22,7 @@ fn pass(id: &str, mode: Mode) -> Option<serde_json::Value> {
 }
 
 #[rstest]
+#[file_serial(host_state)]
 fn new_pid_namespace_has_pid_1(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
     let Some(o) = pass("PID-01", mode) else {
         return;
@@ -32,6 +33,7 @@ fn new_pid_namespace_has_pid_1(#[values(Mode::Privileged, Mode::Rootless)] mode:
 }
 
 #[rstest]
+#[file_serial(host_state)]
 fn pid_namespaces_nest_32_levels_and_refuse_the_33rd(
     #[values(Mode::Privileged, Mode::Rootless)] mode: Mode,
 ) {
@@ -67,6 +69,7 @@ fn new_ipc_namespace_is_empty(#[values(Mode::Privileged, Mode::Rootless)] mode: 
 }
 
 #[rstest]
+#[file_serial(host_state)]
 fn new_network_namespace_has_only_lo_down(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
     let Some(o) = pass("NET-01", mode) else {
         return;
@@ -78,6 +81,7 @@ fn new_network_namespace_has_only_lo_down(#[values(Mode::Privileged, Mode::Rootl
 }
 
 #[rstest]
+#[file_serial(host_state)]
 fn unmapped_ids_are_the_overflow_ids(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
     let Some(o) = pass("USER-03", mode) else {
         return;
@@ -86,6 +90,7 @@ fn unmapped_ids_are_the_overflow_ids(#[values(Mode::Privileged, Mode::Rootless)]
 }
 
 #[rstest]
+#[file_serial(host_state)]
 fn mapped_root_owns_files_as_the_real_uid(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
     let Some(o) = pass("USER-26", mode) else {
         return;

@@ -241,12 +241,18 @@ pub struct Property {
     /// True when the check changes host-global state (e.g. creates an IPC object in the
     /// initial namespace) and so must not run alongside other checks.
     pub global: bool,
-    /// True when the property also applies to a subject (a foreign launcher).
-    pub subject: bool,
+    /// How to judge the property for a subject (a foreign launcher with the probe
+    /// inside), for the properties that apply to subjects.
+    #[serde(serialize_with = "is_some")]
+    pub subject: Option<crate::subject::SubjectFn>,
     #[serde(skip)]
     pub inside: Option<InsideFn>,
     #[serde(skip)]
     pub check: CheckFn,
+}
+
+fn is_some<T, S: serde::Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(v.is_some())
 }
 
 impl std::fmt::Debug for Property {

@@ -43,7 +43,7 @@ pub fn properties_markdown() -> String {
             kernel,
             p.prereq.config.join(" "),
             controls.join(" "),
-            if p.subject { "yes" } else { "" },
+            if p.subject.is_some() { "yes" } else { "" },
             esc(p.coverage),
         );
     }

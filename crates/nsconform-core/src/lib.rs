@@ -20,6 +20,7 @@ pub mod outcome;
 pub mod probe;
 pub mod properties;
 pub mod report;
+pub mod subject;
 
 pub use catalogue::{Control, Property};
 pub use outcome::{Outcome, Verdict};

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A whole run, as `nsconform run --format json` prints it.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Report {
     pub schema: u32,
     pub tool: String,
@@ -22,6 +22,9 @@ pub struct Report {
     pub privileged: bool,
     /// The uid the checks ran as.
     pub uid: u32,
+    /// The subject, when a foreign launcher was tested (`run --subject`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<crate::subject::SubjectRun>,
     pub summary: BTreeMap<Outcome, usize>,
     pub duration_ms: u64,
     pub results: Vec<PropertyResult>,
@@ -36,6 +39,7 @@ impl Report {
             kernel: env.release.clone(),
             privileged: env.privileged,
             uid: env.uid,
+            subject: None,
             summary: tally(&results),
             duration_ms,
             results,
@@ -74,6 +78,13 @@ impl Report {
             },
             self.uid
         );
+        if let Some(sub) = &self.subject {
+            let _ = writeln!(s, "subject: {}", sub.command.join(" "));
+            let _ = writeln!(s, "ended:   {}", ending_text(&sub.ending));
+            for r in &sub.restored {
+                let _ = writeln!(s, "restored on the host: {r}");
+            }
+        }
         let idw = self
             .results
             .iter()
@@ -112,4 +123,26 @@ fn paint(o: Outcome, text: &str) -> String {
         Outcome::Timeout => "31;1",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// One line on how a subject run ended.
+pub fn ending_text(e: &crate::subject::Ending) -> String {
+    use crate::subject::Ending;
+    match e {
+        Ending::Reported { exit } => format!(
+            "probe reported; subject exit status {}",
+            exit.map_or("unknown".into(), |c| c.to_string())
+        ),
+        Ending::NoReport { exit, why } => format!(
+            "no probe report ({why}); subject exit status {}",
+            exit.map_or("unknown".into(), |c| c.to_string())
+        ),
+        Ending::NotStarted { why } => format!("not started: {why}"),
+        Ending::TimedOut { after_ms } => {
+            format!(
+                "timed out after {:.1} s; process tree killed",
+                *after_ms as f64 / 1000.0
+            )
+        }
+    }
 }

@@ -66,6 +66,18 @@ struct RunArgs {
     /// isolation removed from the launcher; every one of them should FAIL.
     #[arg(long, value_name = "NAME", value_parser = parse_control)]
     control: Option<Control>,
+    /// Test a subject instead of the kernel: a command that creates namespaces and runs
+    /// `{probe}` inside (appended when absent), e.g. `unshare -pfnuimC --mount-proc -r {probe}`
+    /// or `./container {probe}`. Only the properties that apply to subjects are judged.
+    #[arg(long, value_name = "COMMAND")]
+    subject: Option<String>,
+    /// Seconds a subject may run before its whole process tree is killed.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    subject_timeout: f64,
+    /// Copy the probe into this root filesystem (as /nsconform-probe) and name it so in
+    /// the subject command, for runtimes that pivot_root into a rootfs.
+    #[arg(long, value_name = "DIR")]
+    probe_into: Option<PathBuf>,
     /// Never color the human report (also honoured: NO_COLOR).
     #[arg(long)]
     no_color: bool,
@@ -168,6 +180,10 @@ fn run(args: RunArgs) -> Result<i32> {
     }
     let env = Env::detect(rootless_as.map(|(u, _)| u));
     let start = Instant::now();
+    if let Some(cmd) = &args.subject {
+        let report = run_subject(cmd, &args, &props, &env, &opts, start)?;
+        return emit(&report, &args);
+    }
     let results = match args.control {
         None => harness::run_all(&props, &env, &opts, &|_| {}),
         Some(c) => props
@@ -176,6 +192,73 @@ fn run(args: RunArgs) -> Result<i32> {
             .collect(),
     };
     let report = Report::new(&env, results, start.elapsed().as_millis() as u64);
+    emit(&report, &args)
+}
+
+fn run_subject(
+    cmd: &str,
+    args: &RunArgs,
+    props: &[&'static nsconform_core::Property],
+    env: &Env,
+    opts: &RunOptions,
+    start: Instant,
+) -> Result<Report> {
+    use nsconform_core::subject;
+    let argv = subject::split_command(cmd).map_err(|e| UsageError(format!("--subject: {e}")))?;
+    if args.control.is_some() || args.rootless_as.is_some() {
+        return Err(UsageError(
+            "--subject cannot be combined with --control or --rootless-as".into(),
+        )
+        .into());
+    }
+    if !args.subject_timeout.is_finite() || args.subject_timeout <= 0.0 {
+        return Err(
+            UsageError("--subject-timeout must be a positive number of seconds".into()).into(),
+        );
+    }
+    let props: Vec<_> = props
+        .iter()
+        .copied()
+        .filter(|p| p.subject.is_some())
+        .collect();
+    if props.is_empty() {
+        return Err(UsageError(
+            "the selection has no property that applies to subjects; see `nsconform list`".into(),
+        )
+        .into());
+    }
+    if let Err(why) = subject::preflight(opts) {
+        let results = props
+            .iter()
+            .map(|p| nsconform_core::harness::PropertyResult {
+                id: p.id.into(),
+                title: p.title.into(),
+                man: p.man.into(),
+                control: None,
+                verdict: nsconform_core::Verdict::error(why.clone()),
+                duration_ms: 0,
+            })
+            .collect();
+        return Ok(Report::new(
+            env,
+            results,
+            start.elapsed().as_millis() as u64,
+        ));
+    }
+    let spec = subject::SubjectSpec {
+        argv,
+        timeout: Duration::from_secs_f64(args.subject_timeout),
+        probe_into: args.probe_into.clone(),
+        cwd: None,
+    };
+    let run = subject::run_subject(&spec, env, opts);
+    let results = subject::judge(&run, &props);
+    let mut report = Report::new(env, results, start.elapsed().as_millis() as u64);
+    report.subject = Some(run);
+    Ok(report)
+}
+
+fn emit(report: &Report, args: &RunArgs) -> Result<i32> {
     let text = match args.format {
         Format::Json => report.to_json() + "\n",
         Format::Human => {

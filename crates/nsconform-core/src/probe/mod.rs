@@ -8,6 +8,7 @@
 //! it says goes to stdout as one JSON object per line (see [`Message`]).
 
 mod launch;
+pub mod subject;
 pub mod sys;
 pub mod view;
 
@@ -84,11 +85,13 @@ nsconform-probe: the single-threaded helper of nsconform (do not run by hand)
 
 USAGE:
     nsconform-probe run '<request json>'   build the namespaces and run one property's inside half
-    nsconform-probe view                   print what this process sees (used inside subjects)
+    nsconform-probe view                   print what this process sees
+    nsconform-probe preflight              try to create each namespace type, report errnos
+    nsconform-probe subject [--report-fd N] run inside a subject: request and report on fd N (3)
     nsconform-probe --help
 
-Output: one JSON object per line on stdout. Exit status: 0 done, 1 a step failed,
-2 usage error, 3 not single-threaded.";
+Output: one JSON object per line on stdout (subject: one message on fd N).
+Exit status: 0 done, 1 a step failed, 2 usage error, 4 no report channel.";
 
 /// Entry point of the `nsconform-probe` binary.
 pub fn main() -> ! {
@@ -114,6 +117,23 @@ pub fn main() -> ! {
             });
             std::process::exit(0)
         }
+        Some("preflight") => {
+            emit(&Message::Report {
+                facts: serde_json::to_value(preflight()).expect("serializes"),
+            });
+            std::process::exit(0)
+        }
+        Some("subject") => {
+            let fd = match args.get(1..) {
+                Some([flag, n]) if flag == "--report-fd" => n.parse().ok(),
+                Some([]) => Some(3),
+                _ => None,
+            };
+            match fd {
+                Some(fd) => subject::main(fd),
+                None => usage_error("expected `subject [--report-fd N]`"),
+            }
+        }
         Some("--help" | "-h" | "help") => {
             println!("{USAGE}");
             std::process::exit(0)
@@ -125,4 +145,50 @@ pub fn main() -> ! {
 fn usage_error(msg: &str) -> ! {
     eprintln!("nsconform-probe: {msg}\n\n{USAGE}");
     std::process::exit(2)
+}
+
+/// Namespace types and their clone flags, in `/proc/self/ns` names.
+pub const NS_TYPES: [(&str, i32); 8] = [
+    ("user", libc::CLONE_NEWUSER),
+    ("pid", libc::CLONE_NEWPID),
+    ("mnt", libc::CLONE_NEWNS),
+    ("uts", libc::CLONE_NEWUTS),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("net", libc::CLONE_NEWNET),
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("time", libc::CLONE_NEWTIME),
+];
+
+/// Try to create each namespace type in a forked child (inside a new user namespace
+/// when not root); `None` = it worked, else the errno name.
+pub fn preflight() -> std::collections::BTreeMap<String, Option<String>> {
+    use nix::sched::{unshare, CloneFlags};
+    let root = nix::unistd::geteuid().is_root();
+    let mut out = std::collections::BTreeMap::new();
+    for (name, flag) in NS_TYPES {
+        // SAFETY: the probe is single-threaded.
+        let res = match unsafe { nix::unistd::fork() } {
+            Ok(nix::unistd::ForkResult::Child) => {
+                let mut r = Ok(());
+                if !root && flag != libc::CLONE_NEWUSER {
+                    r = unshare(CloneFlags::CLONE_NEWUSER);
+                }
+                let r = r.and_then(|()| unshare(CloneFlags::from_bits_retain(flag)));
+                // SAFETY: leaving the forked child.
+                unsafe { libc::_exit(r.err().map_or(0, |e| e as i32)) }
+            }
+            Ok(nix::unistd::ForkResult::Parent { child }) => {
+                match nix::sys::wait::waitpid(child, None) {
+                    Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => None,
+                    Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => {
+                        Some(errno_name(nix::errno::Errno::from_raw(code)))
+                    }
+                    other => Some(format!("{other:?}")),
+                }
+            }
+            Err(e) => Some(errno_name(e)),
+        };
+        out.insert(name.to_string(), res);
+    }
+    out
 }

@@ -6,6 +6,7 @@ use crate::harness::Cx;
 use crate::host;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{view, Inside, Launch, StepError, StepExt};
+use crate::subject::SubjectObservation;
 use nix::mount::{mount, MsFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -116,7 +117,7 @@ pub const IPC_08: Property = Property {
     coverage: "LTP:~mesgq_nstest,~shmnstest (same key, not emptiness)",
     controls: &[Control::NoNewIpc],
     global: true,
-    subject: true,
+    subject: Some(ipc_08_subject),
     inside: Some(ipc_08_inside),
     check: ipc_08_check,
 };
@@ -186,4 +187,36 @@ fn ipc_08_check(cx: &mut Cx) -> CheckResult {
                 "ipc_ns_differs_from_host": probe_ipc != host_ipc,
             })),
     )
+}
+
+/// IPC-08 for a subject: no SysV objects inside, the host's queues invisible.
+fn ipc_08_subject(o: &SubjectObservation) -> Verdict {
+    let ipc = &o.report.view.ipc;
+    let empty: Vec<String> = Vec::new();
+    let mut e = Expect::new();
+    e.eq(
+        "IPC namespace differs from the host's (seen from outside)",
+        true,
+        o.outside.ns_differs.get("ipc").copied().unwrap_or(false),
+    );
+    e.eq("SysV message queues inside", &empty, &ipc.msg);
+    e.eq("SysV semaphore sets inside", &empty, &ipc.sem);
+    e.eq("SysV shared memory inside", &empty, &ipc.shm);
+    e.eq(
+        "IPC_STAT of the host's queue id inside",
+        Some("EINVAL"),
+        o.report.host_msqid_stat.as_deref(),
+    );
+    e.eq(
+        "mq_open of the host's POSIX queue inside",
+        Some("ENOENT"),
+        o.report.host_mq_open.as_deref(),
+    );
+    e.eq(
+        "host's queue still there afterwards",
+        true,
+        o.host_ipc_intact,
+    );
+    e.verdict("IPC namespace empty; host objects invisible")
+        .with_observed(json!({ "sysv_objects": ipc.msg.len() + ipc.sem.len() + ipc.shm.len(), "host_queue_visible": o.report.host_msqid_stat.is_none() }))
 }

@@ -6,7 +6,9 @@ use crate::harness::Cx;
 use crate::host;
 use crate::mountinfo;
 use crate::outcome::{Expect, Verdict};
+use crate::probe::subject::Action;
 use crate::probe::{Inside, Launch, StepError, StepExt};
+use crate::subject::SubjectObservation;
 use nix::mount::{mount, MsFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -35,7 +37,7 @@ pub const MNT_01: Property = Property {
     coverage: "LTP:mountns02,unshare01.sh",
     controls: &[Control::NoNewMnt, Control::SharedRoot],
     global: true,
-    subject: true,
+    subject: Some(mnt_01_subject),
     inside: Some(mnt_01_inside),
     check: mnt_01_check,
 };
@@ -149,4 +151,43 @@ fn mnt_01_check(cx: &mut Cx) -> CheckResult {
         "host_mounts_missing_inside": missing.len(),
         "under_shared_host_mount": shared,
     })))
+}
+
+/// MNT-01 for a subject: the probe's tmpfs is in its own mount table (read from outside)
+/// and never appeared in the host's, even under a shared host directory.
+fn mnt_01_subject(o: &SubjectObservation) -> Verdict {
+    let mounted = matches!(o.report.mount, Action::Done(_));
+    let mut e = Expect::new();
+    e.eq(
+        "mount namespace differs from the host's (seen from outside)",
+        true,
+        o.outside.ns_differs.get("mnt").copied().unwrap_or(false),
+    );
+    // Without capability in its mount namespace (no mapped root) the probe cannot mount:
+    // the user mapping's failure (USER-26); the namespace itself is still checked.
+    let refused = matches!(&o.report.mount, Action::Refused(errno) if errno == "EPERM");
+    if !refused {
+        e.that(
+            "tmpfs mount inside",
+            mounted,
+            "mounted",
+            format!("{:?}", o.report.mount),
+        );
+        e.eq(
+            "tmpfs in the probe's mount table (read from outside)",
+            true,
+            o.outside.marker_in_probe_mounts,
+        );
+    }
+    e.eq(
+        "tmpfs in the host's mount table (propagation cut by making / rprivate?)",
+        false,
+        o.outside.marker_on_host,
+    );
+    e.verdict(if refused {
+        "new mount namespace; the probe could not mount (EPERM, no capability there)"
+    } else {
+        "mounts made inside are invisible to the host"
+    })
+    .with_observed(json!({ "mounted_inside": mounted, "leaked_to_host": o.outside.marker_on_host }))
 }

@@ -7,6 +7,7 @@ use crate::host;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::view::{self, Interface};
 use crate::probe::{Inside, Launch, StepError};
+use crate::subject::SubjectObservation;
 use serde_json::{json, Value};
 
 pub const ALL: &[Property] = &[NET_01];
@@ -38,7 +39,7 @@ pub const NET_01: Property = Property {
     coverage: "LTP:~netns_comm (brings lo up, never asserts the initial state)",
     controls: &[Control::NoNewNet],
     global: false,
-    subject: true,
+    subject: Some(net_01_subject),
     inside: Some(net_01_inside),
     check: net_01_check,
 };
@@ -95,6 +96,36 @@ fn net_01_check(cx: &mut Cx) -> CheckResult {
         .with_observed(observed));
     }
     Ok(judge_loopback_only(&ifaces, sysctl).with_observed(observed))
+}
+
+/// NET-01 for a subject: the probe's network namespace, read from outside through
+/// `/proc/<pid>/net/dev`, has only `lo` (a subject may have brought it up).
+fn net_01_subject(o: &SubjectObservation) -> Verdict {
+    let mut e = Expect::new();
+    e.eq(
+        "network namespace differs from the host's (seen from outside; CLONE_NEWNET)",
+        true,
+        o.outside.ns_differs.get("net").copied().unwrap_or(false),
+    );
+    e.eq(
+        "devices seen from outside",
+        vec!["lo".to_string()],
+        o.outside.netdev.clone(),
+    );
+    let inside: Vec<String> = o
+        .report
+        .view
+        .interfaces
+        .iter()
+        .map(|i| i.name.clone())
+        .collect();
+    e.eq(
+        "devices the probe saw inside",
+        vec!["lo".to_string()],
+        inside,
+    );
+    e.verdict("only loopback")
+        .with_observed(json!({ "devices": o.outside.netdev }))
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@ use super::facts;
 use crate::catalogue::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::host;
-use crate::outcome::Expect;
+use crate::outcome::{Expect, Verdict};
 use crate::probe::{view, Inside, Launch, StepError, StepExt};
+use crate::subject::SubjectObservation;
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
@@ -31,7 +32,7 @@ pub const PID_01: Property = Property {
     coverage: "LTP:pidns01,unshare05; KST:pid_namespace/pidns_init_via_setns",
     controls: &[Control::NoNewPid, Control::NoProcMount],
     global: false,
-    subject: true,
+    subject: Some(pid_01_subject),
     inside: Some(pid_01_inside),
     check: pid_01_check,
 };
@@ -106,7 +107,7 @@ pub const PID_05: Property = Property {
     coverage: "LTP:~pidns32 (reaches 32, never checks the refusal)",
     controls: &[Control::NoNewPid],
     global: false,
-    subject: false,
+    subject: None,
     inside: Some(pid_05_inside),
     check: pid_05_check,
 };
@@ -227,4 +228,48 @@ fn pid_05_check(cx: &mut Cx) -> CheckResult {
         "deepest_nspid_len": f.deepest_nspid_len,
         "refused_errno": f.refused_errno,
     })))
+}
+
+/// PID-01 for a subject: the probe is in a new PID namespace (PID 1, or a later PID under
+/// the runtime's own init) and the /proc it sees, read from outside through
+/// `/proc/<pid>/root/proc`, is a procfs of that namespace.
+fn pid_01_subject(o: &SubjectObservation) -> Verdict {
+    let nspid = &o.outside.nspid;
+    let inner = nspid.last().copied().unwrap_or(0);
+    let new_ns = o.outside.ns_differs.get("pid").copied().unwrap_or(false) && nspid.len() >= 2;
+    let mut e = Expect::new();
+    e.eq(
+        "probe in a new PID namespace (seen from outside)",
+        true,
+        new_ns,
+    );
+    let proc_private = match &o.outside.proc_pids {
+        Some(pids) => pids.contains(&inner) && !pids.contains(&nspid[0]),
+        None => false,
+    };
+    e.that(
+        "/proc inside is a procfs of the new PID namespace (fresh /proc mounted)",
+        proc_private,
+        format!("a procfs listing PID {inner} and not host PIDs"),
+        match &o.outside.proc_pids {
+            Some(p) if p.len() > 12 => format!("{} processes, host PIDs among them", p.len()),
+            Some(p) => format!("{p:?}"),
+            None => "no procfs at /proc".into(),
+        },
+    );
+    e.eq(
+        "probe's own getpid() agrees with NSpid",
+        inner,
+        o.report.view.pid,
+    );
+    let what = if inner == 1 {
+        "probe is PID 1 of a new PID namespace with a private /proc".to_string()
+    } else {
+        format!("probe is PID {inner} of a new PID namespace (the runtime's init is PID 1) with a private /proc")
+    };
+    e.verdict(&what).with_observed(json!({
+        "new_pid_ns": new_ns,
+        "pid_inside": inner,
+        "proc_private": proc_private,
+    }))
 }

@@ -6,6 +6,7 @@ use crate::harness::Cx;
 use crate::host;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{Inside, Launch, StepError};
+use crate::subject::SubjectObservation;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::os::unix::fs::MetadataExt;
@@ -56,7 +57,7 @@ pub const USER_03: Property = Property {
     coverage: "LTP:userns01,unshare01.sh",
     controls: &[Control::NoNewUser],
     global: false,
-    subject: false,
+    subject: None,
     inside: Some(user_03_inside),
     check: user_03_check,
 };
@@ -108,7 +109,7 @@ pub const USER_26: Property = Property {
     coverage: "LTP:~userns02",
     controls: &[Control::NoUserMap, Control::NoNewUser],
     global: false,
-    subject: false,
+    subject: Some(user_26_subject),
     inside: Some(user_26_inside),
     check: user_26_check,
 };
@@ -203,4 +204,30 @@ fn user_26_check(cx: &mut Cx) -> CheckResult {
 /// Collapse the column padding of a map file line.
 pub fn squash(map: &str) -> String {
     map.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// USER-26 for a subject: the probe is in a new user namespace whose uid_map (read from
+/// outside) maps root inside to an id outside, and it runs as root there.
+fn user_26_subject(o: &SubjectObservation) -> Verdict {
+    let map = squash(&o.outside.uid_map);
+    let root_mapped = map.lines().any(|l| l.split(' ').next() == Some("0"));
+    let mut e = Expect::new();
+    e.eq(
+        "user namespace differs from the host's (seen from outside)",
+        true,
+        o.outside.ns_differs.get("user").copied().unwrap_or(false),
+    );
+    e.that(
+        "uid_map maps root inside (read from outside)",
+        root_mapped,
+        "a line `0 <outer uid> <count>`",
+        if map.is_empty() {
+            "empty (no uid_map written)".to_string()
+        } else {
+            map.clone()
+        },
+    );
+    e.eq("uid inside", 0, o.report.view.uid);
+    e.verdict("root inside a new user namespace, mapped to an unprivileged id outside")
+        .with_observed(json!({ "root_mapped": root_mapped, "uid_inside": o.report.view.uid }))
 }

@@ -5,7 +5,9 @@ use crate::catalogue::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::host;
 use crate::outcome::{Expect, Verdict};
+use crate::probe::subject::Action;
 use crate::probe::{Inside, Launch, StepError, StepExt};
+use crate::subject::SubjectObservation;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -65,7 +67,7 @@ pub const UTS_02: Property = Property {
     coverage: "LTP:utsname01,utsname02,utsname03,setns02",
     controls: &[Control::NoNewUts],
     global: true,
-    subject: true,
+    subject: Some(uts_02_subject),
     inside: Some(uts_02_inside),
     check: uts_02_check,
 };
@@ -100,7 +102,7 @@ pub const UTS_03: Property = Property {
     coverage: "new",
     controls: &[Control::NoNewUts],
     global: true,
-    subject: true,
+    subject: Some(uts_03_subject),
     inside: Some(uts_03_inside),
     check: uts_03_check,
 };
@@ -179,4 +181,66 @@ fn set_name_check(cx: &mut Cx, which: Name) -> CheckResult {
                 "uts_ns_differs_from_host": probe_uts != host_uts,
             })),
     )
+}
+
+/// UTS-02/03 for a subject: the probe's name change stays inside, the host keeps its own.
+fn subject_name(o: &SubjectObservation, which: Name) -> Verdict {
+    let (action, wanted, before, during, after) = match which {
+        Name::Host => (
+            &o.report.sethostname,
+            &o.request.hostname,
+            &o.host_hostname_before,
+            &o.outside.host_hostname_during,
+            &o.host_hostname_after,
+        ),
+        Name::Domain => (
+            &o.report.setdomainname,
+            &o.request.domainname,
+            &o.host_domainname_before,
+            &o.outside.host_domainname_during,
+            &o.host_domainname_after,
+        ),
+    };
+    let label = which.label();
+    let mut e = Expect::new();
+    e.eq(
+        "UTS namespace differs from the host's (seen from outside)",
+        true,
+        o.outside.ns_differs.get("uts").copied().unwrap_or(false),
+    );
+    // Without a mapped root the probe has no capability in its UTS namespace and cannot
+    // change the name: that is the user mapping's failure (USER-26), not the UTS one's.
+    let refused = matches!(action, Action::Refused(errno) if errno == "EPERM");
+    if !refused {
+        e.eq(
+            &format!("set{label} inside"),
+            Action::Done(wanted.clone()),
+            action.clone(),
+        );
+    }
+    e.eq(
+        &format!("host {label} while the subject ran"),
+        before,
+        during,
+    );
+    e.eq(
+        &format!("host {label} after the subject ran (restored if not)"),
+        before,
+        after,
+    );
+    let summary = if refused {
+        format!("new UTS namespace, host {label} unchanged (set{label} refused inside: EPERM, no capability there)")
+    } else {
+        format!("{label} isolated; the host's is unchanged")
+    };
+    e.verdict(&summary)
+        .with_observed(json!({ "set_inside": matches!(action, Action::Done(v) if v == wanted), "host_unchanged": before == during && before == after }))
+}
+
+fn uts_02_subject(o: &SubjectObservation) -> Verdict {
+    subject_name(o, Name::Host)
+}
+
+fn uts_03_subject(o: &SubjectObservation) -> Verdict {
+    subject_name(o, Name::Domain)
 }

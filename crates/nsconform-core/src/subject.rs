@@ -1,0 +1,788 @@
+//! Testing a *subject*: a program that creates namespaces (a student's container, a
+//! runtime, unshare(1), bwrap) with the probe running inside it.
+//!
+//! The verdicts must be impossible for the subject to forge. The probe's report is only
+//! accepted from the socket the harness handed the subject (fd 3), together with the
+//! credentials the kernel attached to it (SO_PASSCRED, unix(7)); the sender must be a
+//! descendant of the subject; and everything that can be checked from outside is read by
+//! the harness itself from `/proc/<pid>/` of that sender: namespace inodes, NSpid, the
+//! uid_map, its mount table, its /proc through `/proc/<pid>/root`, its interfaces through
+//! `/proc/<pid>/net/dev`, and the host's hostname, mounts and IPC objects.
+
+use crate::env::Env;
+use crate::harness::{PropertyResult, RunOptions};
+use crate::host;
+use crate::mountinfo;
+use crate::outcome::Verdict;
+use crate::probe::subject::{SubjectReport, SubjectRequest};
+use crate::properties::ipc::HostIpcObjects;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The placeholder in a subject command that is replaced by the probe command.
+pub const PROBE_PLACEHOLDER: &str = "{probe}";
+/// The fd on which the subject's probe finds its report channel.
+pub const REPORT_FD: i32 = 3;
+
+/// How to run a subject.
+#[derive(Clone, Debug)]
+pub struct SubjectSpec {
+    /// The command, already split into words; `{probe}` is replaced by the probe command
+    /// (appended when absent).
+    pub argv: Vec<String>,
+    pub timeout: Duration,
+    /// Copy the probe into this root filesystem and refer to it as `/nsconform-probe`
+    /// (for runtimes that pivot_root into a rootfs).
+    pub probe_into: Option<PathBuf>,
+    /// Working directory of the subject.
+    pub cwd: Option<PathBuf>,
+}
+
+/// What the harness saw from outside, about the process that sent the report.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct Outside {
+    /// Per namespace type: does the probe's namespace differ from the harness's?
+    pub ns_differs: BTreeMap<String, bool>,
+    /// NSpid of the probe as the harness's procfs shows it.
+    pub nspid: Vec<i32>,
+    /// Processes in the procfs mounted on the probe's /proc (`/proc/<pid>/root/proc`).
+    pub proc_pids: Option<Vec<i32>>,
+    /// `/proc/<pid>/uid_map` and `gid_map` read by the harness.
+    pub uid_map: String,
+    pub gid_map: String,
+    /// Whether the probe's own mount table has the marker tmpfs.
+    pub marker_in_probe_mounts: bool,
+    /// Whether the host's mount table has it (a leak).
+    pub marker_on_host: bool,
+    /// Interface names in the probe's network namespace (`/proc/<pid>/net/dev`).
+    pub netdev: Vec<String>,
+    pub host_hostname_during: String,
+    pub host_domainname_during: String,
+}
+
+/// Everything known about one subject run, the input of every subject judge.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct SubjectObservation {
+    pub request: SubjectRequest,
+    pub report: SubjectReport,
+    pub outside: Outside,
+    pub host_hostname_before: String,
+    pub host_domainname_before: String,
+    pub host_hostname_after: String,
+    pub host_domainname_after: String,
+    /// Whether the host's SysV queue survived the run.
+    pub host_ipc_intact: bool,
+    pub overflowuid: u32,
+    pub overflowgid: u32,
+    /// The uid the subject ran as on the host.
+    pub outer_uid: u32,
+}
+
+/// A subject judge: the verdict of one property from one observation.
+pub type SubjectFn = fn(&SubjectObservation) -> Verdict;
+
+/// How a subject run ended, before any property is judged.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "ended", rename_all = "snake_case")]
+pub enum Ending {
+    /// The probe reported; `exit` is the subject's exit status.
+    Reported { exit: Option<i32> },
+    /// The subject exited without a (genuine) report from the probe.
+    NoReport { exit: Option<i32>, why: String },
+    /// The subject could not be started (missing, not executable).
+    NotStarted { why: String },
+    /// The deadline passed; the whole process tree was killed.
+    TimedOut { after_ms: u64 },
+}
+
+/// The result of running a subject.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct SubjectRun {
+    pub command: Vec<String>,
+    pub ending: Ending,
+    pub stdout_tail: String,
+    pub stderr_tail: String,
+    pub duration_ms: u64,
+    #[serde(skip)]
+    pub observation: Option<SubjectObservation>,
+    /// Host state a subject changed and the harness put back (e.g. the hostname).
+    pub restored: Vec<String>,
+}
+
+/// Split a subject command line like a shell would (quotes, backslashes), without
+/// running a shell.
+pub fn split_command(s: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => cur.push(c),
+                        None => return Err("unterminated ' quote".into()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c) => cur.push(c),
+                            None => return Err("trailing backslash".into()),
+                        },
+                        Some(c) => cur.push(c),
+                        None => return Err("unterminated \" quote".into()),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                cur.push(chars.next().ok_or("trailing backslash")?);
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    if words.is_empty() {
+        return Err("the subject command is empty".into());
+    }
+    Ok(words)
+}
+
+/// The subject's argv with `{probe}` replaced by the probe command (or appended).
+pub fn expand(argv: &[String], probe: &str) -> Vec<String> {
+    let probe_cmd = [
+        probe.to_string(),
+        "subject".into(),
+        "--report-fd".into(),
+        REPORT_FD.to_string(),
+    ];
+    let mut out = Vec::new();
+    let mut found = false;
+    for w in argv {
+        if w == PROBE_PLACEHOLDER {
+            out.extend(probe_cmd.iter().cloned());
+            found = true;
+        } else if w.contains(PROBE_PLACEHOLDER) {
+            out.push(w.replace(PROBE_PLACEHOLDER, &probe_cmd.join(" ")));
+            found = true;
+        } else {
+            out.push(w.clone());
+        }
+    }
+    if !found {
+        out.extend(probe_cmd);
+    }
+    out
+}
+
+fn tail(s: &[u8], max: usize) -> String {
+    let s = String::from_utf8_lossy(s);
+    let start = s.len().saturating_sub(max);
+    let start = (start..s.len())
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(s.len());
+    s[start..].to_string()
+}
+
+/// Is `pid` `ancestor` or one of its descendants (following PPid in /proc)?
+fn descends_from(mut pid: i32, ancestor: i32) -> bool {
+    for _ in 0..4096 {
+        if pid == ancestor {
+            return true;
+        }
+        if pid <= 1 {
+            return false;
+        }
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        match status
+            .lines()
+            .find_map(|l| l.strip_prefix("PPid:"))
+            .and_then(|p| p.trim().parse().ok())
+        {
+            Some(ppid) => pid = ppid,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// Children of this process (all threads), from `/proc/self/task/*/children`.
+fn own_children() -> Vec<i32> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/proc/self/task") {
+        for t in rd.flatten() {
+            let text = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            out.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok()),
+            );
+        }
+    }
+    out
+}
+
+/// Whether process `pid` carries our tag in its environment (inherited by everything
+/// the subject starts, unless it clears its environment).
+fn has_tag(pid: i32, tag: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|env| env.split(|b| *b == 0).any(|kv| kv == tag.as_bytes()))
+        .unwrap_or(false)
+}
+
+/// Kill `root`'s process group and every process of its tree, including orphans that
+/// escaped with setsid() and were reparented to us (we are a child subreaper, and they
+/// carry `tag` in their environment), and reap them. Children of this process that are
+/// not the subject's (other runs, other threads) are left alone.
+fn kill_tree(root: i32, tag: &str) {
+    use nix::sys::signal::{kill, killpg, Signal};
+    use nix::unistd::Pid;
+    let _ = killpg(Pid::from_raw(root), Signal::SIGKILL);
+    let children_of = |p: i32| -> Vec<i32> {
+        std::fs::read_to_string(format!("/proc/{p}/task/{p}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|k| k.parse().ok())
+            .collect()
+    };
+    for _ in 0..500 {
+        let mut frontier: Vec<i32> = own_children()
+            .into_iter()
+            .filter(|&c| c == root || has_tag(c, tag))
+            .collect();
+        let mut victims = Vec::new();
+        while let Some(p) = frontier.pop() {
+            victims.push(p);
+            frontier.extend(children_of(p));
+        }
+        if victims.is_empty() {
+            return;
+        }
+        for v in &victims {
+            let _ = kill(Pid::from_raw(*v), Signal::SIGKILL);
+        }
+        for v in &victims {
+            let _ = nix::sys::wait::waitpid(
+                Pid::from_raw(*v),
+                Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+            );
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn recv_with_creds(fd: &OwnedFd, deadline: Instant) -> Result<Option<(Vec<u8>, i32)>, String> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err("timeout".into());
+        }
+        let mut fds = [PollFd::new(std::os::fd::AsFd::as_fd(fd), PollFlags::POLLIN)];
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        match poll(
+            &mut fds,
+            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+        ) {
+            Ok(0) => continue,
+            Ok(_) => break,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(format!("poll the report socket: {e}")),
+        }
+    }
+    let mut buf = vec![0u8; 4 << 20];
+    let mut cmsg = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
+    let (n, pid) = {
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let msg = match recvmsg::<()>(fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+        {
+            Ok(m) => m,
+            // The last holder of the other end went away without sending anything.
+            Err(nix::errno::Errno::ECONNRESET) => return Ok(None),
+            Err(e) => return Err(format!("receive the report: {e}")),
+        };
+        let n = msg.bytes;
+        if n == 0 {
+            return Ok(None);
+        }
+        let mut pid = None;
+        for c in msg
+            .cmsgs()
+            .map_err(|e| format!("read control messages: {e}"))?
+        {
+            if let ControlMessageOwned::ScmCredentials(cred) = c {
+                pid = Some(cred.pid());
+            }
+        }
+        (n, pid)
+    };
+    buf.truncate(n);
+    match pid {
+        Some(p) if p > 0 => Ok(Some((buf, p))),
+        _ => Err("the report came without kernel credentials".into()),
+    }
+}
+
+fn look_from_outside(pid: i32, req: &SubjectRequest) -> Outside {
+    let mut ns_differs = BTreeMap::new();
+    for kind in ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"] {
+        if let (Ok(mine), Ok(theirs)) = (host::own_ns_inode(kind), host::ns_inode(pid, kind)) {
+            ns_differs.insert(kind.to_string(), mine != theirs);
+        }
+    }
+    let read = |p: String| std::fs::read_to_string(p).unwrap_or_default();
+    let probe_root_proc = format!("/proc/{pid}/root/proc");
+    // `self` does not resolve for a reader outside that procfs's PID namespace
+    // (pid_namespaces(7)), so look for numeric entries instead.
+    let listed = crate::probe::view::proc_pids(&probe_root_proc);
+    let proc_pids = (!listed.is_empty()).then_some(listed);
+    let netdev = read(format!("/proc/{pid}/net/dev"))
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next().map(|n| n.trim().to_string()))
+        .collect();
+    Outside {
+        ns_differs,
+        nspid: host::nspid(pid),
+        proc_pids,
+        uid_map: read(format!("/proc/{pid}/uid_map")),
+        gid_map: read(format!("/proc/{pid}/gid_map")),
+        marker_in_probe_mounts: mountinfo::read(&format!("/proc/{pid}/mountinfo"))
+            .unwrap_or_default()
+            .iter()
+            .any(|m| m.source == req.marker),
+        marker_on_host: host::mounts().iter().any(|m| m.source == req.marker),
+        netdev,
+        host_hostname_during: host::hostname(),
+        host_domainname_during: host::domainname(),
+    }
+}
+
+/// Run a subject once with the probe inside, look from outside, clean up.
+pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectRun {
+    let start = Instant::now();
+    let mut restored = Vec::new();
+    // Orphans of the subject (double fork, setsid) are reparented to us, so that the
+    // cleanup finds every one of them.
+    // SAFETY: plain prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let fail = |ending: Ending, restored: Vec<String>| SubjectRun {
+        command: spec.argv.clone(),
+        ending,
+        stdout_tail: String::new(),
+        stderr_tail: String::new(),
+        duration_ms: start.elapsed().as_millis() as u64,
+        observation: None,
+        restored,
+    };
+
+    // The probe path, or its copy inside a root filesystem.
+    let probe_word = match &spec.probe_into {
+        None => opts.probe.display().to_string(),
+        Some(root) => {
+            let dest = root.join("nsconform-probe");
+            if let Err(e) = std::fs::copy(&opts.probe, &dest) {
+                return fail(
+                    Ending::NotStarted {
+                        why: format!("copy the probe to {}: {e}", dest.display()),
+                    },
+                    restored,
+                );
+            }
+            "/nsconform-probe".to_string()
+        }
+    };
+    let argv = expand(&spec.argv, &probe_word);
+
+    // A scratch dir in a shared mount: a subject that does not cut propagation leaks
+    // its tmpfs into it, where the host sees it.
+    let scratch = std::env::temp_dir().join(format!(
+        "nsconform-subject-{}-{}",
+        std::process::id(),
+        start.elapsed().as_nanos()
+    ));
+    let root = nix::unistd::geteuid().is_root();
+    let mut scratch_mounted = false;
+    if std::fs::create_dir(&scratch).is_ok() {
+        let _ = std::fs::set_permissions(
+            &scratch,
+            std::os::unix::fs::PermissionsExt::from_mode(0o777),
+        );
+        if root {
+            use nix::mount::{mount, MsFlags};
+            scratch_mounted = mount(
+                Some("nsconform-scratch"),
+                &scratch,
+                Some("tmpfs"),
+                MsFlags::empty(),
+                Some("size=1m,mode=0777"),
+            )
+            .is_ok()
+                && mount(
+                    None::<&str>,
+                    &scratch,
+                    None::<&str>,
+                    MsFlags::MS_SHARED,
+                    None::<&str>,
+                )
+                .is_ok();
+        }
+    }
+    let inner = scratch.join("probe");
+    let _ = std::fs::create_dir(&inner);
+    let _ = std::fs::set_permissions(&inner, std::os::unix::fs::PermissionsExt::from_mode(0o777));
+
+    let hostname_before = host::hostname();
+    let domainname_before = host::domainname();
+    let ipc = match HostIpcObjects::create() {
+        Ok(o) => o,
+        Err(v) => return fail(Ending::NotStarted { why: v.detail }, restored),
+    };
+    let tag = format!("{}-{}", std::process::id(), ipc.msqid);
+    let request = SubjectRequest {
+        hostname: format!("nsconform-s-{tag}"),
+        domainname: format!("nsconform-d-{tag}"),
+        marker: format!("nsconform-marker-{tag}"),
+        mount_target: inner.display().to_string(),
+        host_msqid: ipc.msqid,
+        host_mq: ipc.mq_name.clone(),
+    };
+
+    let tag_env = format!("NSCONFORM_SUBJECT_TAG={tag}");
+    let (ours, theirs) = match nix::sys::socket::socketpair(
+        nix::sys::socket::AddressFamily::Unix,
+        nix::sys::socket::SockType::SeqPacket,
+        None,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            return fail(
+                Ending::NotStarted {
+                    why: format!("socketpair: {e}"),
+                },
+                restored,
+            )
+        }
+    };
+    let _ = nix::sys::socket::setsockopt(&ours, nix::sys::socket::sockopt::PassCred, &true);
+
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .env("NSCONFORM_SCRATCH", &inner)
+        .env("NSCONFORM_SUBJECT_TAG", &tag)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(cwd) = &spec.cwd {
+        cmd.current_dir(cwd);
+    }
+    let their_fd = theirs.as_raw_fd();
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+        // SAFETY: only async-signal-safe calls (dup2, fcntl) between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if their_fd == REPORT_FD {
+                    if libc::fcntl(REPORT_FD, libc::F_SETFD, 0) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                } else if libc::dup2(their_fd, REPORT_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            cleanup_scratch(&scratch, scratch_mounted);
+            let hint = match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    "; check the path (relative paths resolve against the working directory)"
+                }
+                std::io::ErrorKind::PermissionDenied => "; is it executable (chmod +x)?",
+                _ => "",
+            };
+            return fail(
+                Ending::NotStarted {
+                    why: format!("start `{}`: {e}{hint}", argv[0]),
+                },
+                restored,
+            );
+        }
+    };
+    drop(theirs);
+    let child_pid = child.id() as i32;
+    let mut out_pipe = child.stdout.take().expect("piped");
+    let mut err_pipe = child.stderr.take().expect("piped");
+    let out_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out_pipe.read_to_end(&mut v);
+        v
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err_pipe.read_to_end(&mut v);
+        v
+    });
+    let req_bytes = serde_json::to_vec(&request).expect("requests serialize");
+    // SAFETY: sending an owned buffer on our socket.
+    unsafe {
+        libc::send(
+            ours.as_raw_fd(),
+            req_bytes.as_ptr().cast(),
+            req_bytes.len(),
+            libc::MSG_NOSIGNAL,
+        )
+    };
+
+    let deadline = start + spec.timeout;
+    let mut observation = None;
+    let mut no_report_why = None;
+    let mut timed_out = false;
+    match recv_with_creds(&ours, deadline) {
+        Ok(Some((bytes, pid))) => {
+            if !descends_from(pid, child_pid) {
+                no_report_why = Some(format!(
+                    "a report came from process {pid}, which is not part of the subject's process tree"
+                ));
+            } else {
+                match serde_json::from_slice::<SubjectReport>(&bytes) {
+                    Ok(report) => {
+                        let outside = look_from_outside(pid, &request);
+                        observation = Some((report, outside));
+                    }
+                    Err(e) => no_report_why = Some(format!("the message on the report channel is not a probe report ({e})")),
+                }
+            }
+        }
+        Ok(None) => {
+            no_report_why = Some(
+                "the probe never reported: the subject exited or closed fd 3 without running it (is `{probe}` in the command, and does the subject exec it?)".into(),
+            )
+        }
+        Err(e) if e == "timeout" => timed_out = true,
+        Err(e) => no_report_why = Some(e),
+    }
+    drop(ours);
+
+    // Wait for the subject to finish, up to the deadline.
+    let mut exit = None;
+    while !timed_out {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                exit = Some(status.code().unwrap_or_else(|| {
+                    128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
+                }));
+                break;
+            }
+            Ok(None) if Instant::now() >= deadline => timed_out = true,
+            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Err(_) => break,
+        }
+    }
+    kill_tree(child_pid, &tag_env);
+    let _ = child.wait();
+    let stdout = out_t.join().unwrap_or_default();
+    let stderr = err_t.join().unwrap_or_default();
+
+    // Put the host back as it was.
+    let hostname_after = host::hostname();
+    let domainname_after = host::domainname();
+    if hostname_after != hostname_before && nix::unistd::sethostname(&hostname_before).is_ok() {
+        restored.push(format!(
+            "hostname {hostname_after:?} -> {hostname_before:?}"
+        ));
+    }
+    if domainname_after != domainname_before {
+        // SAFETY: pointer and length describe a valid byte buffer.
+        let r = unsafe {
+            libc::setdomainname(domainname_before.as_ptr().cast(), domainname_before.len())
+        };
+        if r == 0 {
+            restored.push(format!(
+                "domainname {domainname_after:?} -> {domainname_before:?}"
+            ));
+        }
+    }
+    for m in host::mounts()
+        .iter()
+        .filter(|m| m.source == request.marker)
+        .rev()
+    {
+        if nix::mount::umount2(m.mount_point.as_str(), nix::mount::MntFlags::MNT_DETACH).is_ok() {
+            restored.push(format!("unmounted leaked tmpfs at {}", m.mount_point));
+        }
+    }
+    let host_ipc_intact = ipc.msq_present();
+    drop(ipc);
+    cleanup_scratch(&scratch, scratch_mounted);
+
+    let ending = if timed_out {
+        Ending::TimedOut {
+            after_ms: start.elapsed().as_millis() as u64,
+        }
+    } else if let Some(why) = no_report_why {
+        Ending::NoReport { exit, why }
+    } else {
+        Ending::Reported { exit }
+    };
+    let observation = observation.map(|(report, outside)| SubjectObservation {
+        request,
+        report,
+        outside,
+        host_hostname_before: hostname_before,
+        host_domainname_before: domainname_before,
+        host_hostname_after: hostname_after,
+        host_domainname_after: domainname_after,
+        host_ipc_intact,
+        overflowuid: env.overflowuid,
+        overflowgid: env.overflowgid,
+        outer_uid: nix::unistd::geteuid().as_raw(),
+    });
+    SubjectRun {
+        command: argv,
+        ending,
+        stdout_tail: tail(&stdout, 4000),
+        stderr_tail: tail(&stderr, 4000),
+        duration_ms: start.elapsed().as_millis() as u64,
+        observation: if timed_out { None } else { observation },
+        restored,
+    }
+}
+
+fn cleanup_scratch(scratch: &Path, mounted: bool) {
+    if mounted {
+        let _ = nix::mount::umount2(scratch, nix::mount::MntFlags::MNT_DETACH);
+    }
+    let _ = std::fs::remove_dir_all(scratch);
+}
+
+/// Judge every subject-scoped property of `props` from one run.
+pub fn judge(
+    run: &SubjectRun,
+    props: &[&'static crate::catalogue::Property],
+) -> Vec<PropertyResult> {
+    props
+        .iter()
+        .filter_map(|p| Some((p, p.subject?)))
+        .map(|(p, judge)| {
+            let verdict = match (&run.ending, &run.observation) {
+                (Ending::TimedOut { after_ms }, _) => Verdict::timeout(format!(
+                    "the subject did not finish within {:.1} s; its whole process tree was killed",
+                    *after_ms as f64 / 1000.0
+                )),
+                (Ending::NotStarted { why }, _) => {
+                    Verdict::error(format!("the subject could not be started: {why}"))
+                }
+                (Ending::NoReport { exit, why }, _) => Verdict::fail(
+                    format!(
+                        "no genuine probe report: {why}{}",
+                        exit.map(|c| format!(" (subject exit status {c})"))
+                            .unwrap_or_default()
+                    ),
+                    "a report from the probe running inside the subject",
+                    "none",
+                ),
+                (Ending::Reported { .. }, Some(obs)) => judge(obs),
+                (Ending::Reported { .. }, None) => {
+                    Verdict::error("internal: report without observation")
+                }
+            };
+            PropertyResult {
+                id: p.id.to_string(),
+                title: p.title.to_string(),
+                man: p.man.to_string(),
+                control: None,
+                verdict,
+                duration_ms: run.duration_ms,
+            }
+        })
+        .collect()
+}
+
+/// Check that this environment can create every namespace type at all (seccomp
+/// filters, missing privilege, a container without CAP_SYS_ADMIN as on hosted graders).
+/// `Err` names each type that failed and its errno: an environment error, not the
+/// subject's failure.
+pub fn preflight(opts: &RunOptions) -> Result<(), String> {
+    let out = Command::new(&opts.probe)
+        .arg("preflight")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("start the probe {}: {e}", opts.probe.display()))?;
+    let line = String::from_utf8_lossy(&out.stdout);
+    let msg: crate::probe::Message = serde_json::from_str(line.trim())
+        .map_err(|e| format!("probe preflight printed no report ({e})"))?;
+    let crate::probe::Message::Report { facts } = msg else {
+        return Err("probe preflight failed".into());
+    };
+    let results: BTreeMap<String, Option<String>> =
+        serde_json::from_value(facts).map_err(|e| e.to_string())?;
+    let broken: Vec<String> = results
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|e| format!("{k} ({e})")))
+        .collect();
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "this environment cannot create these namespace types: {}; grading here would \
+             blame the subject for the environment (seccomp filter, no CAP_SYS_ADMIN, \
+             unprivileged user namespaces disabled?). Run on a machine or VM that allows them.",
+            broken.join(", ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_like_a_shell() {
+        assert_eq!(
+            split_command(r#"unshare -r 'a b' "c \"d\"" e\ f {probe}"#).unwrap(),
+            vec!["unshare", "-r", "a b", "c \"d\"", "e f", "{probe}"]
+        );
+        assert!(split_command("'open").is_err());
+        assert!(split_command("   ").is_err());
+    }
+
+    #[test]
+    fn expands_or_appends_the_probe() {
+        let v = expand(&["unshare".into(), "{probe}".into(), "x".into()], "/p");
+        assert_eq!(v, vec!["unshare", "/p", "subject", "--report-fd", "3", "x"]);
+        let v = expand(&["./container".into()], "/p");
+        assert_eq!(v, vec!["./container", "/p", "subject", "--report-fd", "3"]);
+        let v = expand(&["sh".into(), "-c".into(), "exec {probe}".into()], "/p");
+        assert_eq!(v[2], "exec /p subject --report-fd 3");
+    }
+}

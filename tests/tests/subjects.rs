@@ -1,0 +1,242 @@
+//! Subjects: the fixture "student containers", util-linux unshare and bubblewrap, each
+//! run with the probe inside and judged; the exact verdict matrix is snapshotted.
+//! Also: forgery never passes, hangs time out with the whole tree killed, the host is
+//! left as it was.
+
+use nsconform_core::catalogue::{self, Property};
+use nsconform_core::env::Env;
+use nsconform_core::harness::RunOptions;
+use nsconform_core::host::HostState;
+use nsconform_core::outcome::Outcome;
+use nsconform_core::subject::{self, Ending, SubjectSpec};
+use nsconform_tests::probe;
+use serial_test::file_serial;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+fn fixtures_bin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/subjects"));
+            let out = duct::cmd!("make", "-s", "-C", &dir)
+                .stderr_to_stdout()
+                .unchecked()
+                .run()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "building the fixtures failed:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            dir.join("bin").canonicalize().unwrap()
+        })
+        .clone()
+}
+
+fn subject_props() -> Vec<&'static Property> {
+    catalogue::all()
+        .iter()
+        .filter(|p| p.subject.is_some())
+        .collect()
+}
+
+/// Run a subject command (words) and return outcome per property ID.
+fn grade(argv: &[String], timeout: Duration) -> (subject::SubjectRun, BTreeMap<String, Outcome>) {
+    let opts = RunOptions::new(probe());
+    let env = Env::detect(None);
+    let spec = SubjectSpec {
+        argv: argv.to_vec(),
+        timeout,
+        probe_into: None,
+        cwd: None,
+    };
+    let run = subject::run_subject(&spec, &env, &opts);
+    let verdicts = subject::judge(&run, &subject_props())
+        .into_iter()
+        .map(|r| (r.id, r.verdict.outcome))
+        .collect();
+    (run, verdicts)
+}
+
+fn words(s: &str) -> Vec<String> {
+    subject::split_command(s).unwrap()
+}
+
+fn root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Every fixture, unshare(1) and bwrap: the exact verdict of every subject property.
+#[test]
+#[file_serial(host_state)]
+fn fixture_and_runtime_verdict_matrix() {
+    if !root() {
+        eprintln!("SKIP: the matrix is pinned for root (hostname-before-clone and shared-root behave differently unprivileged)");
+        return;
+    }
+    let bin = fixtures_bin();
+    let before = HostState::capture();
+    // A forged report with every fact a perfect run shows, for the forging subject to
+    // replay on stdout and on the report channel.
+    let (reference, _) = grade(
+        &[bin.join("container").display().to_string()],
+        Duration::from_secs(10),
+    );
+    let obs = reference.observation.unwrap_or_else(|| {
+        panic!(
+            "the reference container did not report: {:?} {}",
+            reference.ending, reference.stderr_tail
+        )
+    });
+    std::fs::write(
+        bin.join("forged-report.json"),
+        serde_json::to_vec(&obs.report).unwrap(),
+    )
+    .unwrap();
+
+    let mut subjects: Vec<(String, Vec<String>)> = [
+        "container",
+        "no-netns",
+        "no-proc",
+        "no-uidmap",
+        "hostname-before-clone",
+        "unshare-exec",
+        "shared-root",
+        "shared-root-userns",
+        "no-ipcns",
+        "no-cgroupns",
+        "forge",
+        "hang",
+        "fork-forever",
+        "exit-nonzero",
+    ]
+    .iter()
+    .map(|n| (n.to_string(), vec![bin.join(n).display().to_string()]))
+    .collect();
+    for cmd in [
+        "unshare -pfnuimC --mount-proc -r {probe}",
+        "unshare -pf --mount-proc -r {probe}",
+        "unshare -n -r {probe}",
+        "unshare -m {probe}",
+        "bwrap --unshare-all --dev-bind / / --proc /proc {probe}",
+        "bwrap --unshare-net --dev-bind / / {probe}",
+        "sh -c 'exec {probe}'",
+    ] {
+        subjects.push((cmd.to_string(), words(cmd)));
+    }
+    let mut matrix = String::new();
+    for (name, argv) in &subjects {
+        let (run, verdicts) = grade(argv, Duration::from_secs(2));
+        let row: Vec<String> = verdicts.iter().map(|(id, o)| format!("{id}={o}")).collect();
+        matrix.push_str(&format!("{name}: {}\n", row.join(" ")));
+        if matches!(name.as_str(), "forge" | "hang" | "fork-forever") || name.starts_with("sh -c") {
+            assert!(
+                verdicts.values().all(|o| *o != Outcome::Pass),
+                "{name} got a pass: {verdicts:?} ({:?})",
+                run.ending
+            );
+        }
+        if matches!(name.as_str(), "hang" | "fork-forever") {
+            assert!(
+                matches!(run.ending, Ending::TimedOut { .. }),
+                "{name}: {:?}",
+                run.ending
+            );
+        }
+    }
+    let _ = std::fs::remove_file(bin.join("forged-report.json"));
+    insta::assert_snapshot!("subject_verdict_matrix", matrix);
+    let diff = HostState::capture().diff(&before);
+    assert!(
+        diff.is_empty(),
+        "subjects changed the host:\n{}",
+        diff.join("\n")
+    );
+    let leftovers: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path().join("exe")).ok())
+        .map(|p| p.display().to_string())
+        .filter(|p| p.starts_with(&bin.display().to_string()))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "fixture processes left running: {leftovers:?}"
+    );
+}
+
+#[test]
+#[file_serial(host_state)]
+fn missing_or_unexecutable_subjects_are_errors_not_failures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let not_exec = tmp.path().join("container");
+    std::fs::write(&not_exec, "#!/bin/sh\n").unwrap();
+    for (argv, needle) in [
+        (
+            vec![tmp.path().join("nope").display().to_string()],
+            "No such file",
+        ),
+        (vec![not_exec.display().to_string()], "executable"),
+    ] {
+        let (run, verdicts) = grade(&argv, Duration::from_secs(5));
+        assert!(
+            matches!(&run.ending, Ending::NotStarted { why } if why.contains(needle)),
+            "{:?}",
+            run.ending
+        );
+        assert!(
+            verdicts.values().all(|o| *o == Outcome::Error),
+            "{verdicts:?}"
+        );
+    }
+}
+
+#[test]
+#[file_serial(host_state)]
+fn a_subject_exiting_without_the_probe_fails_with_its_status() {
+    let (run, verdicts) = grade(
+        &words("sh -c 'echo broken >&2; exit 7'"),
+        Duration::from_secs(5),
+    );
+    assert!(
+        matches!(run.ending, Ending::NoReport { exit: Some(7), .. }),
+        "{:?}",
+        run.ending
+    );
+    assert!(run.stderr_tail.contains("broken"));
+    assert!(verdicts.values().all(|o| *o == Outcome::Fail));
+}
+
+#[test]
+#[file_serial(host_state)]
+fn the_cli_grades_unshare_and_reports_json() {
+    let out = duct::cmd(
+        nsconform_tests::cli(),
+        [
+            "run",
+            "--format",
+            "json",
+            "--subject",
+            "unshare -pfnuimC --mount-proc -r {probe}",
+        ],
+    )
+    .stdout_capture()
+    .unchecked()
+    .run()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["subject"]["ending"]["ended"], "reported");
+    assert_eq!(
+        v["results"].as_array().unwrap().len(),
+        subject_props().len()
+    );
+}
