@@ -13,6 +13,7 @@
 pub mod catalogue;
 pub mod docs;
 pub mod env;
+pub mod formats;
 pub mod harness;
 pub mod host;
 pub mod mountinfo;
@@ -20,6 +21,7 @@ pub mod outcome;
 pub mod probe;
 pub mod properties;
 pub mod report;
+pub mod rubric;
 pub mod subject;
 
 pub use catalogue::{Control, Property};

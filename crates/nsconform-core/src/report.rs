@@ -25,6 +25,9 @@ pub struct Report {
     /// The subject, when a foreign launcher was tested (`run --subject`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<crate::subject::SubjectRun>,
+    /// Points by the rubric in use (subject runs, or runs given `--rubric`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<crate::rubric::Score>,
     pub summary: BTreeMap<Outcome, usize>,
     pub duration_ms: u64,
     pub results: Vec<PropertyResult>,
@@ -40,6 +43,7 @@ impl Report {
             privileged: env.privileged,
             uid: env.uid,
             subject: None,
+            score: None,
             summary: tally(&results),
             duration_ms,
             results,
@@ -103,6 +107,9 @@ impl Report {
             .iter()
             .map(|(o, n)| format!("{n} {o}"))
             .collect();
+        if let Some(score) = &self.score {
+            let _ = writeln!(s, "\nscore: {} / {}", score.earned, score.max);
+        }
         let _ = writeln!(
             s,
             "\n{} properties: {} in {:.2} s",

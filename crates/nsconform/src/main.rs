@@ -4,8 +4,10 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use nsconform_core::catalogue::{self, Control, Privilege};
 use nsconform_core::env::Env;
+use nsconform_core::formats;
 use nsconform_core::harness::{self, RunOptions};
 use nsconform_core::report::Report;
+use nsconform_core::rubric::Rubric;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -78,6 +80,10 @@ struct RunArgs {
     /// the subject command, for runtimes that pivot_root into a rootfs.
     #[arg(long, value_name = "DIR")]
     probe_into: Option<PathBuf>,
+    /// Score with this rubric (TOML; see fixtures/rubrics/container-lab.toml, the
+    /// default for subjects and for --format gradescope with a subject).
+    #[arg(long, value_name = "FILE")]
+    rubric: Option<PathBuf>,
     /// Never color the human report (also honoured: NO_COLOR).
     #[arg(long)]
     no_color: bool,
@@ -85,8 +91,16 @@ struct RunArgs {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
+    /// A readable table (colors on a terminal unless NO_COLOR is set)
     Human,
+    /// The report schema of the README
     Json,
+    /// JUnit XML, one testcase per property
+    Junit,
+    /// TAP version 14 with YAML diagnostics
+    Tap,
+    /// Gradescope results.json, scored by the rubric
+    Gradescope,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -258,8 +272,30 @@ fn run_subject(
     Ok(report)
 }
 
+fn load_rubric(path: &std::path::Path) -> Result<Rubric> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("read the rubric {}", path.display()))?;
+    Ok(Rubric::parse(&text, &path.display().to_string()).map_err(|e| UsageError(e.to_string()))?)
+}
+
 fn emit(report: &Report, args: &RunArgs) -> Result<i32> {
+    let mut report = report.clone();
+    let rubric = match (&args.rubric, &report.subject) {
+        (Some(path), _) => Some(load_rubric(path)?),
+        (None, Some(_)) => Some(Rubric::default_lab()),
+        (None, None) => None,
+    };
+    if let Some(r) = &rubric {
+        report.score = Some(r.score(&report.results));
+    }
+    let report = &report;
     let text = match args.format {
+        Format::Junit => formats::junit(report),
+        Format::Tap => formats::tap(report),
+        Format::Gradescope => {
+            let r = rubric.unwrap_or_else(|| Rubric::one_point_each(&report.results));
+            formats::gradescope(report, &r) + "\n"
+        }
         Format::Json => report.to_json() + "\n",
         Format::Human => {
             let color = args.output.is_none()
