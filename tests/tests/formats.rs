@@ -4,7 +4,7 @@
 use nsconform_core::env::Env;
 use nsconform_core::formats;
 use nsconform_core::harness::PropertyResult;
-use nsconform_core::outcome::{Outcome, Verdict};
+use nsconform_core::outcome::Verdict;
 use nsconform_core::report::Report;
 use nsconform_core::rubric::Rubric;
 
@@ -133,7 +133,7 @@ fn tap_is_valid_tap_14() {
         .collect();
     assert_eq!(by_outcome[0], (true, None));
     assert_eq!(by_outcome[1], (false, None));
-    assert_eq!(by_outcome[2].0, true);
+    assert!(by_outcome[2].0);
     assert!(by_outcome[2]
         .1
         .unwrap()
