@@ -187,7 +187,11 @@ pub fn gradescope(report: &Report, rubric: &Rubric) -> String {
         }
         tests.push(t);
     }
-    let earned: f64 = tests.iter().filter_map(|t| t["score"].as_f64()).sum();
+    // (A float sum of nothing is -0.0; start from +0.0.)
+    let earned = tests
+        .iter()
+        .filter_map(|t| t["score"].as_f64())
+        .fold(0.0, |a, b| a + b);
     let mut output = match &report.subject {
         Some(sub) => format!("{}\n{}\n", rubric.title, ending_text(&sub.ending)),
         None => format!("{}\n", rubric.title),

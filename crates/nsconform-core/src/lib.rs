@@ -14,6 +14,7 @@ pub mod catalogue;
 pub mod docs;
 pub mod env;
 pub mod formats;
+pub mod grade;
 pub mod harness;
 pub mod host;
 pub mod mountinfo;

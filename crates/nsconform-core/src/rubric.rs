@@ -183,7 +183,7 @@ impl Rubric {
     }
 
     pub fn max_score(&self) -> f64 {
-        self.items.iter().map(|i| i.points).sum()
+        self.items.iter().fold(0.0, |acc, i| acc + i.points)
     }
 
     /// Score of a run: full points for a pass, nothing otherwise.
@@ -196,8 +196,7 @@ impl Rubric {
                     .iter()
                     .any(|r| r.id == i.id && r.verdict.outcome == Outcome::Pass)
             })
-            .map(|i| i.points)
-            .sum();
+            .fold(0.0, |acc, i| acc + i.points);
         Score {
             earned,
             max: self.max_score(),
