@@ -240,3 +240,93 @@ fn the_cli_grades_unshare_and_reports_json() {
         subject_props().len()
     );
 }
+
+/// An environment that cannot create namespaces (here: a user namespace whose
+/// max_user_namespaces is 0, as on hosts that disable them) is an environment error for
+/// the whole run, never the subject's failure.
+#[test]
+#[file_serial(host_state)]
+fn an_environment_without_namespaces_is_an_error_not_a_failure() {
+    if !root() {
+        eprintln!("SKIP: needs root to set up the restricted environment");
+        return;
+    }
+    let script = format!(
+        "echo 0 > /proc/sys/user/max_user_namespaces && exec {} run --format json --subject 'unshare -pf {{probe}}'",
+        nsconform_tests::cli().display()
+    );
+    let out = duct::cmd("unshare", ["-Ur", "sh", "-c", &script])
+        .stdout_capture()
+        .unchecked()
+        .run()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["privileged"], false,
+        "root of a child user namespace is not privileged"
+    );
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(r["outcome"], "error", "{r}");
+        assert!(
+            r["detail"].as_str().unwrap().contains("user (ENOSPC)"),
+            "{r}"
+        );
+    }
+}
+
+/// A runtime that changes root into a bare root filesystem: the statically linked probe
+/// is copied in with `--probe-into`, runs there, and is removed afterwards.
+#[test]
+#[file_serial(host_state)]
+fn the_probe_runs_inside_a_foreign_root_filesystem() {
+    let probe = probe();
+    if subject::locate_static_probe(&probe).is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must build the static probe first (ci/test runs ci/build-static-probe)"
+        );
+        eprintln!("SKIP: no static probe; run ci/build-static-probe");
+        return;
+    }
+    let rootfs = tempfile::tempdir().unwrap();
+    for d in ["proc", "tmp", "dev"] {
+        std::fs::create_dir(rootfs.path().join(d)).unwrap();
+    }
+    let cmd = format!(
+        "unshare -pfnuimC -r --root={} --mount-proc {{probe}}",
+        rootfs.path().display()
+    );
+    let opts = RunOptions::new(probe);
+    let spec = SubjectSpec {
+        argv: words(&cmd),
+        timeout: Duration::from_secs(10),
+        probe_into: Some(rootfs.path().to_path_buf()),
+        cwd: None,
+    };
+    let run = subject::run_subject(&spec, &Env::detect(None), &opts);
+    assert!(
+        matches!(run.ending, Ending::Reported { exit: Some(0) }),
+        "{:?} {}",
+        run.ending,
+        run.stderr_tail
+    );
+    for r in subject::judge(&run, &subject_props()) {
+        assert_eq!(
+            r.verdict.outcome,
+            Outcome::Pass,
+            "{}: {}",
+            r.id,
+            r.verdict.detail
+        );
+    }
+    assert!(
+        !rootfs.path().join("nsconform-probe").exists(),
+        "the probe copy was left behind"
+    );
+}

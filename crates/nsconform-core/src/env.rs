@@ -67,7 +67,7 @@ impl Env {
             version: KernelVersion::parse(&release),
             release,
             uid,
-            privileged: uid == 0 && has_cap_sys_admin(),
+            privileged: uid == 0 && has_cap_sys_admin() && in_initial_user_ns(),
             overflowuid: read_u32("/proc/sys/kernel/overflowuid").unwrap_or(65534),
             overflowgid: read_u32("/proc/sys/kernel/overflowgid").unwrap_or(65534),
             config: read_kernel_config(),
@@ -96,6 +96,15 @@ fn has_cap_sys_admin() -> bool {
         .find_map(|l| l.strip_prefix("CapEff:"))
         .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
         .is_some_and(|caps| caps & (1u64 << 21) != 0)
+}
+
+/// Whether this process is in the initial user namespace, whose uid_map is the identity
+/// over the whole range (user_namespaces(7)); root in a child user namespace is not
+/// privileged over the host.
+fn in_initial_user_ns() -> bool {
+    fs::read_to_string("/proc/self/uid_map")
+        .map(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+        .unwrap_or(false)
 }
 
 fn read_kernel_config() -> Option<BTreeMap<String, ConfigState>> {

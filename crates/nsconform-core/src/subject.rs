@@ -208,6 +208,43 @@ fn tail(s: &[u8], max: usize) -> String {
     s[start..].to_string()
 }
 
+/// Whether an ELF executable is statically linked (has no PT_INTERP program header).
+pub fn is_static_elf(path: &Path) -> bool {
+    let Ok(b) = std::fs::read(path) else {
+        return false;
+    };
+    if b.len() < 64 || &b[..4] != b"\x7fELF" || b[4] != 2 {
+        return false; // not a 64-bit ELF
+    }
+    let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes")) as usize;
+    let (phoff, phentsize, phnum) = (u64_at(32), u16_at(54), u16_at(56));
+    (0..phnum).all(|i| {
+        let o = phoff + i * phentsize;
+        o + 4 <= b.len() && u32::from_le_bytes(b[o..o + 4].try_into().expect("4 bytes")) != 3
+    })
+}
+
+/// A statically linked probe: `$NSCONFORM_STATIC_PROBE`, the probe itself when it is
+/// static, or the one `ci/build-static-probe` builds under `target/static/`.
+pub fn locate_static_probe(probe: &Path) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("NSCONFORM_STATIC_PROBE") {
+        return Some(PathBuf::from(p)).filter(|p| is_static_elf(p));
+    }
+    if is_static_elf(probe) {
+        return Some(probe.to_path_buf());
+    }
+    let dir = probe.parent()?;
+    let profile = dir.file_name()?;
+    let built = dir
+        .parent()?
+        .join("static")
+        .join(std::env::consts::ARCH.to_string() + "-unknown-linux-gnu")
+        .join(profile)
+        .join("nsconform-probe");
+    is_static_elf(&built).then_some(built)
+}
+
 /// Is `pid` `ancestor` or one of its descendants (following PPid in /proc)?
 fn descends_from(mut pid: i32, ancestor: i32) -> bool {
     for _ in 0..4096 {
@@ -404,8 +441,19 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     let probe_word = match &spec.probe_into {
         None => opts.probe.display().to_string(),
         Some(root) => {
+            let Some(static_probe) = locate_static_probe(&opts.probe) else {
+                return fail(
+                    Ending::NotStarted {
+                        why: "--probe-into needs a statically linked probe (a foreign root \
+                              filesystem has no matching C library): build it with \
+                              ci/build-static-probe or point NSCONFORM_STATIC_PROBE at one"
+                            .into(),
+                    },
+                    restored,
+                );
+            };
             let dest = root.join("nsconform-probe");
-            if let Err(e) = std::fs::copy(&opts.probe, &dest) {
+            if let Err(e) = std::fs::copy(&static_probe, &dest) {
                 return fail(
                     Ending::NotStarted {
                         why: format!("copy the probe to {}: {e}", dest.display()),
@@ -644,6 +692,9 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     let host_ipc_intact = ipc.msq_present();
     drop(ipc);
     cleanup_scratch(&scratch, scratch_mounted);
+    if let Some(root) = &spec.probe_into {
+        let _ = std::fs::remove_file(root.join("nsconform-probe"));
+    }
 
     let ending = if timed_out {
         Ending::TimedOut {
