@@ -127,6 +127,9 @@ struct RunArgs {
     /// Never color the human report (also honoured: NO_COLOR).
     #[arg(long)]
     no_color: bool,
+    /// Print the slowest properties and the total wall time to stderr.
+    #[arg(long)]
+    timings: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -247,6 +250,23 @@ fn run(args: RunArgs) -> Result<i32> {
             .collect(),
     };
     let report = Report::new(&env, results, start.elapsed().as_millis() as u64);
+    if args.timings {
+        let mut per: Vec<_> = report
+            .results
+            .iter()
+            .map(|r| (r.duration_ms, r.id.as_str()))
+            .collect();
+        per.sort_unstable_by(|a, b| b.cmp(a));
+        eprintln!(
+            "wall time {} ms for {} properties ({} jobs); slowest:",
+            report.duration_ms,
+            per.len(),
+            opts.jobs
+        );
+        for (ms, id) in per.iter().take(10) {
+            eprintln!("  {id:<9} {ms:>5} ms");
+        }
+    }
     emit(&report, &args)
 }
 
