@@ -133,3 +133,30 @@ fn docs_properties_md_is_up_to_date() {
         "docs/properties.md is out of date: run `cargo run -q -p nsconform -- docs > docs/properties.md`"
     );
 }
+
+#[test]
+fn check_config_ties_options_to_properties() {
+    let (code, out, _) = run(&["check-config", "--format", "json"]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let user = v["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "CONFIG_USER_NS")
+        .expect("CONFIG_USER_NS reported");
+    assert_eq!(user["state"], "builtin");
+    assert!(user["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p == "USER-03"));
+    assert!(v["knobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["path"] == "/proc/sys/user/max_user_namespaces"));
+    let (code, out, _) = run(&["check-config"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Knobs that change results"));
+}

@@ -11,6 +11,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod catalogue;
+pub mod checkconfig;
 pub mod docs;
 pub mod env;
 pub mod formats;

@@ -43,6 +43,12 @@ enum Cmd {
     },
     /// Print docs/properties.md, the property table generated from the catalogue.
     Docs,
+    /// Report the kernel options namespaces need and the knobs that change results,
+    /// with the properties each one affects. Exit 1 when a required option is missing.
+    CheckConfig {
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+    },
     /// Grade a directory of submissions (one folder each): build each in parallel, run
     /// each as a subject, write one report per submission and a class summary.
     #[command(after_help = GRADE_HELP)]
@@ -188,6 +194,18 @@ fn real_main(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Cmd::Grade(args) => grade(args),
+        Cmd::CheckConfig { format } => {
+            let r = nsconform_core::checkconfig::check(&Env::detect(None));
+            match format {
+                ListFormat::Human => print!("{}", nsconform_core::checkconfig::human(&r)),
+                ListFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
+            }
+            Ok(if r.missing_required().is_empty() {
+                0
+            } else {
+                1
+            })
+        }
         Cmd::Docs => {
             print!("{}", nsconform_core::docs::properties_markdown());
             Ok(0)
