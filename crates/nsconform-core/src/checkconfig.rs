@@ -165,6 +165,9 @@ fn read(path: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
+/// Decides from a knob's value whether it limits the suite.
+type LimitFn = fn(&str) -> bool;
+
 /// Inspect the running kernel.
 pub fn check(env: &Env) -> ConfigReport {
     let options = OPTIONS
@@ -200,7 +203,7 @@ pub fn check(env: &Env) -> ConfigReport {
             path,
         });
     }
-    let extra: [(&str, &str, fn(&str) -> bool); 4] = [
+    let extra: [(&str, &str, LimitFn); 4] = [
         (
             "/proc/sys/kernel/unprivileged_userns_clone",
             "Debian/Ubuntu switch: 0 refuses user namespaces to unprivileged users (EPERM): the rootless path errors",
