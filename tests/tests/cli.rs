@@ -1,6 +1,7 @@
 //! The `nsconform` command line: formats, exit statuses, rootless runs.
 
 use nsconform_tests::cli;
+
 use serial_test::file_serial;
 
 fn run(args: &[&str]) -> (i32, String, String) {
@@ -159,4 +160,49 @@ fn check_config_ties_options_to_properties() {
     let (code, out, _) = run(&["check-config"]);
     assert_eq!(code, 0);
     assert!(out.contains("Knobs that change results"));
+}
+
+#[test]
+#[file_serial(host_state)]
+fn diff_compares_two_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a.json");
+    let b = tmp.path().join("b.json");
+    for p in [&a, &b] {
+        let (code, _, err) = run(&["run", "--format", "json", "-o", p.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, out, _) = run(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(code, 0, "two runs on one kernel agree:\n{out}");
+    // Make the new run differ the way another kernel would: another errno, another outcome.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&b).unwrap()).unwrap();
+    for r in v["results"].as_array_mut().unwrap() {
+        if r["id"] == "PID-05" {
+            r["errno"] = "EINVAL".into();
+            r["outcome"] = "fail".into();
+        }
+    }
+    std::fs::write(&b, v.to_string()).unwrap();
+    let (code, out, _) = run(&[
+        "diff",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let d: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(d["changes"][0]["id"], "PID-05");
+    assert_eq!(
+        d["changes"][0]["outcome"],
+        serde_json::json!(["pass", "fail"])
+    );
+    assert_eq!(
+        d["changes"][0]["errno"],
+        serde_json::json!(["ENOSPC", "EINVAL"])
+    );
+    let (code, _, err) = run(&["diff", a.to_str().unwrap(), "/nonexistent.json"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/nonexistent.json"), "{err}");
 }

@@ -12,6 +12,7 @@
 
 pub mod catalogue;
 pub mod checkconfig;
+pub mod diff;
 pub mod docs;
 pub mod env;
 pub mod formats;

@@ -43,6 +43,16 @@ enum Cmd {
     },
     /// Print docs/properties.md, the property table generated from the catalogue.
     Docs,
+    /// Compare two JSON reports (two kernels, or before/after): outcome, errno and
+    /// observed-fact changes per property. Exit 0 when they agree, 1 when they differ.
+    Diff {
+        /// The baseline report (`nsconform run --format json`).
+        old: PathBuf,
+        /// The report to compare with it.
+        new: PathBuf,
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+    },
     /// Report the kernel options namespaces need and the knobs that change results,
     /// with the properties each one affects. Exit 1 when a required option is missing.
     CheckConfig {
@@ -194,6 +204,25 @@ fn real_main(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Cmd::Grade(args) => grade(args),
+        Cmd::Diff { old, new, format } => {
+            let load = |p: &PathBuf| -> Result<Report> {
+                let text =
+                    std::fs::read_to_string(p).with_context(|| format!("read {}", p.display()))?;
+                serde_json::from_str(&text).map_err(|e| {
+                    UsageError(format!(
+                        "{} is not an nsconform JSON report: {e}",
+                        p.display()
+                    ))
+                    .into()
+                })
+            };
+            let d = nsconform_core::diff::diff(&load(&old)?, &load(&new)?);
+            match format {
+                ListFormat::Human => print!("{}", nsconform_core::diff::human(&d)),
+                ListFormat::Json => println!("{}", serde_json::to_string_pretty(&d)?),
+            }
+            Ok(if d.changes.is_empty() { 0 } else { 1 })
+        }
         Cmd::CheckConfig { format } => {
             let r = nsconform_core::checkconfig::check(&Env::detect(None));
             match format {

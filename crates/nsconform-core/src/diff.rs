@@ -1,0 +1,252 @@
+//! `nsconform diff`: where two runs differ (two kernels, or before and after a change),
+//! per property: outcome, errno, and the normalized observed facts (the snapshot).
+
+use crate::harness::PropertyResult;
+use crate::report::Report;
+use serde::Serialize;
+
+/// How one property differs between the two runs.
+#[derive(Serialize, Debug, PartialEq)]
+pub struct Change {
+    pub id: String,
+    /// `old -> new` outcome, when it changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errno: Option<(Option<String>, Option<String>)>,
+    /// Keys of the observed facts whose values differ, with both values.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub observed: Vec<(String, serde_json::Value, serde_json::Value)>,
+    /// `only-old` / `only-new` when the property ran in one run only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presence: Option<String>,
+}
+
+/// The comparison of two reports.
+#[derive(Serialize, Debug)]
+pub struct Diff {
+    pub old_kernel: String,
+    pub new_kernel: String,
+    pub changes: Vec<Change>,
+    pub same: usize,
+}
+
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, x, out);
+            }
+        }
+        other => out.push((prefix.to_string(), other.clone())),
+    }
+}
+
+fn compare(a: &PropertyResult, b: &PropertyResult) -> Option<Change> {
+    let (va, vb) = (&a.verdict, &b.verdict);
+    let outcome = (va.outcome != vb.outcome).then(|| {
+        (
+            va.outcome.as_str().to_string(),
+            vb.outcome.as_str().to_string(),
+        )
+    });
+    let errno = (va.errno != vb.errno).then(|| (va.errno.clone(), vb.errno.clone()));
+    let (mut fa, mut fb) = (Vec::new(), Vec::new());
+    flatten("", &va.observed, &mut fa);
+    flatten("", &vb.observed, &mut fb);
+    let mut observed = Vec::new();
+    let keys: std::collections::BTreeSet<&String> =
+        fa.iter().chain(fb.iter()).map(|(k, _)| k).collect();
+    for k in keys {
+        let x = fa
+            .iter()
+            .find(|(kk, _)| kk == k)
+            .map_or(serde_json::Value::Null, |(_, v)| v.clone());
+        let y = fb
+            .iter()
+            .find(|(kk, _)| kk == k)
+            .map_or(serde_json::Value::Null, |(_, v)| v.clone());
+        if x != y {
+            observed.push((k.clone(), x, y));
+        }
+    }
+    (outcome.is_some() || errno.is_some() || !observed.is_empty()).then(|| Change {
+        id: a.id.clone(),
+        outcome,
+        errno,
+        observed,
+        presence: None,
+    })
+}
+
+/// Compare `old` with `new`.
+pub fn diff(old: &Report, new: &Report) -> Diff {
+    let mut changes = Vec::new();
+    let mut same = 0;
+    for a in &old.results {
+        match new.results.iter().find(|b| b.id == a.id) {
+            Some(b) => match compare(a, b) {
+                Some(c) => changes.push(c),
+                None => same += 1,
+            },
+            None => changes.push(Change {
+                id: a.id.clone(),
+                outcome: None,
+                errno: None,
+                observed: vec![],
+                presence: Some("only-old".into()),
+            }),
+        }
+    }
+    for b in new
+        .results
+        .iter()
+        .filter(|b| !old.results.iter().any(|a| a.id == b.id))
+    {
+        changes.push(Change {
+            id: b.id.clone(),
+            outcome: None,
+            errno: None,
+            observed: vec![],
+            presence: Some("only-new".into()),
+        });
+    }
+    Diff {
+        old_kernel: old.kernel.clone(),
+        new_kernel: new.kernel.clone(),
+        changes,
+        same,
+    }
+}
+
+/// The comparison as text.
+pub fn human(d: &Diff) -> String {
+    use std::fmt::Write as _;
+    let mut s = format!(
+        "old: kernel {}\nnew: kernel {}\n\n",
+        d.old_kernel, d.new_kernel
+    );
+    for c in &d.changes {
+        if let Some(p) = &c.presence {
+            let _ = writeln!(
+                s,
+                "{:<9} {}",
+                c.id,
+                if p == "only-old" {
+                    "only in old run"
+                } else {
+                    "only in new run"
+                }
+            );
+            continue;
+        }
+        if let Some((a, b)) = &c.outcome {
+            let _ = writeln!(s, "{:<9} outcome {a} -> {b}", c.id);
+        }
+        if let Some((a, b)) = &c.errno {
+            let _ = writeln!(
+                s,
+                "{:<9} errno {} -> {}",
+                c.id,
+                a.as_deref().unwrap_or("-"),
+                b.as_deref().unwrap_or("-")
+            );
+        }
+        for (k, a, b) in &c.observed {
+            let _ = writeln!(s, "{:<9} observed {k}: {a} -> {b}", c.id);
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n{} properties differ, {} the same",
+        d.changes.len(),
+        d.same
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::Env;
+    use crate::outcome::Verdict;
+    use serde_json::json;
+
+    fn res(id: &str, v: Verdict) -> PropertyResult {
+        PropertyResult {
+            id: id.into(),
+            title: String::new(),
+            man: String::new(),
+            control: None,
+            verdict: v,
+            duration_ms: 1,
+        }
+    }
+
+    #[test]
+    fn finds_outcome_errno_and_observed_changes() {
+        let env = Env::detect(None);
+        let old = Report::new(
+            &env,
+            vec![
+                res(
+                    "PID-05",
+                    Verdict::pass("x")
+                        .with_errno("EINVAL")
+                        .with_observed(json!({"levels": 32})),
+                ),
+                res("NET-01", Verdict::pass("x")),
+                res("UTS-02", Verdict::pass("x")),
+            ],
+            1,
+        );
+        let new = Report::new(
+            &env,
+            vec![
+                res(
+                    "PID-05",
+                    Verdict::pass("x")
+                        .with_errno("ENOSPC")
+                        .with_observed(json!({"levels": 32})),
+                ),
+                res("NET-01", Verdict::skip("tunnels")),
+                res("IPC-08", Verdict::pass("x")),
+            ],
+            1,
+        );
+        let d = diff(&old, &new);
+        assert_eq!(d.same, 0);
+        let ids: Vec<&str> = d.changes.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["PID-05", "NET-01", "UTS-02", "IPC-08"]);
+        assert_eq!(
+            d.changes[0].errno,
+            Some((Some("EINVAL".into()), Some("ENOSPC".into())))
+        );
+        assert!(d.changes[0].observed.is_empty());
+        assert_eq!(d.changes[1].outcome, Some(("pass".into(), "skip".into())));
+        assert_eq!(d.changes[2].presence.as_deref(), Some("only-old"));
+        let text = human(&d);
+        assert!(text.contains("PID-05    errno EINVAL -> ENOSPC"), "{text}");
+    }
+
+    #[test]
+    fn identical_runs_do_not_differ() {
+        let env = Env::detect(None);
+        let r = Report::new(
+            &env,
+            vec![res(
+                "A-01",
+                Verdict::pass("x").with_observed(json!({"a": {"b": 1}})),
+            )],
+            1,
+        );
+        let d = diff(&r, &r.clone());
+        assert!(d.changes.is_empty());
+        assert_eq!(d.same, 1);
+    }
+}
