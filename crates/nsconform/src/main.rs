@@ -206,8 +206,8 @@ fn real_main(cli: Cli) -> Result<i32> {
         Cmd::Grade(args) => grade(args),
         Cmd::Diff { old, new, format } => {
             let load = |p: &PathBuf| -> Result<Report> {
-                let text =
-                    std::fs::read_to_string(p).with_context(|| format!("read {}", p.display()))?;
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| UsageError(format!("read the report {}: {e}", p.display())))?;
                 serde_json::from_str(&text).map_err(|e| {
                     UsageError(format!(
                         "{} is not an nsconform JSON report: {e}",
