@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 pub const ALL: &[Property] = &[
-    NET_01, NET_02, NET_03, NET_04, NET_05, NET_07, NET_08, NET_11,
+    NET_01, NET_02, NET_03, NET_04, NET_05, NET_07, NET_08, NET_09, NET_10, NET_11,
 ];
 
 /// Devices that tunnel modules (sit, ipip, ip_gre, ip6_tunnel, ip_vti, ...) add to every
@@ -941,4 +941,267 @@ fn net_05_check(cx: &mut Cx) -> CheckResult {
 
 fn t(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
+}
+
+// ---------------------------------------------------------------------------------
+/// NET-09: a device name is per namespace: two namespaces can each have one of the
+/// same name, but moving a device into a namespace that already has its name or
+/// altname fails. rtnetlink(7); ip-link(8).
+pub const NET_09: Property = Property {
+    id: "NET-09",
+    area: Area::Net,
+    title: "The same device name exists in two network namespaces at once; moving a device into a namespace where its name or altname is taken fails (EEXIST) and leaves it in place",
+    man: "network_namespaces(7); rtnetlink(7); ip-link(8) \"netns\"",
+    prereq: Prereq::ROOTLESS
+        .config(&["CONFIG_NET_NS", "CONFIG_VETH"])
+        .tools(&["ip"]),
+    coverage: "KST:net/netns-name.sh",
+    controls: &[Control::NoNewNet],
+    global: false,
+    subject: false,
+    inside: Some(net_09_inside),
+    check: net_09_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Net09 {
+    started_in_host: bool,
+    same_name_in_both: bool,
+    /// errno of moving A's `nsc-x` into B, which has an `nsc-x`.
+    move_name_clash: Option<String>,
+    /// errno of moving A's `nsc-z` into B, where `nsc-z` is the altname of nsc-y.
+    move_altname_clash: Option<String>,
+    altname_supported: bool,
+    still_in_a: bool,
+}
+
+/// Move the device `name` of the caller's namespace into the namespace of `ns_fd` with
+/// one RTM_NEWLINK request (IFLA_NET_NS_FD), returning the errno rtnetlink acked with.
+pub fn move_link(name: &str, ns_fd: i32) -> Result<Option<String>, StepError> {
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockProtocol, SockType};
+    use std::os::fd::AsRawFd;
+    let index = nix::net::if_::if_nametoindex(name).step(&format!("find device {name}"))?;
+    // nlmsghdr (16) + ifinfomsg (16) + one u32 attribute (8).
+    let mut msg = Vec::with_capacity(40);
+    msg.extend_from_slice(&40u32.to_ne_bytes());
+    msg.extend_from_slice(&(libc::RTM_NEWLINK as u16).to_ne_bytes());
+    msg.extend_from_slice(&((libc::NLM_F_REQUEST | libc::NLM_F_ACK) as u16).to_ne_bytes());
+    msg.extend_from_slice(&1u32.to_ne_bytes()); // sequence number
+    msg.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel fills it in
+    msg.extend_from_slice(&[libc::AF_UNSPEC as u8, 0, 0, 0]);
+    msg.extend_from_slice(&(index as i32).to_ne_bytes());
+    msg.extend_from_slice(&0u32.to_ne_bytes()); // flags
+    msg.extend_from_slice(&0u32.to_ne_bytes()); // change mask
+    msg.extend_from_slice(&8u16.to_ne_bytes());
+    msg.extend_from_slice(&(libc::IFLA_NET_NS_FD as u16).to_ne_bytes());
+    msg.extend_from_slice(&(ns_fd as u32).to_ne_bytes());
+    let sock = socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::NetlinkRoute,
+    )
+    .step("create a NETLINK_ROUTE socket")?;
+    nix::sys::socket::send(sock.as_raw_fd(), &msg, nix::sys::socket::MsgFlags::empty())
+        .step("send RTM_NEWLINK")?;
+    let mut buf = vec![0u8; 8192];
+    let n = nix::sys::socket::recv(
+        sock.as_raw_fd(),
+        &mut buf,
+        nix::sys::socket::MsgFlags::empty(),
+    )
+    .step("read the rtnetlink ack")?;
+    let kind = u16::from_ne_bytes([buf[4], buf[5]]);
+    if n < 20 || kind != libc::NLMSG_ERROR as u16 {
+        return Err(StepError::new(
+            "read the rtnetlink ack",
+            None,
+            "no NLMSG_ERROR message",
+        ));
+    }
+    let err = i32::from_ne_bytes([buf[16], buf[17], buf[18], buf[19]]);
+    Ok((err != 0).then(|| crate::probe::errno_name(nix::errno::Errno::from_raw(-err))))
+}
+
+fn net_09_inside(cx: &Inside) -> Result<Value, StepError> {
+    use std::os::fd::AsRawFd;
+    let mut f = Net09 {
+        started_in_host: started_in_host(cx)?,
+        ..Net09::default()
+    };
+    if f.started_in_host {
+        return facts(&f);
+    }
+    let names = || {
+        view::interfaces()
+            .into_iter()
+            .map(|i| i.name)
+            .collect::<Vec<_>>()
+    };
+    let a = super::nsfs::open_ns("/proc/self/ns/net")?;
+    new_netns()?;
+    let b = super::nsfs::open_ns("/proc/self/ns/net")?;
+    ip(&[
+        "link", "add", "nsc-x", "type", "veth", "peer", "name", "nsc-y",
+    ])?;
+    // An altname needs kernel 5.5 and a recent ip; without it that half is not judged.
+    f.altname_supported = ip(&[
+        "link", "property", "add", "dev", "nsc-y", "altname", "nsc-z",
+    ])
+    .is_ok();
+    let b_has = names();
+    enter_net(&a)?;
+    ip(&[
+        "link", "add", "nsc-x", "type", "veth", "peer", "name", "nsc-z",
+    ])?;
+    f.same_name_in_both =
+        b_has.iter().any(|n| n == "nsc-x") && names().iter().any(|n| n == "nsc-x");
+    f.move_name_clash = move_link("nsc-x", b.as_raw_fd())?;
+    if f.altname_supported {
+        f.move_altname_clash = move_link("nsc-z", b.as_raw_fd())?;
+    }
+    let now = names();
+    f.still_in_a = now.iter().any(|n| n == "nsc-x") && now.iter().any(|n| n == "nsc-z");
+    facts(&f)
+}
+
+fn net_09_check(cx: &mut Cx) -> CheckResult {
+    let run = run_net(cx, Launch::host(), Value::Null)?;
+    let f: Net09 = run.facts()?;
+    let eexist = Some("EEXIST".to_string());
+    let mut e = Expect::new();
+    e.eq(
+        "nsc-x exists in both namespaces at once",
+        true,
+        f.same_name_in_both,
+    );
+    e.eq(
+        "moving nsc-x into a namespace that has an nsc-x",
+        &eexist,
+        &f.move_name_clash,
+    );
+    if f.altname_supported {
+        e.eq(
+            "moving nsc-z into a namespace where nsc-z is an altname",
+            &eexist,
+            &f.move_altname_clash,
+        );
+    }
+    e.eq(
+        "the refused devices stay in their namespace",
+        true,
+        f.still_in_a,
+    );
+    Ok(
+        e.verdict("names are per namespace; clashing moves are refused")
+            .with_errno("EEXIST")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// NET-10: rtnetlink multicast notifications (RTMGRP_LINK) reach only listeners in the
+/// namespace where the event happened. netlink(7), rtnetlink(7).
+pub const NET_10: Property = Property {
+    id: "NET-10",
+    area: Area::Net,
+    title: "rtnetlink link notifications (RTMGRP_LINK) are delivered only to listeners in the network namespace where the link changed",
+    man: "netlink(7); rtnetlink(7)",
+    prereq: Prereq::ROOTLESS
+        .config(&["CONFIG_NET_NS", "CONFIG_VETH"])
+        .tools(&["ip"]),
+    coverage: "LTP:netns_netlink",
+    controls: &[Control::NoNewNet],
+    global: false,
+    subject: false,
+    inside: Some(net_10_inside),
+    check: net_10_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Net10 {
+    started_in_host: bool,
+    /// Notifications queued on the listener in the namespace where the link was made.
+    same_ns_messages: usize,
+    /// ... and on the listener in the other namespace.
+    other_ns_messages: usize,
+}
+
+/// A NETLINK_ROUTE socket subscribed to RTMGRP_LINK in the caller's namespace.
+fn link_listener() -> Result<std::os::fd::OwnedFd, StepError> {
+    use nix::sys::socket::{
+        bind, socket, AddressFamily, NetlinkAddr, SockFlag, SockProtocol, SockType,
+    };
+    let fd = socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        SockProtocol::NetlinkRoute,
+    )
+    .step("create a NETLINK_ROUTE socket")?;
+    bind(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &NetlinkAddr::new(0, libc::RTMGRP_LINK as u32),
+    )
+    .step("bind it to RTMGRP_LINK")?;
+    Ok(fd)
+}
+
+/// How many datagrams are queued on a non-blocking socket.
+fn drain(fd: &std::os::fd::OwnedFd) -> usize {
+    let mut buf = vec![0u8; 65536];
+    let mut n = 0;
+    while nix::sys::socket::recv(
+        std::os::fd::AsRawFd::as_raw_fd(fd),
+        &mut buf,
+        nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+    )
+    .is_ok()
+    {
+        n += 1;
+    }
+    n
+}
+
+fn net_10_inside(cx: &Inside) -> Result<Value, StepError> {
+    let mut f = Net10 {
+        started_in_host: started_in_host(cx)?,
+        ..Net10::default()
+    };
+    if f.started_in_host {
+        return facts(&f);
+    }
+    let a = super::nsfs::open_ns("/proc/self/ns/net")?;
+    let listen_a = link_listener()?;
+    new_netns()?;
+    let listen_b = link_listener()?;
+    ip(&[
+        "link", "add", "nsc-e", "type", "veth", "peer", "name", "nsc-f",
+    ])?;
+    enter_net(&a)?;
+    f.same_ns_messages = drain(&listen_b);
+    f.other_ns_messages = drain(&listen_a);
+    facts(&f)
+}
+
+fn net_10_check(cx: &mut Cx) -> CheckResult {
+    let run = run_net(cx, Launch::host(), Value::Null)?;
+    let f: Net10 = run.facts()?;
+    let mut e = Expect::new();
+    e.that(
+        "link notifications received in the namespace of the change",
+        f.same_ns_messages > 0,
+        "at least one",
+        f.same_ns_messages.to_string(),
+    );
+    e.eq(
+        "link notifications received in the other namespace",
+        0,
+        f.other_ns_messages,
+    );
+    Ok(e.verdict("link notifications stay in their namespace")
+        .with_observed(json!({
+            "same_ns_received": f.same_ns_messages > 0,
+            "other_ns_messages": f.other_ns_messages,
+        })))
 }
