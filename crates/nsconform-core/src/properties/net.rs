@@ -3,14 +3,20 @@
 use super::facts;
 use crate::catalogue::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
+use crate::harness::ProbeRun;
 use crate::host;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::view::{self, Interface};
-use crate::probe::{Inside, Launch, StepError};
+use crate::probe::{Inside, Launch, StepError, StepExt};
 use crate::subject::SubjectObservation;
+use nix::mount::{mount, MsFlags};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
-pub const ALL: &[Property] = &[NET_01];
+pub const ALL: &[Property] = &[
+    NET_01, NET_02, NET_03, NET_04, NET_05, NET_07, NET_08, NET_09, NET_10, NET_11,
+];
 
 /// Devices that tunnel modules (sit, ipip, ip_gre, ip6_tunnel, ip_vti, ...) add to every
 /// new network namespace unless `net.core.fb_tunnels_only_for_init_net` says otherwise.
@@ -175,4 +181,1058 @@ mod tests {
         assert_eq!(v.outcome, Outcome::Fail);
         assert!(v.detail.contains("CLONE_NEWNET"));
     }
+}
+
+// =================================================================================
+// Helpers shared by the NET checks.
+
+/// Errno name of an io::Error, `None` for success.
+fn io_errno<T>(r: std::io::Result<T>) -> Option<String> {
+    r.err()
+        .and_then(|e| e.raw_os_error())
+        .map(|n| crate::probe::errno_name(nix::errno::Errno::from_raw(n)))
+}
+
+/// Errno name of an io::Result kept alive by the caller, `None` for success.
+fn ref_errno<T>(r: &std::io::Result<T>) -> Option<String> {
+    r.as_ref()
+        .err()
+        .and_then(|e| e.raw_os_error())
+        .map(|n| crate::probe::errno_name(nix::errno::Errno::from_raw(n)))
+}
+
+/// Inode of the caller's network namespace.
+fn own_net() -> Result<u64, StepError> {
+    crate::probe::sys::ns_inode("self", "net")
+}
+
+/// Create a new network namespace (the caller moves into it).
+fn new_netns() -> Result<(), StepError> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).step("unshare(CLONE_NEWNET)")
+}
+
+fn without_fallback_tunnels(names: Vec<String>) -> Vec<String> {
+    names
+        .into_iter()
+        .filter(|n| !FALLBACK_TUNNELS.contains(&n.as_str()))
+        .collect()
+}
+
+/// Device names listed in a /proc/net/dev style file.
+fn proc_net_dev(path: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut names: Vec<String> = text
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_once(':').map(|(n, _)| n.trim().to_string()))
+        .collect();
+    names.sort();
+    without_fallback_tunnels(names)
+}
+
+/// Fail (with the usual observation) when the probe runs in the host's network namespace.
+fn shares_host_net(probe_net: u64, host_net: u64) -> Option<Verdict> {
+    (probe_net == host_net).then(|| {
+        Verdict::fail(
+            "the probe shares the host's network namespace (no CLONE_NEWNET)",
+            "a new network namespace",
+            "the host's network namespace",
+        )
+        .with_observed(json!({ "net_ns_differs_from_host": false }))
+    })
+}
+
+/// Run the inside half in a new network namespace (plus `launch`'s other namespaces),
+/// held while the harness reads its network namespace inode; fails when it is the host's.
+/// `args.host_net` is added for [`started_in_host`]; a probe whose facts say
+/// `started_in_host: true` (it created further namespaces itself) fails the same way.
+fn run_net(cx: &mut Cx, launch: Launch, mut args: Value) -> Result<ProbeRun, Verdict> {
+    let host_net = host::own_ns_inode("net")?;
+    if args.is_null() {
+        args = json!({});
+    }
+    args["host_net"] = json!(host_net);
+    let (run, probe_net) = cx.run_held(launch.net(), args, |run| {
+        host::ns_inode(run.host_pid.expect("held"), "net")
+    })?;
+    let started_in_host = run.facts.get("started_in_host") == Some(&Value::Bool(true));
+    let probe_net = if started_in_host { host_net } else { probe_net };
+    match shares_host_net(probe_net, host_net) {
+        Some(v) => Err(v),
+        None => Ok(run),
+    }
+}
+
+/// Whether the probe started in the host's network namespace (`args.host_net`).
+fn started_in_host(cx: &Inside) -> Result<bool, StepError> {
+    let host_net = cx.args.get("host_net").and_then(Value::as_u64).unwrap_or(0);
+    Ok(own_net()? == host_net)
+}
+
+// ---------------------------------------------------------------------------------
+/// NET-02: devices, routes, /proc/net, /proc/sys/net and a sysfs mounted in the
+/// namespace are the namespace's own. network_namespaces(7).
+pub const NET_02: Property = Property {
+    id: "NET-02",
+    area: Area::Net,
+    title: "Devices, routes, /proc/net, /proc/sys/net and a sysfs mounted in the namespace (/sys/class/net) show only the new network namespace",
+    man: "network_namespaces(7)",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_NET_NS"]),
+    coverage: "LTP:netns_sysfs,netns_breakns,netns_comm; KST:net/*",
+    controls: &[Control::NoNewNet],
+    global: false,
+    subject: None,
+    inside: Some(net_02_inside),
+    check: net_02_check,
+};
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Net02 {
+    in_host_ns: bool,
+    proc_net_dev: Vec<String>,
+    route_entries: usize,
+    /// /sys/class/net of a sysfs mounted inside.
+    sysfs_class_net: Option<Vec<String>>,
+    sysfs_errno: Option<String>,
+    /// net.ipv4.ip_default_ttl read back after writing 77 inside.
+    ttl_inside: Option<String>,
+}
+
+fn net_02_inside(cx: &Inside) -> Result<Value, StepError> {
+    let host_net = cx.args.get("host_net").and_then(Value::as_u64).unwrap_or(0);
+    let host_mnt = cx.args.get("host_mnt").and_then(Value::as_u64).unwrap_or(0);
+    let in_host_ns = own_net()? == host_net;
+    let mnt_own = crate::probe::sys::ns_inode("self", "mnt")? != host_mnt;
+    let mut f = Net02 {
+        in_host_ns,
+        proc_net_dev: proc_net_dev("/proc/net/dev"),
+        route_entries: std::fs::read_to_string("/proc/net/route")
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .count(),
+        sysfs_class_net: None,
+        sysfs_errno: None,
+        ttl_inside: None,
+    };
+    // Never write a sysctl or mount anything in the host's namespaces.
+    if in_host_ns || !mnt_own {
+        return facts(&f);
+    }
+    std::fs::write("/proc/sys/net/ipv4/ip_default_ttl", "77").step("write ip_default_ttl")?;
+    f.ttl_inside = std::fs::read_to_string("/proc/sys/net/ipv4/ip_default_ttl")
+        .ok()
+        .map(|s| s.trim().to_string());
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .step("make / recursively private")?;
+    mount(
+        Some("nsconform"),
+        "/tmp",
+        Some("tmpfs"),
+        MsFlags::empty(),
+        Some("size=64k"),
+    )
+    .step("mount a tmpfs on /tmp")?;
+    std::fs::create_dir("/tmp/sys").step("mkdir /tmp/sys")?;
+    match mount(
+        Some("sysfs"),
+        "/tmp/sys",
+        Some("sysfs"),
+        MsFlags::empty(),
+        None::<&str>,
+    ) {
+        Ok(()) => {
+            let mut names: Vec<String> = std::fs::read_dir("/tmp/sys/class/net")
+                .step("list /sys/class/net of the new sysfs")?
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            f.sysfs_class_net = Some(without_fallback_tunnels(names));
+        }
+        Err(e) => f.sysfs_errno = Some(crate::probe::errno_name(e)),
+    }
+    facts(&f)
+}
+
+fn net_02_check(cx: &mut Cx) -> CheckResult {
+    let ttl = || {
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_default_ttl")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let host_ttl = ttl();
+    let args = json!({
+        "host_net": host::own_ns_inode("net")?,
+        "host_mnt": host::own_ns_inode("mnt")?,
+    });
+    let run = run_net(cx, Launch::host().mnt(), args)?;
+    let f: Net02 = run.facts()?;
+    let lo = vec!["lo".to_string()];
+    let mut e = Expect::new();
+    e.eq(
+        "the probe is in a new network namespace",
+        false,
+        f.in_host_ns,
+    );
+    e.eq("devices in /proc/net/dev", &lo, &f.proc_net_dev);
+    e.eq("entries in /proc/net/route", 0, f.route_entries);
+    e.eq("sysfs mount inside", None, f.sysfs_errno.clone());
+    e.eq(
+        "/sys/class/net of a sysfs mounted inside",
+        Some(&lo),
+        f.sysfs_class_net.as_ref(),
+    );
+    e.eq(
+        "ip_default_ttl read back inside",
+        Some("77"),
+        f.ttl_inside.as_deref(),
+    );
+    e.eq("host ip_default_ttl unchanged", host_ttl.clone(), ttl());
+    Ok(
+        e.verdict("devices, routes, /proc/net, sysctls and sysfs are per namespace")
+            .with_observed(json!({
+                "proc_net_dev": f.proc_net_dev,
+                "route_entries": f.route_entries,
+                "sysfs_class_net": f.sysfs_class_net,
+                "ttl_inside": f.ttl_inside,
+                "host_ttl_unchanged": host_ttl == ttl(),
+            })),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// NET-03: port numbers are per namespace: the port the host has bound can be bound
+/// again in a new namespace, and again in a third. network_namespaces(7).
+pub const NET_03: Property = Property {
+    id: "NET-03",
+    area: Area::Net,
+    title: "Port numbers are per network namespace: a TCP and UDP port bound on the host can be bound at the same time in two new namespaces",
+    man: "network_namespaces(7)",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_NET_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewNet],
+    global: false,
+    subject: None,
+    inside: Some(net_03_inside),
+    check: net_03_check,
+};
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Net03 {
+    started_in_host: bool,
+    tcp_bind: Option<String>,
+    udp_bind: Option<String>,
+    /// A second TCP bind of the same port in the same namespace.
+    tcp_again_same_ns: Option<String>,
+    tcp_bind_third_ns: Option<String>,
+}
+
+fn net_03_inside(cx: &Inside) -> Result<Value, StepError> {
+    let tcp = cx.args.get("tcp").and_then(Value::as_u64).unwrap_or(0) as u16;
+    let udp = cx.args.get("udp").and_then(Value::as_u64).unwrap_or(0) as u16;
+    let any = std::net::Ipv4Addr::UNSPECIFIED;
+    let started_in_host = started_in_host(cx)?;
+    let t1 = std::net::TcpListener::bind((any, tcp));
+    let u1 = std::net::UdpSocket::bind((any, udp));
+    let again = std::net::TcpListener::bind((any, tcp));
+    new_netns()?;
+    let t3 = std::net::TcpListener::bind((any, tcp));
+    let f = Net03 {
+        started_in_host,
+        tcp_bind: ref_errno(&t1),
+        udp_bind: ref_errno(&u1),
+        tcp_again_same_ns: ref_errno(&again),
+        tcp_bind_third_ns: ref_errno(&t3),
+    };
+    facts(&f)
+}
+
+fn net_03_check(cx: &mut Cx) -> CheckResult {
+    let any = std::net::Ipv4Addr::UNSPECIFIED;
+    let tcp = std::net::TcpListener::bind((any, 0))
+        .map_err(|e| Verdict::error(format!("bind a TCP port on the host: {e}")))?;
+    let udp = std::net::UdpSocket::bind((any, 0))
+        .map_err(|e| Verdict::error(format!("bind a UDP port on the host: {e}")))?;
+    let port = |a: std::io::Result<std::net::SocketAddr>| a.map(|a| a.port()).unwrap_or(0);
+    let args = json!({ "tcp": port(tcp.local_addr()), "udp": port(udp.local_addr()) });
+    let run = run_net(cx, Launch::host(), args)?;
+    drop((tcp, udp));
+    let f: Net03 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "bind of the host's TCP port in the new namespace",
+        None,
+        f.tcp_bind.clone(),
+    );
+    e.eq(
+        "bind of the host's UDP port in the new namespace",
+        None,
+        f.udp_bind.clone(),
+    );
+    e.eq(
+        "second bind of that TCP port in the same namespace",
+        Some("EADDRINUSE".to_string()),
+        f.tcp_again_same_ns.clone(),
+    );
+    e.eq(
+        "bind of the same TCP port in a third namespace",
+        None,
+        f.tcp_bind_third_ns.clone(),
+    );
+    Ok(
+        e.verdict("the same port is bound in three namespaces at once")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// NET-04: abstract UNIX socket names are per network namespace; pathname sockets are
+/// not. network_namespaces(7), unix(7).
+pub const NET_04: Property = Property {
+    id: "NET-04",
+    area: Area::Net,
+    title: "Abstract UNIX socket names are per network namespace (the host's name gives ECONNREFUSED and can be bound again); pathname sockets connect across",
+    man: "network_namespaces(7); unix(7) \"Abstract sockets\"",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_NET_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewNet],
+    global: false,
+    subject: None,
+    inside: Some(net_04_inside),
+    check: net_04_check,
+};
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Net04 {
+    connect_abstract: Option<String>,
+    bind_abstract: Option<String>,
+    connect_pathname: Option<String>,
+}
+
+fn net_04_inside(cx: &Inside) -> Result<Value, StepError> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+    let name = cx.arg_str("abstract")?;
+    let path = cx.arg_str("path")?;
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).step("build an abstract address")?;
+    let f = Net04 {
+        connect_abstract: io_errno(UnixStream::connect_addr(&addr)),
+        bind_abstract: io_errno(UnixListener::bind_addr(&addr)),
+        connect_pathname: io_errno(UnixStream::connect(path)),
+    };
+    facts(&f)
+}
+
+fn net_04_check(cx: &mut Cx) -> CheckResult {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::net::{SocketAddr, UnixListener};
+    let dir = cx.scratch_dir()?;
+    let name = format!(
+        "nsconform-net04-{}",
+        dir.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let addr = SocketAddr::from_abstract_name(name.as_bytes())
+        .map_err(|e| Verdict::error(format!("abstract address: {e}")))?;
+    let abstract_listener = UnixListener::bind_addr(&addr)
+        .map_err(|e| Verdict::error(format!("bind abstract socket @{name} on the host: {e}")))?;
+    let path = dir.join("sock");
+    let path_listener = UnixListener::bind(&path)
+        .map_err(|e| Verdict::error(format!("bind {}: {e}", path.display())))?;
+    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777));
+    let run = run_net(
+        cx,
+        Launch::host(),
+        json!({ "abstract": name, "path": path }),
+    )?;
+    drop((abstract_listener, path_listener));
+    let f: Net04 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "connect to the host's abstract name from the new namespace",
+        Some("ECONNREFUSED".to_string()),
+        f.connect_abstract.clone(),
+    );
+    e.eq(
+        "bind of the same abstract name in the new namespace",
+        None,
+        f.bind_abstract.clone(),
+    );
+    e.eq(
+        "connect to the host's pathname socket from the new namespace",
+        None,
+        f.connect_pathname.clone(),
+    );
+    Ok(
+        e.verdict("abstract names are per namespace, pathname sockets are not")
+            .with_errno("ECONNREFUSED")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// NET-07: a socket stays in the network namespace it was created in; SIOCGSKNS gives
+/// an fd for that namespace. socket ioctl (Linux 4.9).
+pub const NET_07: Property = Property {
+    id: "NET-07",
+    area: Area::Net,
+    title: "A socket stays in the network namespace where it was created after its owner moves; SIOCGSKNS returns that namespace",
+    man: "network_namespaces(7); ioctl SIOCGSKNS (linux/sockios.h)",
+    prereq: Prereq::ROOTLESS.kernel(4, 9).config(&["CONFIG_NET_NS"]),
+    coverage: "KST:namespaces/siocgskns_test; OTH:UL lsns/netns-from-sock,nsenter/enter-via-socket",
+    controls: &[Control::NoNewNet],
+    global: false,
+    subject: None,
+    inside: Some(net_07_inside),
+    check: net_07_check,
+};
+
+/// SIOCGSKNS of linux/sockios.h: an fd for the socket's network namespace.
+pub const SIOCGSKNS: super::nsfs::Ioctl = 0x894C;
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Net07 {
+    started_in_host: bool,
+    old_socket_in_first_ns: Option<bool>,
+    new_socket_in_second_ns: Option<bool>,
+    errno: Option<String>,
+    /// The old socket still sees the first namespace's devices: a bind to port 0 on
+    /// the loopback address works only where lo was brought up.
+    first_ns_differs_from_second: bool,
+}
+
+fn net_07_inside(cx: &Inside) -> Result<Value, StepError> {
+    use std::os::fd::AsRawFd;
+    let started_in_host = started_in_host(cx)?;
+    let first = own_net()?;
+    let old = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0))
+        .step("create a UDP socket")?;
+    new_netns()?;
+    let second = own_net()?;
+    let new = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0))
+        .step("create a UDP socket")?;
+    let ns_of = |fd: i32| super::nsfs::ns_ioctl_fd(fd, SIOCGSKNS).map(|f| super::nsfs::fd_ino(&f));
+    let (a, b) = (ns_of(old.as_raw_fd()), ns_of(new.as_raw_fd()));
+    facts(&Net07 {
+        started_in_host,
+        old_socket_in_first_ns: a.as_ref().ok().map(|i| *i == first),
+        new_socket_in_second_ns: b.as_ref().ok().map(|i| *i == second),
+        errno: a.err().or(b.err()).map(crate::probe::errno_name),
+        first_ns_differs_from_second: first != second,
+    })
+}
+
+fn net_07_check(cx: &mut Cx) -> CheckResult {
+    let run = run_net(cx, Launch::host(), Value::Null)?;
+    let f: Net07 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq("SIOCGSKNS", None, f.errno.clone());
+    e.eq(
+        "socket created before unshare reports the first namespace",
+        Some(true),
+        f.old_socket_in_first_ns,
+    );
+    e.eq(
+        "socket created after unshare reports the second namespace",
+        Some(true),
+        f.new_socket_in_second_ns,
+    );
+    e.eq(
+        "the two namespaces differ",
+        true,
+        f.first_ns_differs_from_second,
+    );
+    Ok(
+        e.verdict("sockets keep their namespace; SIOCGSKNS names it")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// NET-08: /proc/net follows the reader's current network namespace even when it was
+/// looked up (dentries cached) before unshare(). proc(5).
+pub const NET_08: Property = Property {
+    id: "NET-08",
+    area: Area::Net,
+    title: "/proc/net and /proc/self/net show the current network namespace even when looked up before unshare(CLONE_NEWNET)",
+    man: "proc(5) \"/proc/net\"",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_NET_NS"]),
+    coverage: "KST:proc/setns-dcache",
+    controls: &[Control::NoNewNet],
+    global: false,
+    subject: None,
+    inside: Some(net_08_inside),
+    check: net_08_check,
+};
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Net08 {
+    started_in_host: bool,
+    /// Whether the abstract socket bound in the first namespace is listed, per path,
+    /// before and after the unshare.
+    before: BTreeMap<String, bool>,
+    after: BTreeMap<String, bool>,
+}
+
+fn net_08_inside(cx: &Inside) -> Result<Value, StepError> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener};
+    let started_in_host = started_in_host(cx)?;
+    let name = format!("nsconform-net08-{}", cx.arg_str("tag")?);
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).step("abstract address")?;
+    let _l = UnixListener::bind_addr(&addr).step("bind an abstract socket")?;
+    let paths = ["/proc/net/unix", "/proc/self/net/unix"];
+    let look = || -> BTreeMap<String, bool> {
+        paths
+            .iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(p).unwrap_or_default();
+                (p.to_string(), text.contains(&format!("@{name}")))
+            })
+            .collect()
+    };
+    let before = look();
+    new_netns()?;
+    facts(&Net08 {
+        started_in_host,
+        before,
+        after: look(),
+    })
+}
+
+fn net_08_check(cx: &mut Cx) -> CheckResult {
+    let tag = format!("{}-{}", std::process::id(), cx.property.id);
+    let run = run_net(cx, Launch::host(), json!({ "tag": tag }))?;
+    let f: Net08 = run.facts()?;
+    let mut e = Expect::new();
+    for (p, seen) in &f.before {
+        e.eq(
+            &format!("socket listed in {p} in its own namespace"),
+            true,
+            *seen,
+        );
+    }
+    for (p, seen) in &f.after {
+        e.eq(
+            &format!("socket listed in {p} after unshare (cached lookup)"),
+            false,
+            *seen,
+        );
+    }
+    Ok(e.verdict("/proc/net follows the current namespace")
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------
+/// NET-11: SO_NETNS_COOKIE is the same for sockets of one namespace, differs between
+/// namespaces and equals NS_GET_ID of the namespace (6.18). socket(7).
+pub const NET_11: Property = Property {
+    id: "NET-11",
+    area: Area::Net,
+    title: "SO_NETNS_COOKIE is the same for every socket of a network namespace, differs between namespaces, and equals NS_GET_ID (6.18)",
+    man: "socket(7) SO_NETNS_COOKIE; uapi linux/nsfs.h NS_GET_ID",
+    prereq: Prereq::ROOTLESS.kernel(5, 14).config(&["CONFIG_NET_NS"]),
+    coverage: "KST:namespaces/nsid_test,net/so_netns_cookie",
+    controls: &[Control::NoNewNet],
+    global: false,
+    subject: None,
+    inside: Some(net_11_inside),
+    check: net_11_check,
+};
+
+/// SO_NETNS_COOKIE of asm-generic/socket.h.
+const SO_NETNS_COOKIE: i32 = 71;
+
+fn netns_cookie(fd: i32) -> Result<u64, nix::errno::Errno> {
+    let mut v: u64 = 0;
+    let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
+    // SAFETY: getsockopt into a u64 of the given length.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            SO_NETNS_COOKIE,
+            &mut v as *mut u64 as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    nix::errno::Errno::result(r).map(|_| v)
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Net11 {
+    started_in_host: bool,
+    same_in_one_ns: bool,
+    differs_between_ns: bool,
+    /// NS_GET_ID of /proc/self/ns/net equals the cookie, in both namespaces; None
+    /// when NS_GET_ID is missing (errno in `ns_get_id_errno`).
+    equals_ns_get_id: Option<bool>,
+    ns_get_id_errno: Option<String>,
+}
+
+fn net_11_inside(cx: &Inside) -> Result<Value, StepError> {
+    use std::os::fd::AsRawFd;
+    let started_in_host = started_in_host(cx)?;
+    let any = std::net::Ipv4Addr::UNSPECIFIED;
+    let sock = || std::net::UdpSocket::bind((any, 0)).step("create a UDP socket");
+    let ns_id = || -> Result<u64, nix::errno::Errno> {
+        let f = std::fs::File::open("/proc/self/ns/net").map_err(|_| nix::errno::Errno::ENOENT)?;
+        super::nsfs::ns_ioctl_u64(f.as_raw_fd(), super::nsfs::NS_GET_ID)
+    };
+    let (a1, a2) = (sock()?, sock()?);
+    let ca1 = netns_cookie(a1.as_raw_fd()).step("getsockopt(SO_NETNS_COOKIE)")?;
+    let ca2 = netns_cookie(a2.as_raw_fd()).step("getsockopt(SO_NETNS_COOKIE)")?;
+    let id_a = ns_id();
+    new_netns()?;
+    let b = sock()?;
+    let cb = netns_cookie(b.as_raw_fd()).step("getsockopt(SO_NETNS_COOKIE)")?;
+    let id_b = ns_id();
+    let (equals_ns_get_id, ns_get_id_errno) = match (id_a, id_b) {
+        (Ok(x), Ok(y)) => (Some(x == ca1 && y == cb), None),
+        (Err(e), _) | (_, Err(e)) => (None, Some(crate::probe::errno_name(e))),
+    };
+    facts(&Net11 {
+        started_in_host,
+        same_in_one_ns: ca1 == ca2,
+        differs_between_ns: ca1 != cb,
+        equals_ns_get_id,
+        ns_get_id_errno,
+    })
+}
+
+fn net_11_check(cx: &mut Cx) -> CheckResult {
+    let run = run_net(cx, Launch::host(), Value::Null)?;
+    let f: Net11 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "cookie of two sockets of one namespace is the same",
+        true,
+        f.same_in_one_ns,
+    );
+    e.eq(
+        "cookies of two namespaces differ",
+        true,
+        f.differs_between_ns,
+    );
+    if matches!(cx.env.version, Some(v) if v >= crate::env::KernelVersion(6, 18, 0)) {
+        e.eq(
+            "SO_NETNS_COOKIE equals NS_GET_ID",
+            Some(true),
+            f.equals_ns_get_id,
+        );
+    }
+    Ok(e.verdict("the cookie identifies the network namespace")
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------
+/// NET-05: a veth pair spanning two network namespaces carries traffic, and destroying
+/// one namespace destroys the veth end in it and its peer. network_namespaces(7).
+pub const NET_05: Property = Property {
+    id: "NET-05",
+    area: Area::Net,
+    title: "A veth pair spanning two network namespaces carries UDP both ways; when one namespace dies both ends of the pair disappear",
+    man: "network_namespaces(7); veth(4)",
+    prereq: Prereq::ROOTLESS
+        .config(&["CONFIG_NET_NS", "CONFIG_VETH"])
+        .tools(&["ip"]),
+    coverage: "LTP:netns_comm",
+    controls: &[Control::NoNewNet],
+    global: false,
+    subject: None,
+    inside: Some(net_05_inside),
+    check: net_05_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Net05 {
+    started_in_host: bool,
+    /// Devices of each namespace once the pair exists.
+    devices_a: Vec<String>,
+    devices_b: Vec<String>,
+    a_to_b: bool,
+    b_to_a: bool,
+    /// The A end disappeared after namespace B was released.
+    a_end_gone: bool,
+}
+
+/// Run `ip` with `args` in the caller's current network namespace.
+fn ip(args: &[&str]) -> Result<(), StepError> {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .step(&format!("run ip {}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(StepError::new(
+            format!("ip {}", args.join(" ")),
+            None,
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ))
+    }
+}
+
+fn enter_net(fd: &std::os::fd::OwnedFd) -> Result<(), StepError> {
+    nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET)
+        .step("setns into a network namespace")
+}
+
+fn net_05_inside(cx: &Inside) -> Result<Value, StepError> {
+    use std::net::{Ipv4Addr, UdpSocket};
+    use std::os::fd::AsRawFd;
+    use std::time::{Duration, Instant};
+    let mut f = Net05 {
+        started_in_host: started_in_host(cx)?,
+        ..Net05::default()
+    };
+    // Never create devices in the host's namespace.
+    if f.started_in_host {
+        return facts(&f);
+    }
+    let names = |v: Vec<Interface>| v.into_iter().map(|i| i.name).collect::<Vec<_>>();
+    let a = super::nsfs::open_ns("/proc/self/ns/net")?;
+    new_netns()?;
+    let b = super::nsfs::open_ns("/proc/self/ns/net")?;
+    enter_net(&a)?;
+    let b_path = format!("/proc/{}/fd/{}", nix::unistd::getpid(), b.as_raw_fd());
+    ip(&[
+        "link", "add", "nsc-a", "type", "veth", "peer", "name", "nsc-b", "netns", &b_path,
+    ])?;
+    ip(&["addr", "add", "10.251.0.1/24", "dev", "nsc-a"])?;
+    ip(&["link", "set", "nsc-a", "up"])?;
+    f.devices_a = names(view::interfaces());
+    enter_net(&b)?;
+    ip(&["addr", "add", "10.251.0.2/24", "dev", "nsc-b"])?;
+    ip(&["link", "set", "nsc-b", "up"])?;
+    f.devices_b = names(view::interfaces());
+    let sock_b = UdpSocket::bind((Ipv4Addr::new(10, 251, 0, 2), 0)).step("bind UDP in B")?;
+    enter_net(&a)?;
+    let sock_a = UdpSocket::bind((Ipv4Addr::new(10, 251, 0, 1), 0)).step("bind UDP in A")?;
+    for s in [&sock_a, &sock_b] {
+        s.set_read_timeout(Some(Duration::from_secs(2)))
+            .step("set a receive timeout")?;
+    }
+    let addr_b = sock_b.local_addr().step("address of B's socket")?;
+    sock_a.send_to(b"ping", addr_b).step("send from A to B")?;
+    let mut buf = [0u8; 16];
+    if let Ok((n, from)) = sock_b.recv_from(&mut buf) {
+        f.a_to_b = &buf[..n] == b"ping";
+        sock_b.send_to(b"pong", from).step("send from B to A")?;
+        f.b_to_a = matches!(sock_a.recv_from(&mut buf), Ok((4, _))) && &buf[..4] == b"pong";
+    }
+    // Release namespace B: its last references are this fd and B's socket.
+    drop(sock_b);
+    drop(b);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        if !names(view::interfaces()).iter().any(|n| n == "nsc-a") {
+            f.a_end_gone = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    facts(&f)
+}
+
+fn net_05_check(cx: &mut Cx) -> CheckResult {
+    let run = run_net(cx, Launch::host(), Value::Null)?;
+    let f: Net05 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "devices of namespace A",
+        t(&["lo", "nsc-a"]),
+        without_fallback_tunnels(f.devices_a.clone()),
+    );
+    e.eq(
+        "devices of namespace B",
+        t(&["lo", "nsc-b"]),
+        without_fallback_tunnels(f.devices_b.clone()),
+    );
+    e.eq("UDP from A reached B over the veth pair", true, f.a_to_b);
+    e.eq("UDP reply from B reached A", true, f.b_to_a);
+    e.eq(
+        "A's end of the pair disappeared when namespace B died",
+        true,
+        f.a_end_gone,
+    );
+    Ok(
+        e.verdict("veth carries traffic across namespaces and dies with them")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+fn t(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+// ---------------------------------------------------------------------------------
+/// NET-09: a device name is per namespace: two namespaces can each have one of the
+/// same name, but moving a device into a namespace that already has its name or
+/// altname fails. rtnetlink(7); ip-link(8).
+pub const NET_09: Property = Property {
+    id: "NET-09",
+    area: Area::Net,
+    title: "The same device name exists in two network namespaces at once; moving a device into a namespace where its name or altname is taken fails (EEXIST) and leaves it in place",
+    man: "network_namespaces(7); rtnetlink(7); ip-link(8) \"netns\"",
+    prereq: Prereq::ROOTLESS
+        .config(&["CONFIG_NET_NS", "CONFIG_VETH"])
+        .tools(&["ip"]),
+    coverage: "KST:net/netns-name.sh",
+    controls: &[Control::NoNewNet],
+    global: false,
+    subject: None,
+    inside: Some(net_09_inside),
+    check: net_09_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Net09 {
+    started_in_host: bool,
+    same_name_in_both: bool,
+    /// errno of moving A's `nsc-x` into B, which has an `nsc-x`.
+    move_name_clash: Option<String>,
+    /// errno of moving A's `nsc-z` into B, where `nsc-z` is the altname of nsc-y.
+    move_altname_clash: Option<String>,
+    altname_supported: bool,
+    still_in_a: bool,
+}
+
+/// Move the device `name` of the caller's namespace into the namespace of `ns_fd` with
+/// one RTM_NEWLINK request (IFLA_NET_NS_FD), returning the errno rtnetlink acked with.
+pub fn move_link(name: &str, ns_fd: i32) -> Result<Option<String>, StepError> {
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockProtocol, SockType};
+    use std::os::fd::AsRawFd;
+    let index = nix::net::if_::if_nametoindex(name).step(&format!("find device {name}"))?;
+    // nlmsghdr (16) + ifinfomsg (16) + one u32 attribute (8).
+    let mut msg = Vec::with_capacity(40);
+    msg.extend_from_slice(&40u32.to_ne_bytes());
+    msg.extend_from_slice(&(libc::RTM_NEWLINK as u16).to_ne_bytes());
+    msg.extend_from_slice(&((libc::NLM_F_REQUEST | libc::NLM_F_ACK) as u16).to_ne_bytes());
+    msg.extend_from_slice(&1u32.to_ne_bytes()); // sequence number
+    msg.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel fills it in
+    msg.extend_from_slice(&[libc::AF_UNSPEC as u8, 0, 0, 0]);
+    msg.extend_from_slice(&(index as i32).to_ne_bytes());
+    msg.extend_from_slice(&0u32.to_ne_bytes()); // flags
+    msg.extend_from_slice(&0u32.to_ne_bytes()); // change mask
+    msg.extend_from_slice(&8u16.to_ne_bytes());
+    msg.extend_from_slice(&(libc::IFLA_NET_NS_FD as u16).to_ne_bytes());
+    msg.extend_from_slice(&(ns_fd as u32).to_ne_bytes());
+    let sock = socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::NetlinkRoute,
+    )
+    .step("create a NETLINK_ROUTE socket")?;
+    nix::sys::socket::send(sock.as_raw_fd(), &msg, nix::sys::socket::MsgFlags::empty())
+        .step("send RTM_NEWLINK")?;
+    let mut buf = vec![0u8; 8192];
+    let n = nix::sys::socket::recv(
+        sock.as_raw_fd(),
+        &mut buf,
+        nix::sys::socket::MsgFlags::empty(),
+    )
+    .step("read the rtnetlink ack")?;
+    let kind = u16::from_ne_bytes([buf[4], buf[5]]);
+    if n < 20 || kind != libc::NLMSG_ERROR as u16 {
+        return Err(StepError::new(
+            "read the rtnetlink ack",
+            None,
+            "no NLMSG_ERROR message",
+        ));
+    }
+    let err = i32::from_ne_bytes([buf[16], buf[17], buf[18], buf[19]]);
+    Ok((err != 0).then(|| crate::probe::errno_name(nix::errno::Errno::from_raw(-err))))
+}
+
+fn net_09_inside(cx: &Inside) -> Result<Value, StepError> {
+    use std::os::fd::AsRawFd;
+    let mut f = Net09 {
+        started_in_host: started_in_host(cx)?,
+        ..Net09::default()
+    };
+    if f.started_in_host {
+        return facts(&f);
+    }
+    let names = || {
+        view::interfaces()
+            .into_iter()
+            .map(|i| i.name)
+            .collect::<Vec<_>>()
+    };
+    let a = super::nsfs::open_ns("/proc/self/ns/net")?;
+    new_netns()?;
+    let b = super::nsfs::open_ns("/proc/self/ns/net")?;
+    ip(&[
+        "link", "add", "nsc-x", "type", "veth", "peer", "name", "nsc-y",
+    ])?;
+    // An altname needs kernel 5.5 and a recent ip; without it that half is not judged.
+    f.altname_supported = ip(&[
+        "link", "property", "add", "dev", "nsc-y", "altname", "nsc-z",
+    ])
+    .is_ok();
+    let b_has = names();
+    enter_net(&a)?;
+    ip(&[
+        "link", "add", "nsc-x", "type", "veth", "peer", "name", "nsc-z",
+    ])?;
+    f.same_name_in_both =
+        b_has.iter().any(|n| n == "nsc-x") && names().iter().any(|n| n == "nsc-x");
+    f.move_name_clash = move_link("nsc-x", b.as_raw_fd())?;
+    if f.altname_supported {
+        f.move_altname_clash = move_link("nsc-z", b.as_raw_fd())?;
+    }
+    let now = names();
+    f.still_in_a = now.iter().any(|n| n == "nsc-x") && now.iter().any(|n| n == "nsc-z");
+    facts(&f)
+}
+
+fn net_09_check(cx: &mut Cx) -> CheckResult {
+    let run = run_net(cx, Launch::host(), Value::Null)?;
+    let f: Net09 = run.facts()?;
+    let eexist = Some("EEXIST".to_string());
+    let mut e = Expect::new();
+    e.eq(
+        "nsc-x exists in both namespaces at once",
+        true,
+        f.same_name_in_both,
+    );
+    e.eq(
+        "moving nsc-x into a namespace that has an nsc-x",
+        &eexist,
+        &f.move_name_clash,
+    );
+    if f.altname_supported {
+        e.eq(
+            "moving nsc-z into a namespace where nsc-z is an altname",
+            &eexist,
+            &f.move_altname_clash,
+        );
+    }
+    e.eq(
+        "the refused devices stay in their namespace",
+        true,
+        f.still_in_a,
+    );
+    Ok(
+        e.verdict("names are per namespace; clashing moves are refused")
+            .with_errno("EEXIST")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// NET-10: rtnetlink multicast notifications (RTMGRP_LINK) reach only listeners in the
+/// namespace where the event happened. netlink(7), rtnetlink(7).
+pub const NET_10: Property = Property {
+    id: "NET-10",
+    area: Area::Net,
+    title: "rtnetlink link notifications (RTMGRP_LINK) are delivered only to listeners in the network namespace where the link changed",
+    man: "netlink(7); rtnetlink(7)",
+    prereq: Prereq::ROOTLESS
+        .config(&["CONFIG_NET_NS", "CONFIG_VETH"])
+        .tools(&["ip"]),
+    coverage: "LTP:netns_netlink",
+    controls: &[Control::NoNewNet],
+    global: false,
+    subject: None,
+    inside: Some(net_10_inside),
+    check: net_10_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Net10 {
+    started_in_host: bool,
+    /// Notifications queued on the listener in the namespace where the link was made.
+    same_ns_messages: usize,
+    /// ... and on the listener in the other namespace.
+    other_ns_messages: usize,
+}
+
+/// A NETLINK_ROUTE socket subscribed to RTMGRP_LINK in the caller's namespace.
+fn link_listener() -> Result<std::os::fd::OwnedFd, StepError> {
+    use nix::sys::socket::{
+        bind, socket, AddressFamily, NetlinkAddr, SockFlag, SockProtocol, SockType,
+    };
+    let fd = socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        SockProtocol::NetlinkRoute,
+    )
+    .step("create a NETLINK_ROUTE socket")?;
+    bind(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &NetlinkAddr::new(0, libc::RTMGRP_LINK as u32),
+    )
+    .step("bind it to RTMGRP_LINK")?;
+    Ok(fd)
+}
+
+/// How many datagrams are queued on a non-blocking socket.
+fn drain(fd: &std::os::fd::OwnedFd) -> usize {
+    let mut buf = vec![0u8; 65536];
+    let mut n = 0;
+    while nix::sys::socket::recv(
+        std::os::fd::AsRawFd::as_raw_fd(fd),
+        &mut buf,
+        nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+    )
+    .is_ok()
+    {
+        n += 1;
+    }
+    n
+}
+
+fn net_10_inside(cx: &Inside) -> Result<Value, StepError> {
+    let mut f = Net10 {
+        started_in_host: started_in_host(cx)?,
+        ..Net10::default()
+    };
+    if f.started_in_host {
+        return facts(&f);
+    }
+    let a = super::nsfs::open_ns("/proc/self/ns/net")?;
+    let listen_a = link_listener()?;
+    new_netns()?;
+    let listen_b = link_listener()?;
+    ip(&[
+        "link", "add", "nsc-e", "type", "veth", "peer", "name", "nsc-f",
+    ])?;
+    enter_net(&a)?;
+    f.same_ns_messages = drain(&listen_b);
+    f.other_ns_messages = drain(&listen_a);
+    facts(&f)
+}
+
+fn net_10_check(cx: &mut Cx) -> CheckResult {
+    let run = run_net(cx, Launch::host(), Value::Null)?;
+    let f: Net10 = run.facts()?;
+    let mut e = Expect::new();
+    e.that(
+        "link notifications received in the namespace of the change",
+        f.same_ns_messages > 0,
+        "at least one",
+        f.same_ns_messages.to_string(),
+    );
+    e.eq(
+        "link notifications received in the other namespace",
+        0,
+        f.other_ns_messages,
+    );
+    Ok(e.verdict("link notifications stay in their namespace")
+        .with_observed(json!({
+            "same_ns_received": f.same_ns_messages > 0,
+            "other_ns_messages": f.other_ns_messages,
+        })))
 }
