@@ -27,7 +27,14 @@ fn probe_processes() -> Vec<String> {
 #[file_serial(host_state)]
 fn full_runs_leave_the_host_as_it_was() {
     let before = HostState::capture();
-    let tmp_before: Vec<_> = nsconform_scratch_dirs();
+    // The runs' scratch directories go to a temp dir of this test's own, which must be
+    // empty afterwards.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .unwrap();
     let mut runs = vec![vec!["run", "--format", "json"]];
     if nix::unistd::geteuid().is_root() {
         runs.push(vec!["run", "--format", "json", "--rootless-as", "65534"]);
@@ -39,11 +46,18 @@ fn full_runs_leave_the_host_as_it_was() {
     }
     for args in &runs {
         let out = duct::cmd(cli(), args)
+            .env("TMPDIR", tmp.path())
             .stdout_capture()
             .unchecked()
             .run()
             .unwrap();
-        assert!(out.status.code().is_some(), "{args:?} was killed");
+        let expected = if args.contains(&"--control") { 1 } else { 0 };
+        assert_eq!(
+            out.status.code(),
+            Some(expected),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
     let after = HostState::capture();
     let diff = after.diff(&before);
@@ -53,20 +67,10 @@ fn full_runs_leave_the_host_as_it_was() {
         Vec::<String>::new(),
         "probe processes left running"
     );
-    assert_eq!(
-        nsconform_scratch_dirs(),
-        tmp_before,
-        "scratch directories left behind"
-    );
-}
-
-fn nsconform_scratch_dirs() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()
         .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("nsconform-"))
+        .map(|e| e.file_name())
         .collect();
-    v.sort();
-    v
+    assert!(left.is_empty(), "scratch directories left behind: {left:?}");
 }
