@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const ALL: &[Property] = &[
-    MNT_01, MNT_02, MNT_03, MNT_04, MNT_05, MNT_06, MNT_07, MNT_08, MNT_09, MNT_10, MNT_12, MNT_13,
-    MNT_14, MNT_15,
+    MNT_01, MNT_02, MNT_03, MNT_04, MNT_05, MNT_06, MNT_07, MNT_08, MNT_09, MNT_10, MNT_11, MNT_12,
+    MNT_13, MNT_14, MNT_15,
 ];
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -1737,6 +1737,99 @@ fn mnt_15_check(cx: &mut Cx) -> CheckResult {
     );
     Ok(
         e.verdict("mount points of another namespace can be removed; their mounts are detached")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// MNT-11: mountinfo shows `propagate_from:X` next to `master:Y` when the reader's root
+/// cannot reach the immediate master, X being the nearest dominant peer group it can
+/// reach. mount_namespaces(7); proc(5) "/proc/pid/mountinfo".
+pub const MNT_11: Property = Property {
+    id: "MNT-11",
+    area: Area::Mnt,
+    title: "mountinfo shows propagate_from:X (with master:Y) when the immediate master is unreachable from the reader's root",
+    man: "mount_namespaces(7); proc(5) \"/proc/pid/mountinfo\"",
+    prereq: Prereq::ROOTLESS.kernel(2, 6),
+    coverage: "new",
+    controls: &[Control::NoNewMnt],
+    global: false,
+    subject: false,
+    inside: Some(mnt_11_inside),
+    check: mnt_11_check,
+};
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Mnt11 {
+    /// Tags of the slave as seen from `/` and from a process chrooted in /tmp/jail.
+    tags_from_root: Vec<String>,
+    tags_from_jail: Vec<String>,
+    /// master:Y is the intermediate group in both views.
+    master_is_intermediate: bool,
+    /// propagate_from:X names the group that has a member inside the jail.
+    propagate_from_is_reachable_group: bool,
+}
+
+fn mnt_11_inside(cx: &Inside) -> Result<Value, StepError> {
+    sandboxed(cx, || {
+        tmpfs("/tmp/jail")?;
+        shared_tmpfs("/tmp/jail/a")?;
+        bind("/tmp/jail/a", "/tmp/b", MsFlags::empty())?;
+        set_prop("/tmp/b", MsFlags::MS_SLAVE)?;
+        set_prop("/tmp/b", MsFlags::MS_SHARED)?;
+        bind("/tmp/b", "/tmp/jail/c", MsFlags::empty())?;
+        set_prop("/tmp/jail/c", MsFlags::MS_SLAVE)?;
+        let outer = group("/tmp/jail/a", "shared");
+        let middle = group("/tmp/b", "shared");
+        let from_root = table();
+        let ((), jail, ()) = child_steps(
+            || {
+                nix::unistd::chroot("/tmp/jail").step("chroot /tmp/jail")?;
+                nix::unistd::chdir("/").step("chdir /")
+            },
+            |child, _| {
+                mountinfo::read(&format!("/proc/{child}/mountinfo"))
+                    .step("read the chrooted child's mountinfo")
+            },
+            || Ok(()),
+        )?;
+        Ok(Mnt11 {
+            tags_from_root: tags_in(&from_root, "/tmp/jail/c"),
+            tags_from_jail: tags_in(&jail, "/c"),
+            master_is_intermediate: middle.is_some()
+                && group_in(&from_root, "/tmp/jail/c", "master") == middle
+                && group_in(&jail, "/c", "master") == middle,
+            propagate_from_is_reachable_group: outer.is_some()
+                && group_in(&jail, "/c", "propagate_from") == outer,
+        })
+    })
+}
+
+fn mnt_11_check(cx: &mut Cx) -> CheckResult {
+    let f: Mnt11 = run_sandboxed(cx)?;
+    let mut e = Expect::new();
+    e.eq(
+        "tags of the slave seen from /",
+        t(&["master"]),
+        f.tags_from_root.clone(),
+    );
+    e.eq(
+        "tags of the slave seen from a root that cannot reach its master",
+        t(&["master", "propagate_from"]),
+        f.tags_from_jail.clone(),
+    );
+    e.eq(
+        "master:Y names the immediate master group",
+        true,
+        f.master_is_intermediate,
+    );
+    e.eq(
+        "propagate_from:X names the dominant group reachable from that root",
+        true,
+        f.propagate_from_is_reachable_group,
+    );
+    Ok(
+        e.verdict("propagate_from appears only where the master is out of reach")
             .with_observed(serde_json::to_value(&f).unwrap_or_default()),
     )
 }

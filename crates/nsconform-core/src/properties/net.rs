@@ -984,7 +984,7 @@ pub fn move_link(name: &str, ns_fd: i32) -> Result<Option<String>, StepError> {
     // nlmsghdr (16) + ifinfomsg (16) + one u32 attribute (8).
     let mut msg = Vec::with_capacity(40);
     msg.extend_from_slice(&40u32.to_ne_bytes());
-    msg.extend_from_slice(&(libc::RTM_NEWLINK as u16).to_ne_bytes());
+    msg.extend_from_slice(&libc::RTM_NEWLINK.to_ne_bytes());
     msg.extend_from_slice(&((libc::NLM_F_REQUEST | libc::NLM_F_ACK) as u16).to_ne_bytes());
     msg.extend_from_slice(&1u32.to_ne_bytes()); // sequence number
     msg.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel fills it in
@@ -993,7 +993,7 @@ pub fn move_link(name: &str, ns_fd: i32) -> Result<Option<String>, StepError> {
     msg.extend_from_slice(&0u32.to_ne_bytes()); // flags
     msg.extend_from_slice(&0u32.to_ne_bytes()); // change mask
     msg.extend_from_slice(&8u16.to_ne_bytes());
-    msg.extend_from_slice(&(libc::IFLA_NET_NS_FD as u16).to_ne_bytes());
+    msg.extend_from_slice(&libc::IFLA_NET_NS_FD.to_ne_bytes());
     msg.extend_from_slice(&(ns_fd as u32).to_ne_bytes());
     let sock = socket(
         AddressFamily::Netlink,
