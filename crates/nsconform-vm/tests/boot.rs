@@ -44,6 +44,8 @@ fn config(k: &DebianKernel, share: &Path, cmd: &[&str]) -> VmConfig {
     cfg.modules_dir = Some(k.modules_dir.clone());
     cfg.timeout = Duration::from_secs(40);
     cfg.memory_mib = 512;
+    // Keep `cargo test` output readable; failures print `console_log`.
+    cfg.stream_console = false;
     cfg
 }
 
@@ -200,6 +202,7 @@ fn a_kernel_that_hangs_never_boots_within_the_timeout() {
     let bogus = share.path().join("hanging-kernel");
     std::fs::write(&bogus, hanging_multiboot_kernel()).unwrap();
     let mut cfg = VmConfig::new(&bogus, share.path(), ["true"]);
+    cfg.stream_console = false;
     cfg.timeout = Duration::from_secs(6);
     cfg.memory_mib = 256;
     let t = Instant::now();
@@ -219,6 +222,7 @@ fn a_text_file_as_kernel_is_refused_by_qemu_and_never_boots() {
     let bogus = share.path().join("not-a-kernel");
     std::fs::write(&bogus, "not a kernel\n").unwrap();
     let mut cfg = VmConfig::new(&bogus, share.path(), ["true"]);
+    cfg.stream_console = false;
     cfg.timeout = Duration::from_secs(8);
     let r = run(&cfg).unwrap();
     show("text", &r);

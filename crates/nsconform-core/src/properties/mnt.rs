@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const ALL: &[Property] = &[
-    MNT_01, MNT_02, MNT_03, MNT_04, MNT_05, MNT_06, MNT_07, MNT_08, MNT_09, MNT_10, MNT_12, MNT_13,
-    MNT_14, MNT_15,
+    MNT_01, MNT_02, MNT_03, MNT_04, MNT_05, MNT_06, MNT_07, MNT_08, MNT_09, MNT_10, MNT_11, MNT_12,
+    MNT_13, MNT_14, MNT_15, MNT_17,
 ];
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -1778,6 +1778,295 @@ fn mnt_15_check(cx: &mut Cx) -> CheckResult {
     );
     Ok(
         e.verdict("mount points of another namespace can be removed; their mounts are detached")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// MNT-11: mountinfo shows `propagate_from:X` next to `master:Y` when the reader's root
+/// cannot reach the immediate master, X being the nearest dominant peer group it can
+/// reach. mount_namespaces(7); proc(5) "/proc/pid/mountinfo".
+pub const MNT_11: Property = Property {
+    id: "MNT-11",
+    area: Area::Mnt,
+    title: "mountinfo shows propagate_from:X (with master:Y) when the immediate master is unreachable from the reader's root",
+    man: "mount_namespaces(7); proc(5) \"/proc/pid/mountinfo\"",
+    prereq: Prereq::ROOTLESS.kernel(2, 6),
+    coverage: "new",
+    controls: &[Control::NoNewMnt],
+    global: false,
+    subject: false,
+    inside: Some(mnt_11_inside),
+    check: mnt_11_check,
+};
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Mnt11 {
+    /// Tags of the slave as seen from `/` and from a process chrooted in /tmp/jail.
+    tags_from_root: Vec<String>,
+    tags_from_jail: Vec<String>,
+    /// master:Y is the intermediate group in both views.
+    master_is_intermediate: bool,
+    /// propagate_from:X names the group that has a member inside the jail.
+    propagate_from_is_reachable_group: bool,
+}
+
+fn mnt_11_inside(cx: &Inside) -> Result<Value, StepError> {
+    sandboxed(cx, || {
+        tmpfs("/tmp/jail")?;
+        shared_tmpfs("/tmp/jail/a")?;
+        bind("/tmp/jail/a", "/tmp/b", MsFlags::empty())?;
+        set_prop("/tmp/b", MsFlags::MS_SLAVE)?;
+        set_prop("/tmp/b", MsFlags::MS_SHARED)?;
+        bind("/tmp/b", "/tmp/jail/c", MsFlags::empty())?;
+        set_prop("/tmp/jail/c", MsFlags::MS_SLAVE)?;
+        let outer = group("/tmp/jail/a", "shared");
+        let middle = group("/tmp/b", "shared");
+        let from_root = table();
+        let ((), jail, ()) = child_steps(
+            || {
+                nix::unistd::chroot("/tmp/jail").step("chroot /tmp/jail")?;
+                nix::unistd::chdir("/").step("chdir /")
+            },
+            |child, _| {
+                mountinfo::read(&format!("/proc/{child}/mountinfo"))
+                    .step("read the chrooted child's mountinfo")
+            },
+            || Ok(()),
+        )?;
+        Ok(Mnt11 {
+            tags_from_root: tags_in(&from_root, "/tmp/jail/c"),
+            tags_from_jail: tags_in(&jail, "/c"),
+            master_is_intermediate: middle.is_some()
+                && group_in(&from_root, "/tmp/jail/c", "master") == middle
+                && group_in(&jail, "/c", "master") == middle,
+            propagate_from_is_reachable_group: outer.is_some()
+                && group_in(&jail, "/c", "propagate_from") == outer,
+        })
+    })
+}
+
+fn mnt_11_check(cx: &mut Cx) -> CheckResult {
+    let f: Mnt11 = run_sandboxed(cx)?;
+    let mut e = Expect::new();
+    e.eq(
+        "tags of the slave seen from /",
+        t(&["master"]),
+        f.tags_from_root.clone(),
+    );
+    e.eq(
+        "tags of the slave seen from a root that cannot reach its master",
+        t(&["master", "propagate_from"]),
+        f.tags_from_jail.clone(),
+    );
+    e.eq(
+        "master:Y names the immediate master group",
+        true,
+        f.master_is_intermediate,
+    );
+    e.eq(
+        "propagate_from:X names the dominant group reachable from that root",
+        true,
+        f.propagate_from_is_reachable_group,
+    );
+    Ok(
+        e.verdict("propagate_from appears only where the master is out of reach")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// MNT-17: mount namespaces have ids: NS_GET_MNTNS_ID and NS_MNT_GET_INFO on nsfs fds,
+/// listmount(2)/statmount(2) of another namespace by its id. uapi linux/nsfs.h,
+/// linux/mount.h (Linux 6.12).
+pub const MNT_17: Property = Property {
+    id: "MNT-17",
+    area: Area::Mnt,
+    title: "Mount namespace ids: NS_GET_MNTNS_ID and NS_MNT_GET_INFO agree (EINVAL on other types); listmount/statmount reach another namespace by its id",
+    man: "uapi linux/nsfs.h NS_MNT_GET_INFO; listmount(2); statmount(2)",
+    prereq: Prereq::ROOTLESS.kernel(6, 12),
+    coverage: "KST:filesystems/nsfs/iterate_mntns,filesystems/statmount/statmount_test_ns; LTP:statmount09,listmount01,listmount02",
+    controls: &[Control::NoNewMnt],
+    global: false,
+    subject: false,
+    inside: Some(mnt_17_inside),
+    check: mnt_17_check,
+};
+
+/// `_IOR(NSIO, 10, struct mnt_ns_info)` (16 bytes). NS_MNT_GET_NEXT/PREV (11, 12) are
+/// not judged: on a busy host the neighbour may be a namespace being torn down
+/// (ENOENT), and from a nested user namespace they answer EPERM.
+const NS_MNT_GET_INFO: super::nsfs::Ioctl = nix::request_code_read!(0xb7, 10, 16);
+/// syscall numbers (x86_64 and the generic table) and constants of linux/mount.h.
+const SYS_STATMOUNT: libc::c_long = 457;
+const SYS_LISTMOUNT: libc::c_long = 458;
+const LSMT_ROOT: u64 = u64::MAX;
+const STATMOUNT_MNT_NS_ID: u64 = 0x40;
+/// Offset of `mnt_ns_id` in struct statmount.
+const STATMOUNT_NS_ID_OFFSET: usize = 112;
+
+/// struct mnt_ns_info of linux/nsfs.h.
+#[repr(C)]
+#[derive(Default)]
+struct MntNsInfo {
+    size: u32,
+    nr_mounts: u32,
+    mnt_ns_id: u64,
+}
+
+/// struct mnt_id_req of linux/mount.h (MNT_ID_REQ_SIZE_VER1 = 32).
+#[repr(C)]
+struct MntIdReq {
+    size: u32,
+    spare: u32,
+    mnt_id: u64,
+    param: u64,
+    mnt_ns_id: u64,
+}
+
+fn mnt_ns_info(fd: i32) -> Result<MntNsInfo, nix::errno::Errno> {
+    let mut info = MntNsInfo {
+        size: 16,
+        ..MntNsInfo::default()
+    };
+    super::nsfs::ns_ioctl(fd, NS_MNT_GET_INFO, &mut info as *mut MntNsInfo as usize)?;
+    Ok(info)
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Mnt17 {
+    /// What the first call the kernel did not support answered, if any.
+    unsupported: Option<String>,
+    info_id_matches_mntns_id: bool,
+    info_nr_mounts_matches_mountinfo: bool,
+    listmount_other_ns_count_matches: bool,
+    statmount_ns_id_matches: bool,
+    mntns_id_on_uts_errno: Option<String>,
+}
+
+fn mnt_17_inside(cx: &Inside) -> Result<Value, StepError> {
+    use super::nsfs::{ns_ioctl_u64, open_ns, NS_GET_MNTNS_ID};
+    use std::os::fd::AsRawFd;
+    sandboxed(cx, || {
+        let mut f = Mnt17::default();
+        let a = this_mntns()?;
+        let a_id = match ns_ioctl_u64(a.as_raw_fd(), NS_GET_MNTNS_ID) {
+            Ok(id) => id,
+            Err(e) => {
+                f.unsupported = Some(format!("NS_GET_MNTNS_ID: {}", crate::probe::errno_name(e)));
+                return Ok(f);
+            }
+        };
+        let uts = open_ns("/proc/self/ns/uts")?;
+        f.mntns_id_on_uts_errno = ns_ioctl_u64(uts.as_raw_fd(), NS_GET_MNTNS_ID)
+            .err()
+            .map(crate::probe::errno_name);
+        let info_a = match mnt_ns_info(a.as_raw_fd()) {
+            Ok(x) => x,
+            Err(e) => {
+                f.unsupported = Some(format!("NS_MNT_GET_INFO: {}", crate::probe::errno_name(e)));
+                return Ok(f);
+            }
+        };
+        f.info_id_matches_mntns_id = info_a.mnt_ns_id == a_id;
+        f.info_nr_mounts_matches_mountinfo = info_a.nr_mounts as usize == table().len();
+        let b = new_mntns()?;
+        tmpfs("/tmp/extra")?;
+        let b_count = table().len();
+        let b_id = ns_ioctl_u64(b.as_raw_fd(), NS_GET_MNTNS_ID).step("NS_GET_MNTNS_ID of B")?;
+        enter(&a)?;
+        // listmount(2) of namespace B from A.
+        let req = MntIdReq {
+            size: 32,
+            spare: 0,
+            mnt_id: LSMT_ROOT,
+            param: 0,
+            mnt_ns_id: b_id,
+        };
+        let mut ids = vec![0u64; 4096];
+        // SAFETY: listmount with a valid request and an id buffer of the given length.
+        let n = unsafe {
+            libc::syscall(
+                SYS_LISTMOUNT,
+                &req as *const MntIdReq,
+                ids.as_mut_ptr(),
+                ids.len(),
+                0,
+            )
+        };
+        if n < 0 {
+            f.unsupported = Some(format!(
+                "listmount: {}",
+                crate::probe::errno_name(nix::errno::Errno::last())
+            ));
+            return Ok(f);
+        }
+        f.listmount_other_ns_count_matches = n as usize == b_count;
+        let req = MntIdReq {
+            size: 32,
+            spare: 0,
+            mnt_id: ids[0],
+            param: STATMOUNT_MNT_NS_ID,
+            mnt_ns_id: b_id,
+        };
+        let mut buf = vec![0u64; 512];
+        // SAFETY: statmount with a valid request and a buffer of the given size in bytes.
+        let r = unsafe {
+            libc::syscall(
+                SYS_STATMOUNT,
+                &req as *const MntIdReq,
+                buf.as_mut_ptr(),
+                buf.len() * 8,
+                0,
+            )
+        };
+        if r < 0 {
+            f.unsupported = Some(format!(
+                "statmount: {}",
+                crate::probe::errno_name(nix::errno::Errno::last())
+            ));
+            return Ok(f);
+        }
+        f.statmount_ns_id_matches = buf[STATMOUNT_NS_ID_OFFSET / 8] == b_id;
+        Ok(f)
+    })
+}
+
+fn mnt_17_check(cx: &mut Cx) -> CheckResult {
+    let f: Mnt17 = run_sandboxed(cx)?;
+    if let Some(what) = &f.unsupported {
+        return Err(Verdict::skip(format!(
+            "needs mount namespace ids (kernel 6.12); this kernel answered {what}"
+        )));
+    }
+    let mut e = Expect::new();
+    e.eq(
+        "NS_GET_MNTNS_ID on a UTS namespace",
+        Some("EINVAL".to_string()),
+        f.mntns_id_on_uts_errno.clone(),
+    );
+    e.eq(
+        "NS_MNT_GET_INFO id equals NS_GET_MNTNS_ID",
+        true,
+        f.info_id_matches_mntns_id,
+    );
+    e.eq(
+        "NS_MNT_GET_INFO nr_mounts equals the mountinfo lines",
+        true,
+        f.info_nr_mounts_matches_mountinfo,
+    );
+    e.eq(
+        "listmount of another namespace by id lists its mounts",
+        true,
+        f.listmount_other_ns_count_matches,
+    );
+    e.eq(
+        "statmount STATMOUNT_MNT_NS_ID names that namespace",
+        true,
+        f.statmount_ns_id_matches,
+    );
+    Ok(
+        e.verdict("mount namespace ids are consistent across nsfs, listmount and statmount")
             .with_observed(serde_json::to_value(&f).unwrap_or_default()),
     )
 }
