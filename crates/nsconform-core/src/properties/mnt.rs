@@ -1795,7 +1795,7 @@ pub const MNT_11: Property = Property {
     coverage: "new",
     controls: &[Control::NoNewMnt],
     global: false,
-    subject: false,
+    subject: None,
     inside: Some(mnt_11_inside),
     check: mnt_11_check,
 };
@@ -1888,7 +1888,7 @@ pub const MNT_17: Property = Property {
     coverage: "KST:filesystems/nsfs/iterate_mntns,filesystems/statmount/statmount_test_ns; LTP:statmount09,listmount01,listmount02",
     controls: &[Control::NoNewMnt],
     global: false,
-    subject: false,
+    subject: None,
     inside: Some(mnt_17_inside),
     check: mnt_17_check,
 };
