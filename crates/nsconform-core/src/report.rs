@@ -25,6 +25,9 @@ pub struct Report {
     /// The subject, when a foreign launcher was tested (`run --subject`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<crate::subject::SubjectRun>,
+    /// The VM the run happened in (`nsconform vm`): kernel image, accelerator, boot time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm: Option<serde_json::Value>,
     /// Points by the rubric in use (subject runs, or runs given `--rubric`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<crate::rubric::Score>,
@@ -43,6 +46,7 @@ impl Report {
             privileged: env.privileged,
             uid: env.uid,
             subject: None,
+            vm: None,
             score: None,
             summary: tally(&results),
             duration_ms,

@@ -1,0 +1,191 @@
+//! `nsconform vm`: the catalogue on a Debian 6.1 kernel under QEMU, its report and exit
+//! status brought back, the regression diff against the host, and the distinct outcomes
+//! of a kernel that panics or never boots.
+//!
+//! Needs qemu-system-x86, busybox-static and Debian's archive (ci/vm/install-deps.sh);
+//! the kernel is fetched with `apt-get download` into `.vm-cache/`.
+
+use serial_test::file_serial;
+use std::path::PathBuf;
+
+fn cache() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.vm-cache"))
+}
+
+fn nsconform(args: &[&str]) -> (i32, String, String) {
+    let out = duct::cmd(nsconform_tests::cli(), args)
+        .env("NSCONFORM_VM_CACHE", cache())
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn root_or_skip() -> bool {
+    let root = nix::unistd::geteuid().is_root();
+    if !root {
+        eprintln!("SKIP: VM tests run as root (apt-get download, QEMU)");
+    }
+    root
+}
+
+/// The whole catalogue on Debian's 6.1 kernel, then `nsconform diff` against this
+/// host's kernel: the differences are the ones documented in the README, per kernel.
+#[test]
+#[file_serial(host_state)]
+fn debian_6_1_runs_the_catalogue_and_diffs_against_the_host() {
+    if !root_or_skip() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let host = tmp.path().join("host.json");
+    let guest = tmp.path().join("6.1.json");
+    let (code, _, err) = nsconform(&["run", "--format", "json", "-o", host.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = nsconform(&[
+        "vm",
+        "--debian",
+        "6.1",
+        "--quiet",
+        "--timeout",
+        "240",
+        "--format",
+        "json",
+        "-o",
+        guest.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "the catalogue passes or skips on 6.1:\n{err}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&guest).unwrap()).unwrap();
+    assert!(
+        report["kernel"].as_str().unwrap().starts_with("6.1."),
+        "{}",
+        report["kernel"]
+    );
+    assert_eq!(report["privileged"], true);
+    assert_eq!(
+        report["vm"]["accel"]
+            .as_str()
+            .map(|a| a == "tcg" || a == "kvm"),
+        Some(true)
+    );
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), nsconform_core::catalogue::all().len());
+    for r in results {
+        let o = r["outcome"].as_str().unwrap();
+        assert!(o == "pass" || o == "skip", "{r}");
+    }
+    // The regression diff: on 6.1 the fixed init inode numbers of net and mnt do not
+    // exist yet (GEN-11) and NS_GET_ID answers ENOTTY (NET-11).
+    let (code, out, _) = nsconform(&[
+        "diff",
+        host.to_str().unwrap(),
+        guest.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "6.1 and this kernel differ: {out}");
+    let d: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let changed: Vec<&str> = d["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    if report["kernel"] != serde_json::json!(nsconform_core::env::Env::detect(None).release) {
+        for id in ["GEN-11", "NET-11"] {
+            assert!(
+                changed.contains(&id),
+                "{id} not among the differences: {changed:?}"
+            );
+        }
+    }
+}
+
+#[test]
+#[file_serial(host_state)]
+fn a_kernel_that_panics_has_its_own_exit_status() {
+    if !root_or_skip() {
+        return;
+    }
+    // No such init in the initramfs and no root device: the kernel panics at once.
+    let (code, _, err) = nsconform(&[
+        "vm",
+        "--debian",
+        "6.1",
+        "--quiet",
+        "--timeout",
+        "120",
+        "--append",
+        "rdinit=/does-not-exist",
+    ]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("kernel panic"), "{err}");
+}
+
+#[test]
+#[file_serial(host_state)]
+fn a_bogus_kernel_never_boots() {
+    if !root_or_skip() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let bogus = tmp.path().join("vmlinuz");
+    std::fs::write(&bogus, "this is not a kernel\n").unwrap();
+    let (code, _, err) = nsconform(&[
+        "vm",
+        "--kernel",
+        bogus.to_str().unwrap(),
+        "--quiet",
+        "--timeout",
+        "30",
+    ]);
+    assert_eq!(code, 7, "{err}");
+    assert!(err.contains("never booted"), "{err}");
+}
+
+#[test]
+fn vm_usage_errors_exit_2() {
+    let (code, _, err) = nsconform(&["vm"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = nsconform(&["vm", "--kernel", "/nonexistent/bzImage"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("does not exist"));
+}
+
+/// The top-level Vagrantfile is valid for `vagrant validate` (libvirt and VirtualBox
+/// providers). CI installs vagrant and vagrant-libvirt (ci/vm/install-deps.sh
+/// --with-vagrant); elsewhere a missing vagrant is a visible skip.
+#[test]
+fn the_vagrantfile_validates() {
+    if !nsconform_core::catalogue::on_path("vagrant") {
+        assert!(std::env::var_os("CI").is_none(), "CI must install vagrant");
+        eprintln!("SKIP: vagrant is not installed (ci/vm/install-deps.sh --with-vagrant)");
+        return;
+    }
+    let dot = tempfile::tempdir().unwrap();
+    let out = duct::cmd!("vagrant", "validate")
+        .dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env("VAGRANT_DOTFILE_PATH", dot.path())
+        .env("VAGRANT_CHECKPOINT_DISABLE", "1")
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("validated successfully"),
+        "{text}"
+    );
+}
