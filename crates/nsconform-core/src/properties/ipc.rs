@@ -37,7 +37,9 @@ impl HostIpcObjects {
             nix::sys::stat::Mode::from_bits_truncate(0o600),
             Some(&attr),
         ) {
-            Ok(fd) => drop(fd),
+            Ok(fd) => {
+                let _ = nix::mqueue::mq_close(fd);
+            }
             Err(e) => {
                 // SAFETY: removing the queue we just made.
                 unsafe { libc::msgctl(msqid, libc::IPC_RMID, std::ptr::null_mut()) };

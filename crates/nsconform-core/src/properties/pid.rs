@@ -9,10 +9,15 @@ use crate::probe::{view, Inside, Launch, StepError, StepExt};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::os::fd::{AsRawFd, OwnedFd};
 
-pub const ALL: &[Property] = &[PID_01, PID_05];
+pub const ALL: &[Property] = &[
+    PID_01, PID_02, PID_03, PID_04, PID_05, PID_06, PID_07, PID_08, PID_09, PID_10, PID_11, PID_12,
+    PID_13,
+];
 
 /// Deepest PID namespace level the kernel allows (`MAX_PID_NS_LEVEL`, pid_namespaces(7)
 /// "Nesting PID namespaces": "up to 32 levels").
@@ -227,4 +232,1258 @@ fn pid_05_check(cx: &mut Cx) -> CheckResult {
         "deepest_nspid_len": f.deepest_nspid_len,
         "refused_errno": f.refused_errno,
     })))
+}
+
+// ---------------------------------------------------------------------------------
+// Helpers for inside halves that build process trees (shared with other areas).
+
+/// A forked helper process whose closure's result comes back as one JSON line.
+pub struct Forked {
+    pub pid: nix::unistd::Pid,
+    rd: OwnedFd,
+}
+
+/// Fork a helper that runs `f` and reports its result; the helper leaves with `_exit`.
+pub fn fork_report<T: Serialize>(f: impl FnOnce() -> T) -> Result<Forked, StepError> {
+    let (rd, wr) = nix::unistd::pipe().step("create a report pipe")?;
+    // SAFETY: the probe is single-threaded.
+    match unsafe { fork() }.step("fork a helper process")? {
+        ForkResult::Child => {
+            drop(rd);
+            let v = f();
+            send_line(&wr, &v);
+            // SAFETY: leaving the helper without running the parent's destructors.
+            unsafe { libc::_exit(0) }
+        }
+        ForkResult::Parent { child } => {
+            drop(wr);
+            Ok(Forked { pid: child, rd })
+        }
+    }
+}
+
+impl Forked {
+    /// Wait for the helper, then take its report (None when it died before reporting)
+    /// and how it ended ("exited 0", "killed by SIGKILL").
+    pub fn collect<T: DeserializeOwned>(self) -> Result<(Option<T>, String), StepError> {
+        let ws = wait_for(self.pid)?;
+        // Grandchildren may still hold the write end: read only what is there.
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe {
+            let fl = libc::fcntl(self.rd.as_raw_fd(), libc::F_GETFL);
+            libc::fcntl(self.rd.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+        }
+        Ok((recv_line(&self.rd), status_text(&ws)))
+    }
+}
+
+/// waitpid, retrying on EINTR and ignoring stops.
+pub fn wait_for(pid: nix::unistd::Pid) -> Result<WaitStatus, StepError> {
+    loop {
+        match waitpid(pid, None) {
+            Ok(ws @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => return Ok(ws),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).step("wait for a helper process"),
+        }
+    }
+}
+
+/// "exited N" or "killed by SIGX".
+pub fn status_text(ws: &WaitStatus) -> String {
+    match ws {
+        WaitStatus::Exited(_, c) => format!("exited {c}"),
+        WaitStatus::Signaled(_, s, _) => format!("killed by {s:?}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Write a value as one JSON line to a pipe.
+pub fn send_line<T: Serialize>(fd: &OwnedFd, v: &T) {
+    let mut text = serde_json::to_vec(v).unwrap_or_default();
+    text.push(b'\n');
+    crate::probe::sys::write_all(fd.as_raw_fd(), &text);
+}
+
+/// Read one JSON line from a pipe (None on EOF, EAGAIN or garbage).
+pub fn recv_line<T: DeserializeOwned>(fd: &OwnedFd) -> Option<T> {
+    let mut buf = Vec::new();
+    let mut b = [0u8; 256];
+    loop {
+        // SAFETY: reading into a stack buffer of its length.
+        let n = unsafe { libc::read(fd.as_raw_fd(), b.as_mut_ptr().cast(), b.len()) };
+        if n < 0 && nix::errno::Errno::last() == nix::errno::Errno::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            break;
+        }
+        buf.extend_from_slice(&b[..n as usize]);
+        if buf.contains(&b'\n') {
+            break;
+        }
+    }
+    let line = buf.split(|&c| c == b'\n').next()?;
+    serde_json::from_slice(line).ok()
+}
+
+/// A pipe used to wake another process.
+pub fn pipe() -> Result<(OwnedFd, OwnedFd), StepError> {
+    nix::unistd::pipe().step("create a pipe")
+}
+
+/// Write one byte.
+pub fn ping(fd: &OwnedFd) {
+    crate::probe::sys::write_all(fd.as_raw_fd(), b"!");
+}
+
+/// Block for one byte; false on end of file.
+pub fn wait_ping(fd: &OwnedFd) -> bool {
+    let mut b = [0u8; 1];
+    loop {
+        // SAFETY: reading one byte into a stack buffer.
+        let n = unsafe { libc::read(fd.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
+        if n < 0 && nix::errno::Errno::last() == nix::errno::Errno::EINTR {
+            continue;
+        }
+        return n == 1;
+    }
+}
+
+/// "ok" or the errno name of a nix result.
+pub fn outcome<T>(r: nix::Result<T>) -> String {
+    match r {
+        Ok(_) => "ok".into(),
+        Err(e) => crate::probe::errno_name(e),
+    }
+}
+
+/// "ok" or the errno name of a raw libc return value (negative = failure).
+pub fn raw_outcome(r: i64) -> String {
+    if r < 0 {
+        crate::probe::errno_name(nix::errno::Errno::last())
+    } else {
+        "ok".into()
+    }
+}
+
+/// unshare(CLONE_NEWPID) when the launch asks for PID namespaces (a negative control
+/// removes them), so later children go into a new PID namespace.
+pub fn new_pid_ns(cx: &Inside) -> Result<bool, StepError> {
+    if cx.launch.pid {
+        unshare(CloneFlags::CLONE_NEWPID).step("create a PID namespace (unshare CLONE_NEWPID)")?;
+    }
+    Ok(cx.launch.pid)
+}
+
+fn getpid() -> i32 {
+    nix::unistd::getpid().as_raw()
+}
+
+fn getppid() -> i32 {
+    nix::unistd::getppid().as_raw()
+}
+
+fn ns_ino(who: &str, kind: &str) -> u64 {
+    crate::probe::sys::ns_inode(who, kind).unwrap_or(0)
+}
+
+/// Fork a child that just exits; "ok" or the errno of fork.
+fn try_fork() -> String {
+    // SAFETY: the probe is single-threaded.
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => unsafe { libc::_exit(0) },
+        Ok(ForkResult::Parent { child }) => {
+            let _ = wait_for(child);
+            "ok".into()
+        }
+        Err(e) => crate::probe::errno_name(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-02: unshare(CLONE_NEWPID) moves only the caller's later children.
+pub const PID_02: Property = Property {
+    id: "PID-02",
+    area: Area::Pid,
+    title: "unshare(CLONE_NEWPID) leaves the caller's PID and PID namespace unchanged; its next child is PID 1; ns/pid_for_children then differs from ns/pid",
+    man: "pid_namespaces(7); unshare(2) CLONE_NEWPID",
+    prereq: Prereq::ROOTLESS.kernel(3, 8).config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:unshare05; KST:~namespaces/nsid_test",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_02_inside),
+    check: pid_02_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid02 {
+    pid_unchanged: bool,
+    pid_ns_unchanged: bool,
+    for_children_was_own_ns: bool,
+    for_children_differs_after: bool,
+    child_pid: Option<i32>,
+    child_in_for_children_ns: Option<bool>,
+}
+
+fn pid_02_inside(cx: &Inside) -> Result<Value, StepError> {
+    let (pid0, ns0, pfc0) = (
+        getpid(),
+        ns_ino("self", "pid"),
+        ns_ino("self", "pid_for_children"),
+    );
+    new_pid_ns(cx)?;
+    let (pid1, ns1) = (getpid(), ns_ino("self", "pid"));
+    // pid_for_children is only readable once its init exists (PID-04): look while the
+    // child is alive.
+    let (line_r, line_w) = pipe()?;
+    let (rel_r, rel_w) = pipe()?;
+    let helper = fork_report(|| {
+        send_line(&line_w, &(getpid(), ns_ino("self", "pid")));
+        wait_ping(&rel_r)
+    })?;
+    drop(line_w);
+    let child = recv_line::<(i32, u64)>(&line_r);
+    let pfc1 = ns_ino("self", "pid_for_children");
+    ping(&rel_w);
+    helper.collect::<bool>()?;
+    facts(&Pid02 {
+        pid_unchanged: pid0 == pid1,
+        pid_ns_unchanged: ns0 == ns1,
+        for_children_was_own_ns: pfc0 == ns0,
+        for_children_differs_after: pfc1 != ns1,
+        child_pid: child.map(|c| c.0),
+        child_in_for_children_ns: child.map(|c| c.1 == pfc1),
+    })
+}
+
+fn pid_02_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid02 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq("caller's PID unchanged by unshare", true, f.pid_unchanged);
+    e.eq("caller's ns/pid unchanged", true, f.pid_ns_unchanged);
+    e.eq(
+        "ns/pid_for_children was ns/pid before",
+        true,
+        f.for_children_was_own_ns,
+    );
+    e.eq(
+        "ns/pid_for_children differs from ns/pid after unshare",
+        true,
+        f.for_children_differs_after,
+    );
+    e.eq(
+        "PID of the next child (PID 1 of the new namespace)",
+        Some(1),
+        f.child_pid,
+    );
+    e.eq(
+        "the child is in the caller's pid_for_children namespace",
+        Some(true),
+        f.child_in_for_children_ns,
+    );
+    Ok(
+        e.verdict("unshare(CLONE_NEWPID) moved only the next child, which is PID 1")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-03: a process that already did unshare(CLONE_NEWPID) cannot do it again.
+pub const PID_03: Property = Property {
+    id: "PID-03",
+    area: Area::Pid,
+    title: "A second unshare(CLONE_NEWPID) by the same process fails with EINVAL",
+    man: "unshare(2) ERRORS",
+    prereq: Prereq::ROOTLESS.kernel(3, 8).config(&["CONFIG_PID_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_03_inside),
+    check: pid_03_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid03 {
+    first: String,
+    second: String,
+    child_pid: Option<i32>,
+}
+
+fn pid_03_inside(cx: &Inside) -> Result<Value, StepError> {
+    let first = if cx.launch.pid {
+        outcome(unshare(CloneFlags::CLONE_NEWPID))
+    } else {
+        "not attempted".into()
+    };
+    let second = outcome(unshare(CloneFlags::CLONE_NEWPID));
+    let (child_pid, _) = fork_report(getpid)?.collect::<i32>()?;
+    facts(&Pid03 {
+        first,
+        second,
+        child_pid,
+    })
+}
+
+fn pid_03_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid03 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq("first unshare(CLONE_NEWPID)", "ok", f.first.as_str());
+    e.eq("second unshare(CLONE_NEWPID)", "EINVAL", f.second.as_str());
+    e.eq(
+        "next child's PID (in the first new namespace)",
+        Some(1),
+        f.child_pid,
+    );
+    Ok(e.verdict("the second unshare(CLONE_NEWPID) is refused")
+        .with_errno(f.second.clone())
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-06: a process sees only its own PID namespace and its descendants.
+pub const PID_06: Property = Property {
+    id: "PID-06",
+    area: Area::Pid,
+    title: "kill() and getpriority() on a PID outside the caller's PID namespace fail with ESRCH; the same PID number exists in several namespaces",
+    man: "pid_namespaces(7)",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:pidns06,pidns10",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: true,
+    inside: Some(pid_06_inside),
+    check: pid_06_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid06 {
+    own_pid: i32,
+    kill_outside: String,
+    getpriority_outside: String,
+}
+
+fn pid_06_inside(cx: &Inside) -> Result<Value, StepError> {
+    let target = cx
+        .args
+        .get("outside_pid")
+        .and_then(Value::as_i64)
+        .unwrap_or(0) as i32;
+    let kill_outside = outcome(nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(target),
+        None,
+    ));
+    nix::errno::Errno::clear();
+    // SAFETY: plain getpriority call.
+    let prio = unsafe { libc::getpriority(libc::PRIO_PROCESS, target as libc::id_t) };
+    let errno = nix::errno::Errno::last();
+    let getpriority_outside = if prio == -1 && errno != nix::errno::Errno::UnknownErrno {
+        crate::probe::errno_name(errno)
+    } else {
+        "ok".into()
+    };
+    facts(&Pid06 {
+        own_pid: getpid(),
+        kill_outside,
+        getpriority_outside,
+    })
+}
+
+fn pid_06_check(cx: &mut Cx) -> CheckResult {
+    let me = std::process::id() as i32;
+    let (run, host_pid) =
+        cx.run_held(Launch::host().pid(), json!({ "outside_pid": me }), |run| {
+            Ok(run.host_pid.expect("held"))
+        })?;
+    let f: Pid06 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "kill(<harness PID>, 0) inside",
+        "ESRCH",
+        f.kill_outside.as_str(),
+    );
+    e.eq(
+        "getpriority(PRIO_PROCESS, <harness PID>) inside",
+        "ESRCH",
+        f.getpriority_outside.as_str(),
+    );
+    e.eq("PID of the probe inside", 1, f.own_pid);
+    e.that(
+        "the same number names another process in the harness's namespace",
+        host_pid != 1 && std::path::Path::new("/proc/1").exists(),
+        "PID 1 exists outside too",
+        format!("probe is host PID {host_pid}"),
+    );
+    Ok(
+        e.verdict("processes outside the PID namespace are invisible")
+            .with_errno(f.kill_outside.clone())
+            .with_observed(json!({
+                "kill_outside": f.kill_outside,
+                "getpriority_outside": f.getpriority_outside,
+                "own_pid": f.own_pid,
+            })),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-07: NSpid and NStgid list the PID at every level, outermost first.
+pub const PID_07: Property = Property {
+    id: "PID-07",
+    area: Area::Pid,
+    title: "/proc/PID/status NSpid and NStgid list the task's PID in every namespace from the procfs's inward",
+    man: "proc(5) /proc/pid/status NSpid",
+    prereq: Prereq::ROOTLESS.kernel(4, 1).config(&["CONFIG_PID_NS"]),
+    coverage: "KST:clone3/clone3_set_tid,pid_namespace/pidns_init_via_setns",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_07_inside),
+    check: pid_07_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid07 {
+    own_nspid: Vec<i32>,
+    child_pid_seen_by_parent: i32,
+    child_nspid: Vec<i32>,
+    child_nstgid: Vec<i32>,
+}
+
+fn pid_07_inside(cx: &Inside) -> Result<Value, StepError> {
+    new_pid_ns(cx)?;
+    let child = fork_report(|| (view::status_ids("NSpid"), view::status_ids("NStgid")))?;
+    let child_pid_seen_by_parent = child.pid.as_raw();
+    let (ids, _) = child.collect::<(Vec<i32>, Vec<i32>)>()?;
+    let (child_nspid, child_nstgid) = ids.unwrap_or_default();
+    facts(&Pid07 {
+        own_nspid: view::status_ids("NSpid"),
+        child_pid_seen_by_parent,
+        child_nspid,
+        child_nstgid,
+    })
+}
+
+fn pid_07_check(cx: &mut Cx) -> CheckResult {
+    let (run, outside) = cx.run_held(Launch::host().pid(), Value::Null, |run| {
+        Ok((
+            run.host_pid.expect("held"),
+            host::nspid(run.host_pid.expect("held")),
+        ))
+    })?;
+    let (host_pid, host_view) = outside;
+    let f: Pid07 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "NSpid of the probe seen from the host",
+        vec![host_pid, 1],
+        host_view.clone(),
+    );
+    e.eq(
+        "NSpid of the probe in its own procfs",
+        vec![1],
+        f.own_nspid.clone(),
+    );
+    e.eq(
+        "NSpid of a child in a nested namespace (its PID in the procfs's namespace, then 1)",
+        vec![f.child_pid_seen_by_parent, 1],
+        f.child_nspid.clone(),
+    );
+    e.eq(
+        "NStgid of that child",
+        f.child_nspid.clone(),
+        f.child_nstgid.clone(),
+    );
+    Ok(e.verdict("NSpid lists every level, outermost first")
+        .with_observed(json!({
+            "host_view_len": host_view.len(),
+            "host_view_last": host_view.last(),
+            "own_nspid": f.own_nspid,
+            "child_nspid_len": f.child_nspid.len(),
+            "child_nspid_last": f.child_nspid.last(),
+            "child_first_matches_fork": f.child_nspid.first() == Some(&f.child_pid_seen_by_parent),
+        })))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-08: getppid() is 0 when the parent lives in an ancestor PID namespace.
+pub const PID_08: Property = Property {
+    id: "PID-08",
+    area: Area::Pid,
+    title: "getppid() returns 0 when the parent is in an ancestor PID namespace (the namespace init; a child of a process that setns()'d into a child namespace)",
+    man: "pid_namespaces(7) \"The namespace init process\"; setns(2)",
+    prereq: Prereq::ROOTLESS.kernel(3, 8).config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:~pidns01 (init case only)",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_08_inside),
+    check: pid_08_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid08 {
+    init_ppid: i32,
+    setns: String,
+    child_ppid: Option<i32>,
+    child_pid: Option<i32>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Setnsed {
+    setns: String,
+    child: Option<(i32, i32)>,
+}
+
+fn pid_08_inside(cx: &Inside) -> Result<Value, StepError> {
+    let (ready_r, ready_w) = pipe()?;
+    let (rel_r, rel_w) = pipe()?;
+    let make_ns = cx.launch.pid;
+    // A: makes a nested namespace whose init (B) waits for release.
+    let a = fork_report(|| {
+        if make_ns && unshare(CloneFlags::CLONE_NEWPID).is_err() {
+            ping(&ready_w);
+            return false;
+        }
+        let b = fork_report(|| wait_ping(&rel_r));
+        ping(&ready_w);
+        if let Ok(b) = b {
+            let _ = b.collect::<bool>();
+        }
+        true
+    })?;
+    wait_ping(&ready_r);
+    let a_pid = a.pid.as_raw();
+    // T: joins A's pid_for_children namespace and forks C.
+    let t = fork_report(|| {
+        let setns = std::fs::File::open(format!("/proc/{a_pid}/ns/pid_for_children"))
+            .map_err(|e| {
+                crate::probe::errno_name(nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+            })
+            .and_then(|f| {
+                nix::sched::setns(&f, CloneFlags::CLONE_NEWPID).map_err(crate::probe::errno_name)
+            });
+        let child = match setns {
+            Ok(()) => fork_report(|| (getppid(), getpid()))
+                .ok()
+                .and_then(|c| c.collect::<(i32, i32)>().ok())
+                .and_then(|c| c.0),
+            Err(_) => None,
+        };
+        Setnsed {
+            setns: setns.err().unwrap_or_else(|| "ok".into()),
+            child,
+        }
+    })?;
+    let (t, _) = t.collect::<Setnsed>()?;
+    ping(&rel_w);
+    let _ = a.collect::<bool>()?;
+    let t = t.unwrap_or_default();
+    facts(&Pid08 {
+        init_ppid: getppid(),
+        setns: t.setns,
+        child_ppid: t.child.map(|c| c.0),
+        child_pid: t.child.map(|c| c.1),
+    })
+}
+
+fn pid_08_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid08 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq("getppid() of the namespace init", 0, f.init_ppid);
+    e.eq("setns() into a child PID namespace", "ok", f.setns.as_str());
+    e.eq(
+        "getppid() of a child forked after setns() (parent in the ancestor namespace)",
+        Some(0),
+        f.child_ppid,
+    );
+    e.eq(
+        "PID of that child in the child namespace (its init is 1)",
+        Some(2),
+        f.child_pid,
+    );
+    Ok(e.verdict("getppid() is 0 across the namespace boundary")
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
+}
+
+/// errno name of a failed std::io call.
+fn io_errno(e: &std::io::Error) -> String {
+    crate::probe::errno_name(nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+}
+
+/// Open `path` and setns() into it with `flag`: "ok" or the errno of the failing step.
+pub fn setns_path(path: &str, flag: CloneFlags) -> String {
+    match std::fs::File::open(path) {
+        Ok(f) => outcome(nix::sched::setns(&f, flag)),
+        Err(e) => io_errno(&e),
+    }
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-04: pid_for_children before the namespace has its init.
+pub const PID_04: Property = Property {
+    id: "PID-04",
+    area: Area::Pid,
+    title: "Before the first child exists, /proc/self/ns/pid_for_children cannot be read (ENOENT); newer kernels let another task open it and setns() in, its child becoming PID 1",
+    man: "namespaces(7) /proc/[pid]/ns/pid_for_children",
+    prereq: Prereq::ROOTLESS.kernel(4, 12).config(&["CONFIG_PID_NS"]),
+    coverage: "KST:pid_namespace/pidns_init_via_setns (new behaviour only)",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_04_inside),
+    check: pid_04_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid04 {
+    /// readlink of own pid_for_children before any child: "link" or errno.
+    readlink_before_child: String,
+    /// Another task's open + setns of that file: "ok" or errno.
+    other_setns: String,
+    /// PID of that task's child, when setns worked.
+    other_child_pid: Option<i32>,
+}
+
+fn pid_04_inside(cx: &Inside) -> Result<Value, StepError> {
+    let (go_r, go_w) = pipe()?;
+    let parent = getpid();
+    let other = fork_report(|| {
+        wait_ping(&go_r);
+        let path = format!("/proc/{parent}/ns/pid_for_children");
+        let r = setns_path(&path, CloneFlags::CLONE_NEWPID);
+        let child = if r == "ok" {
+            fork_report(getpid)
+                .ok()
+                .and_then(|c| c.collect::<i32>().ok())
+                .and_then(|c| c.0)
+        } else {
+            None
+        };
+        (r, child)
+    })?;
+    new_pid_ns(cx)?;
+    let readlink_before_child = match std::fs::read_link("/proc/self/ns/pid_for_children") {
+        Ok(_) => "link".to_string(),
+        Err(e) => io_errno(&e),
+    };
+    ping(&go_w);
+    let (r, _) = other.collect::<(String, Option<i32>)>()?;
+    let (other_setns, other_child_pid) = r.unwrap_or_default();
+    facts(&Pid04 {
+        readlink_before_child,
+        other_setns,
+        other_child_pid,
+    })
+}
+
+/// First kernel that lets a task join a PID namespace that has no init yet (the
+/// pidns_init_via_setns selftest arrived after 6.18; 6.18 refuses with ENOENT).
+const PIDNS_JOIN_BEFORE_INIT: crate::env::KernelVersion = crate::env::KernelVersion(6, 19, 0);
+
+fn pid_04_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid04 = run.facts()?;
+    let new_behaviour = cx.env.version.is_some_and(|v| v >= PIDNS_JOIN_BEFORE_INIT);
+    let mut e = Expect::new();
+    if new_behaviour {
+        e.eq(
+            "another task's setns() into the init-less namespace",
+            "ok",
+            f.other_setns.as_str(),
+        );
+        e.eq("PID of that task's first child", Some(1), f.other_child_pid);
+    } else {
+        e.eq(
+            "readlink of pid_for_children before the first child",
+            "ENOENT",
+            f.readlink_before_child.as_str(),
+        );
+        e.eq(
+            "another task's open+setns of that pid_for_children",
+            "ENOENT",
+            f.other_setns.as_str(),
+        );
+    }
+    Ok(e.verdict(if new_behaviour {
+        "an init-less PID namespace can be joined; the joiner's child is PID 1"
+    } else {
+        "pid_for_children of an init-less PID namespace is not reachable (ENOENT)"
+    })
+    .with_errno(f.other_setns.clone())
+    .with_observed(serde_json::to_value(&f).unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------
+// Signal plumbing for PID-09/PID-10: a SIGUSR1 handler recording si_pid.
+
+static USR1_SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static USR1_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+extern "C" fn on_usr1(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
+    let pid = unsafe { (*info).si_pid() };
+    USR1_PID.store(pid, std::sync::atomic::Ordering::SeqCst);
+    USR1_SEEN.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Install the SIGUSR1 handler (SA_SIGINFO | SA_RESTART).
+pub fn install_usr1_handler() {
+    // SAFETY: installing an async-signal-safe handler.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_usr1 as *const () as usize;
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+    }
+}
+
+fn usr1() -> (bool, i32) {
+    (
+        USR1_SEEN.load(std::sync::atomic::Ordering::SeqCst),
+        USR1_PID.load(std::sync::atomic::Ordering::SeqCst),
+    )
+}
+
+fn send(pid: i32, sig: libc::c_int) -> String {
+    // SAFETY: plain kill.
+    raw_outcome(unsafe { libc::kill(pid, sig) } as i64)
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-09: the namespace init ignores unhandled signals from its own namespace.
+pub const PID_09: Property = Property {
+    id: "PID-09",
+    area: Area::Pid,
+    title: "From inside its namespace, init gets only signals it handles: SIGKILL and SIGTERM from a privileged member are ignored, a handled SIGUSR1 arrives",
+    man: "pid_namespaces(7) \"The namespace init process\"",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:pidns04",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_09_inside),
+    check: pid_09_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid09Init {
+    sends: Vec<(String, String)>,
+    usr1_seen: bool,
+    usr1_si_pid: i32,
+    sender_pid: i32,
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid09 {
+    init: Option<Pid09Init>,
+    init_end: String,
+}
+
+fn pid_09_inside(cx: &Inside) -> Result<Value, StepError> {
+    new_pid_ns(cx)?;
+    let init = fork_report(|| {
+        install_usr1_handler();
+        let sender = fork_report(|| {
+            let target = getppid();
+            let mut sends = Vec::new();
+            for (name, sig) in [
+                ("SIGKILL", libc::SIGKILL),
+                ("SIGTERM", libc::SIGTERM),
+                ("SIGUSR1", libc::SIGUSR1),
+            ] {
+                sends.push((name.to_string(), send(target, sig)));
+            }
+            sends
+        });
+        let (sends, sender_pid) = match sender {
+            Ok(s) => {
+                let pid = s.pid.as_raw();
+                (
+                    s.collect::<Vec<(String, String)>>().ok().and_then(|r| r.0),
+                    pid,
+                )
+            }
+            Err(_) => (None, 0),
+        };
+        let (usr1_seen, usr1_si_pid) = usr1();
+        Pid09Init {
+            sends: sends.unwrap_or_default(),
+            usr1_seen,
+            usr1_si_pid,
+            sender_pid,
+        }
+    })?;
+    let (init, init_end) = init.collect::<Pid09Init>()?;
+    facts(&Pid09 { init, init_end })
+}
+
+fn pid_09_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid09 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "how the init ended after SIGKILL and SIGTERM from a member",
+        "exited 0",
+        f.init_end.as_str(),
+    );
+    let init = f.init.as_ref();
+    e.eq(
+        "init handled SIGUSR1 from a member",
+        Some(true),
+        init.map(|i| i.usr1_seen),
+    );
+    e.eq(
+        "si_pid of that SIGUSR1 (the sender's PID in the namespace)",
+        init.map(|i| i.sender_pid),
+        init.map(|i| i.usr1_si_pid),
+    );
+    Ok(
+        e.verdict("init ignored SIGKILL/SIGTERM from inside and took its handled SIGUSR1")
+            .with_observed(json!({
+                "init_end": f.init_end,
+                "sends": init.map(|i| &i.sends),
+                "usr1_seen": init.map(|i| i.usr1_seen),
+                "usr1_si_pid_is_sender": init.map(|i| i.usr1_si_pid == i.sender_pid),
+            })),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-10: signals from an ancestor namespace.
+pub const PID_10: Property = Property {
+    id: "PID-10",
+    area: Area::Pid,
+    title: "From an ancestor namespace, init gets handled signals (si_pid 0) and the forced SIGSTOP and SIGKILL; an unhandled SIGTERM is ignored",
+    man: "pid_namespaces(7) \"The namespace init process\"",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:pidns05,pidns12,pidns16,pidns20",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_10_inside),
+    check: pid_10_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid10 {
+    /// What waitpid(WUNTRACED) saw after SIGTERM, SIGUSR1 and SIGSTOP.
+    after_stop: String,
+    usr1_seen: Option<bool>,
+    usr1_si_pid: Option<i32>,
+    init_end: String,
+}
+
+fn pid_10_inside(cx: &Inside) -> Result<Value, StepError> {
+    new_pid_ns(cx)?;
+    let (ready_r, ready_w) = pipe()?;
+    let (go_r, go_w) = pipe()?;
+    let (line_r, line_w) = pipe()?;
+    let (never_r, never_w) = pipe()?;
+    let init = fork_report(|| {
+        install_usr1_handler();
+        ping(&ready_w);
+        wait_ping(&go_r);
+        send_line(&line_w, &usr1());
+        wait_ping(&never_r);
+    })?;
+    drop((ready_w, line_w, never_r));
+    wait_ping(&ready_r);
+    let pid = init.pid.as_raw();
+    send(pid, libc::SIGTERM);
+    send(pid, libc::SIGUSR1);
+    send(pid, libc::SIGSTOP);
+    let after_stop = loop {
+        match waitpid(init.pid, Some(nix::sys::wait::WaitPidFlag::WUNTRACED)) {
+            Ok(WaitStatus::Stopped(_, s)) => break format!("stopped by {s:?}"),
+            Ok(ws @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => break status_text(&ws),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).step("wait for the init to stop"),
+        }
+    };
+    let alive = after_stop.starts_with("stopped");
+    let mut seen = None;
+    let init_end = if alive {
+        send(pid, libc::SIGCONT);
+        ping(&go_w);
+        seen = recv_line::<(bool, i32)>(&line_r);
+        send(pid, libc::SIGKILL);
+        let (_, end) = init.collect::<()>()?;
+        end
+    } else {
+        after_stop.clone()
+    };
+    drop(never_w);
+    facts(&Pid10 {
+        after_stop,
+        usr1_seen: seen.map(|s| s.0),
+        usr1_si_pid: seen.map(|s| s.1),
+        init_end,
+    })
+}
+
+fn pid_10_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid10 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "init after SIGTERM (ignored), SIGUSR1 (handled) and SIGSTOP (forced) from the parent namespace",
+        "stopped by SIGSTOP",
+        f.after_stop.as_str(),
+    );
+    e.eq("init handled SIGUSR1", Some(true), f.usr1_seen);
+    e.eq(
+        "si_pid of a signal from the ancestor namespace",
+        Some(0),
+        f.usr1_si_pid,
+    );
+    e.eq(
+        "init after SIGKILL from the parent namespace",
+        "killed by SIGKILL",
+        f.init_end.as_str(),
+    );
+    Ok(e.verdict(
+        "ancestor signals: SIGTERM ignored, SIGUSR1 handled with si_pid 0, SIGSTOP/SIGKILL forced",
+    )
+    .with_observed(serde_json::to_value(&f).unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-11: when init dies, every process of its namespace is killed.
+pub const PID_11: Property = Property {
+    id: "PID-11",
+    area: Area::Pid,
+    title: "When the namespace init exits, every other process of the namespace, nested namespaces included, is killed",
+    man: "pid_namespaces(7) \"The namespace init process\"",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:pidns05,pidns17",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_11_inside),
+    check: pid_11_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid11 {
+    members_ready: usize,
+    init_end: String,
+    all_members_gone: bool,
+}
+
+fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
+    use std::io::Read;
+    // Orphans come back to us when a control removed the namespace, so we can clean up.
+    // SAFETY: plain prctl.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let nested = cx.launch.pid;
+    new_pid_ns(cx)?;
+    let (alive_r, alive_w) = pipe()?;
+    let (ready_r, ready_w) = pipe()?;
+    let (go_r, go_w) = pipe()?;
+    let (never_r, never_w) = pipe()?;
+    let init = fork_report(|| {
+        // C1: a member; it makes a nested namespace whose init is C2. Both hold the
+        // write end of `alive` until they die.
+        // SAFETY: single-threaded.
+        if let Ok(ForkResult::Child) = unsafe { fork() } {
+            if nested {
+                let _ = unshare(CloneFlags::CLONE_NEWPID);
+            }
+            // SAFETY: single-threaded. Parent and child both announce themselves.
+            let _ = unsafe { fork() };
+            crate::probe::sys::write_all(ready_w.as_raw_fd(), &getpid().to_le_bytes());
+            wait_ping(&never_r);
+            // SAFETY: leaving.
+            unsafe { libc::_exit(0) }
+        }
+        wait_ping(&go_r);
+    })?;
+    drop((alive_w, ready_w, never_r));
+    let mut pids = [0u8; 8];
+    let members_ready = if std::fs::File::from(ready_r).read_exact(&mut pids).is_ok() {
+        2
+    } else {
+        0
+    };
+    ping(&go_w);
+    let (_, init_end) = init.collect::<()>()?;
+    let mut fds = [libc::pollfd {
+        fd: alive_r.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    // SAFETY: polling one valid descriptor.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 300) };
+    let all_members_gone = n == 1;
+    if !all_members_gone {
+        for chunk in pids.chunks(4) {
+            let pid = i32::from_le_bytes(chunk.try_into().unwrap_or([0; 4]));
+            if pid > 1 {
+                send(pid, libc::SIGKILL);
+            }
+        }
+    }
+    drop(never_w);
+    // Reap whatever was reparented to us.
+    while waitpid(None, None).is_ok() {}
+    facts(&Pid11 {
+        members_ready,
+        init_end,
+        all_members_gone,
+    })
+}
+
+fn pid_11_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid11 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "members (one in a nested namespace) started",
+        2,
+        f.members_ready,
+    );
+    e.eq("init exited normally", "exited 0", f.init_end.as_str());
+    e.eq(
+        "every member was gone when init's exit was reaped",
+        true,
+        f.all_members_gone,
+    );
+    Ok(e.verdict("the namespace died with its init")
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-12: no new process can enter a PID namespace whose init has died.
+pub const PID_12: Property = Property {
+    id: "PID-12",
+    area: Area::Pid,
+    title: "After the namespace init died, fork() into that namespace fails with ENOMEM, for the unshare() caller and for a task that setns()'d in",
+    man: "pid_namespaces(7) \"The namespace init process\"",
+    prereq: Prereq::ROOTLESS.kernel(3, 8).config(&["CONFIG_PID_NS"]),
+    coverage: "KST:pid_namespace/regression_enomem",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_12_inside),
+    check: pid_12_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid12 {
+    init_end: String,
+    caller_fork: String,
+    joiner_setns: String,
+    joiner_fork: String,
+}
+
+fn pid_12_inside(cx: &Inside) -> Result<Value, StepError> {
+    let (go_r, go_w) = pipe()?;
+    let parent = getpid();
+    let joiner = fork_report(|| {
+        wait_ping(&go_r);
+        let path = format!("/proc/{parent}/ns/pid_for_children");
+        let r = setns_path(&path, CloneFlags::CLONE_NEWPID);
+        let f = if r == "ok" {
+            try_fork()
+        } else {
+            "not attempted".into()
+        };
+        (r, f)
+    })?;
+    new_pid_ns(cx)?;
+    // The namespace's init: exits at once.
+    let (_, init_end) = fork_report(|| ())?.collect::<()>()?;
+    let caller_fork = try_fork();
+    ping(&go_w);
+    let (j, _) = joiner.collect::<(String, String)>()?;
+    let (joiner_setns, joiner_fork) = j.unwrap_or_default();
+    facts(&Pid12 {
+        init_end,
+        caller_fork,
+        joiner_setns,
+        joiner_fork,
+    })
+}
+
+fn pid_12_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid12 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq("the namespace init exited", "exited 0", f.init_end.as_str());
+    e.eq(
+        "fork() by the unshare() caller afterwards",
+        "ENOMEM",
+        f.caller_fork.as_str(),
+    );
+    e.eq(
+        "setns() into the dead namespace",
+        "ok",
+        f.joiner_setns.as_str(),
+    );
+    e.eq(
+        "fork() after that setns()",
+        "ENOMEM",
+        f.joiner_fork.as_str(),
+    );
+    Ok(
+        e.verdict("a PID namespace whose init died takes no new processes")
+            .with_errno(f.caller_fork.clone())
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-13: adoption of orphans.
+pub const PID_13: Property = Property {
+    id: "PID-13",
+    area: Area::Pid,
+    title: "Orphans are adopted by the init of their parent's PID namespace, or by the nearest child subreaper; a child of a setns()'d task goes to the ancestor init and sees getppid() == 0",
+    man: "pid_namespaces(7) \"Adoption of orphaned children\"; prctl(2) PR_SET_CHILD_SUBREAPER",
+    prereq: Prereq::ROOTLESS.kernel(3, 8).config(&["CONFIG_PID_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_13_inside),
+    check: pid_13_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid13 {
+    orphan_ppid: Option<i32>,
+    subreaper_pid: i32,
+    subreaper_orphan_ppid: Option<i32>,
+    setns_orphan_ppid: Option<i32>,
+    setns_orphan_reaped_by_us: bool,
+}
+
+/// Fork A, which forks B and exits; once A is reaped, B reports its getppid().
+/// Returns B's report; B is left to whoever adopted it.
+fn make_orphan() -> Result<Option<i32>, StepError> {
+    let (rel_r, rel_w) = pipe()?;
+    let (line_r, line_w) = pipe()?;
+    let a = fork_report(|| {
+        // SAFETY: single-threaded.
+        if let Ok(ForkResult::Child) = unsafe { fork() } {
+            wait_ping(&rel_r);
+            send_line(&line_w, &getppid());
+            // SAFETY: leaving.
+            unsafe { libc::_exit(0) }
+        }
+    })?;
+    drop(line_w);
+    a.collect::<()>()?;
+    ping(&rel_w);
+    Ok(recv_line::<i32>(&line_r))
+}
+
+fn pid_13_inside(cx: &Inside) -> Result<Value, StepError> {
+    // 1. A plain orphan in our namespace: adopted by its init (us, PID 1).
+    let orphan_ppid = make_orphan()?;
+    // 2. Under a subreaper.
+    let (r, _) = fork_report(|| {
+        // SAFETY: plain prctl.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        let ppid = make_orphan().ok().flatten();
+        while waitpid(None, None).is_ok() {}
+        (getpid(), ppid)
+    })?
+    .collect::<(i32, Option<i32>)>()?;
+    let (subreaper_pid, subreaper_orphan_ppid) = r.unwrap_or((0, None));
+    // 3. A child of a task that setns()'d into a nested namespace: its parent's active
+    //    namespace is ours, so our init adopts it.
+    let (ready_r, ready_w) = pipe()?;
+    let (hold_r, hold_w) = pipe()?;
+    let make_ns = cx.launch.pid;
+    let holder = fork_report(|| {
+        if make_ns {
+            let _ = unshare(CloneFlags::CLONE_NEWPID);
+        }
+        let init = fork_report(|| wait_ping(&hold_r));
+        ping(&ready_w);
+        if let Ok(i) = init {
+            let _ = i.collect::<bool>();
+        }
+    })?;
+    wait_ping(&ready_r);
+    let holder_pid = holder.pid.as_raw();
+    let (rel_r, rel_w) = pipe()?;
+    let (line_r, line_w) = pipe()?;
+    let (t, _) = fork_report(|| {
+        let r = setns_path(
+            &format!("/proc/{holder_pid}/ns/pid_for_children"),
+            CloneFlags::CLONE_NEWPID,
+        );
+        // SAFETY: single-threaded.
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => {
+                wait_ping(&rel_r);
+                send_line(&line_w, &getppid());
+                // SAFETY: leaving.
+                unsafe { libc::_exit(0) }
+            }
+            Ok(ForkResult::Parent { child }) => (r, child.as_raw()),
+            Err(e) => (crate::probe::errno_name(e), 0),
+        }
+    })?
+    .collect::<(String, i32)>()?;
+    drop(line_w);
+    ping(&rel_w);
+    let setns_orphan_ppid = recv_line::<i32>(&line_r);
+    let orphan = t.map(|t| t.1).unwrap_or(0);
+    let setns_orphan_reaped_by_us =
+        orphan > 0 && wait_for(nix::unistd::Pid::from_raw(orphan)).is_ok();
+    ping(&hold_w);
+    holder.collect::<()>()?;
+    // Reap the orphans of step 1.
+    while waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
+        .is_ok_and(|w| w != WaitStatus::StillAlive)
+    {}
+    facts(&Pid13 {
+        orphan_ppid,
+        subreaper_pid,
+        subreaper_orphan_ppid,
+        setns_orphan_ppid,
+        setns_orphan_reaped_by_us,
+    })
+}
+
+fn pid_13_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid13 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "getppid() of an orphan (adopted by the namespace init)",
+        Some(1),
+        f.orphan_ppid,
+    );
+    e.eq(
+        "getppid() of an orphan under a child subreaper",
+        Some(f.subreaper_pid),
+        f.subreaper_orphan_ppid,
+    );
+    e.eq(
+        "getppid() of the orphaned child of a setns()'d task (adopted by the ancestor init)",
+        Some(0),
+        f.setns_orphan_ppid,
+    );
+    e.eq(
+        "that orphan was reaped by the ancestor namespace's init",
+        true,
+        f.setns_orphan_reaped_by_us,
+    );
+    Ok(
+        e.verdict("orphans go to their parent's namespace init or a subreaper")
+            .with_observed(json!({
+                "orphan_ppid": f.orphan_ppid,
+                "subreaper_adopted": f.subreaper_orphan_ppid == Some(f.subreaper_pid),
+                "setns_orphan_ppid": f.setns_orphan_ppid,
+                "setns_orphan_reaped_by_ancestor_init": f.setns_orphan_reaped_by_us,
+            })),
+    )
 }
