@@ -16,7 +16,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 pub const ALL: &[Property] = &[
     PID_01, PID_02, PID_03, PID_04, PID_05, PID_06, PID_07, PID_08, PID_09, PID_10, PID_11, PID_12,
-    PID_13,
+    PID_13, PID_14, PID_15, PID_16, PID_18, PID_20,
 ];
 
 /// Deepest PID namespace level the kernel allows (`MAX_PID_NS_LEVEL`, pid_namespaces(7)
@@ -1486,4 +1486,575 @@ fn pid_13_check(cx: &mut Cx) -> CheckResult {
                 "setns_orphan_reaped_by_ancestor_init": f.setns_orphan_reaped_by_us,
             })),
     )
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-14: reboot(2) inside a PID namespace kills its init with a signal.
+pub const PID_14: Property = Property {
+    id: "PID-14",
+    area: Area::Pid,
+    title: "reboot() in a child PID namespace kills its init: RESTART/RESTART2 by SIGHUP, POWER_OFF/HALT by SIGINT; other commands fail with EINVAL",
+    man: "reboot(2) \"Behavior inside PID namespaces\"",
+    prereq: Prereq::ROOTLESS.kernel(3, 4).config(&["CONFIG_PID_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_14_inside),
+    check: pid_14_check,
+};
+
+/// Exit code of an init that refused to call reboot() because it is not PID 1 of a
+/// new namespace (never reboot the machine).
+const NOT_A_NAMESPACE_INIT: i32 = 99;
+
+fn pid_14_inside(cx: &Inside) -> Result<Value, StepError> {
+    let make = cx.launch.pid;
+    let mut out = Vec::new();
+    for (name, cmd) in [
+        ("RESTART", libc::LINUX_REBOOT_CMD_RESTART),
+        ("RESTART2", libc::LINUX_REBOOT_CMD_RESTART2),
+        ("POWER_OFF", libc::LINUX_REBOOT_CMD_POWER_OFF),
+        ("HALT", libc::LINUX_REBOOT_CMD_HALT),
+        ("CAD_ON", libc::LINUX_REBOOT_CMD_CAD_ON),
+    ] {
+        let (r, _) = fork_report(move || {
+            if make && unshare(CloneFlags::CLONE_NEWPID).is_err() {
+                return "unshare failed".to_string();
+            }
+            // SAFETY: single-threaded.
+            match unsafe { fork() } {
+                Ok(ForkResult::Child) => {
+                    // Only ever in a new PID namespace, as its init.
+                    if !make || getpid() != 1 {
+                        unsafe { libc::_exit(NOT_A_NAMESPACE_INIT) }
+                    }
+                    let arg = c"nsconform";
+                    // SAFETY: reboot with the magic numbers; in a child PID namespace
+                    // it only acts on that namespace.
+                    unsafe {
+                        libc::syscall(
+                            libc::SYS_reboot,
+                            libc::LINUX_REBOOT_MAGIC1,
+                            libc::LINUX_REBOOT_MAGIC2,
+                            cmd,
+                            arg.as_ptr(),
+                        )
+                    };
+                    let e = nix::errno::Errno::last() as i32;
+                    unsafe { libc::_exit(e) }
+                }
+                Ok(ForkResult::Parent { child }) => wait_for(child)
+                    .map(|ws| match ws {
+                        WaitStatus::Exited(_, c) if c == NOT_A_NAMESPACE_INIT => {
+                            "refused: not a namespace init".to_string()
+                        }
+                        WaitStatus::Exited(_, c) => {
+                            crate::probe::errno_name(nix::errno::Errno::from_raw(c))
+                        }
+                        other => status_text(&other),
+                    })
+                    .unwrap_or_else(|e| e.to_string()),
+                Err(e) => crate::probe::errno_name(e),
+            }
+        })?
+        .collect::<String>()?;
+        out.push((name.to_string(), r.unwrap_or_default()));
+    }
+    facts(&out)
+}
+
+fn pid_14_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Vec<(String, String)> = run.facts()?;
+    let want = [
+        ("RESTART", "killed by SIGHUP"),
+        ("RESTART2", "killed by SIGHUP"),
+        ("POWER_OFF", "killed by SIGINT"),
+        ("HALT", "killed by SIGINT"),
+        ("CAD_ON", "EINVAL"),
+    ];
+    let mut e = Expect::new();
+    for (cmd, expected) in want {
+        let got = f.iter().find(|(c, _)| c == cmd).map(|(_, r)| r.as_str());
+        e.eq(&format!("init after reboot({cmd})"), Some(expected), got);
+    }
+    Ok(
+        e.verdict("reboot() in a PID namespace ends its init with the documented signal")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-15: a procfs shows the PID namespace of its mounter, whoever reads it.
+pub const PID_15: Property = Property {
+    id: "PID-15",
+    area: Area::Pid,
+    title: "A procfs lists the processes of its mounter's PID namespace whoever reads it; /proc/self gives the reader's PID in that namespace and is missing (ENOENT) for a reader outside it",
+    man: "pid_namespaces(7) \"/proc and PID namespaces\"",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:pidns03; KST:proc/proc-pidns",
+    controls: &[Control::NoNewPid, Control::NoProcMount],
+    global: false,
+    subject: false,
+    inside: Some(pid_15_inside),
+    check: pid_15_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid15Child {
+    mount: String,
+    proc_self: String,
+    new_proc_self: String,
+    new_proc_pids: Vec<i32>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid15 {
+    child_pid_seen_by_parent: i32,
+    child: Option<Pid15Child>,
+    parent_new_proc_self: String,
+    parent_new_proc_pids: Vec<i32>,
+    parent_proc_lists_child: bool,
+}
+
+fn link_text(path: &str) -> String {
+    match std::fs::read_link(path) {
+        Ok(t) => t.to_string_lossy().into_owned(),
+        Err(e) => io_errno(&e),
+    }
+}
+
+fn pid_15_inside(cx: &Inside) -> Result<Value, StepError> {
+    nix::mount::mount(
+        Some("nsconform"),
+        "/tmp",
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        Some("mode=0755"),
+    )
+    .step("mount a private tmpfs on /tmp")?;
+    std::fs::create_dir("/tmp/p2").step("mkdir /tmp/p2")?;
+    new_pid_ns(cx)?;
+    let (ready_r, ready_w) = pipe()?;
+    let (rel_r, rel_w) = pipe()?;
+    let child = fork_report(|| {
+        let mount = outcome(nix::mount::mount(
+            Some("proc"),
+            "/tmp/p2",
+            Some("proc"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        ));
+        let r = Pid15Child {
+            mount,
+            proc_self: link_text("/proc/self"),
+            new_proc_self: link_text("/tmp/p2/self"),
+            new_proc_pids: view::proc_pids("/tmp/p2"),
+        };
+        ping(&ready_w);
+        wait_ping(&rel_r);
+        r
+    })?;
+    let child_pid_seen_by_parent = child.pid.as_raw();
+    wait_ping(&ready_r);
+    let parent_new_proc_self = link_text("/tmp/p2/self");
+    let parent_new_proc_pids = view::proc_pids("/tmp/p2");
+    let parent_proc_lists_child = view::proc_pids("/proc").contains(&child_pid_seen_by_parent);
+    ping(&rel_w);
+    let (child, _) = child.collect::<Pid15Child>()?;
+    let _ = nix::mount::umount2("/tmp/p2", nix::mount::MntFlags::MNT_DETACH);
+    facts(&Pid15 {
+        child_pid_seen_by_parent,
+        child,
+        parent_new_proc_self,
+        parent_new_proc_pids,
+        parent_proc_lists_child,
+    })
+}
+
+fn pid_15_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid15 = run.facts()?;
+    let c = f.child.as_ref();
+    let mut e = Expect::new();
+    e.eq(
+        "child mounts a procfs in its nested namespace",
+        Some("ok"),
+        c.map(|c| c.mount.as_str()),
+    );
+    e.eq(
+        "/proc/self read by the nested child from the outer procfs (its PID there)",
+        Some(f.child_pid_seen_by_parent.to_string()),
+        c.map(|c| c.proc_self.clone()),
+    );
+    e.eq(
+        "/tmp/p2/self read by the child (its own procfs)",
+        Some("1"),
+        c.map(|c| c.new_proc_self.as_str()),
+    );
+    e.eq(
+        "processes in the child's procfs, read by the child",
+        Some(vec![1]),
+        c.map(|c| c.new_proc_pids.clone()),
+    );
+    e.eq(
+        "the child's procfs read by the parent: /self",
+        "ENOENT",
+        f.parent_new_proc_self.as_str(),
+    );
+    e.eq(
+        "processes in the child's procfs, read by the parent",
+        vec![1],
+        f.parent_new_proc_pids.clone(),
+    );
+    e.eq(
+        "the outer procfs lists the child",
+        true,
+        f.parent_proc_lists_child,
+    );
+    Ok(e.verdict("each procfs shows its mounter's PID namespace")
+        .with_observed(json!({
+            "child_proc_self_is_outer_pid": c.map(|c| c.proc_self == f.child_pid_seen_by_parent.to_string()),
+            "child_new_proc_self": c.map(|c| &c.new_proc_self),
+            "child_new_proc_pids": c.map(|c| &c.new_proc_pids),
+            "parent_new_proc_self": f.parent_new_proc_self,
+            "parent_new_proc_pids": f.parent_new_proc_pids,
+        })))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-16: ns_last_pid is per PID namespace.
+pub const PID_16: Property = Property {
+    id: "PID-16",
+    area: Area::Pid,
+    title: "/proc/sys/kernel/ns_last_pid is per PID namespace: writing N there makes the next PID N+1 in the writer's namespace only",
+    man: "pid_namespaces(7) \"/proc/sys/kernel/ns_last_pid\"",
+    prereq: Prereq::ROOTLESS.kernel(3, 3).config(&["CONFIG_PID_NS", "CONFIG_CHECKPOINT_RESTORE"]),
+    coverage: "OTH:~CRIU (used, not asserted)",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_16_inside),
+    check: pid_16_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid16 {
+    write_outer: String,
+    next_outer_pid: Option<i32>,
+    write_nested: Option<String>,
+    next_nested_pid: Option<i32>,
+    outer_last_after: String,
+}
+
+fn write_last_pid(n: i32) -> String {
+    match std::fs::write("/proc/sys/kernel/ns_last_pid", n.to_string()) {
+        Ok(()) => "ok".into(),
+        Err(e) => io_errno(&e),
+    }
+}
+
+fn pid_16_inside(cx: &Inside) -> Result<Value, StepError> {
+    // Never write the initial namespace's counter.
+    if !cx.launch.pid || getpid() != 1 {
+        return facts(&Pid16 {
+            write_outer: "refused: not a namespace init".into(),
+            ..Pid16::default()
+        });
+    }
+    let write_outer = write_last_pid(100);
+    let (a, _) = fork_report(|| {
+        let me = getpid();
+        if unshare(CloneFlags::CLONE_NEWPID).is_err() {
+            return (me, None, None);
+        }
+        let inner = fork_report(|| {
+            let w = write_last_pid(50);
+            let next = fork_report(getpid)
+                .ok()
+                .and_then(|c| c.collect::<i32>().ok())
+                .and_then(|c| c.0);
+            (w, next)
+        })
+        .ok()
+        .and_then(|i| i.collect::<(String, Option<i32>)>().ok())
+        .and_then(|r| r.0);
+        (
+            me,
+            inner.as_ref().map(|i| i.0.clone()),
+            inner.and_then(|i| i.1),
+        )
+    })?
+    .collect::<(i32, Option<String>, Option<i32>)>()?;
+    let (next_outer_pid, write_nested, next_nested_pid) = match a {
+        Some((p, w, n)) => (Some(p), w, n),
+        None => (None, None, None),
+    };
+    let outer_last_after = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    facts(&Pid16 {
+        write_outer,
+        next_outer_pid,
+        write_nested,
+        next_nested_pid,
+        outer_last_after,
+    })
+}
+
+fn pid_16_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid16 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "write 100 to ns_last_pid as the namespace init",
+        "ok",
+        f.write_outer.as_str(),
+    );
+    e.eq("PID of the next child", Some(101), f.next_outer_pid);
+    e.eq(
+        "write 50 to ns_last_pid in a nested namespace",
+        Some("ok"),
+        f.write_nested.as_deref(),
+    );
+    e.eq("PID of the next child there", Some(51), f.next_nested_pid);
+    e.eq(
+        "outer ns_last_pid afterwards (the nested init and child took 102 and 103)",
+        "103",
+        f.outer_last_after.as_str(),
+    );
+    Ok(
+        e.verdict("ns_last_pid steers PID allocation in the writer's namespace only")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-18: CLONE_NEWPID with CLONE_VM/CLONE_SIGHAND, and no threads after unshare.
+pub const PID_18: Property = Property {
+    id: "PID-18",
+    area: Area::Pid,
+    title: "clone() accepts CLONE_NEWPID with CLONE_VM (3.12+) and with CLONE_VM|CLONE_SIGHAND (4.3+); CLONE_THREAD after unshare(CLONE_NEWPID) fails with EINVAL",
+    man: "pid_namespaces(7); clone(2) ERRORS",
+    prereq: Prereq::ROOTLESS.kernel(3, 12).config(&["CONFIG_PID_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_18_inside),
+    check: pid_18_check,
+};
+
+static CLONED_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// clone() with `flags` on a private stack; the child stores its PID (shared memory
+/// with CLONE_VM). Returns ("ok" or errno, the PID the child saw).
+fn clone_and_see(flags: CloneFlags, signal: Option<libc::c_int>) -> (String, Option<i32>) {
+    let mut stack = vec![0u8; 64 * 1024];
+    CLONED_PID.store(0, std::sync::atomic::Ordering::SeqCst);
+    let cb = Box::new(|| {
+        // SAFETY: raw getpid, no libc caches involved.
+        let pid = unsafe { libc::syscall(libc::SYS_getpid) } as i32;
+        CLONED_PID.store(pid, std::sync::atomic::Ordering::SeqCst);
+        0
+    });
+    // SAFETY: the child only stores an integer and returns; the stack outlives it (we
+    // wait for it, or leave with _exit for threads).
+    let r = unsafe { nix::sched::clone(cb, &mut stack, flags, signal) };
+    match r {
+        Ok(child) => {
+            if signal.is_some() {
+                let _ = wait_for(child);
+            } else {
+                // A thread: wait until it has run.
+                for _ in 0..1000 {
+                    if CLONED_PID.load(std::sync::atomic::Ordering::SeqCst) != 0 {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_micros(100));
+                }
+            }
+            let pid = CLONED_PID.load(std::sync::atomic::Ordering::SeqCst);
+            std::mem::forget(stack);
+            ("ok".into(), Some(pid))
+        }
+        Err(e) => (crate::probe::errno_name(e), None),
+    }
+}
+
+fn pid_18_inside(cx: &Inside) -> Result<Value, StepError> {
+    let newpid = if cx.launch.pid {
+        CloneFlags::CLONE_NEWPID
+    } else {
+        CloneFlags::empty()
+    };
+    let make = cx.launch.pid;
+    let vm =
+        fork_report(move || clone_and_see(CloneFlags::CLONE_VM | newpid, Some(libc::SIGCHLD)))?
+            .collect::<(String, Option<i32>)>()?
+            .0;
+    let sighand = fork_report(move || {
+        clone_and_see(
+            CloneFlags::CLONE_VM | CloneFlags::CLONE_SIGHAND | newpid,
+            Some(libc::SIGCHLD),
+        )
+    })?
+    .collect::<(String, Option<i32>)>()?
+    .0;
+    let thread = fork_report(move || {
+        if make {
+            let _ = unshare(CloneFlags::CLONE_NEWPID);
+        }
+        clone_and_see(
+            CloneFlags::CLONE_VM | CloneFlags::CLONE_SIGHAND | CloneFlags::CLONE_THREAD,
+            None,
+        )
+        .0
+    })?
+    .collect::<String>()?
+    .0;
+    facts(&json!({ "vm": vm, "vm_sighand": sighand, "thread_after_unshare": thread }))
+}
+
+fn pid_18_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f = run.facts.clone();
+    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    let new = cx
+        .env
+        .version
+        .map_or(true, |v| v >= crate::env::KernelVersion(4, 3, 0));
+    let mut e = Expect::new();
+    e.eq(
+        "clone(CLONE_NEWPID|CLONE_VM): result and child PID",
+        json!(["ok", 1]),
+        v("vm"),
+    );
+    e.eq(
+        "clone(CLONE_NEWPID|CLONE_VM|CLONE_SIGHAND): result and child PID",
+        if new {
+            json!(["ok", 1])
+        } else {
+            json!(["EINVAL", null])
+        },
+        v("vm_sighand"),
+    );
+    e.eq(
+        "clone(CLONE_THREAD) after unshare(CLONE_NEWPID)",
+        json!("EINVAL"),
+        v("thread_after_unshare"),
+    );
+    Ok(e.verdict(
+        "CLONE_NEWPID combines with CLONE_VM/CLONE_SIGHAND; threads are refused after unshare",
+    )
+    .with_observed(f))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-20: pidfd_send_signal() only from the target's namespace or an ancestor.
+pub const PID_20: Property = Property {
+    id: "PID-20",
+    area: Area::Pid,
+    title: "pidfd_send_signal() works from the target's PID namespace or an ancestor; from a descendant namespace it fails with EINVAL",
+    man: "pidfd_send_signal(2) ERRORS",
+    prereq: Prereq::ROOTLESS.kernel(5, 3).config(&["CONFIG_PID_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_20_inside),
+    check: pid_20_check,
+};
+
+fn pidfd_open(pid: i32) -> i64 {
+    // SAFETY: raw pidfd_open.
+    unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) }
+}
+
+fn pidfd_signal(fd: i64, sig: libc::c_int) -> String {
+    // SAFETY: raw pidfd_send_signal with no siginfo.
+    raw_outcome(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd as libc::c_int,
+            sig,
+            std::ptr::null::<u8>(),
+            0,
+        )
+    })
+}
+
+fn pid_20_inside(cx: &Inside) -> Result<Value, StepError> {
+    let (never_r, never_w) = pipe()?;
+    let never_w_raw = never_w.as_raw_fd();
+    let target = fork_report(|| {
+        // SAFETY: closing this process's copy of the write end, so EOF can arrive.
+        unsafe { libc::close(never_w_raw) };
+        wait_ping(&never_r)
+    })?;
+    let fd = pidfd_open(target.pid.as_raw());
+    if fd < 0 {
+        let e = raw_outcome(-1);
+        drop(never_w);
+        let _ = target.collect::<bool>();
+        return facts(&json!({ "pidfd_open": e }));
+    }
+    new_pid_ns(cx)?;
+    let (ready_r, ready_w) = pipe()?;
+    let (rel_r, rel_w) = pipe()?;
+    let desc = fork_report(|| {
+        let r = pidfd_signal(fd, 0);
+        ping(&ready_w);
+        wait_ping(&rel_r);
+        r
+    })?;
+    wait_ping(&ready_r);
+    let same_ns = pidfd_signal(fd, 0);
+    let dfd = pidfd_open(desc.pid.as_raw());
+    let to_descendant = if dfd < 0 {
+        raw_outcome(-1)
+    } else {
+        pidfd_signal(dfd, 0)
+    };
+    ping(&rel_w);
+    let (from_descendant, _) = desc.collect::<String>()?;
+    drop(never_w);
+    let _ = target.collect::<bool>()?;
+    facts(&json!({
+        "pidfd_open": "ok",
+        "same_namespace": same_ns,
+        "ancestor_to_descendant": to_descendant,
+        "descendant_to_ancestor": from_descendant,
+    }))
+}
+
+fn pid_20_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f = run.facts.clone();
+    if f.get("pidfd_open") == Some(&json!("ENOSYS")) {
+        return Err(crate::outcome::Verdict::skip(
+            "needs pidfd_open (kernel 5.3); this kernel answered ENOSYS",
+        ));
+    }
+    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    let mut e = Expect::new();
+    e.eq(
+        "pidfd_send_signal(0) within the same namespace",
+        json!("ok"),
+        v("same_namespace"),
+    );
+    e.eq(
+        "pidfd_send_signal(0) to a process in a descendant namespace",
+        json!("ok"),
+        v("ancestor_to_descendant"),
+    );
+    e.eq(
+        "pidfd_send_signal(0) from a descendant namespace to an ancestor's process",
+        json!("EINVAL"),
+        v("descendant_to_ancestor"),
+    );
+    Ok(e.verdict("pidfd signals flow only downward or sideways")
+        .with_errno("EINVAL")
+        .with_observed(f))
 }
