@@ -16,7 +16,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 pub const ALL: &[Property] = &[
     PID_01, PID_02, PID_03, PID_04, PID_05, PID_06, PID_07, PID_08, PID_09, PID_10, PID_11, PID_12,
-    PID_13, PID_14, PID_15, PID_16, PID_18, PID_20,
+    PID_13, PID_14, PID_15, PID_16, PID_17, PID_18, PID_20, PID_22,
 ];
 
 /// Deepest PID namespace level the kernel allows (`MAX_PID_NS_LEVEL`, pid_namespaces(7)
@@ -2057,4 +2057,195 @@ fn pid_20_check(cx: &mut Cx) -> CheckResult {
     Ok(e.verdict("pidfd signals flow only downward or sideways")
         .with_errno("EINVAL")
         .with_observed(f))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-22: translating PIDs through a PID namespace file descriptor.
+pub const PID_22: Property = Property {
+    id: "PID-22",
+    area: Area::Pid,
+    title: "NS_GET_{PID,TGID}_FROM_PIDNS and NS_GET_{PID,TGID}_IN_PIDNS translate a PID between a PID namespace fd and the caller's namespace; ESRCH when it is not visible",
+    man: "ioctl_nsfs(2) (uapi linux/nsfs.h, kernel 6.11)",
+    prereq: Prereq::ROOTLESS.kernel(6, 11).config(&["CONFIG_PID_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_22_inside),
+    check: pid_22_check,
+};
+
+const NS_GET_PID_FROM_PIDNS: libc::c_ulong = 0x8004_b706;
+const NS_GET_TGID_FROM_PIDNS: libc::c_ulong = 0x8004_b707;
+const NS_GET_PID_IN_PIDNS: libc::c_ulong = 0x8004_b708;
+const NS_GET_TGID_IN_PIDNS: libc::c_ulong = 0x8004_b709;
+
+fn ns_ioctl(fd: &std::fs::File, req: libc::c_ulong, pid: i32) -> Result<i32, String> {
+    // SAFETY: the nsfs PID ioctls take the PID by value and return the translation.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), req, pid as libc::c_ulong) };
+    if r < 0 {
+        Err(crate::probe::errno_name(nix::errno::Errno::last()))
+    } else {
+        Ok(r)
+    }
+}
+
+fn pid_22_inside(cx: &Inside) -> Result<Value, StepError> {
+    new_pid_ns(cx)?;
+    let (rel_r, rel_w) = pipe()?;
+    let (ready_r, ready_w) = pipe()?;
+    let child = fork_report(|| {
+        ping(&ready_w);
+        wait_ping(&rel_r)
+    })?;
+    wait_ping(&ready_r);
+    let c = child.pid.as_raw();
+    let fd = std::fs::File::open(format!("/proc/{c}/ns/pid")).step("open the child's ns/pid")?;
+    let r = |req, pid| match ns_ioctl(&fd, req, pid) {
+        Ok(v) => json!(v),
+        Err(e) => json!(e),
+    };
+    let out = json!({
+        "child_pid_here": c,
+        "pid_from_pidns_1": r(NS_GET_PID_FROM_PIDNS, 1),
+        "tgid_from_pidns_1": r(NS_GET_TGID_FROM_PIDNS, 1),
+        "pid_in_pidns_child": r(NS_GET_PID_IN_PIDNS, c),
+        "tgid_in_pidns_child": r(NS_GET_TGID_IN_PIDNS, c),
+        "pid_in_pidns_self": r(NS_GET_PID_IN_PIDNS, getpid()),
+    });
+    ping(&rel_w);
+    child.collect::<bool>()?;
+    facts(&out)
+}
+
+fn pid_22_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f = run.facts.clone();
+    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    if v("pid_from_pidns_1") == json!("ENOTTY") {
+        return Err(crate::outcome::Verdict::skip(
+            "needs NS_GET_PID_FROM_PIDNS (kernel 6.11); this kernel answered ENOTTY",
+        ));
+    }
+    let c = v("child_pid_here");
+    let mut e = Expect::new();
+    e.eq(
+        "NS_GET_PID_FROM_PIDNS(1) on the child's namespace (its PID here)",
+        c.clone(),
+        v("pid_from_pidns_1"),
+    );
+    e.eq(
+        "NS_GET_TGID_FROM_PIDNS(1)",
+        c.clone(),
+        v("tgid_from_pidns_1"),
+    );
+    e.eq(
+        "NS_GET_PID_IN_PIDNS(<child>) (1 there)",
+        json!(1),
+        v("pid_in_pidns_child"),
+    );
+    e.eq(
+        "NS_GET_TGID_IN_PIDNS(<child>)",
+        json!(1),
+        v("tgid_in_pidns_child"),
+    );
+    e.eq(
+        "NS_GET_PID_IN_PIDNS(<caller>), not visible in the child namespace",
+        json!("ESRCH"),
+        v("pid_in_pidns_self"),
+    );
+    let c_is_1 = c == json!(1);
+    Ok(e.verdict("nsfs PID ioctls translate between namespaces")
+        .with_errno("ESRCH")
+        .with_observed(json!({
+            "child_pid_here_is_1": c_is_1,
+            "from_matches_child": v("pid_from_pidns_1") == c,
+            "pid_in_pidns_child": v("pid_in_pidns_child"),
+            "pid_in_pidns_self": v("pid_in_pidns_self"),
+        })))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-17: PIDs in SCM_CREDENTIALS are translated for the receiver.
+pub const PID_17: Property = Property {
+    id: "PID-17",
+    area: Area::Pid,
+    title: "PIDs crossing PID namespaces are translated for the receiver: SCM_CREDENTIALS from a nested process carries its PID in the receiver's namespace, and 0 when the sender is not visible",
+    man: "pid_namespaces(7) \"Miscellaneous\"; unix(7) SCM_CREDENTIALS",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:pidns13,pidns30,pidns31 (signals/mq); SCM_CREDENTIALS new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_17_inside),
+    check: pid_17_check,
+};
+
+/// Receive one datagram and return the PID of its SCM_CREDENTIALS (SO_PASSCRED on).
+fn recv_cred_pid(fd: i32) -> Option<i32> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut buf = [0u8; 16];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut cmsg = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
+    let msg = recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::empty()).ok()?;
+    for c in msg.cmsgs().ok()? {
+        if let ControlMessageOwned::ScmCredentials(cred) = c {
+            return Some(cred.pid());
+        }
+    }
+    None
+}
+
+fn pid_17_inside(cx: &Inside) -> Result<Value, StepError> {
+    use nix::sys::socket::{setsockopt, socketpair, sockopt, AddressFamily, SockFlag, SockType};
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::Datagram,
+        None,
+        SockFlag::empty(),
+    )
+    .step("socketpair(AF_UNIX, SOCK_DGRAM)")?;
+    setsockopt(&a, sockopt::PassCred, &true).step("SO_PASSCRED")?;
+    setsockopt(&b, sockopt::PassCred, &true).step("SO_PASSCRED")?;
+    new_pid_ns(cx)?;
+    let (braw, araw) = (b.as_raw_fd(), a.as_raw_fd());
+    let child = fork_report(move || {
+        crate::probe::sys::write_all(braw, b"c");
+        (getpid(), recv_cred_pid(braw))
+    })?;
+    let cpid = child.pid.as_raw();
+    let from_child = recv_cred_pid(araw);
+    crate::probe::sys::write_all(araw, b"p");
+    let (r, _) = child.collect::<(i32, Option<i32>)>()?;
+    let (child_own_pid, child_saw) = r.map_or((0, None), |r| (r.0, r.1));
+    facts(&json!({
+        "child_pid_here": cpid,
+        "child_own_pid": child_own_pid,
+        "cred_pid_from_child": from_child,
+        "cred_pid_seen_by_child": child_saw,
+    }))
+}
+
+fn pid_17_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f = run.facts.clone();
+    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    let mut e = Expect::new();
+    e.eq("the nested child's own PID", json!(1), v("child_own_pid"));
+    e.eq(
+        "SCM_CREDENTIALS pid from the nested child (translated to our namespace)",
+        v("child_pid_here"),
+        v("cred_pid_from_child"),
+    );
+    e.eq(
+        "SCM_CREDENTIALS pid of our message seen by the child (we are not visible there)",
+        json!(0),
+        v("cred_pid_seen_by_child"),
+    );
+    Ok(e.verdict("credential PIDs are translated for the receiver")
+        .with_observed(json!({
+            "child_own_pid": v("child_own_pid"),
+            "cred_from_child_is_translated": v("cred_pid_from_child") == v("child_pid_here"),
+            "cred_pid_seen_by_child": v("cred_pid_seen_by_child"),
+        })))
 }
