@@ -16,7 +16,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 pub const ALL: &[Property] = &[
     PID_01, PID_02, PID_03, PID_04, PID_05, PID_06, PID_07, PID_08, PID_09, PID_10, PID_11, PID_12,
-    PID_13, PID_14, PID_15, PID_16, PID_17, PID_18, PID_20, PID_22,
+    PID_13, PID_14, PID_15, PID_16, PID_17, PID_18, PID_19, PID_20, PID_22,
 ];
 
 /// Deepest PID namespace level the kernel allows (`MAX_PID_NS_LEVEL`, pid_namespaces(7)
@@ -2248,4 +2248,143 @@ fn pid_17_check(cx: &mut Cx) -> CheckResult {
             "cred_from_child_is_translated": v("cred_pid_from_child") == v("child_pid_here"),
             "cred_pid_seen_by_child": v("cred_pid_seen_by_child"),
         })))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-19: clone3() set_tid chooses the PID at each level.
+pub const PID_19: Property = Property {
+    id: "PID-19",
+    area: Area::Pid,
+    title: "clone3() set_tid picks the PID per namespace level: a free PID is granted; a taken one gives EEXIST; 0, -1, >= pid_max, more entries than levels, or a PID > 1 in a new namespace without init give EINVAL; without CAP_SYS_ADMIN/CAP_CHECKPOINT_RESTORE over the namespace, EPERM",
+    man: "clone(2) \"The set_tid array\"",
+    prereq: Prereq::ROOTLESS.kernel(5, 5).config(&["CONFIG_PID_NS"]),
+    coverage: "KST:clone3/clone3_set_tid,clone3/clone3_cap_checkpoint_restore; LTP:clone304",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_19_inside),
+    check: pid_19_check,
+};
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// clone3() with `set_tid`; the child exits at once. "ok <pid>" or the errno.
+fn clone3_tid(flags: u64, tids: &[i32]) -> String {
+    let args = CloneArgs {
+        flags,
+        exit_signal: libc::SIGCHLD as u64,
+        set_tid: tids.as_ptr() as u64,
+        set_tid_size: tids.len() as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: clone3 without a new stack behaves like fork; the probe is single-threaded
+    // and the child only calls _exit.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if r == 0 {
+        // SAFETY: leaving the child at once.
+        unsafe { libc::_exit(0) }
+    }
+    if r < 0 {
+        return crate::probe::errno_name(nix::errno::Errno::last());
+    }
+    let _ = wait_for(nix::unistd::Pid::from_raw(r as i32));
+    format!("ok {r}")
+}
+
+fn pid_19_inside(cx: &Inside) -> Result<Value, StepError> {
+    // Picking PIDs in the initial namespace is not this check's business.
+    if !cx.launch.pid || getpid() != 1 {
+        return facts(&json!({ "refused": "not the init of a new PID namespace" }));
+    }
+    let pid_max: i32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4_194_304);
+    let newpid = libc::CLONE_NEWPID as u64;
+    let no_caps = fork_report(|| {
+        if let Err(e) = unshare(CloneFlags::CLONE_NEWUSER) {
+            return crate::probe::errno_name(e);
+        }
+        clone3_tid(0, &[802])
+    })?
+    .collect::<String>()?
+    .0
+    .unwrap_or_default();
+    facts(&json!({
+        "free": clone3_tid(0, &[500]),
+        "taken": clone3_tid(0, &[1]),
+        "zero": clone3_tid(0, &[0]),
+        "minus_one": clone3_tid(0, &[-1]),
+        "pid_max": clone3_tid(0, &[pid_max]),
+        "more_than_levels": clone3_tid(0, &[600, 600, 600]),
+        "new_ns_init_1": clone3_tid(newpid, &[1, 700]),
+        "new_ns_no_init": clone3_tid(newpid, &[5, 701]),
+        "no_caps": no_caps,
+    }))
+}
+
+fn pid_19_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f = run.facts.clone();
+    if let Some(r) = f.get("refused") {
+        return Ok(crate::outcome::Verdict::fail(
+            "the probe is not the init of a new PID namespace; it refused to pick PIDs",
+            "PID 1 of a new PID namespace",
+            r,
+        )
+        .with_observed(f));
+    }
+    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    let mut e = Expect::new();
+    for (what, key, want) in [
+        ("set_tid {500} (free)", "free", "ok 500"),
+        ("set_tid {1} (taken by us)", "taken", "EEXIST"),
+        ("set_tid {0}", "zero", "EINVAL"),
+        ("set_tid {-1}", "minus_one", "EINVAL"),
+        ("set_tid {pid_max}", "pid_max", "EINVAL"),
+        (
+            "set_tid with 3 entries at nesting level 1",
+            "more_than_levels",
+            "EINVAL",
+        ),
+        (
+            "CLONE_NEWPID with set_tid {1, 700}",
+            "new_ns_init_1",
+            "ok 700",
+        ),
+        (
+            "CLONE_NEWPID with set_tid {5, 701} (no init yet)",
+            "new_ns_no_init",
+            "EINVAL",
+        ),
+        (
+            "set_tid {802} from a user namespace without rights over ours",
+            "no_caps",
+            "EPERM",
+        ),
+    ] {
+        e.eq(what, json!(want), v(key));
+    }
+    Ok(e.verdict("clone3() set_tid follows the documented rules")
+        .with_observed(f))
 }
