@@ -16,7 +16,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 pub const ALL: &[Property] = &[
     PID_01, PID_02, PID_03, PID_04, PID_05, PID_06, PID_07, PID_08, PID_09, PID_10, PID_11, PID_12,
-    PID_13, PID_14, PID_15, PID_16, PID_17, PID_18, PID_19, PID_20, PID_22,
+    PID_13, PID_14, PID_15, PID_16, PID_17, PID_18, PID_19, PID_20, PID_21, PID_22,
 ];
 
 /// Deepest PID namespace level the kernel allows (`MAX_PID_NS_LEVEL`, pid_namespaces(7)
@@ -2387,4 +2387,126 @@ fn pid_19_check(cx: &mut Cx) -> CheckResult {
     }
     Ok(e.verdict("clone3() set_tid follows the documented rules")
         .with_observed(f))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-21: pid_max per PID namespace (kernel 6.14, commit 7863dcc72d0f).
+pub const PID_21: Property = Property {
+    id: "PID-21",
+    area: Area::Pid,
+    title: "/proc/sys/kernel/pid_max is per PID namespace: a write limits PIDs of that namespace only, and a nested namespace with a larger pid_max still gets PIDs below its ancestor's limit at the ancestor's level",
+    man: "kernel commit 7863dcc72d0f (\"pid: allow pid_max to be set per pid namespace\", 6.14)",
+    prereq: Prereq::ROOTLESS.kernel(6, 14).config(&["CONFIG_PID_NS", "CONFIG_CHECKPOINT_RESTORE"]),
+    coverage: "KST:pid_namespace/pid_max",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(pid_21_inside),
+    check: pid_21_check,
+};
+
+fn write_pid_max(n: i32) -> String {
+    match std::fs::write("/proc/sys/kernel/pid_max", n.to_string()) {
+        Ok(()) => "ok".into(),
+        Err(e) => io_errno(&e),
+    }
+}
+
+fn pid_21_inside(cx: &Inside) -> Result<Value, StepError> {
+    if !cx.launch.pid || getpid() != 1 {
+        return facts(&json!({ "refused": "not the init of a new PID namespace" }));
+    }
+    let write = write_pid_max(1000);
+    let read_back = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    write_last_pid(998);
+    let first = fork_report(|| ())?.pid.as_raw();
+    let second = fork_report(|| ())?.pid.as_raw();
+    while waitpid(None, None).is_ok() {}
+    let (nested, _) = fork_report(|| {
+        if unshare(CloneFlags::CLONE_NEWPID).is_err() {
+            return json!("unshare failed");
+        }
+        fork_report(|| {
+            let w = write_pid_max(5000);
+            write_last_pid(4500);
+            let c = fork_report(|| view::status_ids("NSpid"))
+                .ok()
+                .and_then(|c| c.collect::<Vec<i32>>().ok())
+                .and_then(|c| c.0);
+            json!({ "write": w, "child_nspid": c })
+        })
+        .ok()
+        .and_then(|i| i.collect::<Value>().ok())
+        .and_then(|r| r.0)
+        .unwrap_or(Value::Null)
+    })?
+    .collect::<Value>()?;
+    facts(&json!({
+        "write": write,
+        "read_back": read_back,
+        "pids_after_998": [first, second],
+        "nested": nested,
+    }))
+}
+
+fn pid_21_check(cx: &mut Cx) -> CheckResult {
+    let host_before = std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap_or_default();
+    let (run, host_during) = cx.run_held(Launch::host().pid(), Value::Null, |_| {
+        Ok(std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap_or_default())
+    })?;
+    let f = run.facts.clone();
+    if let Some(r) = f.get("refused") {
+        return Ok(crate::outcome::Verdict::fail(
+            "the probe is not the init of a new PID namespace; it refused to set pid_max",
+            "PID 1 of a new PID namespace",
+            r,
+        )
+        .with_observed(f));
+    }
+    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    let nspid = f
+        .pointer("/nested/child_nspid")
+        .and_then(|x| serde_json::from_value::<Vec<i32>>(x.clone()).ok())
+        .unwrap_or_default();
+    let mut e = Expect::new();
+    e.eq(
+        "write 1000 to pid_max in our namespace",
+        json!("ok"),
+        v("write"),
+    );
+    e.eq("pid_max read back", json!("1000"), v("read_back"));
+    e.eq(
+        "host pid_max meanwhile",
+        host_before.trim(),
+        host_during.trim(),
+    );
+    e.eq(
+        "PIDs after ns_last_pid=998 (999, then wrap below 1000 to 300)",
+        json!([999, 300]),
+        v("pids_after_998"),
+    );
+    e.eq(
+        "write 5000 to pid_max in a nested namespace",
+        Some(&json!("ok")),
+        f.pointer("/nested/write"),
+    );
+    e.that(
+        "NSpid of the nested child: below 1000 at our level, 4501 in its own",
+        nspid.len() == 2 && nspid[0] < 1000 && nspid[1] == 4501,
+        "[<1000, 4501]",
+        format!("{nspid:?}"),
+    );
+    Ok(
+        e.verdict("pid_max is per namespace and every level honours its own")
+            .with_observed(json!({
+                "write": v("write"),
+                "read_back": v("read_back"),
+                "pids_after_998": v("pids_after_998"),
+                "nested_write": f.pointer("/nested/write"),
+                "nested_outer_below_limit": nspid.first().is_some_and(|p| *p < 1000),
+                "nested_inner_pid": nspid.get(1),
+            })),
+    )
 }
