@@ -10,7 +10,9 @@ use nix::mount::{mount, MsFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub const ALL: &[Property] = &[IPC_01, IPC_02, IPC_03, IPC_04, IPC_06, IPC_07, IPC_08];
+pub const ALL: &[Property] = &[
+    IPC_01, IPC_02, IPC_03, IPC_04, IPC_05, IPC_06, IPC_07, IPC_08,
+];
 
 /// A SysV message queue and a POSIX message queue the harness creates in its own IPC
 /// namespace, and removes when dropped.
@@ -971,5 +973,117 @@ fn ipc_07_check(cx: &mut Cx) -> CheckResult {
     Ok(
         e.verdict("keys resolve in the IPC namespace joined with setns()")
             .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// IPC-05: the objects of an IPC namespace go with it. Observed through the per-user
+/// RLIMIT_MSGQUEUE budget: a queue left in a namespace keeps its bytes charged until
+/// the namespace is destroyed (mq_overview(7) "/proc interfaces", getrlimit(2)).
+pub const IPC_05: Property = Property {
+    id: "IPC-05",
+    area: Area::Ipc,
+    title: "When an IPC namespace is destroyed its objects are destroyed: a POSIX queue left behind by the last member stops counting against RLIMIT_MSGQUEUE",
+    man: "ipc_namespaces(7); getrlimit(2) RLIMIT_MSGQUEUE",
+    prereq: Prereq::ROOTLESS.kernel(5, 14).config(&["CONFIG_IPC_NS", "CONFIG_POSIX_MQUEUE", "CONFIG_USER_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewIpc],
+    global: false,
+    subject: false,
+    inside: Some(ipc_05_inside),
+    check: ipc_05_check,
+};
+
+fn mq_create_sized(name: &str) -> String {
+    let attr = nix::mqueue::MqAttr::new(0, 4, 8192, 0);
+    match nix::mqueue::mq_open(
+        name,
+        nix::mqueue::MQ_OFlag::O_CREAT | nix::mqueue::MQ_OFlag::O_RDWR,
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+        Some(&attr),
+    ) {
+        Ok(fd) => {
+            let _ = nix::mqueue::mq_close(fd);
+            "ok".into()
+        }
+        Err(e) => crate::probe::errno_name(e),
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Ipc05 {
+    /// In the doomed namespace: first queue, then a second one over the budget.
+    doomed: (String, String),
+    doomed_end: String,
+    /// While the budget was still taken (first try after the member exited, if any).
+    first_try: String,
+    /// After the namespace was freed (asynchronously): our own queue of the same size.
+    eventually: String,
+    tries: u32,
+}
+
+fn ipc_05_inside(cx: &Inside) -> Result<Value, StepError> {
+    if in_host_ipc(cx) {
+        return guarded_fail_check(None::<Ipc05>);
+    }
+    // One 4 x 8192-byte queue fits, a second does not.
+    let limit = 48 * 1024;
+    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_MSGQUEUE, limit, limit)
+        .step("setrlimit(RLIMIT_MSGQUEUE)")?;
+    let make = cx.launch.ipc;
+    let (doomed, doomed_end) = fork_report(move || {
+        new_ipc_ns(make);
+        (
+            mq_create_sized("/nsconform-a"),
+            mq_create_sized("/nsconform-b"),
+        )
+    })?
+    .collect::<(String, String)>()?;
+    // The namespace is freed from a work queue: retry for up to half a second.
+    let mut tries = 0;
+    let mut first_try = String::new();
+    let eventually = loop {
+        tries += 1;
+        let r = mq_create_sized("/nsconform-c");
+        if tries == 1 {
+            first_try = r.clone();
+        }
+        if r == "ok" || r != "EMFILE" || tries >= 500 {
+            break r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    let _ = nix::mqueue::mq_unlink("/nsconform-c");
+    guarded_fail_check(Some(Ipc05 {
+        doomed: doomed.unwrap_or_default(),
+        doomed_end,
+        first_try,
+        eventually,
+        tries,
+    }))
+}
+
+fn ipc_05_check(cx: &mut Cx) -> CheckResult {
+    // A user namespace of our own keeps the RLIMIT_MSGQUEUE count private to the run.
+    let run = cx.run(Launch::host().user().ipc(), ipc_args()?)?;
+    let f: Ipc05 = guarded_facts(&run)?;
+    let mut e = Expect::new();
+    e.eq(
+        "queues made by the only member of a new IPC namespace (the second is over budget)",
+        ("ok".to_string(), "EMFILE".to_string()),
+        f.doomed.clone(),
+    );
+    e.eq("that member exited", "exited 0", f.doomed_end.as_str());
+    e.eq(
+        "a queue of the same size in our namespace once that namespace is gone",
+        "ok",
+        f.eventually.as_str(),
+    );
+    Ok(
+        e.verdict("the destroyed namespace's queue was destroyed and uncharged")
+            .with_observed(json!({
+                "doomed": f.doomed,
+                "eventually": f.eventually,
+            })),
     )
 }
