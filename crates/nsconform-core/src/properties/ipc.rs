@@ -11,7 +11,9 @@ use nix::mount::{mount, MsFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub const ALL: &[Property] = &[IPC_08];
+pub const ALL: &[Property] = &[
+    IPC_01, IPC_02, IPC_03, IPC_04, IPC_05, IPC_06, IPC_07, IPC_08,
+];
 
 /// A SysV message queue and a POSIX message queue the harness creates in its own IPC
 /// namespace, and removes when dropped.
@@ -219,4 +221,902 @@ fn ipc_08_subject(o: &SubjectObservation) -> Verdict {
     );
     e.verdict("IPC namespace empty; host objects invisible")
         .with_observed(json!({ "sysv_objects": ipc.msg.len() + ipc.sem.len() + ipc.shm.len(), "host_queue_visible": o.report.host_msqid_stat.is_none() }))
+}
+
+use super::pid::{fork_report, outcome, raw_outcome};
+use nix::sched::{unshare, CloneFlags};
+
+/// Facts of an inside half that refuses to work in the harness's IPC namespace.
+#[derive(Serialize, Deserialize)]
+struct Guarded<T> {
+    result: Option<T>,
+}
+
+/// The facts of a guarded run, or the failure "left in the host's IPC namespace".
+fn guarded_facts<T: serde::de::DeserializeOwned>(
+    run: &crate::harness::ProbeRun,
+) -> Result<T, Verdict> {
+    let g: Guarded<T> = run.facts()?;
+    g.result.ok_or_else(|| {
+        Verdict::fail(
+            "the probe was left in the harness's IPC namespace (no new IPC namespace); it refused to go on",
+            "a new IPC namespace",
+            "the host's",
+        )
+        .with_observed(json!({ "in_host_ipc_ns": true }))
+    })
+}
+
+/// Arguments for inside halves that create IPC objects: the harness's IPC namespace
+/// (they refuse to touch it) and a key unique to this harness.
+fn ipc_args() -> Result<Value, Verdict> {
+    Ok(json!({
+        "host_ipc": host::own_ns_inode("ipc")?,
+        "key": 0x4e53_0000_i64 | i64::from(std::process::id() & 0xffff),
+    }))
+}
+
+fn in_host_ipc(cx: &Inside) -> bool {
+    let host = cx.args.get("host_ipc").and_then(Value::as_u64).unwrap_or(0);
+    crate::probe::sys::ns_inode("self", "ipc").map_or(true, |i| i == host)
+}
+
+fn key_arg(cx: &Inside) -> libc::key_t {
+    cx.args
+        .get("key")
+        .and_then(Value::as_i64)
+        .unwrap_or(0x4e53_0001) as libc::key_t
+}
+
+/// A new IPC namespace for later steps, unless a control removed IPC namespaces.
+fn new_ipc_ns(make: bool) -> String {
+    if make {
+        outcome(unshare(CloneFlags::CLONE_NEWIPC))
+    } else {
+        "not attempted".into()
+    }
+}
+
+/// msgget, semget, shmget of `key` with `flags`: "ok" or errno, each.
+pub fn sysv_get(key: libc::key_t, flags: libc::c_int) -> [String; 3] {
+    // SAFETY: plain SysV IPC calls with constant arguments.
+    unsafe {
+        [
+            raw_outcome(libc::msgget(key, flags) as i64),
+            raw_outcome(libc::semget(key, 1, flags) as i64),
+            raw_outcome(libc::shmget(key, 4096, flags) as i64),
+        ]
+    }
+}
+
+/// Remove the SysV objects of `key` in the caller's IPC namespace.
+pub fn sysv_remove(key: libc::key_t) {
+    // SAFETY: looking up and removing objects by key.
+    unsafe {
+        let id = libc::msgget(key, 0);
+        if id >= 0 {
+            libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut());
+        }
+        let id = libc::semget(key, 0, 0);
+        if id >= 0 {
+            libc::semctl(id, 0, libc::IPC_RMID);
+        }
+        let id = libc::shmget(key, 0, 0);
+        if id >= 0 {
+            libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut());
+        }
+    }
+}
+
+const CREATE: libc::c_int = libc::IPC_CREAT | libc::IPC_EXCL | 0o600;
+
+fn all(v: &[String; 3], what: &str) -> bool {
+    v.iter().all(|x| x == what)
+}
+
+// ---------------------------------------------------------------------------------
+/// IPC-01: SysV objects are per namespace.
+pub const IPC_01: Property = Property {
+    id: "IPC-01",
+    area: Area::Ipc,
+    title: "System V message queues, semaphore sets and shm segments are per IPC namespace: the same key gives independent objects in two namespaces",
+    man: "ipc_namespaces(7)",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC"]),
+    coverage: "LTP:msg_comm,sem_comm,shm_comm,mesgq_nstest,sem_nstest,semtest_2ns,shmnstest,shmem_2nstest",
+    controls: &[Control::NoNewIpc],
+    global: false,
+    subject: None,
+    inside: Some(ipc_01_inside),
+    check: ipc_01_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Ipc01 {
+    created_outer: [String; 3],
+    nested_lookup: [String; 3],
+    nested_create: [String; 3],
+    outer_lookup_after: [String; 3],
+}
+
+fn ipc_01_inside(cx: &Inside) -> Result<Value, StepError> {
+    if in_host_ipc(cx) {
+        return facts(&Guarded::<Ipc01> { result: None });
+    }
+    let key = key_arg(cx);
+    let created_outer = sysv_get(key, CREATE);
+    let make = cx.launch.ipc;
+    let (nested, _) = fork_report(move || {
+        new_ipc_ns(make);
+        let lookup = sysv_get(key, 0o600);
+        let create = sysv_get(key, CREATE);
+        if all(&create, "ok") {
+            sysv_remove(key);
+        }
+        (lookup, create)
+    })?
+    .collect::<([String; 3], [String; 3])>()?;
+    let (nested_lookup, nested_create) = nested.unwrap_or_default();
+    let outer_lookup_after = sysv_get(key, 0o600);
+    sysv_remove(key);
+    facts(&Guarded {
+        result: Some(Ipc01 {
+            created_outer,
+            nested_lookup,
+            nested_create,
+            outer_lookup_after,
+        }),
+    })
+}
+
+fn ipc_01_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().ipc(), ipc_args()?)?;
+    let f: Ipc01 = guarded_facts(&run)?;
+    let ok = ["ok", "ok", "ok"].map(String::from);
+    let enoent = ["ENOENT", "ENOENT", "ENOENT"].map(String::from);
+    let mut e = Expect::new();
+    e.eq(
+        "msgget/semget/shmget(key, IPC_CREAT|IPC_EXCL) in the probe's namespace",
+        &ok,
+        &f.created_outer,
+    );
+    e.eq(
+        "lookup of the same key in a nested IPC namespace",
+        &enoent,
+        &f.nested_lookup,
+    );
+    e.eq(
+        "IPC_CREAT|IPC_EXCL of the same key in the nested namespace",
+        &ok,
+        &f.nested_create,
+    );
+    e.eq(
+        "the first objects still there afterwards",
+        &ok,
+        &f.outer_lookup_after,
+    );
+    Ok(
+        e.verdict("the same key names independent objects per IPC namespace")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// IPC-02: POSIX message queues are per namespace; an mqueue mount shows its mounter's.
+pub const IPC_02: Property = Property {
+    id: "IPC-02",
+    area: Area::Ipc,
+    title: "POSIX message queues are per IPC namespace; an mqueue filesystem shows the queues of the namespace of whoever mounted it, whoever reads it",
+    man: "ipc_namespaces(7); mq_overview(7) \"Mounting the message queue filesystem\"",
+    prereq: Prereq::ROOTLESS.kernel(2, 6).config(&["CONFIG_IPC_NS", "CONFIG_POSIX_MQUEUE"]),
+    coverage: "LTP:mqns_01,mqns_02,mqns_03,mqns_04",
+    controls: &[Control::NoNewIpc],
+    global: false,
+    subject: None,
+    inside: Some(ipc_02_inside),
+    check: ipc_02_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Ipc02 {
+    outer_mount: Vec<String>,
+    nested_open_outer_queue: String,
+    nested_sees_outer_mount: Vec<String>,
+    nested_own_mount: Vec<String>,
+    outer_mount_after: Vec<String>,
+}
+
+fn mq_create(name: &str) -> String {
+    let attr = nix::mqueue::MqAttr::new(0, 1, 16, 0);
+    match nix::mqueue::mq_open(
+        name,
+        nix::mqueue::MQ_OFlag::O_CREAT | nix::mqueue::MQ_OFlag::O_RDWR,
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+        Some(&attr),
+    ) {
+        Ok(fd) => {
+            let _ = nix::mqueue::mq_close(fd);
+            "ok".into()
+        }
+        Err(e) => crate::probe::errno_name(e),
+    }
+}
+
+fn mq_exists(name: &str) -> String {
+    match nix::mqueue::mq_open(
+        name,
+        nix::mqueue::MQ_OFlag::O_RDONLY,
+        nix::sys::stat::Mode::empty(),
+        None,
+    ) {
+        Ok(fd) => {
+            let _ = nix::mqueue::mq_close(fd);
+            "ok".into()
+        }
+        Err(e) => crate::probe::errno_name(e),
+    }
+}
+
+fn list_dir(dir: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn mount_mqueue(at: &str) -> Result<(), StepError> {
+    std::fs::create_dir_all(at).step(&format!("mkdir {at}"))?;
+    mount(
+        Some("mqueue"),
+        at,
+        Some("mqueue"),
+        MsFlags::empty(),
+        None::<&str>,
+    )
+    .step(&format!("mount mqueue on {at}"))
+}
+
+fn ipc_02_inside(cx: &Inside) -> Result<Value, StepError> {
+    if in_host_ipc(cx) {
+        return facts(&Guarded::<Ipc02> { result: None });
+    }
+    list_mqueues()?; // tmpfs on /tmp, our namespace's mqueue on /tmp/mq
+    if mq_create("/outer") != "ok" {
+        return Err(StepError::new("mq_open(/outer, O_CREAT)", None, "failed"));
+    }
+    let outer_mount = list_dir("/tmp/mq");
+    let make = cx.launch.ipc;
+    let (nested, _) = fork_report(move || {
+        new_ipc_ns(make);
+        let open_outer = mq_exists("/outer");
+        let sees = list_dir("/tmp/mq");
+        let _ = mq_create("/nested");
+        let own = match mount_mqueue("/tmp/mq2") {
+            Ok(()) => list_dir("/tmp/mq2"),
+            Err(e) => vec![e.to_string()],
+        };
+        (open_outer, sees, own)
+    })?
+    .collect::<(String, Vec<String>, Vec<String>)>()?;
+    let (nested_open_outer_queue, nested_sees_outer_mount, nested_own_mount) =
+        nested.unwrap_or_default();
+    let outer_mount_after = list_dir("/tmp/mq");
+    let _ = nix::mqueue::mq_unlink("/outer");
+    let _ = nix::mqueue::mq_unlink("/nested");
+    facts(&Guarded {
+        result: Some(Ipc02 {
+            outer_mount,
+            nested_open_outer_queue,
+            nested_sees_outer_mount,
+            nested_own_mount,
+            outer_mount_after,
+        }),
+    })
+}
+
+fn ipc_02_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().ipc().mnt(), ipc_args()?)?;
+    let f: Ipc02 = guarded_facts(&run)?;
+    let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut e = Expect::new();
+    e.eq(
+        "queues in our mqueue mount",
+        v(&["outer"]),
+        f.outer_mount.clone(),
+    );
+    e.eq(
+        "mq_open of our queue from a nested IPC namespace",
+        "ENOENT",
+        f.nested_open_outer_queue.as_str(),
+    );
+    e.eq(
+        "our mqueue mount read from the nested namespace (shows the mounter's queues)",
+        v(&["outer"]),
+        f.nested_sees_outer_mount.clone(),
+    );
+    e.eq(
+        "an mqueue mount made in the nested namespace",
+        v(&["nested"]),
+        f.nested_own_mount.clone(),
+    );
+    e.eq(
+        "our mount afterwards (nested queue not in it)",
+        v(&["outer"]),
+        f.outer_mount_after.clone(),
+    );
+    Ok(
+        e.verdict("POSIX queues are per namespace; a mount shows its mounter's namespace")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+fn guarded_fail_check<T: Serialize>(result: Option<T>) -> Result<Value, StepError> {
+    facts(&Guarded { result })
+}
+
+// ---------------------------------------------------------------------------------
+/// IPC-03: the IPC sysctls belong to the IPC namespace.
+pub const IPC_03: Property = Property {
+    id: "IPC-03",
+    area: Area::Ipc,
+    title: "The IPC sysctls (kernel.msgmax, msgmnb, msgmni, sem, shmall, shmmax, shmmni, shm_rmid_forced, fs.mqueue.*) are per IPC namespace: a change is not seen by a nested namespace or the host",
+    man: "ipc_namespaces(7)",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC", "CONFIG_POSIX_MQUEUE"]),
+    coverage: "new",
+    controls: &[Control::NoNewIpc],
+    global: false,
+    subject: None,
+    inside: Some(ipc_03_inside),
+    check: ipc_03_check,
+};
+
+/// The per-namespace IPC sysctls under /proc/sys.
+pub const IPC_SYSCTLS: [&str; 13] = [
+    "kernel/msgmax",
+    "kernel/msgmnb",
+    "kernel/msgmni",
+    "kernel/sem",
+    "kernel/shmall",
+    "kernel/shmmax",
+    "kernel/shmmni",
+    "kernel/shm_rmid_forced",
+    "fs/mqueue/msg_max",
+    "fs/mqueue/msgsize_max",
+    "fs/mqueue/queues_max",
+    "fs/mqueue/msg_default",
+    "fs/mqueue/msgsize_default",
+];
+
+fn read_sysctl(name: &str) -> String {
+    std::fs::read_to_string(format!("/proc/sys/{name}"))
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// A different valid value: each number lowered by one (shm_rmid_forced flipped).
+fn changed_value(name: &str, now: &str) -> String {
+    if name.ends_with("shm_rmid_forced") {
+        return if now == "0" { "1".into() } else { "0".into() };
+    }
+    now.split_whitespace()
+        .map(|n| {
+            n.parse::<u64>()
+                .map_or(n.to_string(), |v| (v - 1).to_string())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Ipc03 {
+    /// name -> (write outcome, value written, value read back, value in a nested ns)
+    sysctls: std::collections::BTreeMap<String, (String, String, String, String)>,
+}
+
+fn ipc_03_inside(cx: &Inside) -> Result<Value, StepError> {
+    if in_host_ipc(cx) {
+        return guarded_fail_check(None::<Ipc03>);
+    }
+    let mut written = Vec::new();
+    for name in IPC_SYSCTLS {
+        let value = changed_value(name, &read_sysctl(name));
+        let w = match std::fs::write(format!("/proc/sys/{name}"), &value) {
+            Ok(()) => "ok".to_string(),
+            Err(e) => {
+                crate::probe::errno_name(nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+            }
+        };
+        written.push((name, w, value, read_sysctl(name)));
+    }
+    let make = cx.launch.ipc;
+    let (nested, _) = fork_report(move || {
+        new_ipc_ns(make);
+        IPC_SYSCTLS.map(read_sysctl).to_vec()
+    })?
+    .collect::<Vec<String>>()?;
+    let nested = nested.unwrap_or_default();
+    let sysctls = written
+        .into_iter()
+        .enumerate()
+        .map(|(i, (n, w, v, r))| {
+            (
+                n.to_string(),
+                (w, v, r, nested.get(i).cloned().unwrap_or_default()),
+            )
+        })
+        .collect();
+    guarded_fail_check(Some(Ipc03 { sysctls }))
+}
+
+/// First kernel whose IPC sysctls are owned by the IPC namespace's user namespace, so
+/// its root can write them (the ipc/mqueue sysctl rework of 5.19).
+const IPC_SYSCTLS_IN_USERNS: crate::env::KernelVersion = crate::env::KernelVersion(5, 19, 0);
+
+fn ipc_03_check(cx: &mut Cx) -> CheckResult {
+    if cx.rootless() && cx.env.version.is_some_and(|v| v < IPC_SYSCTLS_IN_USERNS) {
+        return Err(Verdict::skip(
+            "rootless: IPC sysctls are writable from a user namespace only since kernel 5.19",
+        ));
+    }
+    let before: Vec<String> = IPC_SYSCTLS.map(read_sysctl).to_vec();
+    let (run, during) = cx.run_held(Launch::host().ipc(), ipc_args()?, |_| {
+        Ok(IPC_SYSCTLS.map(read_sysctl).to_vec())
+    })?;
+    let f: Ipc03 = guarded_facts(&run)?;
+    let mut e = Expect::new();
+    let mut observed = serde_json::Map::new();
+    for (i, name) in IPC_SYSCTLS.iter().enumerate() {
+        let Some((w, v, r, nested)) = f.sysctls.get(*name) else {
+            e.that(name, false, "reported", "missing");
+            continue;
+        };
+        e.eq(&format!("write of {name} inside"), "ok", w.as_str());
+        e.eq(&format!("{name} read back inside"), v, r);
+        e.ne(&format!("{name} in a nested IPC namespace"), v, nested);
+        e.eq(
+            &format!("host {name} while the probe runs"),
+            &before[i],
+            &during[i],
+        );
+        observed.insert(
+            name.to_string(),
+            json!({
+                "write": w,
+                "read_back_matches": r == v,
+                "nested_differs": nested != v,
+                "host_unchanged": before[i] == during[i],
+            }),
+        );
+    }
+    Ok(e.verdict("IPC sysctls changed inside stay inside")
+        .with_observed(Value::Object(observed)))
+}
+
+// ---------------------------------------------------------------------------------
+/// IPC-04: /proc/sysvipc lists the reader's namespace, also right after setns().
+pub const IPC_04: Property = Property {
+    id: "IPC-04",
+    area: Area::Ipc,
+    title:
+        "/proc/sysvipc/{msg,sem,shm} list only the reader's IPC namespace, also right after setns()",
+    man: "ipc_namespaces(7); proc(5) /proc/sysvipc",
+    prereq: Prereq::ROOTLESS
+        .kernel(3, 0)
+        .config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC"]),
+    coverage: "KST:proc/setns-sysvipc",
+    controls: &[Control::NoNewIpc],
+    global: false,
+    subject: None,
+    inside: Some(ipc_04_inside),
+    check: ipc_04_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Ipc04 {
+    outer_key: String,
+    nested_key: String,
+    outer_lists: view::Ipc,
+    nested_lists: view::Ipc,
+    setns: String,
+    after_setns_lists: view::Ipc,
+}
+
+fn sysvipc_lists() -> view::Ipc {
+    view::Ipc {
+        msg: view::sysvipc_keys("msg"),
+        sem: view::sysvipc_keys("sem"),
+        shm: view::sysvipc_keys("shm"),
+        mqueues: None,
+    }
+}
+
+fn ipc_04_inside(cx: &Inside) -> Result<Value, StepError> {
+    if in_host_ipc(cx) {
+        return guarded_fail_check(None::<Ipc04>);
+    }
+    let key = key_arg(cx);
+    let nested_key = key ^ 0x0100_0000;
+    sysv_get(key, CREATE);
+    let outer_lists = sysvipc_lists();
+    let own = std::fs::File::open("/proc/self/ns/ipc").step("open /proc/self/ns/ipc")?;
+    let make = cx.launch.ipc;
+    let (nested, _) = fork_report(move || {
+        new_ipc_ns(make);
+        sysv_get(nested_key, CREATE);
+        let nested_lists = sysvipc_lists();
+        sysv_remove(nested_key);
+        let setns = outcome(nix::sched::setns(&own, CloneFlags::CLONE_NEWIPC));
+        (nested_lists, setns, sysvipc_lists())
+    })?
+    .collect::<(view::Ipc, String, view::Ipc)>()?;
+    sysv_remove(key);
+    let (nested_lists, setns, after_setns_lists) = nested.unwrap_or_default();
+    guarded_fail_check(Some(Ipc04 {
+        outer_key: format!("{:#x}", key as u32),
+        nested_key: format!("{:#x}", nested_key as u32),
+        outer_lists,
+        nested_lists,
+        setns,
+        after_setns_lists,
+    }))
+}
+
+fn ipc_04_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().ipc(), ipc_args()?)?;
+    let f: Ipc04 = guarded_facts(&run)?;
+    let one = |k: &str| vec![k.to_string()];
+    let (o, n) = (one(&f.outer_key), one(&f.nested_key));
+    let mut e = Expect::new();
+    for (what, lists, want) in [
+        ("in the probe's namespace", &f.outer_lists, &o),
+        ("in a nested namespace", &f.nested_lists, &n),
+        ("right after setns() back", &f.after_setns_lists, &o),
+    ] {
+        e.eq(&format!("/proc/sysvipc/msg {what}"), want, &lists.msg);
+        e.eq(&format!("/proc/sysvipc/sem {what}"), want, &lists.sem);
+        e.eq(&format!("/proc/sysvipc/shm {what}"), want, &lists.shm);
+    }
+    e.eq(
+        "setns() into the probe's IPC namespace",
+        "ok",
+        f.setns.as_str(),
+    );
+    Ok(e.verdict("/proc/sysvipc follows the reader's IPC namespace")
+        .with_observed(json!({
+            "outer_counts": [f.outer_lists.msg.len(), f.outer_lists.sem.len(), f.outer_lists.shm.len()],
+            "nested_shows_only_its_key": f.nested_lists.msg == n && f.nested_lists.shm == n && f.nested_lists.sem == n,
+            "setns": f.setns,
+            "after_setns_shows_outer_key": f.after_setns_lists.msg == o && f.after_setns_lists.shm == o && f.after_setns_lists.sem == o,
+        })))
+}
+
+// ---------------------------------------------------------------------------------
+/// IPC-06: an mqueue mount keeps its IPC namespace alive.
+pub const IPC_06: Property = Property {
+    id: "IPC-06",
+    area: Area::Ipc,
+    title: "An mqueue mount pins its IPC namespace: its queues survive after every member process exited, while the mount exists",
+    man: "namespaces(7) \"The namespaces lifetime\"; mq_overview(7)",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_IPC_NS", "CONFIG_POSIX_MQUEUE"]),
+    coverage: "LTP:~mqns_04",
+    controls: &[Control::NoNewIpc],
+    global: false,
+    subject: None,
+    inside: Some(ipc_06_inside),
+    check: ipc_06_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Ipc06 {
+    member: String,
+    member_end: String,
+    left_in_mount: Vec<String>,
+    queue_file_readable: bool,
+    queue_in_our_namespace: String,
+}
+
+fn ipc_06_inside(cx: &Inside) -> Result<Value, StepError> {
+    if in_host_ipc(cx) {
+        return guarded_fail_check(None::<Ipc06>);
+    }
+    list_mqueues()?; // private tmpfs on /tmp
+    let make = cx.launch.ipc;
+    let (member, member_end) = fork_report(move || {
+        let ns = new_ipc_ns(make);
+        let m = mount_mqueue("/tmp/pinned").map_or_else(|e| e.to_string(), |()| "ok".into());
+        let q = mq_create("/pinned");
+        format!("unshare {ns}, mount {m}, mq_open {q}")
+    })?
+    .collect::<String>()?;
+    let left_in_mount = list_dir("/tmp/pinned");
+    let queue_file_readable =
+        std::fs::read_to_string("/tmp/pinned/pinned").is_ok_and(|t| t.contains("QSIZE"));
+    let queue_in_our_namespace = mq_exists("/pinned");
+    let _ = std::fs::remove_file("/tmp/pinned/pinned");
+    let _ = nix::mount::umount2("/tmp/pinned", nix::mount::MntFlags::MNT_DETACH);
+    guarded_fail_check(Some(Ipc06 {
+        member: member.unwrap_or_default(),
+        member_end,
+        left_in_mount,
+        queue_file_readable,
+        queue_in_our_namespace,
+    }))
+}
+
+fn ipc_06_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().ipc().mnt(), ipc_args()?)?;
+    let f: Ipc06 = guarded_facts(&run)?;
+    let mut e = Expect::new();
+    e.eq(
+        "the only member made a namespace, mounted its mqueue fs and made a queue",
+        "unshare ok, mount ok, mq_open ok",
+        f.member.as_str(),
+    );
+    e.eq("that member exited", "exited 0", f.member_end.as_str());
+    e.eq(
+        "queues left in the mount after every member exited",
+        vec!["pinned".to_string()],
+        f.left_in_mount.clone(),
+    );
+    e.eq("the queue file still reads", true, f.queue_file_readable);
+    e.eq(
+        "the queue by name in our own namespace (it belongs to the other)",
+        "ENOENT",
+        f.queue_in_our_namespace.as_str(),
+    );
+    Ok(
+        e.verdict("the mount kept the memberless IPC namespace and its queue")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// IPC-07: setns() changes which objects keys resolve to.
+pub const IPC_07: Property = Property {
+    id: "IPC-07",
+    area: Area::Ipc,
+    title: "After setns() into another IPC namespace, shmget/shmat/msgget resolve keys to that namespace's objects",
+    man: "setns(2); ipc_namespaces(7)",
+    prereq: Prereq::ROOTLESS.kernel(3, 0).config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC"]),
+    coverage: "LTP:setns02",
+    controls: &[Control::NoNewIpc],
+    global: false,
+    subject: None,
+    inside: Some(ipc_07_inside),
+    check: ipc_07_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Ipc07 {
+    nested_create: [String; 3],
+    nested_shm_text: String,
+    setns: String,
+    after_msgget: String,
+    after_shm_text: String,
+}
+
+/// Create a shm segment for `key` holding `text`; returns "ok" or errno.
+fn shm_put(key: libc::key_t, text: &str) -> String {
+    // SAFETY: SysV shm calls; the attached page is 4096 bytes and text is shorter.
+    unsafe {
+        let id = libc::shmget(key, 4096, CREATE);
+        if id < 0 {
+            return raw_outcome(-1);
+        }
+        let p = libc::shmat(id, std::ptr::null(), 0);
+        if p as isize == -1 {
+            return raw_outcome(-1);
+        }
+        std::ptr::copy_nonoverlapping(text.as_ptr(), p.cast::<u8>(), text.len());
+        libc::shmdt(p);
+    }
+    "ok".into()
+}
+
+/// The text in the shm segment of `key` (shmget + shmat), or the errno.
+fn shm_get(key: libc::key_t) -> String {
+    // SAFETY: SysV shm calls; reading up to 64 bytes of a 4096-byte segment.
+    unsafe {
+        let id = libc::shmget(key, 0, 0);
+        if id < 0 {
+            return raw_outcome(-1);
+        }
+        let p = libc::shmat(id, std::ptr::null(), libc::SHM_RDONLY);
+        if p as isize == -1 {
+            return raw_outcome(-1);
+        }
+        let bytes = std::slice::from_raw_parts(p.cast::<u8>(), 64);
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(64);
+        let s = String::from_utf8_lossy(&bytes[..end]).into_owned();
+        libc::shmdt(p);
+        s
+    }
+}
+
+fn ipc_07_inside(cx: &Inside) -> Result<Value, StepError> {
+    if in_host_ipc(cx) {
+        return guarded_fail_check(None::<Ipc07>);
+    }
+    let key = key_arg(cx);
+    shm_put(key, "outer");
+    // SAFETY: msgget with constant arguments.
+    unsafe { libc::msgget(key, CREATE) };
+    let own = std::fs::File::open("/proc/self/ns/ipc").step("open /proc/self/ns/ipc")?;
+    let make = cx.launch.ipc;
+    let (nested, _) = fork_report(move || {
+        new_ipc_ns(make);
+        let shm = shm_put(key, "nested");
+        // SAFETY: msgget with constant arguments.
+        let msg = raw_outcome(unsafe { libc::msgget(key, 0o600) } as i64);
+        let nested_shm_text = shm_get(key);
+        // Objects of the nested namespace go with it; remove them anyway.
+        if shm == "ok" {
+            sysv_remove(key);
+        }
+        let setns = outcome(nix::sched::setns(&own, CloneFlags::CLONE_NEWIPC));
+        // SAFETY: msgget with constant arguments.
+        let after_msgget = raw_outcome(unsafe { libc::msgget(key, 0o600) } as i64);
+        Ipc07 {
+            nested_create: [shm, msg, String::new()],
+            nested_shm_text,
+            setns,
+            after_msgget,
+            after_shm_text: shm_get(key),
+        }
+    })?
+    .collect::<Ipc07>()?;
+    sysv_remove(key);
+    guarded_fail_check(nested)
+}
+
+fn ipc_07_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().ipc(), ipc_args()?)?;
+    let f: Ipc07 = guarded_facts(&run)?;
+    let mut e = Expect::new();
+    e.eq(
+        "shmget(key, IPC_CREAT|IPC_EXCL) in a nested namespace",
+        "ok",
+        f.nested_create[0].as_str(),
+    );
+    e.eq(
+        "msgget(key) in the nested namespace (only the outer one has it)",
+        "ENOENT",
+        f.nested_create[1].as_str(),
+    );
+    e.eq(
+        "shm text read through the key in the nested namespace",
+        "nested",
+        f.nested_shm_text.as_str(),
+    );
+    e.eq(
+        "setns() into the outer IPC namespace",
+        "ok",
+        f.setns.as_str(),
+    );
+    e.eq("msgget(key) after setns()", "ok", f.after_msgget.as_str());
+    e.eq(
+        "shm text read through the key after setns()",
+        "outer",
+        f.after_shm_text.as_str(),
+    );
+    Ok(
+        e.verdict("keys resolve in the IPC namespace joined with setns()")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// IPC-05: the objects of an IPC namespace go with it. Observed through the per-user
+/// RLIMIT_MSGQUEUE budget: a queue left in a namespace keeps its bytes charged until
+/// the namespace is destroyed (mq_overview(7) "/proc interfaces", getrlimit(2)).
+pub const IPC_05: Property = Property {
+    id: "IPC-05",
+    area: Area::Ipc,
+    title: "When an IPC namespace is destroyed its objects are destroyed: a POSIX queue left behind by the last member stops counting against RLIMIT_MSGQUEUE",
+    man: "ipc_namespaces(7); getrlimit(2) RLIMIT_MSGQUEUE",
+    prereq: Prereq::ROOTLESS.kernel(5, 14).config(&["CONFIG_IPC_NS", "CONFIG_POSIX_MQUEUE", "CONFIG_USER_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewIpc],
+    global: false,
+    subject: None,
+    inside: Some(ipc_05_inside),
+    check: ipc_05_check,
+};
+
+fn mq_create_sized(name: &str) -> String {
+    let attr = nix::mqueue::MqAttr::new(0, 4, 8192, 0);
+    match nix::mqueue::mq_open(
+        name,
+        nix::mqueue::MQ_OFlag::O_CREAT | nix::mqueue::MQ_OFlag::O_RDWR,
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+        Some(&attr),
+    ) {
+        Ok(fd) => {
+            let _ = nix::mqueue::mq_close(fd);
+            "ok".into()
+        }
+        Err(e) => crate::probe::errno_name(e),
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Ipc05 {
+    /// In the doomed namespace: first queue, then a second one over the budget.
+    doomed: (String, String),
+    doomed_end: String,
+    /// While the budget was still taken (first try after the member exited, if any).
+    first_try: String,
+    /// After the namespace was freed (asynchronously): our own queue of the same size.
+    eventually: String,
+    tries: u32,
+}
+
+fn ipc_05_inside(cx: &Inside) -> Result<Value, StepError> {
+    if in_host_ipc(cx) {
+        return guarded_fail_check(None::<Ipc05>);
+    }
+    // One 4 x 8192-byte queue fits, a second does not.
+    let limit = 48 * 1024;
+    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_MSGQUEUE, limit, limit)
+        .step("setrlimit(RLIMIT_MSGQUEUE)")?;
+    let make = cx.launch.ipc;
+    let (doomed, doomed_end) = fork_report(move || {
+        new_ipc_ns(make);
+        (
+            mq_create_sized("/nsconform-a"),
+            mq_create_sized("/nsconform-b"),
+        )
+    })?
+    .collect::<(String, String)>()?;
+    // The namespace is freed from a work queue: retry for up to half a second.
+    let mut tries = 0;
+    let mut first_try = String::new();
+    let eventually = loop {
+        tries += 1;
+        let r = mq_create_sized("/nsconform-c");
+        if tries == 1 {
+            first_try = r.clone();
+        }
+        if r == "ok" || r != "EMFILE" || tries >= 500 {
+            break r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    let _ = nix::mqueue::mq_unlink("/nsconform-c");
+    guarded_fail_check(Some(Ipc05 {
+        doomed: doomed.unwrap_or_default(),
+        doomed_end,
+        first_try,
+        eventually,
+        tries,
+    }))
+}
+
+fn ipc_05_check(cx: &mut Cx) -> CheckResult {
+    // A user namespace of our own keeps the RLIMIT_MSGQUEUE count private to the run.
+    let run = cx.run(Launch::host().user().ipc(), ipc_args()?)?;
+    let f: Ipc05 = guarded_facts(&run)?;
+    let mut e = Expect::new();
+    e.eq(
+        "queues made by the only member of a new IPC namespace (the second is over budget)",
+        ("ok".to_string(), "EMFILE".to_string()),
+        f.doomed.clone(),
+    );
+    e.eq("that member exited", "exited 0", f.doomed_end.as_str());
+    e.eq(
+        "a queue of the same size in our namespace once that namespace is gone",
+        "ok",
+        f.eventually.as_str(),
+    );
+    Ok(
+        e.verdict("the destroyed namespace's queue was destroyed and uncharged")
+            .with_observed(json!({
+                "doomed": f.doomed,
+                "eventually": f.eventually,
+            })),
+    )
 }

@@ -10,10 +10,15 @@ use crate::subject::SubjectObservation;
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::os::fd::{AsRawFd, OwnedFd};
 
-pub const ALL: &[Property] = &[PID_01, PID_05];
+pub const ALL: &[Property] = &[
+    PID_01, PID_02, PID_03, PID_04, PID_05, PID_06, PID_07, PID_08, PID_09, PID_10, PID_11, PID_12,
+    PID_13, PID_14, PID_15, PID_16, PID_17, PID_18, PID_19, PID_20, PID_21, PID_22,
+];
 
 /// Deepest PID namespace level the kernel allows (`MAX_PID_NS_LEVEL`, pid_namespaces(7)
 /// "Nesting PID namespaces": "up to 32 levels").
@@ -272,4 +277,2281 @@ fn pid_01_subject(o: &SubjectObservation) -> Verdict {
         "pid_inside": inner,
         "proc_private": proc_private,
     }))
+}
+
+// ---------------------------------------------------------------------------------
+// Helpers for inside halves that build process trees (shared with other areas).
+
+/// A forked helper process whose closure's result comes back as one JSON line.
+pub struct Forked {
+    pub pid: nix::unistd::Pid,
+    rd: OwnedFd,
+}
+
+/// Fork a helper that runs `f` and reports its result; the helper leaves with `_exit`.
+pub fn fork_report<T: Serialize>(f: impl FnOnce() -> T) -> Result<Forked, StepError> {
+    let (rd, wr) = nix::unistd::pipe().step("create a report pipe")?;
+    // SAFETY: the probe is single-threaded.
+    match unsafe { fork() }.step("fork a helper process")? {
+        ForkResult::Child => {
+            drop(rd);
+            let v = f();
+            send_line(&wr, &v);
+            // SAFETY: leaving the helper without running the parent's destructors.
+            unsafe { libc::_exit(0) }
+        }
+        ForkResult::Parent { child } => {
+            drop(wr);
+            Ok(Forked { pid: child, rd })
+        }
+    }
+}
+
+impl Forked {
+    /// Wait for the helper, then take its report (None when it died before reporting)
+    /// and how it ended ("exited 0", "killed by SIGKILL").
+    pub fn collect<T: DeserializeOwned>(self) -> Result<(Option<T>, String), StepError> {
+        let ws = wait_for(self.pid)?;
+        // Grandchildren may still hold the write end: read only what is there.
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe {
+            let fl = libc::fcntl(self.rd.as_raw_fd(), libc::F_GETFL);
+            libc::fcntl(self.rd.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+        }
+        Ok((recv_line(&self.rd), status_text(&ws)))
+    }
+}
+
+/// waitpid, retrying on EINTR and ignoring stops.
+pub fn wait_for(pid: nix::unistd::Pid) -> Result<WaitStatus, StepError> {
+    loop {
+        match waitpid(pid, None) {
+            Ok(ws @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => return Ok(ws),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).step("wait for a helper process"),
+        }
+    }
+}
+
+/// "exited N" or "killed by SIGX".
+pub fn status_text(ws: &WaitStatus) -> String {
+    match ws {
+        WaitStatus::Exited(_, c) => format!("exited {c}"),
+        WaitStatus::Signaled(_, s, _) => format!("killed by {s:?}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Write a value as one JSON line to a pipe.
+pub fn send_line<T: Serialize>(fd: &OwnedFd, v: &T) {
+    let mut text = serde_json::to_vec(v).unwrap_or_default();
+    text.push(b'\n');
+    crate::probe::sys::write_all(fd.as_raw_fd(), &text);
+}
+
+/// Read one JSON line from a pipe (None on EOF, EAGAIN or garbage).
+pub fn recv_line<T: DeserializeOwned>(fd: &OwnedFd) -> Option<T> {
+    let mut buf = Vec::new();
+    let mut b = [0u8; 256];
+    loop {
+        // SAFETY: reading into a stack buffer of its length.
+        let n = unsafe { libc::read(fd.as_raw_fd(), b.as_mut_ptr().cast(), b.len()) };
+        if n < 0 && nix::errno::Errno::last() == nix::errno::Errno::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            break;
+        }
+        buf.extend_from_slice(&b[..n as usize]);
+        if buf.contains(&b'\n') {
+            break;
+        }
+    }
+    let line = buf.split(|&c| c == b'\n').next()?;
+    serde_json::from_slice(line).ok()
+}
+
+/// A pipe used to wake another process.
+pub fn pipe() -> Result<(OwnedFd, OwnedFd), StepError> {
+    nix::unistd::pipe().step("create a pipe")
+}
+
+/// Write one byte.
+pub fn ping(fd: &OwnedFd) {
+    crate::probe::sys::write_all(fd.as_raw_fd(), b"!");
+}
+
+/// Block for one byte; false on end of file.
+pub fn wait_ping(fd: &OwnedFd) -> bool {
+    let mut b = [0u8; 1];
+    loop {
+        // SAFETY: reading one byte into a stack buffer.
+        let n = unsafe { libc::read(fd.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
+        if n < 0 && nix::errno::Errno::last() == nix::errno::Errno::EINTR {
+            continue;
+        }
+        return n == 1;
+    }
+}
+
+/// "ok" or the errno name of a nix result.
+pub fn outcome<T>(r: nix::Result<T>) -> String {
+    match r {
+        Ok(_) => "ok".into(),
+        Err(e) => crate::probe::errno_name(e),
+    }
+}
+
+/// "ok" or the errno name of a raw libc return value (negative = failure).
+pub fn raw_outcome(r: i64) -> String {
+    if r < 0 {
+        crate::probe::errno_name(nix::errno::Errno::last())
+    } else {
+        "ok".into()
+    }
+}
+
+/// unshare(CLONE_NEWPID) when the launch asks for PID namespaces (a negative control
+/// removes them), so later children go into a new PID namespace.
+pub fn new_pid_ns(cx: &Inside) -> Result<bool, StepError> {
+    if cx.launch.pid {
+        unshare(CloneFlags::CLONE_NEWPID).step("create a PID namespace (unshare CLONE_NEWPID)")?;
+    }
+    Ok(cx.launch.pid)
+}
+
+fn getpid() -> i32 {
+    nix::unistd::getpid().as_raw()
+}
+
+fn getppid() -> i32 {
+    nix::unistd::getppid().as_raw()
+}
+
+fn ns_ino(who: &str, kind: &str) -> u64 {
+    crate::probe::sys::ns_inode(who, kind).unwrap_or(0)
+}
+
+/// Fork a child that just exits; "ok" or the errno of fork.
+fn try_fork() -> String {
+    // SAFETY: the probe is single-threaded.
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => unsafe { libc::_exit(0) },
+        Ok(ForkResult::Parent { child }) => {
+            let _ = wait_for(child);
+            "ok".into()
+        }
+        Err(e) => crate::probe::errno_name(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-02: unshare(CLONE_NEWPID) moves only the caller's later children.
+pub const PID_02: Property = Property {
+    id: "PID-02",
+    area: Area::Pid,
+    title: "unshare(CLONE_NEWPID) leaves the caller's PID and PID namespace unchanged; its next child is PID 1; ns/pid_for_children then differs from ns/pid",
+    man: "pid_namespaces(7); unshare(2) CLONE_NEWPID",
+    prereq: Prereq::ROOTLESS.kernel(3, 8).config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:unshare05; KST:~namespaces/nsid_test",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_02_inside),
+    check: pid_02_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid02 {
+    pid_unchanged: bool,
+    pid_ns_unchanged: bool,
+    for_children_was_own_ns: bool,
+    for_children_differs_after: bool,
+    child_pid: Option<i32>,
+    child_in_for_children_ns: Option<bool>,
+}
+
+fn pid_02_inside(cx: &Inside) -> Result<Value, StepError> {
+    let (pid0, ns0, pfc0) = (
+        getpid(),
+        ns_ino("self", "pid"),
+        ns_ino("self", "pid_for_children"),
+    );
+    new_pid_ns(cx)?;
+    let (pid1, ns1) = (getpid(), ns_ino("self", "pid"));
+    // pid_for_children is only readable once its init exists (PID-04): look while the
+    // child is alive.
+    let (line_r, line_w) = pipe()?;
+    let (rel_r, rel_w) = pipe()?;
+    let helper = fork_report(|| {
+        send_line(&line_w, &(getpid(), ns_ino("self", "pid")));
+        wait_ping(&rel_r)
+    })?;
+    drop(line_w);
+    let child = recv_line::<(i32, u64)>(&line_r);
+    let pfc1 = ns_ino("self", "pid_for_children");
+    ping(&rel_w);
+    helper.collect::<bool>()?;
+    facts(&Pid02 {
+        pid_unchanged: pid0 == pid1,
+        pid_ns_unchanged: ns0 == ns1,
+        for_children_was_own_ns: pfc0 == ns0,
+        for_children_differs_after: pfc1 != ns1,
+        child_pid: child.map(|c| c.0),
+        child_in_for_children_ns: child.map(|c| c.1 == pfc1),
+    })
+}
+
+fn pid_02_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid02 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq("caller's PID unchanged by unshare", true, f.pid_unchanged);
+    e.eq("caller's ns/pid unchanged", true, f.pid_ns_unchanged);
+    e.eq(
+        "ns/pid_for_children was ns/pid before",
+        true,
+        f.for_children_was_own_ns,
+    );
+    e.eq(
+        "ns/pid_for_children differs from ns/pid after unshare",
+        true,
+        f.for_children_differs_after,
+    );
+    e.eq(
+        "PID of the next child (PID 1 of the new namespace)",
+        Some(1),
+        f.child_pid,
+    );
+    e.eq(
+        "the child is in the caller's pid_for_children namespace",
+        Some(true),
+        f.child_in_for_children_ns,
+    );
+    Ok(
+        e.verdict("unshare(CLONE_NEWPID) moved only the next child, which is PID 1")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-03: a process that already did unshare(CLONE_NEWPID) cannot do it again.
+pub const PID_03: Property = Property {
+    id: "PID-03",
+    area: Area::Pid,
+    title: "A second unshare(CLONE_NEWPID) by the same process fails with EINVAL",
+    man: "unshare(2) ERRORS",
+    prereq: Prereq::ROOTLESS.kernel(3, 8).config(&["CONFIG_PID_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_03_inside),
+    check: pid_03_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid03 {
+    first: String,
+    second: String,
+    child_pid: Option<i32>,
+}
+
+fn pid_03_inside(cx: &Inside) -> Result<Value, StepError> {
+    let first = if cx.launch.pid {
+        outcome(unshare(CloneFlags::CLONE_NEWPID))
+    } else {
+        "not attempted".into()
+    };
+    let second = outcome(unshare(CloneFlags::CLONE_NEWPID));
+    let (child_pid, _) = fork_report(getpid)?.collect::<i32>()?;
+    facts(&Pid03 {
+        first,
+        second,
+        child_pid,
+    })
+}
+
+fn pid_03_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid03 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq("first unshare(CLONE_NEWPID)", "ok", f.first.as_str());
+    e.eq("second unshare(CLONE_NEWPID)", "EINVAL", f.second.as_str());
+    e.eq(
+        "next child's PID (in the first new namespace)",
+        Some(1),
+        f.child_pid,
+    );
+    Ok(e.verdict("the second unshare(CLONE_NEWPID) is refused")
+        .with_errno(f.second.clone())
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-06: a process sees only its own PID namespace and its descendants.
+pub const PID_06: Property = Property {
+    id: "PID-06",
+    area: Area::Pid,
+    title: "kill() and getpriority() on a PID outside the caller's PID namespace fail with ESRCH; the same PID number exists in several namespaces",
+    man: "pid_namespaces(7)",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:pidns06,pidns10",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_06_inside),
+    check: pid_06_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid06 {
+    own_pid: i32,
+    kill_outside: String,
+    getpriority_outside: String,
+}
+
+fn pid_06_inside(cx: &Inside) -> Result<Value, StepError> {
+    let target = cx
+        .args
+        .get("outside_pid")
+        .and_then(Value::as_i64)
+        .unwrap_or(0) as i32;
+    let kill_outside = outcome(nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(target),
+        None,
+    ));
+    nix::errno::Errno::clear();
+    // SAFETY: plain getpriority call.
+    let prio = unsafe { libc::getpriority(libc::PRIO_PROCESS, target as libc::id_t) };
+    let errno = nix::errno::Errno::last();
+    let getpriority_outside = if prio == -1 && errno != nix::errno::Errno::UnknownErrno {
+        crate::probe::errno_name(errno)
+    } else {
+        "ok".into()
+    };
+    facts(&Pid06 {
+        own_pid: getpid(),
+        kill_outside,
+        getpriority_outside,
+    })
+}
+
+fn pid_06_check(cx: &mut Cx) -> CheckResult {
+    let me = std::process::id() as i32;
+    let (run, host_pid) =
+        cx.run_held(Launch::host().pid(), json!({ "outside_pid": me }), |run| {
+            Ok(run.host_pid.expect("held"))
+        })?;
+    let f: Pid06 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "kill(<harness PID>, 0) inside",
+        "ESRCH",
+        f.kill_outside.as_str(),
+    );
+    e.eq(
+        "getpriority(PRIO_PROCESS, <harness PID>) inside",
+        "ESRCH",
+        f.getpriority_outside.as_str(),
+    );
+    e.eq("PID of the probe inside", 1, f.own_pid);
+    e.that(
+        "the same number names another process in the harness's namespace",
+        host_pid != 1 && std::path::Path::new("/proc/1").exists(),
+        "PID 1 exists outside too",
+        format!("probe is host PID {host_pid}"),
+    );
+    Ok(
+        e.verdict("processes outside the PID namespace are invisible")
+            .with_errno(f.kill_outside.clone())
+            .with_observed(json!({
+                "kill_outside": f.kill_outside,
+                "getpriority_outside": f.getpriority_outside,
+                "own_pid": f.own_pid,
+            })),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-07: NSpid and NStgid list the PID at every level, outermost first.
+pub const PID_07: Property = Property {
+    id: "PID-07",
+    area: Area::Pid,
+    title: "/proc/PID/status NSpid and NStgid list the task's PID in every namespace from the procfs's inward",
+    man: "proc(5) /proc/pid/status NSpid",
+    prereq: Prereq::ROOTLESS.kernel(4, 1).config(&["CONFIG_PID_NS"]),
+    coverage: "KST:clone3/clone3_set_tid,pid_namespace/pidns_init_via_setns",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_07_inside),
+    check: pid_07_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid07 {
+    own_nspid: Vec<i32>,
+    child_pid_seen_by_parent: i32,
+    child_nspid: Vec<i32>,
+    child_nstgid: Vec<i32>,
+}
+
+fn pid_07_inside(cx: &Inside) -> Result<Value, StepError> {
+    new_pid_ns(cx)?;
+    let child = fork_report(|| (view::status_ids("NSpid"), view::status_ids("NStgid")))?;
+    let child_pid_seen_by_parent = child.pid.as_raw();
+    let (ids, _) = child.collect::<(Vec<i32>, Vec<i32>)>()?;
+    let (child_nspid, child_nstgid) = ids.unwrap_or_default();
+    facts(&Pid07 {
+        own_nspid: view::status_ids("NSpid"),
+        child_pid_seen_by_parent,
+        child_nspid,
+        child_nstgid,
+    })
+}
+
+fn pid_07_check(cx: &mut Cx) -> CheckResult {
+    let (run, outside) = cx.run_held(Launch::host().pid(), Value::Null, |run| {
+        Ok((
+            run.host_pid.expect("held"),
+            host::nspid(run.host_pid.expect("held")),
+        ))
+    })?;
+    let (host_pid, host_view) = outside;
+    let f: Pid07 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "NSpid of the probe seen from the host",
+        vec![host_pid, 1],
+        host_view.clone(),
+    );
+    e.eq(
+        "NSpid of the probe in its own procfs",
+        vec![1],
+        f.own_nspid.clone(),
+    );
+    e.eq(
+        "NSpid of a child in a nested namespace (its PID in the procfs's namespace, then 1)",
+        vec![f.child_pid_seen_by_parent, 1],
+        f.child_nspid.clone(),
+    );
+    e.eq(
+        "NStgid of that child",
+        f.child_nspid.clone(),
+        f.child_nstgid.clone(),
+    );
+    Ok(e.verdict("NSpid lists every level, outermost first")
+        .with_observed(json!({
+            "host_view_len": host_view.len(),
+            "host_view_last": host_view.last(),
+            "own_nspid": f.own_nspid,
+            "child_nspid_len": f.child_nspid.len(),
+            "child_nspid_last": f.child_nspid.last(),
+            "child_first_matches_fork": f.child_nspid.first() == Some(&f.child_pid_seen_by_parent),
+        })))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-08: getppid() is 0 when the parent lives in an ancestor PID namespace.
+pub const PID_08: Property = Property {
+    id: "PID-08",
+    area: Area::Pid,
+    title: "getppid() returns 0 when the parent is in an ancestor PID namespace (the namespace init; a child of a process that setns()'d into a child namespace)",
+    man: "pid_namespaces(7) \"The namespace init process\"; setns(2)",
+    prereq: Prereq::ROOTLESS.kernel(3, 8).config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:~pidns01 (init case only)",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_08_inside),
+    check: pid_08_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid08 {
+    init_ppid: i32,
+    setns: String,
+    child_ppid: Option<i32>,
+    child_pid: Option<i32>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Setnsed {
+    setns: String,
+    child: Option<(i32, i32)>,
+}
+
+fn pid_08_inside(cx: &Inside) -> Result<Value, StepError> {
+    let (ready_r, ready_w) = pipe()?;
+    let (rel_r, rel_w) = pipe()?;
+    let make_ns = cx.launch.pid;
+    // A: makes a nested namespace whose init (B) waits for release.
+    let a = fork_report(|| {
+        if make_ns && unshare(CloneFlags::CLONE_NEWPID).is_err() {
+            ping(&ready_w);
+            return false;
+        }
+        let b = fork_report(|| wait_ping(&rel_r));
+        ping(&ready_w);
+        if let Ok(b) = b {
+            let _ = b.collect::<bool>();
+        }
+        true
+    })?;
+    wait_ping(&ready_r);
+    let a_pid = a.pid.as_raw();
+    // T: joins A's pid_for_children namespace and forks C.
+    let t = fork_report(|| {
+        let setns = std::fs::File::open(format!("/proc/{a_pid}/ns/pid_for_children"))
+            .map_err(|e| {
+                crate::probe::errno_name(nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+            })
+            .and_then(|f| {
+                nix::sched::setns(&f, CloneFlags::CLONE_NEWPID).map_err(crate::probe::errno_name)
+            });
+        let child = match setns {
+            Ok(()) => fork_report(|| (getppid(), getpid()))
+                .ok()
+                .and_then(|c| c.collect::<(i32, i32)>().ok())
+                .and_then(|c| c.0),
+            Err(_) => None,
+        };
+        Setnsed {
+            setns: setns.err().unwrap_or_else(|| "ok".into()),
+            child,
+        }
+    })?;
+    let (t, _) = t.collect::<Setnsed>()?;
+    ping(&rel_w);
+    let _ = a.collect::<bool>()?;
+    let t = t.unwrap_or_default();
+    facts(&Pid08 {
+        init_ppid: getppid(),
+        setns: t.setns,
+        child_ppid: t.child.map(|c| c.0),
+        child_pid: t.child.map(|c| c.1),
+    })
+}
+
+fn pid_08_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid08 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq("getppid() of the namespace init", 0, f.init_ppid);
+    e.eq("setns() into a child PID namespace", "ok", f.setns.as_str());
+    e.eq(
+        "getppid() of a child forked after setns() (parent in the ancestor namespace)",
+        Some(0),
+        f.child_ppid,
+    );
+    e.eq(
+        "PID of that child in the child namespace (its init is 1)",
+        Some(2),
+        f.child_pid,
+    );
+    Ok(e.verdict("getppid() is 0 across the namespace boundary")
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
+}
+
+/// errno name of a failed std::io call.
+fn io_errno(e: &std::io::Error) -> String {
+    crate::probe::errno_name(nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+}
+
+/// Open `path` and setns() into it with `flag`: "ok" or the errno of the failing step.
+pub fn setns_path(path: &str, flag: CloneFlags) -> String {
+    match std::fs::File::open(path) {
+        Ok(f) => outcome(nix::sched::setns(&f, flag)),
+        Err(e) => io_errno(&e),
+    }
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-04: pid_for_children before the namespace has its init.
+pub const PID_04: Property = Property {
+    id: "PID-04",
+    area: Area::Pid,
+    title: "Before the first child exists, /proc/self/ns/pid_for_children cannot be read (ENOENT); newer kernels let another task open it and setns() in, its child becoming PID 1",
+    man: "namespaces(7) /proc/[pid]/ns/pid_for_children",
+    prereq: Prereq::ROOTLESS.kernel(4, 12).config(&["CONFIG_PID_NS"]),
+    coverage: "KST:pid_namespace/pidns_init_via_setns (new behaviour only)",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_04_inside),
+    check: pid_04_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid04 {
+    /// readlink of own pid_for_children before any child: "link" or errno.
+    readlink_before_child: String,
+    /// Another task's open + setns of that file: "ok" or errno.
+    other_setns: String,
+    /// PID of that task's child, when setns worked.
+    other_child_pid: Option<i32>,
+}
+
+fn pid_04_inside(cx: &Inside) -> Result<Value, StepError> {
+    let (go_r, go_w) = pipe()?;
+    let parent = getpid();
+    let other = fork_report(|| {
+        wait_ping(&go_r);
+        let path = format!("/proc/{parent}/ns/pid_for_children");
+        let r = setns_path(&path, CloneFlags::CLONE_NEWPID);
+        let child = if r == "ok" {
+            fork_report(getpid)
+                .ok()
+                .and_then(|c| c.collect::<i32>().ok())
+                .and_then(|c| c.0)
+        } else {
+            None
+        };
+        (r, child)
+    })?;
+    new_pid_ns(cx)?;
+    let readlink_before_child = match std::fs::read_link("/proc/self/ns/pid_for_children") {
+        Ok(_) => "link".to_string(),
+        Err(e) => io_errno(&e),
+    };
+    ping(&go_w);
+    let (r, _) = other.collect::<(String, Option<i32>)>()?;
+    let (other_setns, other_child_pid) = r.unwrap_or_default();
+    facts(&Pid04 {
+        readlink_before_child,
+        other_setns,
+        other_child_pid,
+    })
+}
+
+/// First kernel that lets a task join a PID namespace that has no init yet (the
+/// pidns_init_via_setns selftest arrived after 6.18; 6.18 refuses with ENOENT).
+const PIDNS_JOIN_BEFORE_INIT: crate::env::KernelVersion = crate::env::KernelVersion(6, 19, 0);
+
+fn pid_04_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid04 = run.facts()?;
+    let new_behaviour = cx.env.version.is_some_and(|v| v >= PIDNS_JOIN_BEFORE_INIT);
+    let mut e = Expect::new();
+    if new_behaviour {
+        e.eq(
+            "another task's setns() into the init-less namespace",
+            "ok",
+            f.other_setns.as_str(),
+        );
+        e.eq("PID of that task's first child", Some(1), f.other_child_pid);
+    } else {
+        e.eq(
+            "readlink of pid_for_children before the first child",
+            "ENOENT",
+            f.readlink_before_child.as_str(),
+        );
+        e.eq(
+            "another task's open+setns of that pid_for_children",
+            "ENOENT",
+            f.other_setns.as_str(),
+        );
+    }
+    Ok(e.verdict(if new_behaviour {
+        "an init-less PID namespace can be joined; the joiner's child is PID 1"
+    } else {
+        "pid_for_children of an init-less PID namespace is not reachable (ENOENT)"
+    })
+    .with_errno(f.other_setns.clone())
+    .with_observed(serde_json::to_value(&f).unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------
+// Signal plumbing for PID-09/PID-10: a SIGUSR1 handler recording si_pid.
+
+static USR1_SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static USR1_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+extern "C" fn on_usr1(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
+    let pid = unsafe { (*info).si_pid() };
+    USR1_PID.store(pid, std::sync::atomic::Ordering::SeqCst);
+    USR1_SEEN.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Install the SIGUSR1 handler (SA_SIGINFO | SA_RESTART).
+pub fn install_usr1_handler() {
+    // SAFETY: installing an async-signal-safe handler.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_usr1 as *const () as usize;
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+    }
+}
+
+fn usr1() -> (bool, i32) {
+    (
+        USR1_SEEN.load(std::sync::atomic::Ordering::SeqCst),
+        USR1_PID.load(std::sync::atomic::Ordering::SeqCst),
+    )
+}
+
+fn send(pid: i32, sig: libc::c_int) -> String {
+    // SAFETY: plain kill.
+    raw_outcome(unsafe { libc::kill(pid, sig) } as i64)
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-09: the namespace init ignores unhandled signals from its own namespace.
+pub const PID_09: Property = Property {
+    id: "PID-09",
+    area: Area::Pid,
+    title: "From inside its namespace, init gets only signals it handles: SIGKILL and SIGTERM from a privileged member are ignored, a handled SIGUSR1 arrives",
+    man: "pid_namespaces(7) \"The namespace init process\"",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:pidns04",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_09_inside),
+    check: pid_09_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid09Init {
+    sends: Vec<(String, String)>,
+    usr1_seen: bool,
+    usr1_si_pid: i32,
+    sender_pid: i32,
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid09 {
+    init: Option<Pid09Init>,
+    init_end: String,
+}
+
+fn pid_09_inside(cx: &Inside) -> Result<Value, StepError> {
+    new_pid_ns(cx)?;
+    let init = fork_report(|| {
+        install_usr1_handler();
+        let sender = fork_report(|| {
+            let target = getppid();
+            let mut sends = Vec::new();
+            for (name, sig) in [
+                ("SIGKILL", libc::SIGKILL),
+                ("SIGTERM", libc::SIGTERM),
+                ("SIGUSR1", libc::SIGUSR1),
+            ] {
+                sends.push((name.to_string(), send(target, sig)));
+            }
+            sends
+        });
+        let (sends, sender_pid) = match sender {
+            Ok(s) => {
+                let pid = s.pid.as_raw();
+                (
+                    s.collect::<Vec<(String, String)>>().ok().and_then(|r| r.0),
+                    pid,
+                )
+            }
+            Err(_) => (None, 0),
+        };
+        let (usr1_seen, usr1_si_pid) = usr1();
+        Pid09Init {
+            sends: sends.unwrap_or_default(),
+            usr1_seen,
+            usr1_si_pid,
+            sender_pid,
+        }
+    })?;
+    let (init, init_end) = init.collect::<Pid09Init>()?;
+    facts(&Pid09 { init, init_end })
+}
+
+fn pid_09_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid09 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "how the init ended after SIGKILL and SIGTERM from a member",
+        "exited 0",
+        f.init_end.as_str(),
+    );
+    let init = f.init.as_ref();
+    e.eq(
+        "init handled SIGUSR1 from a member",
+        Some(true),
+        init.map(|i| i.usr1_seen),
+    );
+    e.eq(
+        "si_pid of that SIGUSR1 (the sender's PID in the namespace)",
+        init.map(|i| i.sender_pid),
+        init.map(|i| i.usr1_si_pid),
+    );
+    Ok(
+        e.verdict("init ignored SIGKILL/SIGTERM from inside and took its handled SIGUSR1")
+            .with_observed(json!({
+                "init_end": f.init_end,
+                "sends": init.map(|i| &i.sends),
+                "usr1_seen": init.map(|i| i.usr1_seen),
+                "usr1_si_pid_is_sender": init.map(|i| i.usr1_si_pid == i.sender_pid),
+            })),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-10: signals from an ancestor namespace.
+pub const PID_10: Property = Property {
+    id: "PID-10",
+    area: Area::Pid,
+    title: "From an ancestor namespace, init gets handled signals (si_pid 0) and the forced SIGSTOP and SIGKILL; an unhandled SIGTERM is ignored",
+    man: "pid_namespaces(7) \"The namespace init process\"",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:pidns05,pidns12,pidns16,pidns20",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_10_inside),
+    check: pid_10_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid10 {
+    /// What waitpid(WUNTRACED) saw after SIGTERM, SIGUSR1 and SIGSTOP.
+    after_stop: String,
+    usr1_seen: Option<bool>,
+    usr1_si_pid: Option<i32>,
+    init_end: String,
+}
+
+fn pid_10_inside(cx: &Inside) -> Result<Value, StepError> {
+    new_pid_ns(cx)?;
+    let (ready_r, ready_w) = pipe()?;
+    let (go_r, go_w) = pipe()?;
+    let (line_r, line_w) = pipe()?;
+    let (never_r, never_w) = pipe()?;
+    let init = fork_report(|| {
+        install_usr1_handler();
+        ping(&ready_w);
+        wait_ping(&go_r);
+        send_line(&line_w, &usr1());
+        wait_ping(&never_r);
+    })?;
+    drop((ready_w, line_w, never_r));
+    wait_ping(&ready_r);
+    let pid = init.pid.as_raw();
+    send(pid, libc::SIGTERM);
+    send(pid, libc::SIGUSR1);
+    send(pid, libc::SIGSTOP);
+    let after_stop = loop {
+        match waitpid(init.pid, Some(nix::sys::wait::WaitPidFlag::WUNTRACED)) {
+            Ok(WaitStatus::Stopped(_, s)) => break format!("stopped by {s:?}"),
+            Ok(ws @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => break status_text(&ws),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).step("wait for the init to stop"),
+        }
+    };
+    let alive = after_stop.starts_with("stopped");
+    let mut seen = None;
+    let init_end = if alive {
+        send(pid, libc::SIGCONT);
+        ping(&go_w);
+        seen = recv_line::<(bool, i32)>(&line_r);
+        send(pid, libc::SIGKILL);
+        let (_, end) = init.collect::<()>()?;
+        end
+    } else {
+        after_stop.clone()
+    };
+    drop(never_w);
+    facts(&Pid10 {
+        after_stop,
+        usr1_seen: seen.map(|s| s.0),
+        usr1_si_pid: seen.map(|s| s.1),
+        init_end,
+    })
+}
+
+fn pid_10_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid10 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "init after SIGTERM (ignored), SIGUSR1 (handled) and SIGSTOP (forced) from the parent namespace",
+        "stopped by SIGSTOP",
+        f.after_stop.as_str(),
+    );
+    e.eq("init handled SIGUSR1", Some(true), f.usr1_seen);
+    e.eq(
+        "si_pid of a signal from the ancestor namespace",
+        Some(0),
+        f.usr1_si_pid,
+    );
+    e.eq(
+        "init after SIGKILL from the parent namespace",
+        "killed by SIGKILL",
+        f.init_end.as_str(),
+    );
+    Ok(e.verdict(
+        "ancestor signals: SIGTERM ignored, SIGUSR1 handled with si_pid 0, SIGSTOP/SIGKILL forced",
+    )
+    .with_observed(serde_json::to_value(&f).unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-11: when init dies, every process of its namespace is killed.
+pub const PID_11: Property = Property {
+    id: "PID-11",
+    area: Area::Pid,
+    title: "When the namespace init exits, every other process of the namespace, nested namespaces included, is killed",
+    man: "pid_namespaces(7) \"The namespace init process\"",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:pidns05,pidns17",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_11_inside),
+    check: pid_11_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid11 {
+    members_ready: usize,
+    init_end: String,
+    all_members_gone: bool,
+}
+
+fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
+    use std::io::Read;
+    // Orphans come back to us when a control removed the namespace, so we can clean up.
+    // SAFETY: plain prctl.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let nested = cx.launch.pid;
+    new_pid_ns(cx)?;
+    let (alive_r, alive_w) = pipe()?;
+    let (ready_r, ready_w) = pipe()?;
+    let (go_r, go_w) = pipe()?;
+    let (never_r, never_w) = pipe()?;
+    let init = fork_report(|| {
+        // C1: a member; it makes a nested namespace whose init is C2. Both hold the
+        // write end of `alive` until they die.
+        // SAFETY: single-threaded.
+        if let Ok(ForkResult::Child) = unsafe { fork() } {
+            if nested {
+                let _ = unshare(CloneFlags::CLONE_NEWPID);
+            }
+            // SAFETY: single-threaded. Parent and child both announce themselves.
+            let _ = unsafe { fork() };
+            crate::probe::sys::write_all(ready_w.as_raw_fd(), &getpid().to_le_bytes());
+            wait_ping(&never_r);
+            // SAFETY: leaving.
+            unsafe { libc::_exit(0) }
+        }
+        wait_ping(&go_r);
+    })?;
+    drop((alive_w, ready_w, never_r));
+    let mut pids = [0u8; 8];
+    let members_ready = if std::fs::File::from(ready_r).read_exact(&mut pids).is_ok() {
+        2
+    } else {
+        0
+    };
+    ping(&go_w);
+    let (_, init_end) = init.collect::<()>()?;
+    let mut fds = [libc::pollfd {
+        fd: alive_r.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    // SAFETY: polling one valid descriptor.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 300) };
+    let all_members_gone = n == 1;
+    if !all_members_gone {
+        for chunk in pids.chunks(4) {
+            let pid = i32::from_le_bytes(chunk.try_into().unwrap_or([0; 4]));
+            if pid > 1 {
+                send(pid, libc::SIGKILL);
+            }
+        }
+    }
+    drop(never_w);
+    // Reap whatever was reparented to us.
+    while waitpid(None, None).is_ok() {}
+    facts(&Pid11 {
+        members_ready,
+        init_end,
+        all_members_gone,
+    })
+}
+
+fn pid_11_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid11 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "members (one in a nested namespace) started",
+        2,
+        f.members_ready,
+    );
+    e.eq("init exited normally", "exited 0", f.init_end.as_str());
+    e.eq(
+        "every member was gone when init's exit was reaped",
+        true,
+        f.all_members_gone,
+    );
+    Ok(e.verdict("the namespace died with its init")
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-12: no new process can enter a PID namespace whose init has died.
+pub const PID_12: Property = Property {
+    id: "PID-12",
+    area: Area::Pid,
+    title: "After the namespace init died, fork() into that namespace fails with ENOMEM, for the unshare() caller and for a task that setns()'d in",
+    man: "pid_namespaces(7) \"The namespace init process\"",
+    prereq: Prereq::ROOTLESS.kernel(3, 8).config(&["CONFIG_PID_NS"]),
+    coverage: "KST:pid_namespace/regression_enomem",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_12_inside),
+    check: pid_12_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid12 {
+    init_end: String,
+    caller_fork: String,
+    joiner_setns: String,
+    joiner_fork: String,
+}
+
+fn pid_12_inside(cx: &Inside) -> Result<Value, StepError> {
+    let (go_r, go_w) = pipe()?;
+    let parent = getpid();
+    let joiner = fork_report(|| {
+        wait_ping(&go_r);
+        let path = format!("/proc/{parent}/ns/pid_for_children");
+        let r = setns_path(&path, CloneFlags::CLONE_NEWPID);
+        let f = if r == "ok" {
+            try_fork()
+        } else {
+            "not attempted".into()
+        };
+        (r, f)
+    })?;
+    new_pid_ns(cx)?;
+    // The namespace's init: exits at once.
+    let (_, init_end) = fork_report(|| ())?.collect::<()>()?;
+    let caller_fork = try_fork();
+    ping(&go_w);
+    let (j, _) = joiner.collect::<(String, String)>()?;
+    let (joiner_setns, joiner_fork) = j.unwrap_or_default();
+    facts(&Pid12 {
+        init_end,
+        caller_fork,
+        joiner_setns,
+        joiner_fork,
+    })
+}
+
+fn pid_12_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid12 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq("the namespace init exited", "exited 0", f.init_end.as_str());
+    e.eq(
+        "fork() by the unshare() caller afterwards",
+        "ENOMEM",
+        f.caller_fork.as_str(),
+    );
+    e.eq(
+        "setns() into the dead namespace",
+        "ok",
+        f.joiner_setns.as_str(),
+    );
+    e.eq(
+        "fork() after that setns()",
+        "ENOMEM",
+        f.joiner_fork.as_str(),
+    );
+    Ok(
+        e.verdict("a PID namespace whose init died takes no new processes")
+            .with_errno(f.caller_fork.clone())
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-13: adoption of orphans.
+pub const PID_13: Property = Property {
+    id: "PID-13",
+    area: Area::Pid,
+    title: "Orphans are adopted by the init of their parent's PID namespace, or by the nearest child subreaper; a child of a setns()'d task goes to the ancestor init and sees getppid() == 0",
+    man: "pid_namespaces(7) \"Adoption of orphaned children\"; prctl(2) PR_SET_CHILD_SUBREAPER",
+    prereq: Prereq::ROOTLESS.kernel(3, 8).config(&["CONFIG_PID_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_13_inside),
+    check: pid_13_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid13 {
+    orphan_ppid: Option<i32>,
+    subreaper_pid: i32,
+    subreaper_orphan_ppid: Option<i32>,
+    setns_orphan_ppid: Option<i32>,
+    setns_orphan_reaped_by_us: bool,
+}
+
+/// Fork A, which forks B and exits; once A is reaped, B reports its getppid().
+/// Returns B's report; B is left to whoever adopted it.
+fn make_orphan() -> Result<Option<i32>, StepError> {
+    let (rel_r, rel_w) = pipe()?;
+    let (line_r, line_w) = pipe()?;
+    let a = fork_report(|| {
+        // SAFETY: single-threaded.
+        if let Ok(ForkResult::Child) = unsafe { fork() } {
+            wait_ping(&rel_r);
+            send_line(&line_w, &getppid());
+            // SAFETY: leaving.
+            unsafe { libc::_exit(0) }
+        }
+    })?;
+    drop(line_w);
+    a.collect::<()>()?;
+    ping(&rel_w);
+    Ok(recv_line::<i32>(&line_r))
+}
+
+fn pid_13_inside(cx: &Inside) -> Result<Value, StepError> {
+    // 1. A plain orphan in our namespace: adopted by its init (us, PID 1).
+    let orphan_ppid = make_orphan()?;
+    // 2. Under a subreaper.
+    let (r, _) = fork_report(|| {
+        // SAFETY: plain prctl.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        let ppid = make_orphan().ok().flatten();
+        while waitpid(None, None).is_ok() {}
+        (getpid(), ppid)
+    })?
+    .collect::<(i32, Option<i32>)>()?;
+    let (subreaper_pid, subreaper_orphan_ppid) = r.unwrap_or((0, None));
+    // 3. A child of a task that setns()'d into a nested namespace: its parent's active
+    //    namespace is ours, so our init adopts it.
+    let (ready_r, ready_w) = pipe()?;
+    let (hold_r, hold_w) = pipe()?;
+    let make_ns = cx.launch.pid;
+    let holder = fork_report(|| {
+        if make_ns {
+            let _ = unshare(CloneFlags::CLONE_NEWPID);
+        }
+        let init = fork_report(|| wait_ping(&hold_r));
+        ping(&ready_w);
+        if let Ok(i) = init {
+            let _ = i.collect::<bool>();
+        }
+    })?;
+    wait_ping(&ready_r);
+    let holder_pid = holder.pid.as_raw();
+    let (rel_r, rel_w) = pipe()?;
+    let (line_r, line_w) = pipe()?;
+    let (t, _) = fork_report(|| {
+        let r = setns_path(
+            &format!("/proc/{holder_pid}/ns/pid_for_children"),
+            CloneFlags::CLONE_NEWPID,
+        );
+        // SAFETY: single-threaded.
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => {
+                wait_ping(&rel_r);
+                send_line(&line_w, &getppid());
+                // SAFETY: leaving.
+                unsafe { libc::_exit(0) }
+            }
+            Ok(ForkResult::Parent { child }) => (r, child.as_raw()),
+            Err(e) => (crate::probe::errno_name(e), 0),
+        }
+    })?
+    .collect::<(String, i32)>()?;
+    drop(line_w);
+    ping(&rel_w);
+    let setns_orphan_ppid = recv_line::<i32>(&line_r);
+    let orphan = t.map(|t| t.1).unwrap_or(0);
+    let setns_orphan_reaped_by_us =
+        orphan > 0 && wait_for(nix::unistd::Pid::from_raw(orphan)).is_ok();
+    ping(&hold_w);
+    holder.collect::<()>()?;
+    // Reap the orphans of step 1.
+    while waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
+        .is_ok_and(|w| w != WaitStatus::StillAlive)
+    {}
+    facts(&Pid13 {
+        orphan_ppid,
+        subreaper_pid,
+        subreaper_orphan_ppid,
+        setns_orphan_ppid,
+        setns_orphan_reaped_by_us,
+    })
+}
+
+fn pid_13_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid13 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "getppid() of an orphan (adopted by the namespace init)",
+        Some(1),
+        f.orphan_ppid,
+    );
+    e.eq(
+        "getppid() of an orphan under a child subreaper",
+        Some(f.subreaper_pid),
+        f.subreaper_orphan_ppid,
+    );
+    e.eq(
+        "getppid() of the orphaned child of a setns()'d task (adopted by the ancestor init)",
+        Some(0),
+        f.setns_orphan_ppid,
+    );
+    e.eq(
+        "that orphan was reaped by the ancestor namespace's init",
+        true,
+        f.setns_orphan_reaped_by_us,
+    );
+    Ok(
+        e.verdict("orphans go to their parent's namespace init or a subreaper")
+            .with_observed(json!({
+                "orphan_ppid": f.orphan_ppid,
+                "subreaper_adopted": f.subreaper_orphan_ppid == Some(f.subreaper_pid),
+                "setns_orphan_ppid": f.setns_orphan_ppid,
+                "setns_orphan_reaped_by_ancestor_init": f.setns_orphan_reaped_by_us,
+            })),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-14: reboot(2) inside a PID namespace kills its init with a signal.
+pub const PID_14: Property = Property {
+    id: "PID-14",
+    area: Area::Pid,
+    title: "reboot() in a child PID namespace kills its init: RESTART/RESTART2 by SIGHUP, POWER_OFF/HALT by SIGINT; other commands fail with EINVAL",
+    man: "reboot(2) \"Behavior inside PID namespaces\"",
+    prereq: Prereq::ROOTLESS.kernel(3, 4).config(&["CONFIG_PID_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_14_inside),
+    check: pid_14_check,
+};
+
+/// Exit code of an init that refused to call reboot() because it is not PID 1 of a
+/// new namespace (never reboot the machine).
+const NOT_A_NAMESPACE_INIT: i32 = 99;
+
+fn pid_14_inside(cx: &Inside) -> Result<Value, StepError> {
+    let make = cx.launch.pid;
+    let mut out = Vec::new();
+    for (name, cmd) in [
+        ("RESTART", libc::LINUX_REBOOT_CMD_RESTART),
+        ("RESTART2", libc::LINUX_REBOOT_CMD_RESTART2),
+        ("POWER_OFF", libc::LINUX_REBOOT_CMD_POWER_OFF),
+        ("HALT", libc::LINUX_REBOOT_CMD_HALT),
+        ("CAD_ON", libc::LINUX_REBOOT_CMD_CAD_ON),
+    ] {
+        let (r, _) = fork_report(move || {
+            if make && unshare(CloneFlags::CLONE_NEWPID).is_err() {
+                return "unshare failed".to_string();
+            }
+            // SAFETY: single-threaded.
+            match unsafe { fork() } {
+                Ok(ForkResult::Child) => {
+                    // Only ever in a new PID namespace, as its init.
+                    if !make || getpid() != 1 {
+                        unsafe { libc::_exit(NOT_A_NAMESPACE_INIT) }
+                    }
+                    let arg = c"nsconform";
+                    // SAFETY: reboot with the magic numbers; in a child PID namespace
+                    // it only acts on that namespace.
+                    unsafe {
+                        libc::syscall(
+                            libc::SYS_reboot,
+                            libc::LINUX_REBOOT_MAGIC1,
+                            libc::LINUX_REBOOT_MAGIC2,
+                            cmd,
+                            arg.as_ptr(),
+                        )
+                    };
+                    let e = nix::errno::Errno::last() as i32;
+                    unsafe { libc::_exit(e) }
+                }
+                Ok(ForkResult::Parent { child }) => wait_for(child)
+                    .map(|ws| match ws {
+                        WaitStatus::Exited(_, c) if c == NOT_A_NAMESPACE_INIT => {
+                            "refused: not a namespace init".to_string()
+                        }
+                        WaitStatus::Exited(_, c) => {
+                            crate::probe::errno_name(nix::errno::Errno::from_raw(c))
+                        }
+                        other => status_text(&other),
+                    })
+                    .unwrap_or_else(|e| e.to_string()),
+                Err(e) => crate::probe::errno_name(e),
+            }
+        })?
+        .collect::<String>()?;
+        out.push((name.to_string(), r.unwrap_or_default()));
+    }
+    facts(&out)
+}
+
+fn pid_14_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Vec<(String, String)> = run.facts()?;
+    let want = [
+        ("RESTART", "killed by SIGHUP"),
+        ("RESTART2", "killed by SIGHUP"),
+        ("POWER_OFF", "killed by SIGINT"),
+        ("HALT", "killed by SIGINT"),
+        ("CAD_ON", "EINVAL"),
+    ];
+    let mut e = Expect::new();
+    for (cmd, expected) in want {
+        let got = f.iter().find(|(c, _)| c == cmd).map(|(_, r)| r.as_str());
+        e.eq(&format!("init after reboot({cmd})"), Some(expected), got);
+    }
+    Ok(
+        e.verdict("reboot() in a PID namespace ends its init with the documented signal")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-15: a procfs shows the PID namespace of its mounter, whoever reads it.
+pub const PID_15: Property = Property {
+    id: "PID-15",
+    area: Area::Pid,
+    title: "A procfs lists the processes of its mounter's PID namespace whoever reads it; /proc/self gives the reader's PID in that namespace and is missing (ENOENT) for a reader outside it",
+    man: "pid_namespaces(7) \"/proc and PID namespaces\"",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:pidns03; KST:proc/proc-pidns",
+    controls: &[Control::NoNewPid, Control::NoProcMount],
+    global: false,
+    subject: None,
+    inside: Some(pid_15_inside),
+    check: pid_15_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid15Child {
+    mount: String,
+    proc_self: String,
+    new_proc_self: String,
+    new_proc_pids: Vec<i32>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid15 {
+    child_pid_seen_by_parent: i32,
+    child: Option<Pid15Child>,
+    parent_new_proc_self: String,
+    parent_new_proc_pids: Vec<i32>,
+    parent_proc_lists_child: bool,
+}
+
+fn link_text(path: &str) -> String {
+    match std::fs::read_link(path) {
+        Ok(t) => t.to_string_lossy().into_owned(),
+        Err(e) => io_errno(&e),
+    }
+}
+
+fn pid_15_inside(cx: &Inside) -> Result<Value, StepError> {
+    nix::mount::mount(
+        Some("nsconform"),
+        "/tmp",
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        Some("mode=0755"),
+    )
+    .step("mount a private tmpfs on /tmp")?;
+    std::fs::create_dir("/tmp/p2").step("mkdir /tmp/p2")?;
+    new_pid_ns(cx)?;
+    let (ready_r, ready_w) = pipe()?;
+    let (rel_r, rel_w) = pipe()?;
+    let child = fork_report(|| {
+        let mount = outcome(nix::mount::mount(
+            Some("proc"),
+            "/tmp/p2",
+            Some("proc"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        ));
+        let r = Pid15Child {
+            mount,
+            proc_self: link_text("/proc/self"),
+            new_proc_self: link_text("/tmp/p2/self"),
+            new_proc_pids: view::proc_pids("/tmp/p2"),
+        };
+        ping(&ready_w);
+        wait_ping(&rel_r);
+        r
+    })?;
+    let child_pid_seen_by_parent = child.pid.as_raw();
+    wait_ping(&ready_r);
+    let parent_new_proc_self = link_text("/tmp/p2/self");
+    let parent_new_proc_pids = view::proc_pids("/tmp/p2");
+    let parent_proc_lists_child = view::proc_pids("/proc").contains(&child_pid_seen_by_parent);
+    ping(&rel_w);
+    let (child, _) = child.collect::<Pid15Child>()?;
+    let _ = nix::mount::umount2("/tmp/p2", nix::mount::MntFlags::MNT_DETACH);
+    facts(&Pid15 {
+        child_pid_seen_by_parent,
+        child,
+        parent_new_proc_self,
+        parent_new_proc_pids,
+        parent_proc_lists_child,
+    })
+}
+
+fn pid_15_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid15 = run.facts()?;
+    let c = f.child.as_ref();
+    let mut e = Expect::new();
+    e.eq(
+        "child mounts a procfs in its nested namespace",
+        Some("ok"),
+        c.map(|c| c.mount.as_str()),
+    );
+    e.eq(
+        "/proc/self read by the nested child from the outer procfs (its PID there)",
+        Some(f.child_pid_seen_by_parent.to_string()),
+        c.map(|c| c.proc_self.clone()),
+    );
+    e.eq(
+        "/tmp/p2/self read by the child (its own procfs)",
+        Some("1"),
+        c.map(|c| c.new_proc_self.as_str()),
+    );
+    e.eq(
+        "processes in the child's procfs, read by the child",
+        Some(vec![1]),
+        c.map(|c| c.new_proc_pids.clone()),
+    );
+    e.eq(
+        "the child's procfs read by the parent: /self",
+        "ENOENT",
+        f.parent_new_proc_self.as_str(),
+    );
+    e.eq(
+        "processes in the child's procfs, read by the parent",
+        vec![1],
+        f.parent_new_proc_pids.clone(),
+    );
+    e.eq(
+        "the outer procfs lists the child",
+        true,
+        f.parent_proc_lists_child,
+    );
+    Ok(e.verdict("each procfs shows its mounter's PID namespace")
+        .with_observed(json!({
+            "child_proc_self_is_outer_pid": c.map(|c| c.proc_self == f.child_pid_seen_by_parent.to_string()),
+            "child_new_proc_self": c.map(|c| &c.new_proc_self),
+            "child_new_proc_pids": c.map(|c| &c.new_proc_pids),
+            "parent_new_proc_self": f.parent_new_proc_self,
+            "parent_new_proc_pids": f.parent_new_proc_pids,
+        })))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-16: ns_last_pid is per PID namespace.
+pub const PID_16: Property = Property {
+    id: "PID-16",
+    area: Area::Pid,
+    title: "/proc/sys/kernel/ns_last_pid is per PID namespace: writing N there makes the next PID N+1 in the writer's namespace only",
+    man: "pid_namespaces(7) \"/proc/sys/kernel/ns_last_pid\"",
+    prereq: Prereq::ROOTLESS.kernel(3, 3).config(&["CONFIG_PID_NS", "CONFIG_CHECKPOINT_RESTORE"]),
+    coverage: "OTH:~CRIU (used, not asserted)",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_16_inside),
+    check: pid_16_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid16 {
+    write_outer: String,
+    next_outer_pid: Option<i32>,
+    write_nested: Option<String>,
+    next_nested_pid: Option<i32>,
+    outer_last_after: String,
+}
+
+fn write_last_pid(n: i32) -> String {
+    match std::fs::write("/proc/sys/kernel/ns_last_pid", n.to_string()) {
+        Ok(()) => "ok".into(),
+        Err(e) => io_errno(&e),
+    }
+}
+
+fn pid_16_inside(cx: &Inside) -> Result<Value, StepError> {
+    // Never write the initial namespace's counter.
+    if !cx.launch.pid || getpid() != 1 {
+        return facts(&Pid16 {
+            write_outer: "refused: not a namespace init".into(),
+            ..Pid16::default()
+        });
+    }
+    let write_outer = write_last_pid(100);
+    let (a, _) = fork_report(|| {
+        let me = getpid();
+        if unshare(CloneFlags::CLONE_NEWPID).is_err() {
+            return (me, None, None);
+        }
+        let inner = fork_report(|| {
+            let w = write_last_pid(50);
+            let next = fork_report(getpid)
+                .ok()
+                .and_then(|c| c.collect::<i32>().ok())
+                .and_then(|c| c.0);
+            (w, next)
+        })
+        .ok()
+        .and_then(|i| i.collect::<(String, Option<i32>)>().ok())
+        .and_then(|r| r.0);
+        (
+            me,
+            inner.as_ref().map(|i| i.0.clone()),
+            inner.and_then(|i| i.1),
+        )
+    })?
+    .collect::<(i32, Option<String>, Option<i32>)>()?;
+    let (next_outer_pid, write_nested, next_nested_pid) = match a {
+        Some((p, w, n)) => (Some(p), w, n),
+        None => (None, None, None),
+    };
+    let outer_last_after = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    facts(&Pid16 {
+        write_outer,
+        next_outer_pid,
+        write_nested,
+        next_nested_pid,
+        outer_last_after,
+    })
+}
+
+fn pid_16_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid16 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "write 100 to ns_last_pid as the namespace init",
+        "ok",
+        f.write_outer.as_str(),
+    );
+    e.eq("PID of the next child", Some(101), f.next_outer_pid);
+    e.eq(
+        "write 50 to ns_last_pid in a nested namespace",
+        Some("ok"),
+        f.write_nested.as_deref(),
+    );
+    e.eq("PID of the next child there", Some(51), f.next_nested_pid);
+    e.eq(
+        "outer ns_last_pid afterwards (the nested init and child took 102 and 103)",
+        "103",
+        f.outer_last_after.as_str(),
+    );
+    Ok(
+        e.verdict("ns_last_pid steers PID allocation in the writer's namespace only")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-18: CLONE_NEWPID with CLONE_VM/CLONE_SIGHAND, and no threads after unshare.
+pub const PID_18: Property = Property {
+    id: "PID-18",
+    area: Area::Pid,
+    title: "clone() accepts CLONE_NEWPID with CLONE_VM (3.12+) and with CLONE_VM|CLONE_SIGHAND (4.3+); CLONE_THREAD after unshare(CLONE_NEWPID) fails with EINVAL",
+    man: "pid_namespaces(7); clone(2) ERRORS",
+    prereq: Prereq::ROOTLESS.kernel(3, 12).config(&["CONFIG_PID_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_18_inside),
+    check: pid_18_check,
+};
+
+static CLONED_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// clone() with `flags` on a private stack; the child stores its PID (shared memory
+/// with CLONE_VM). Returns ("ok" or errno, the PID the child saw).
+fn clone_and_see(flags: CloneFlags, signal: Option<libc::c_int>) -> (String, Option<i32>) {
+    let mut stack = vec![0u8; 64 * 1024];
+    CLONED_PID.store(0, std::sync::atomic::Ordering::SeqCst);
+    let cb = Box::new(|| {
+        // SAFETY: raw getpid, no libc caches involved.
+        let pid = unsafe { libc::syscall(libc::SYS_getpid) } as i32;
+        CLONED_PID.store(pid, std::sync::atomic::Ordering::SeqCst);
+        0
+    });
+    // SAFETY: the child only stores an integer and returns; the stack outlives it (we
+    // wait for it, or leave with _exit for threads).
+    let r = unsafe { nix::sched::clone(cb, &mut stack, flags, signal) };
+    match r {
+        Ok(child) => {
+            if signal.is_some() {
+                let _ = wait_for(child);
+            } else {
+                // A thread: wait until it has run.
+                for _ in 0..1000 {
+                    if CLONED_PID.load(std::sync::atomic::Ordering::SeqCst) != 0 {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_micros(100));
+                }
+            }
+            let pid = CLONED_PID.load(std::sync::atomic::Ordering::SeqCst);
+            std::mem::forget(stack);
+            ("ok".into(), Some(pid))
+        }
+        Err(e) => (crate::probe::errno_name(e), None),
+    }
+}
+
+fn pid_18_inside(cx: &Inside) -> Result<Value, StepError> {
+    let newpid = if cx.launch.pid {
+        CloneFlags::CLONE_NEWPID
+    } else {
+        CloneFlags::empty()
+    };
+    let make = cx.launch.pid;
+    let vm =
+        fork_report(move || clone_and_see(CloneFlags::CLONE_VM | newpid, Some(libc::SIGCHLD)))?
+            .collect::<(String, Option<i32>)>()?
+            .0;
+    let sighand = fork_report(move || {
+        clone_and_see(
+            CloneFlags::CLONE_VM | CloneFlags::CLONE_SIGHAND | newpid,
+            Some(libc::SIGCHLD),
+        )
+    })?
+    .collect::<(String, Option<i32>)>()?
+    .0;
+    let thread = fork_report(move || {
+        if make {
+            let _ = unshare(CloneFlags::CLONE_NEWPID);
+        }
+        clone_and_see(
+            CloneFlags::CLONE_VM | CloneFlags::CLONE_SIGHAND | CloneFlags::CLONE_THREAD,
+            None,
+        )
+        .0
+    })?
+    .collect::<String>()?
+    .0;
+    facts(&json!({ "vm": vm, "vm_sighand": sighand, "thread_after_unshare": thread }))
+}
+
+fn pid_18_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f = run.facts.clone();
+    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    let new = cx
+        .env
+        .version
+        .map_or(true, |v| v >= crate::env::KernelVersion(4, 3, 0));
+    let mut e = Expect::new();
+    e.eq(
+        "clone(CLONE_NEWPID|CLONE_VM): result and child PID",
+        json!(["ok", 1]),
+        v("vm"),
+    );
+    e.eq(
+        "clone(CLONE_NEWPID|CLONE_VM|CLONE_SIGHAND): result and child PID",
+        if new {
+            json!(["ok", 1])
+        } else {
+            json!(["EINVAL", null])
+        },
+        v("vm_sighand"),
+    );
+    e.eq(
+        "clone(CLONE_THREAD) after unshare(CLONE_NEWPID)",
+        json!("EINVAL"),
+        v("thread_after_unshare"),
+    );
+    Ok(e.verdict(
+        "CLONE_NEWPID combines with CLONE_VM/CLONE_SIGHAND; threads are refused after unshare",
+    )
+    .with_observed(f))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-20: pidfd_send_signal() only from the target's namespace or an ancestor.
+pub const PID_20: Property = Property {
+    id: "PID-20",
+    area: Area::Pid,
+    title: "pidfd_send_signal() works from the target's PID namespace or an ancestor; from a descendant namespace it fails with EINVAL",
+    man: "pidfd_send_signal(2) ERRORS",
+    prereq: Prereq::ROOTLESS.kernel(5, 3).config(&["CONFIG_PID_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_20_inside),
+    check: pid_20_check,
+};
+
+fn pidfd_open(pid: i32) -> i64 {
+    // SAFETY: raw pidfd_open.
+    unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) }
+}
+
+fn pidfd_signal(fd: i64, sig: libc::c_int) -> String {
+    // SAFETY: raw pidfd_send_signal with no siginfo.
+    raw_outcome(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd as libc::c_int,
+            sig,
+            std::ptr::null::<u8>(),
+            0,
+        )
+    })
+}
+
+fn pid_20_inside(cx: &Inside) -> Result<Value, StepError> {
+    let (never_r, never_w) = pipe()?;
+    let never_w_raw = never_w.as_raw_fd();
+    let target = fork_report(|| {
+        // SAFETY: closing this process's copy of the write end, so EOF can arrive.
+        unsafe { libc::close(never_w_raw) };
+        wait_ping(&never_r)
+    })?;
+    let fd = pidfd_open(target.pid.as_raw());
+    if fd < 0 {
+        let e = raw_outcome(-1);
+        drop(never_w);
+        let _ = target.collect::<bool>();
+        return facts(&json!({ "pidfd_open": e }));
+    }
+    new_pid_ns(cx)?;
+    let (ready_r, ready_w) = pipe()?;
+    let (rel_r, rel_w) = pipe()?;
+    let desc = fork_report(|| {
+        let r = pidfd_signal(fd, 0);
+        ping(&ready_w);
+        wait_ping(&rel_r);
+        r
+    })?;
+    wait_ping(&ready_r);
+    let same_ns = pidfd_signal(fd, 0);
+    let dfd = pidfd_open(desc.pid.as_raw());
+    let to_descendant = if dfd < 0 {
+        raw_outcome(-1)
+    } else {
+        pidfd_signal(dfd, 0)
+    };
+    ping(&rel_w);
+    let (from_descendant, _) = desc.collect::<String>()?;
+    drop(never_w);
+    let _ = target.collect::<bool>()?;
+    facts(&json!({
+        "pidfd_open": "ok",
+        "same_namespace": same_ns,
+        "ancestor_to_descendant": to_descendant,
+        "descendant_to_ancestor": from_descendant,
+    }))
+}
+
+fn pid_20_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f = run.facts.clone();
+    if f.get("pidfd_open") == Some(&json!("ENOSYS")) {
+        return Err(crate::outcome::Verdict::skip(
+            "needs pidfd_open (kernel 5.3); this kernel answered ENOSYS",
+        ));
+    }
+    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    let mut e = Expect::new();
+    e.eq(
+        "pidfd_send_signal(0) within the same namespace",
+        json!("ok"),
+        v("same_namespace"),
+    );
+    e.eq(
+        "pidfd_send_signal(0) to a process in a descendant namespace",
+        json!("ok"),
+        v("ancestor_to_descendant"),
+    );
+    e.eq(
+        "pidfd_send_signal(0) from a descendant namespace to an ancestor's process",
+        json!("EINVAL"),
+        v("descendant_to_ancestor"),
+    );
+    Ok(e.verdict("pidfd signals flow only downward or sideways")
+        .with_errno("EINVAL")
+        .with_observed(f))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-22: translating PIDs through a PID namespace file descriptor.
+pub const PID_22: Property = Property {
+    id: "PID-22",
+    area: Area::Pid,
+    title: "NS_GET_{PID,TGID}_FROM_PIDNS and NS_GET_{PID,TGID}_IN_PIDNS translate a PID between a PID namespace fd and the caller's namespace; ESRCH when it is not visible",
+    man: "ioctl_nsfs(2) (uapi linux/nsfs.h, kernel 6.11)",
+    prereq: Prereq::ROOTLESS.kernel(6, 11).config(&["CONFIG_PID_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_22_inside),
+    check: pid_22_check,
+};
+
+const NS_GET_PID_FROM_PIDNS: libc::c_ulong = 0x8004_b706;
+const NS_GET_TGID_FROM_PIDNS: libc::c_ulong = 0x8004_b707;
+const NS_GET_PID_IN_PIDNS: libc::c_ulong = 0x8004_b708;
+const NS_GET_TGID_IN_PIDNS: libc::c_ulong = 0x8004_b709;
+
+fn ns_ioctl(fd: &std::fs::File, req: libc::c_ulong, pid: i32) -> Result<i32, String> {
+    // SAFETY: the nsfs PID ioctls take the PID by value and return the translation.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), req, pid as libc::c_ulong) };
+    if r < 0 {
+        Err(crate::probe::errno_name(nix::errno::Errno::last()))
+    } else {
+        Ok(r)
+    }
+}
+
+fn pid_22_inside(cx: &Inside) -> Result<Value, StepError> {
+    new_pid_ns(cx)?;
+    let (rel_r, rel_w) = pipe()?;
+    let (ready_r, ready_w) = pipe()?;
+    let child = fork_report(|| {
+        ping(&ready_w);
+        wait_ping(&rel_r)
+    })?;
+    wait_ping(&ready_r);
+    let c = child.pid.as_raw();
+    let fd = std::fs::File::open(format!("/proc/{c}/ns/pid")).step("open the child's ns/pid")?;
+    let r = |req, pid| match ns_ioctl(&fd, req, pid) {
+        Ok(v) => json!(v),
+        Err(e) => json!(e),
+    };
+    let out = json!({
+        "child_pid_here": c,
+        "pid_from_pidns_1": r(NS_GET_PID_FROM_PIDNS, 1),
+        "tgid_from_pidns_1": r(NS_GET_TGID_FROM_PIDNS, 1),
+        "pid_in_pidns_child": r(NS_GET_PID_IN_PIDNS, c),
+        "tgid_in_pidns_child": r(NS_GET_TGID_IN_PIDNS, c),
+        "pid_in_pidns_self": r(NS_GET_PID_IN_PIDNS, getpid()),
+    });
+    ping(&rel_w);
+    child.collect::<bool>()?;
+    facts(&out)
+}
+
+fn pid_22_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f = run.facts.clone();
+    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    if v("pid_from_pidns_1") == json!("ENOTTY") {
+        return Err(crate::outcome::Verdict::skip(
+            "needs NS_GET_PID_FROM_PIDNS (kernel 6.11); this kernel answered ENOTTY",
+        ));
+    }
+    let c = v("child_pid_here");
+    let mut e = Expect::new();
+    e.eq(
+        "NS_GET_PID_FROM_PIDNS(1) on the child's namespace (its PID here)",
+        c.clone(),
+        v("pid_from_pidns_1"),
+    );
+    e.eq(
+        "NS_GET_TGID_FROM_PIDNS(1)",
+        c.clone(),
+        v("tgid_from_pidns_1"),
+    );
+    e.eq(
+        "NS_GET_PID_IN_PIDNS(<child>) (1 there)",
+        json!(1),
+        v("pid_in_pidns_child"),
+    );
+    e.eq(
+        "NS_GET_TGID_IN_PIDNS(<child>)",
+        json!(1),
+        v("tgid_in_pidns_child"),
+    );
+    e.eq(
+        "NS_GET_PID_IN_PIDNS(<caller>), not visible in the child namespace",
+        json!("ESRCH"),
+        v("pid_in_pidns_self"),
+    );
+    let c_is_1 = c == json!(1);
+    Ok(e.verdict("nsfs PID ioctls translate between namespaces")
+        .with_errno("ESRCH")
+        .with_observed(json!({
+            "child_pid_here_is_1": c_is_1,
+            "from_matches_child": v("pid_from_pidns_1") == c,
+            "pid_in_pidns_child": v("pid_in_pidns_child"),
+            "pid_in_pidns_self": v("pid_in_pidns_self"),
+        })))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-17: PIDs in SCM_CREDENTIALS are translated for the receiver.
+pub const PID_17: Property = Property {
+    id: "PID-17",
+    area: Area::Pid,
+    title: "PIDs crossing PID namespaces are translated for the receiver: SCM_CREDENTIALS from a nested process carries its PID in the receiver's namespace, and 0 when the sender is not visible",
+    man: "pid_namespaces(7) \"Miscellaneous\"; unix(7) SCM_CREDENTIALS",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:pidns13,pidns30,pidns31 (signals/mq); SCM_CREDENTIALS new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_17_inside),
+    check: pid_17_check,
+};
+
+/// Receive one datagram and return the PID of its SCM_CREDENTIALS (SO_PASSCRED on).
+fn recv_cred_pid(fd: i32) -> Option<i32> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut buf = [0u8; 16];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut cmsg = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
+    let msg = recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::empty()).ok()?;
+    for c in msg.cmsgs().ok()? {
+        if let ControlMessageOwned::ScmCredentials(cred) = c {
+            return Some(cred.pid());
+        }
+    }
+    None
+}
+
+fn pid_17_inside(cx: &Inside) -> Result<Value, StepError> {
+    use nix::sys::socket::{setsockopt, socketpair, sockopt, AddressFamily, SockFlag, SockType};
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::Datagram,
+        None,
+        SockFlag::empty(),
+    )
+    .step("socketpair(AF_UNIX, SOCK_DGRAM)")?;
+    setsockopt(&a, sockopt::PassCred, &true).step("SO_PASSCRED")?;
+    setsockopt(&b, sockopt::PassCred, &true).step("SO_PASSCRED")?;
+    new_pid_ns(cx)?;
+    let (braw, araw) = (b.as_raw_fd(), a.as_raw_fd());
+    let child = fork_report(move || {
+        crate::probe::sys::write_all(braw, b"c");
+        (getpid(), recv_cred_pid(braw))
+    })?;
+    let cpid = child.pid.as_raw();
+    let from_child = recv_cred_pid(araw);
+    crate::probe::sys::write_all(araw, b"p");
+    let (r, _) = child.collect::<(i32, Option<i32>)>()?;
+    let (child_own_pid, child_saw) = r.map_or((0, None), |r| (r.0, r.1));
+    facts(&json!({
+        "child_pid_here": cpid,
+        "child_own_pid": child_own_pid,
+        "cred_pid_from_child": from_child,
+        "cred_pid_seen_by_child": child_saw,
+    }))
+}
+
+fn pid_17_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f = run.facts.clone();
+    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    let mut e = Expect::new();
+    e.eq("the nested child's own PID", json!(1), v("child_own_pid"));
+    e.eq(
+        "SCM_CREDENTIALS pid from the nested child (translated to our namespace)",
+        v("child_pid_here"),
+        v("cred_pid_from_child"),
+    );
+    e.eq(
+        "SCM_CREDENTIALS pid of our message seen by the child (we are not visible there)",
+        json!(0),
+        v("cred_pid_seen_by_child"),
+    );
+    Ok(e.verdict("credential PIDs are translated for the receiver")
+        .with_observed(json!({
+            "child_own_pid": v("child_own_pid"),
+            "cred_from_child_is_translated": v("cred_pid_from_child") == v("child_pid_here"),
+            "cred_pid_seen_by_child": v("cred_pid_seen_by_child"),
+        })))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-19: clone3() set_tid chooses the PID at each level.
+pub const PID_19: Property = Property {
+    id: "PID-19",
+    area: Area::Pid,
+    title: "clone3() set_tid picks the PID per namespace level: a free PID is granted; a taken one gives EEXIST; 0, -1, >= pid_max, more entries than levels, or a PID > 1 in a new namespace without init give EINVAL; without CAP_SYS_ADMIN/CAP_CHECKPOINT_RESTORE over the namespace, EPERM",
+    man: "clone(2) \"The set_tid array\"",
+    prereq: Prereq::ROOTLESS.kernel(5, 5).config(&["CONFIG_PID_NS"]),
+    coverage: "KST:clone3/clone3_set_tid,clone3/clone3_cap_checkpoint_restore; LTP:clone304",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_19_inside),
+    check: pid_19_check,
+};
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// clone3() with `set_tid`; the child exits at once. "ok <pid>" or the errno.
+fn clone3_tid(flags: u64, tids: &[i32]) -> String {
+    let args = CloneArgs {
+        flags,
+        exit_signal: libc::SIGCHLD as u64,
+        set_tid: tids.as_ptr() as u64,
+        set_tid_size: tids.len() as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: clone3 without a new stack behaves like fork; the probe is single-threaded
+    // and the child only calls _exit.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if r == 0 {
+        // SAFETY: leaving the child at once.
+        unsafe { libc::_exit(0) }
+    }
+    if r < 0 {
+        return crate::probe::errno_name(nix::errno::Errno::last());
+    }
+    let _ = wait_for(nix::unistd::Pid::from_raw(r as i32));
+    format!("ok {r}")
+}
+
+fn pid_19_inside(cx: &Inside) -> Result<Value, StepError> {
+    // Picking PIDs in the initial namespace is not this check's business.
+    if !cx.launch.pid || getpid() != 1 {
+        return facts(&json!({ "refused": "not the init of a new PID namespace" }));
+    }
+    let pid_max: i32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4_194_304);
+    let newpid = libc::CLONE_NEWPID as u64;
+    let no_caps = fork_report(|| {
+        if let Err(e) = unshare(CloneFlags::CLONE_NEWUSER) {
+            return crate::probe::errno_name(e);
+        }
+        clone3_tid(0, &[802])
+    })?
+    .collect::<String>()?
+    .0
+    .unwrap_or_default();
+    facts(&json!({
+        "free": clone3_tid(0, &[500]),
+        "taken": clone3_tid(0, &[1]),
+        "zero": clone3_tid(0, &[0]),
+        "minus_one": clone3_tid(0, &[-1]),
+        "pid_max": clone3_tid(0, &[pid_max]),
+        "more_than_levels": clone3_tid(0, &[600, 600, 600]),
+        "new_ns_init_1": clone3_tid(newpid, &[1, 700]),
+        "new_ns_no_init": clone3_tid(newpid, &[5, 701]),
+        "no_caps": no_caps,
+    }))
+}
+
+fn pid_19_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f = run.facts.clone();
+    if let Some(r) = f.get("refused") {
+        return Ok(crate::outcome::Verdict::fail(
+            "the probe is not the init of a new PID namespace; it refused to pick PIDs",
+            "PID 1 of a new PID namespace",
+            r,
+        )
+        .with_observed(f));
+    }
+    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    let mut e = Expect::new();
+    for (what, key, want) in [
+        ("set_tid {500} (free)", "free", "ok 500"),
+        ("set_tid {1} (taken by us)", "taken", "EEXIST"),
+        ("set_tid {0}", "zero", "EINVAL"),
+        ("set_tid {-1}", "minus_one", "EINVAL"),
+        ("set_tid {pid_max}", "pid_max", "EINVAL"),
+        (
+            "set_tid with 3 entries at nesting level 1",
+            "more_than_levels",
+            "EINVAL",
+        ),
+        (
+            "CLONE_NEWPID with set_tid {1, 700}",
+            "new_ns_init_1",
+            "ok 700",
+        ),
+        (
+            "CLONE_NEWPID with set_tid {5, 701} (no init yet)",
+            "new_ns_no_init",
+            "EINVAL",
+        ),
+        (
+            "set_tid {802} from a user namespace without rights over ours",
+            "no_caps",
+            "EPERM",
+        ),
+    ] {
+        e.eq(what, json!(want), v(key));
+    }
+    Ok(e.verdict("clone3() set_tid follows the documented rules")
+        .with_observed(f))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-21: pid_max per PID namespace (kernel 6.14, commit 7863dcc72d0f).
+pub const PID_21: Property = Property {
+    id: "PID-21",
+    area: Area::Pid,
+    title: "/proc/sys/kernel/pid_max is per PID namespace: a write limits PIDs of that namespace only, and a nested namespace with a larger pid_max still gets PIDs below its ancestor's limit at the ancestor's level",
+    man: "kernel commit 7863dcc72d0f (\"pid: allow pid_max to be set per pid namespace\", 6.14)",
+    prereq: Prereq::ROOTLESS.kernel(6, 14).config(&["CONFIG_PID_NS", "CONFIG_CHECKPOINT_RESTORE"]),
+    coverage: "KST:pid_namespace/pid_max",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_21_inside),
+    check: pid_21_check,
+};
+
+fn write_pid_max(n: i32) -> String {
+    match std::fs::write("/proc/sys/kernel/pid_max", n.to_string()) {
+        Ok(()) => "ok".into(),
+        Err(e) => io_errno(&e),
+    }
+}
+
+fn pid_21_inside(cx: &Inside) -> Result<Value, StepError> {
+    if !cx.launch.pid || getpid() != 1 {
+        return facts(&json!({ "refused": "not the init of a new PID namespace" }));
+    }
+    let write = write_pid_max(1000);
+    let read_back = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    write_last_pid(998);
+    let first = fork_report(|| ())?.pid.as_raw();
+    let second = fork_report(|| ())?.pid.as_raw();
+    while waitpid(None, None).is_ok() {}
+    let (nested, _) = fork_report(|| {
+        if unshare(CloneFlags::CLONE_NEWPID).is_err() {
+            return json!("unshare failed");
+        }
+        fork_report(|| {
+            let w = write_pid_max(5000);
+            write_last_pid(4500);
+            let c = fork_report(|| view::status_ids("NSpid"))
+                .ok()
+                .and_then(|c| c.collect::<Vec<i32>>().ok())
+                .and_then(|c| c.0);
+            json!({ "write": w, "child_nspid": c })
+        })
+        .ok()
+        .and_then(|i| i.collect::<Value>().ok())
+        .and_then(|r| r.0)
+        .unwrap_or(Value::Null)
+    })?
+    .collect::<Value>()?;
+    facts(&json!({
+        "write": write,
+        "read_back": read_back,
+        "pids_after_998": [first, second],
+        "nested": nested,
+    }))
+}
+
+fn pid_21_check(cx: &mut Cx) -> CheckResult {
+    let host_before = std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap_or_default();
+    let (run, host_during) = cx.run_held(Launch::host().pid(), Value::Null, |_| {
+        Ok(std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap_or_default())
+    })?;
+    let f = run.facts.clone();
+    if let Some(r) = f.get("refused") {
+        return Ok(crate::outcome::Verdict::fail(
+            "the probe is not the init of a new PID namespace; it refused to set pid_max",
+            "PID 1 of a new PID namespace",
+            r,
+        )
+        .with_observed(f));
+    }
+    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    let nspid = f
+        .pointer("/nested/child_nspid")
+        .and_then(|x| serde_json::from_value::<Vec<i32>>(x.clone()).ok())
+        .unwrap_or_default();
+    let mut e = Expect::new();
+    e.eq(
+        "write 1000 to pid_max in our namespace",
+        json!("ok"),
+        v("write"),
+    );
+    e.eq("pid_max read back", json!("1000"), v("read_back"));
+    e.eq(
+        "host pid_max meanwhile",
+        host_before.trim(),
+        host_during.trim(),
+    );
+    e.eq(
+        "PIDs after ns_last_pid=998 (999, then wrap below 1000 to 300)",
+        json!([999, 300]),
+        v("pids_after_998"),
+    );
+    e.eq(
+        "write 5000 to pid_max in a nested namespace",
+        Some(&json!("ok")),
+        f.pointer("/nested/write"),
+    );
+    e.that(
+        "NSpid of the nested child: below 1000 at our level, 4501 in its own",
+        nspid.len() == 2 && nspid[0] < 1000 && nspid[1] == 4501,
+        "[<1000, 4501]",
+        format!("{nspid:?}"),
+    );
+    Ok(
+        e.verdict("pid_max is per namespace and every level honours its own")
+            .with_observed(json!({
+                "write": v("write"),
+                "read_back": v("read_back"),
+                "pids_after_998": v("pids_after_998"),
+                "nested_write": f.pointer("/nested/write"),
+                "nested_outer_below_limit": nspid.first().is_some_and(|p| *p < 1000),
+                "nested_inner_pid": nspid.get(1),
+            })),
+    )
 }

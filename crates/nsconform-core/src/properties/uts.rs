@@ -11,7 +11,7 @@ use crate::subject::SubjectObservation;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub const ALL: &[Property] = &[UTS_02, UTS_03];
+pub const ALL: &[Property] = &[UTS_01, UTS_02, UTS_03, UTS_04, UTS_05];
 
 /// The two UTS identifiers the seed properties set.
 #[derive(Clone, Copy)]
@@ -243,4 +243,290 @@ fn uts_02_subject(o: &SubjectObservation) -> Verdict {
 
 fn uts_03_subject(o: &SubjectObservation) -> Verdict {
     subject_name(o, Name::Domain)
+}
+
+/// The UTS namespace inode of the harness, given to inside halves that change names so
+/// they refuse to when a control left them in the host's namespace.
+fn host_uts_arg() -> Result<Value, Verdict> {
+    Ok(json!({ "host_uts": host::own_ns_inode("uts")? }))
+}
+
+/// True when the caller's UTS namespace is the one named by the `host_uts` argument.
+fn in_host_uts(cx: &Inside) -> bool {
+    let host = cx.args.get("host_uts").and_then(Value::as_u64).unwrap_or(0);
+    crate::probe::sys::ns_inode("self", "uts").map_or(true, |i| i == host)
+}
+
+fn uname_names() -> (String, String) {
+    nix::sys::utsname::uname()
+        .map(|u| {
+            (
+                u.nodename().to_string_lossy().into_owned(),
+                u.domainname().to_string_lossy().into_owned(),
+            )
+        })
+        .unwrap_or_default()
+}
+
+fn proc_names() -> (String, String) {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    (
+        read("/proc/sys/kernel/hostname"),
+        read("/proc/sys/kernel/domainname"),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// UTS-01: a new UTS namespace starts with copies of the creator's names.
+pub const UTS_01: Property = Property {
+    id: "UTS-01",
+    area: Area::Uts,
+    title: "A new UTS namespace starts with copies of the creator's hostname and NIS domain name",
+    man: "uts_namespaces(7); clone(2) CLONE_NEWUTS",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_UTS_NS"]),
+    coverage: "LTP:~utsname03",
+    controls: &[Control::NoNewUts],
+    global: false,
+    subject: None,
+    inside: Some(uts_01_inside),
+    check: uts_01_check,
+};
+
+fn uts_01_inside(_: &Inside) -> Result<Value, StepError> {
+    facts(&uname_names())
+}
+
+fn uts_01_check(cx: &mut Cx) -> CheckResult {
+    let host_uts = host::own_ns_inode("uts")?;
+    let (run, probe_uts) = cx.run_held(Launch::host().uts(), Value::Null, |run| {
+        host::ns_inode(run.host_pid.expect("held"), "uts")
+    })?;
+    let (hostname, domainname): (String, String) = run.facts()?;
+    let mut e = Expect::new();
+    e.ne(
+        "UTS namespace of the probe (a new one)",
+        host_uts,
+        probe_uts,
+    );
+    e.eq(
+        "hostname inside (copied from the creator)",
+        host::hostname(),
+        hostname.clone(),
+    );
+    e.eq(
+        "domainname inside (copied from the creator)",
+        host::domainname(),
+        domainname.clone(),
+    );
+    Ok(e.verdict("the new UTS namespace inherited both names")
+        .with_observed(json!({
+            "hostname_copied": hostname == host::hostname(),
+            "domainname_copied": domainname == host::domainname(),
+            "uts_ns_differs_from_host": probe_uts != host_uts,
+        })))
+}
+
+// ---------------------------------------------------------------------------------
+/// UTS-04: changing names needs CAP_SYS_ADMIN in the user namespace owning the UTS one.
+pub const UTS_04: Property = Property {
+    id: "UTS-04",
+    area: Area::Uts,
+    title: "sethostname/setdomainname need CAP_SYS_ADMIN in the user namespace owning the UTS namespace: EPERM without capabilities and from a new user namespace still using the old UTS namespace; allowed with user+UTS namespaces",
+    man: "sethostname(2) ERRORS; user_namespaces(7)",
+    prereq: Prereq::ROOTLESS.kernel(3, 8).config(&["CONFIG_UTS_NS", "CONFIG_USER_NS"]),
+    coverage: "LTP:~utsname04 (EPERM without userns only)",
+    controls: &[Control::NoNewUts],
+    global: false,
+    subject: None,
+    inside: Some(uts_04_inside),
+    check: uts_04_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Uts04 {
+    no_caps: (String, String),
+    new_userns_old_uts: (String, String),
+    new_userns_new_uts: (String, String),
+    own_namespace: (String, String),
+}
+
+fn try_set_both() -> (String, String) {
+    (
+        super::pid::outcome(nix::unistd::sethostname("nsconform-uts04")),
+        super::pid::outcome(set_domainname("nsconform-uts04")),
+    )
+}
+
+fn uts_04_inside(cx: &Inside) -> Result<Value, StepError> {
+    use super::pid::fork_report;
+    use nix::sched::{unshare, CloneFlags};
+    let in_host = in_host_uts(cx);
+    let guarded = |f: fn() -> (String, String)| {
+        if in_host {
+            ("refused: host UTS namespace".to_string(), String::new())
+        } else {
+            f()
+        }
+    };
+    let no_caps = fork_report(move || {
+        let hdr = libc_cap_header();
+        let data = [[0u32; 3]; 2];
+        // SAFETY: capset with a valid header and two zeroed data blocks.
+        unsafe { libc::syscall(libc::SYS_capset, &hdr, data.as_ptr()) };
+        guarded(try_set_both)
+    })?
+    .collect::<(String, String)>()?
+    .0
+    .unwrap_or_default();
+    let new_userns_old_uts = fork_report(move || {
+        if let Err(e) = unshare(CloneFlags::CLONE_NEWUSER) {
+            return (crate::probe::errno_name(e), String::new());
+        }
+        guarded(try_set_both)
+    })?
+    .collect::<(String, String)>()?
+    .0
+    .unwrap_or_default();
+    let new_userns_new_uts = fork_report(|| {
+        if let Err(e) = unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWUTS) {
+            return (crate::probe::errno_name(e), String::new());
+        }
+        try_set_both()
+    })?
+    .collect::<(String, String)>()?
+    .0
+    .unwrap_or_default();
+    let own_namespace = guarded(try_set_both);
+    facts(&Uts04 {
+        no_caps,
+        new_userns_old_uts,
+        new_userns_new_uts,
+        own_namespace,
+    })
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+fn libc_cap_header() -> CapHeader {
+    CapHeader {
+        version: 0x2008_0522,
+        pid: 0,
+    }
+}
+
+fn uts_04_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().uts(), host_uts_arg()?)?;
+    let f: Uts04 = run.facts()?;
+    let eperm = ("EPERM".to_string(), "EPERM".to_string());
+    let ok = ("ok".to_string(), "ok".to_string());
+    let mut e = Expect::new();
+    e.eq(
+        "root of the probe's namespace setting names in its own new UTS namespace",
+        &ok,
+        &f.own_namespace,
+    );
+    e.eq("setting names with no capabilities", &eperm, &f.no_caps);
+    e.eq(
+        "setting names from a new user namespace that still uses the old UTS namespace",
+        &eperm,
+        &f.new_userns_old_uts,
+    );
+    e.eq(
+        "setting names after unshare(CLONE_NEWUSER | CLONE_NEWUTS)",
+        &ok,
+        &f.new_userns_new_uts,
+    );
+    Ok(
+        e.verdict("name changes follow CAP_SYS_ADMIN in the UTS namespace's owner")
+            .with_errno("EPERM")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// UTS-05: uname(2) and /proc/sys/kernel reflect the reader's UTS namespace.
+pub const UTS_05: Property = Property {
+    id: "UTS-05",
+    area: Area::Uts,
+    title: "uname() nodename/domainname and /proc/sys/kernel/{hostname,domainname} show the caller's UTS namespace, whichever procfs is read",
+    man: "uts_namespaces(7); proc(5) /proc/sys/kernel/hostname",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_UTS_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewUts],
+    global: false,
+    subject: None,
+    inside: Some(uts_05_inside),
+    check: uts_05_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Views {
+    uname: (String, String),
+    proc: (String, String),
+}
+
+fn views() -> Views {
+    Views {
+        uname: uname_names(),
+        proc: proc_names(),
+    }
+}
+
+fn uts_05_inside(cx: &Inside) -> Result<Value, StepError> {
+    use nix::sched::{unshare, CloneFlags};
+    if in_host_uts(cx) {
+        return facts(&(None::<Views>, None::<Views>));
+    }
+    nix::unistd::sethostname("nsconform-outer").step("sethostname")?;
+    set_domainname("outer.nsconform").step("setdomainname")?;
+    let make_ns = cx.launch.uts;
+    let (inner, _) = super::pid::fork_report(move || {
+        if make_ns && unshare(CloneFlags::CLONE_NEWUTS).is_err() {
+            return views();
+        }
+        let _ = nix::unistd::sethostname("nsconform-inner");
+        let _ = set_domainname("inner.nsconform");
+        views()
+    })?
+    .collect::<Views>()?;
+    facts(&(Some(views()), inner))
+}
+
+fn uts_05_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().uts(), host_uts_arg()?)?;
+    let (outer, inner): (Option<Views>, Option<Views>) = run.facts()?;
+    let o = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+    let mut e = Expect::new();
+    e.eq(
+        "uname() in the probe's UTS namespace (refused when it is the host's)",
+        o("nsconform-outer", "outer.nsconform"),
+        outer.as_ref().map(|v| v.uname.clone()),
+    );
+    e.eq(
+        "/proc/sys/kernel names in the probe's namespace",
+        o("nsconform-outer", "outer.nsconform"),
+        outer.as_ref().map(|v| v.proc.clone()),
+    );
+    e.eq(
+        "uname() in a nested UTS namespace",
+        o("nsconform-inner", "inner.nsconform"),
+        inner.as_ref().map(|v| v.uname.clone()),
+    );
+    e.eq(
+        "/proc/sys/kernel names read from the nested namespace (same procfs)",
+        o("nsconform-inner", "inner.nsconform"),
+        inner.as_ref().map(|v| v.proc.clone()),
+    );
+    Ok(
+        e.verdict("uname() and /proc/sys/kernel follow the reader's UTS namespace")
+            .with_observed(json!({ "outer": outer, "inner": inner })),
+    )
 }
