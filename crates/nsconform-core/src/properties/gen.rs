@@ -251,10 +251,14 @@ pub fn hold<T: Serialize + DeserializeOwned>(
                 info: (),
                 alive: true,
             };
-            let mut buf = Vec::new();
-            let _ = std::fs::File::from(rd).read_to_end(&mut buf);
-            let r: Result<T, String> = serde_json::from_slice(&buf)
-                .unwrap_or_else(|_| Err("the helper reported nothing".to_string()));
+            // Read exactly one JSON value: processes the helper forks may keep the
+            // pipe open, so end of file may never come.
+            let r: Result<T, String> =
+                serde_json::Deserializer::from_reader(std::fs::File::from(rd))
+                    .into_iter()
+                    .next()
+                    .and_then(Result::ok)
+                    .unwrap_or_else(|| Err("the helper reported nothing".to_string()));
             match r {
                 Ok(info) => {
                     held.alive = false;
