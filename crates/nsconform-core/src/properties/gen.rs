@@ -337,7 +337,7 @@ pub const NS_GET_PARENT: libc::c_ulong = 0xb702;
 /// An ioctl that returns a new descriptor; its inode or the errno.
 pub fn ioctl_fd_ino(fd: i32, req: libc::c_ulong) -> Result<u64, String> {
     // SAFETY: the request takes no argument and returns a new descriptor.
-    let r = unsafe { libc::ioctl(fd, req as _) };
+    let r = unsafe { libc::ioctl(fd, req as _, 0) };
     if r < 0 {
         return Err(errno_name(Errno::last()));
     }

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 
 pub const ALL: &[Property] = &[
-    SETNS_01, SETNS_02, SETNS_03, SETNS_04, SETNS_05, SETNS_06, SETNS_07, SETNS_09, SETNS_10,
-    SETNS_11, SETNS_13,
+    SETNS_01, SETNS_02, SETNS_03, SETNS_04, SETNS_05, SETNS_06, SETNS_07, SETNS_08, SETNS_09,
+    SETNS_10, SETNS_11, SETNS_12, SETNS_13, SETNS_15, SETNS_16,
 ];
 
 type Table = BTreeMap<String, String>;
@@ -725,5 +725,346 @@ fn setns_13_check(cx: &mut Cx) -> CheckResult {
             ("join ancestor", "EINVAL"),
         ],
         "PID ns joins move only future children, never upwards",
+    )
+}
+
+// ---------------------------------------------------------------------------------
+pub const SETNS_08: Property = Property {
+    id: "SETNS-08",
+    area: Area::Setns,
+    title: "setns(pidfd, CLONE_NEWUTS|CLONE_NEWPID) where the PID part fails (target PID ns is an ancestor: EINVAL) changes no namespace; the UTS part alone succeeds",
+    man: "setns(2) \"fd is a PID file descriptor\" (atomic)",
+    prereq: Prereq::ROOTLESS.kernel(5, 8),
+    coverage: "KST:~pidfd/pidfd_setns_test",
+    controls: &[Control::NoNewUts, Control::NoNewPid],
+    global: false,
+    subject: false,
+    inside: Some(setns_08_inside),
+    check: setns_08_check,
+};
+
+fn setns_08_inside(cx: &Inside) -> Result<Value, StepError> {
+    let (uts, pid) = (cx.launch.uts, cx.launch.pid);
+    let target = hold("make a UTS ns", move || {
+        if uts {
+            unshare_raw(libc::CLONE_NEWUTS)?;
+        }
+        Ok(())
+    })?;
+    let pidfd = pidfd_open(target.pid)?;
+    let raw = pidfd.as_raw_fd();
+    let t: Table = in_child("move below the target's PID ns", move || {
+        if pid {
+            if let Err(m) = unshare_raw(libc::CLONE_NEWPID) {
+                return Table::from([("unshare".to_string(), m)]);
+            }
+        }
+        in_child("join from the deeper PID ns", move || {
+            let mut t = Table::new();
+            let before = ino("self", "uts");
+            t.insert(
+                "setns UTS|PID".into(),
+                setns_raw(raw, libc::CLONE_NEWUTS | libc::CLONE_NEWPID),
+            );
+            t.insert(
+                "uts unchanged after the failure".into(),
+                yes(ino("self", "uts") == before),
+            );
+            t.insert("setns UTS".into(), setns_raw(raw, libc::CLONE_NEWUTS));
+            t.insert(
+                "uts changed after UTS alone".into(),
+                yes(ino("self", "uts") != before),
+            );
+            t
+        })
+        .unwrap_or_default()
+    })?;
+    facts(&t)
+}
+
+fn setns_08_check(cx: &mut Cx) -> CheckResult {
+    table_check(
+        cx,
+        Launch::host().user().uts().pid(),
+        &[
+            ("setns UTS|PID", "EINVAL"),
+            ("uts unchanged after the failure", "yes"),
+            ("setns UTS", OK),
+            ("uts changed after UTS alone", "yes"),
+        ],
+        "a failed pidfd setns changes nothing",
+    )
+}
+
+// ---------------------------------------------------------------------------------
+pub const SETNS_12: Property = Property {
+    id: "SETNS-12",
+    area: Area::Setns,
+    title: "Joining a mount ns needs CAP_SYS_CHROOT and CAP_SYS_ADMIN (else EPERM, also from a sibling user ns); afterwards cwd and root are the target ns root",
+    man: "setns(2) \"Mount namespaces\"",
+    prereq: Prereq::ROOTLESS,
+    coverage: "KST:~pidfd/pidfd_setns_test",
+    controls: &[Control::NoNewMnt],
+    global: false,
+    subject: false,
+    inside: Some(setns_12_inside),
+    check: setns_12_check,
+};
+
+fn setns_12_inside(cx: &Inside) -> Result<Value, StepError> {
+    let dir = cx.workdir()?;
+    let d = dir.clone();
+    let new = cx.launch.mnt;
+    let target = hold("make a mount ns with a marked tmpfs", move || {
+        if new {
+            unshare_raw(libc::CLONE_NEWNS)?;
+            nix::mount::mount(
+                Some("nsconform-setns12"),
+                &d,
+                Some("tmpfs"),
+                nix::mount::MsFlags::empty(),
+                Some("size=16k"),
+            )
+            .map_err(|e| format!("mount tmpfs: {e}"))?;
+            std::fs::write(d.join("marker"), b"").map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })?;
+    let mnt = open(&target.ns_path("mnt"))?;
+    let m = mnt.as_raw_fd();
+    let mut t: Table = in_child("join the mount ns from a subdirectory", move || {
+        let mut t = Table::new();
+        let _ = nix::unistd::chdir(&dir);
+        t.insert("join".into(), setns_raw(m, libc::CLONE_NEWNS));
+        t.insert(
+            "cwd is /".into(),
+            yes(nix::unistd::getcwd().is_ok_and(|c| c == std::path::Path::new("/"))),
+        );
+        t.insert(
+            "target's mount visible".into(),
+            yes(dir.join("marker").exists()),
+        );
+        t
+    })?;
+    use super::gen::{limit_effective_caps, CAP_SYS_ADMIN, CAP_SYS_CHROOT};
+    for (label, cap) in [
+        ("without CAP_SYS_CHROOT", CAP_SYS_CHROOT),
+        ("without CAP_SYS_ADMIN", CAP_SYS_ADMIN),
+    ] {
+        t.insert(
+            label.into(),
+            in_child(
+                "join without a capability",
+                move || match limit_effective_caps(!(1u64 << cap)).as_str() {
+                    OK => setns_raw(m, libc::CLONE_NEWNS),
+                    e => format!("capset {e}"),
+                },
+            )?,
+        );
+    }
+    t.insert(
+        "from a sibling user ns".into(),
+        in_child("join from a sibling user ns", move || match new_user_ns() {
+            Ok(()) => setns_raw(m, libc::CLONE_NEWNS),
+            Err(e) => e,
+        })?,
+    );
+    facts(&t)
+}
+
+fn setns_12_check(cx: &mut Cx) -> CheckResult {
+    let dir = cx.scratch_dir()?;
+    let mut launch = Launch::host().user().mnt();
+    launch.workdir = Some(dir.display().to_string());
+    table_check(
+        cx,
+        launch,
+        &[
+            ("join", OK),
+            ("cwd is /", "yes"),
+            ("target's mount visible", "yes"),
+            ("without CAP_SYS_CHROOT", "EPERM"),
+            ("without CAP_SYS_ADMIN", "EPERM"),
+            ("from a sibling user ns", "EPERM"),
+        ],
+        "mount ns joins need both capabilities and reset cwd",
+    )
+}
+
+// ---------------------------------------------------------------------------------
+pub const SETNS_15: Property = Property {
+    id: "SETNS-15",
+    area: Area::Setns,
+    title: "Joining a time ns switches the caller's own CLOCK_MONOTONIC (vDSO and syscall) by the ns offset; a multithreaded caller gets EUSERS",
+    man: "setns(2); time_namespaces(7)",
+    prereq: Prereq::ROOTLESS.kernel(5, 6).config(&["CONFIG_TIME_NS"]),
+    coverage: "KST:timens/*, ~pidfd/pidfd_setns_test",
+    controls: &[Control::NoNewTime],
+    global: false,
+    subject: false,
+    inside: Some(setns_15_inside),
+    check: setns_15_check,
+};
+
+const TIME_SHIFT: i64 = 1000;
+
+fn monotonic(raw: bool) -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    if raw {
+        // SAFETY: valid timespec pointer.
+        unsafe { libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &mut ts) };
+    } else {
+        // SAFETY: valid timespec pointer (libc uses the vDSO).
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    }
+    ts.tv_sec
+}
+
+fn setns_15_inside(cx: &Inside) -> Result<Value, StepError> {
+    let new = cx.launch.time;
+    let target = hold("make a time ns with an offset", move || {
+        if new {
+            unshare_raw(libc::CLONE_NEWTIME)?;
+            std::fs::write(
+                "/proc/self/timens_offsets",
+                format!("monotonic {TIME_SHIFT} 0\n"),
+            )
+            .map_err(|e| format!("write timens_offsets: {e}"))?;
+        }
+        Ok(())
+    })?;
+    let fd = open(&target.ns_path("time_for_children"))?;
+    let raw = fd.as_raw_fd();
+    let mut t: Table = in_child("join the time ns", move || {
+        let mut t = Table::new();
+        let before = monotonic(false);
+        t.insert("join".into(), setns_raw(raw, libc::CLONE_NEWTIME));
+        let shifted = |now: i64| now - before >= TIME_SHIFT - 5 && now - before <= TIME_SHIFT + 5;
+        t.insert("vDSO clock shifted".into(), yes(shifted(monotonic(false))));
+        t.insert(
+            "syscall clock shifted".into(),
+            yes(shifted(monotonic(true))),
+        );
+        t
+    })?;
+    t.insert(
+        "multithreaded join".into(),
+        in_child("join the time ns with a second thread", move || {
+            if !spawn_idle_thread() {
+                return "spawn failed".into();
+            }
+            setns_raw(raw, libc::CLONE_NEWTIME)
+        })?,
+    );
+    facts(&t)
+}
+
+fn setns_15_check(cx: &mut Cx) -> CheckResult {
+    table_check(
+        cx,
+        Launch::host().user().time(),
+        &[
+            ("join", OK),
+            ("vDSO clock shifted", "yes"),
+            ("syscall clock shifted", "yes"),
+            ("multithreaded join", "EUSERS"),
+        ],
+        "a joined time ns shifts the caller's clocks",
+    )
+}
+
+// ---------------------------------------------------------------------------------
+pub const SETNS_16: Property = Property {
+    id: "SETNS-16",
+    area: Area::Setns,
+    title: "PIDFD_GET_*_NAMESPACE ioctls on a pidfd return descriptors of the process's namespaces (incl. pid_for_children, time_for_children) usable with setns",
+    man: "uapi linux/pidfd.h PIDFD_GET_*_NAMESPACE; setns(2)",
+    prereq: Prereq::ROOTLESS.kernel(6, 11),
+    coverage: "KST:pidfd/pidfd_setns_test",
+    controls: &[Control::NoNewUts, Control::NoNewNet],
+    global: false,
+    subject: false,
+    inside: Some(setns_16_inside),
+    check: setns_16_check,
+};
+
+/// PIDFD_GET_*_NAMESPACE = _IO(0xFF, n) and the /proc/PID/ns entry each returns.
+const PIDFD_NS_IOCTLS: [(u64, &str); 10] = [
+    (1, "cgroup"),
+    (2, "ipc"),
+    (3, "mnt"),
+    (4, "net"),
+    (5, "pid"),
+    (6, "pid_for_children"),
+    (7, "time"),
+    (8, "time_for_children"),
+    (9, "user"),
+    (10, "uts"),
+];
+
+fn setns_16_inside(cx: &Inside) -> Result<Value, StepError> {
+    let mut flags = 0;
+    if cx.launch.uts {
+        flags |= libc::CLONE_NEWUTS;
+    }
+    if cx.launch.net {
+        flags |= libc::CLONE_NEWNET;
+    }
+    let target = hold("make UTS and net namespaces", move || unshare_raw(flags))?;
+    let pidfd = pidfd_open(target.pid)?;
+    let tp = target.pid.to_string();
+    let mut t = Table::new();
+    for (nr, name) in PIDFD_NS_IOCTLS {
+        let r = match super::gen::ioctl_fd_ino(pidfd.as_raw_fd(), 0xFF00 | nr as libc::c_ulong) {
+            Ok(i) => yes(Some(i) == ino(&tp, name)),
+            Err(e) => e,
+        };
+        t.insert(format!("{name} matches"), r);
+    }
+    for k in ["uts", "net"] {
+        t.insert(
+            format!("{k} differs from the probe's"),
+            yes(ino(&tp, k) != ino("self", k)),
+        );
+    }
+    let raw = pidfd.as_raw_fd();
+    t.insert(
+        "setns through the returned uts fd".into(),
+        in_child("setns through PIDFD_GET_UTS_NAMESPACE", move || {
+            // SAFETY: the request takes no argument and returns a new descriptor.
+            let fd = unsafe { libc::ioctl(raw, 0xFF0A as _, 0) };
+            if fd < 0 {
+                return crate::probe::errno_name(nix::errno::Errno::last());
+            }
+            setns_raw(fd, libc::CLONE_NEWUTS)
+        })?,
+    );
+    facts(&t)
+}
+
+fn setns_16_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().user().uts().net(), Value::Null)?;
+    let f: Table = run.facts()?;
+    if f.values().any(|v| v == "ENOTTY") {
+        return Err(crate::outcome::Verdict::skip(
+            "needs PIDFD_GET_*_NAMESPACE (kernel 6.11); this kernel answered ENOTTY",
+        ));
+    }
+    let mut want: Vec<(String, &str)> = PIDFD_NS_IOCTLS
+        .iter()
+        .map(|(_, n)| (format!("{n} matches"), "yes"))
+        .collect();
+    want.push(("uts differs from the probe's".into(), "yes"));
+    want.push(("net differs from the probe's".into(), "yes"));
+    want.push(("setns through the returned uts fd".into(), OK));
+    let exp: Vec<(&str, &str)> = want.iter().map(|(a, b)| (a.as_str(), *b)).collect();
+    let mut e = Expect::new();
+    judge_table(&mut e, "result", &exp, &f);
+    Ok(
+        e.verdict("pidfd ioctls hand out the process's ns descriptors")
+            .with_observed(json!(f)),
     )
 }
