@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 
 pub const ALL: &[Property] = &[
-    CR_01, CR_02, CR_03, CR_04, CR_05, CR_06, CR_07, CR_08, CR_10, CR_11, CR_12,
+    CR_01, CR_02, CR_03, CR_04, CR_05, CR_06, CR_07, CR_08, CR_09, CR_10, CR_11, CR_12,
 ];
 
 type Table = BTreeMap<String, String>;
@@ -792,5 +792,82 @@ fn cr_12_check(cx: &mut Cx) -> CheckResult {
         Value::Null,
         &want,
         "an unmapped euid cannot nest user namespaces",
+    )
+}
+
+// ---------------------------------------------------------------------------------
+pub const CR_09: Property = Property {
+    id: "CR-09",
+    area: Area::Cr,
+    title: "unshare(CLONE_NEWNS) implies CLONE_FS: a CLONE_FS sibling's chdir is shared before, not after it unshares the mount ns",
+    man: "unshare(2) CLONE_NEWNS",
+    prereq: Prereq::ROOTLESS,
+    coverage: "LTP:unshare04",
+    controls: &[Control::NoNewMnt],
+    global: false,
+    subject: false,
+    inside: Some(cr_09_inside),
+    check: cr_09_check,
+};
+
+fn chdir_proc() -> String {
+    res(nix::unistd::chdir("/proc"))
+}
+
+fn unshare_then_chdir_sys() -> String {
+    match unshare(CloneFlags::CLONE_NEWNS) {
+        Ok(()) => res(nix::unistd::chdir("/sys")),
+        Err(e) => crate::probe::errno_name(e),
+    }
+}
+
+fn chdir_sys() -> String {
+    res(nix::unistd::chdir("/sys"))
+}
+
+fn cr_09_inside(cx: &Inside) -> Result<Value, StepError> {
+    let new = cx.launch.mnt;
+    let t: Table = in_child("share fs with a CLONE_FS sibling", move || {
+        use super::setns::clone_fs_run;
+        let cwd = || {
+            nix::unistd::getcwd()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        };
+        let mut t = Table::new();
+        let _ = nix::unistd::chdir("/");
+        t.insert("sibling chdir /proc".into(), clone_fs_run(chdir_proc));
+        t.insert("own cwd after it".into(), cwd());
+        let second: fn() -> String = if new {
+            unshare_then_chdir_sys
+        } else {
+            chdir_sys
+        };
+        t.insert(
+            "sibling unshares NEWNS, chdir /sys".into(),
+            clone_fs_run(second),
+        );
+        t.insert("own cwd after that".into(), cwd());
+        t
+    })?;
+    facts(&t)
+}
+
+fn cr_09_check(cx: &mut Cx) -> CheckResult {
+    let want: Vec<(String, &str)> = [
+        ("sibling chdir /proc", OK),
+        ("own cwd after it", "/proc"),
+        ("sibling unshares NEWNS, chdir /sys", OK),
+        ("own cwd after that", "/proc"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), *b))
+    .collect();
+    table_check(
+        cx,
+        Launch::host().user().mnt(),
+        Value::Null,
+        &want,
+        "unshare(CLONE_NEWNS) stops sharing cwd",
     )
 }

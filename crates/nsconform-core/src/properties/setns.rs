@@ -14,7 +14,7 @@ use std::os::fd::AsRawFd;
 
 pub const ALL: &[Property] = &[
     SETNS_01, SETNS_02, SETNS_03, SETNS_04, SETNS_05, SETNS_06, SETNS_07, SETNS_08, SETNS_09,
-    SETNS_10, SETNS_11, SETNS_12, SETNS_13, SETNS_15, SETNS_16,
+    SETNS_10, SETNS_11, SETNS_12, SETNS_13, SETNS_14, SETNS_15, SETNS_16,
 ];
 
 type Table = BTreeMap<String, String>;
@@ -561,38 +561,41 @@ pub const SETNS_11: Property = Property {
     check: setns_11_check,
 };
 
+/// Run `f` in a process created by clone(CLONE_FS) from this process; its result.
+pub fn clone_fs_run(f: fn() -> String) -> String {
+    let Ok((rd, wr)) = nix::unistd::pipe() else {
+        return "pipe failed".to_string();
+    };
+    let w = wr.as_raw_fd();
+    let mut stack = vec![0u8; 256 * 1024];
+    let cb = Box::new(move || {
+        let s = f();
+        crate::probe::sys::write_all(w, s.as_bytes());
+        // SAFETY: leaving the cloned process.
+        unsafe { libc::_exit(0) }
+    });
+    // SAFETY: the child runs on its own stack and leaves with _exit.
+    let pid = match unsafe {
+        nix::sched::clone(
+            cb,
+            &mut stack,
+            nix::sched::CloneFlags::CLONE_FS,
+            Some(libc::SIGCHLD),
+        )
+    } {
+        Ok(p) => p,
+        Err(e) => return format!("clone CLONE_FS: {e}"),
+    };
+    drop(wr);
+    let mut out = String::new();
+    let _ = std::io::Read::read_to_string(&mut std::fs::File::from(rd), &mut out);
+    let _ = nix::sys::wait::waitpid(pid, None);
+    out
+}
+
 /// Run `f` in a process created by clone(CLONE_FS) from a forked child; its result.
 pub fn with_clone_fs(f: fn() -> String) -> Result<String, StepError> {
-    in_child("clone a CLONE_FS sibling", move || {
-        let Ok((rd, wr)) = nix::unistd::pipe() else {
-            return "pipe failed".to_string();
-        };
-        let w = wr.as_raw_fd();
-        let mut stack = vec![0u8; 256 * 1024];
-        let cb = Box::new(move || {
-            let s = f();
-            crate::probe::sys::write_all(w, s.as_bytes());
-            // SAFETY: leaving the cloned process.
-            unsafe { libc::_exit(0) }
-        });
-        // SAFETY: the child runs on its own stack and leaves with _exit.
-        let pid = match unsafe {
-            nix::sched::clone(
-                cb,
-                &mut stack,
-                nix::sched::CloneFlags::CLONE_FS,
-                Some(libc::SIGCHLD),
-            )
-        } {
-            Ok(p) => p,
-            Err(e) => return format!("clone CLONE_FS: {e}"),
-        };
-        drop(wr);
-        let mut out = String::new();
-        let _ = std::io::Read::read_to_string(&mut std::fs::File::from(rd), &mut out);
-        let _ = nix::sys::wait::waitpid(pid, None);
-        out
-    })
+    in_child("clone a CLONE_FS sibling", move || clone_fs_run(f))
 }
 
 fn setns_11_inside(_: &Inside) -> Result<Value, StepError> {
@@ -1066,5 +1069,76 @@ fn setns_16_check(cx: &mut Cx) -> CheckResult {
     Ok(
         e.verdict("pidfd ioctls hand out the process's ns descriptors")
             .with_observed(json!(f)),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+pub const SETNS_14: Property = Property {
+    id: "SETNS-14",
+    area: Area::Setns,
+    title: "Joining a cgroup ns changes only the caller's view of /proc/self/cgroup, never its cgroup membership",
+    man: "setns(2) \"Cgroup namespaces\"; cgroup_namespaces(7)",
+    prereq: Prereq::ROOTLESS.kernel(4, 6).config(&["CONFIG_CGROUPS"]),
+    coverage: "new",
+    controls: &[Control::NoNewCgroup],
+    global: false,
+    subject: false,
+    inside: Some(setns_14_inside),
+    check: setns_14_check,
+};
+
+fn read_cgroup(who: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{who}/cgroup")).unwrap_or_default()
+}
+
+fn setns_14_inside(cx: &Inside) -> Result<Value, StepError> {
+    let new = cx.launch.cgroup;
+    let target = hold("make a cgroup ns", move || {
+        if new {
+            unshare_raw(libc::CLONE_NEWCGROUP)?;
+        }
+        Ok(())
+    })?;
+    let fd = open(&target.ns_path("cgroup"))?;
+    let (raw, want) = (fd.as_raw_fd(), ino(&target.pid.to_string(), "cgroup"));
+    let joiner = hold("join the cgroup ns", move || {
+        let r = setns_raw(raw, libc::CLONE_NEWCGROUP);
+        if r != OK {
+            return Err(format!("setns: {r}"));
+        }
+        Ok(ino("self", "cgroup") == want)
+    });
+    let mut t = Table::new();
+    match joiner {
+        Err(e) => {
+            t.insert("join".into(), e.message);
+        }
+        Ok(j) => {
+            t.insert("join".into(), OK.into());
+            t.insert("joined the target".into(), yes(j.info));
+            t.insert(
+                "target differs from the probe's cgroup ns".into(),
+                yes(want != ino("self", "cgroup")),
+            );
+            t.insert(
+                "membership unchanged (as the probe sees it)".into(),
+                yes(read_cgroup(&j.pid.to_string()) == read_cgroup("self")),
+            );
+        }
+    }
+    facts(&t)
+}
+
+fn setns_14_check(cx: &mut Cx) -> CheckResult {
+    table_check(
+        cx,
+        Launch::host().user().cgroup(),
+        &[
+            ("join", OK),
+            ("joined the target", "yes"),
+            ("target differs from the probe's cgroup ns", "yes"),
+            ("membership unchanged (as the probe sees it)", "yes"),
+        ],
+        "a cgroup ns join moves no process between cgroups",
     )
 }
