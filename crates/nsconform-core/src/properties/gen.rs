@@ -251,10 +251,14 @@ pub fn hold<T: Serialize + DeserializeOwned>(
                 info: (),
                 alive: true,
             };
-            let mut buf = Vec::new();
-            let _ = std::fs::File::from(rd).read_to_end(&mut buf);
-            let r: Result<T, String> = serde_json::from_slice(&buf)
-                .unwrap_or_else(|_| Err("the helper reported nothing".to_string()));
+            // Read exactly one JSON value: processes the helper forks may keep the
+            // pipe open, so end of file may never come.
+            let r: Result<T, String> =
+                serde_json::Deserializer::from_reader(std::fs::File::from(rd))
+                    .into_iter()
+                    .next()
+                    .and_then(Result::ok)
+                    .unwrap_or_else(|| Err("the helper reported nothing".to_string()));
             match r {
                 Ok(info) => {
                     held.alive = false;
@@ -333,7 +337,7 @@ pub const NS_GET_PARENT: libc::c_ulong = 0xb702;
 /// An ioctl that returns a new descriptor; its inode or the errno.
 pub fn ioctl_fd_ino(fd: i32, req: libc::c_ulong) -> Result<u64, String> {
     // SAFETY: the request takes no argument and returns a new descriptor.
-    let r = unsafe { libc::ioctl(fd, req as _) };
+    let r = unsafe { libc::ioctl(fd, req as _, 0) };
     if r < 0 {
         return Err(errno_name(Errno::last()));
     }
