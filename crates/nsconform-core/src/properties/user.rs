@@ -13,7 +13,8 @@ use std::os::unix::fs::MetadataExt;
 
 pub const ALL: &[Property] = &[
     USER_01, USER_02, USER_03, USER_04, USER_05, USER_06, USER_07, USER_08, USER_09, USER_10,
-    USER_11, USER_12, USER_14, USER_15, USER_16, USER_17, USER_19, USER_20, USER_26,
+    USER_11, USER_12, USER_14, USER_15, USER_16, USER_17, USER_18, USER_19, USER_20, USER_21,
+    USER_22, USER_24, USER_25, USER_26,
 ];
 
 /// The uid/gid a privileged harness drops to for checks whose point is the difference
@@ -1687,4 +1688,320 @@ fn user_20_check(cx: &mut Cx) -> CheckResult {
                 "init_uid_map": f["init_uid_map"],
             })),
     )
+}
+
+// ---------------------------------------------------------------------------------
+/// USER-18: securebits are reset by entering a new user namespace.
+pub const USER_18: Property = Property {
+    id: "USER-18",
+    area: Area::User,
+    title: "Securebits are reset to 0 by unshare(CLONE_NEWUSER)",
+    man: "user_namespaces(7) \"Capabilities\"; capabilities(7) \"The securebits flags\"",
+    prereq: Prereq::ROOTLESS.kernel(3, 8).config(&["CONFIG_USER_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewUser],
+    global: false,
+    subject: false,
+    inside: Some(user_18_inside),
+    check: user_18_check,
+};
+
+fn securebits() -> i64 {
+    // SAFETY: plain prctl.
+    unsafe { libc::prctl(libc::PR_GET_SECUREBITS, 0, 0, 0, 0) as i64 }
+}
+
+fn user_18_inside(cx: &Inside) -> Result<Value, StepError> {
+    let flags = user_flag(cx);
+    fork_with(NONE, move |_| {
+        // SECBIT_NOROOT (1); setting it needs CAP_SETPCAP in the current namespace.
+        // SAFETY: plain prctl.
+        let set = if unsafe { libc::prctl(libc::PR_SET_SECUREBITS, 1, 0, 0, 0) } < 0 {
+            Some(crate::probe::errno_name(nix::errno::Errno::last()))
+        } else {
+            None
+        };
+        let before = securebits();
+        if !flags.is_empty() {
+            unshare(flags).step("unshare(CLONE_NEWUSER)")?;
+        }
+        Ok(json!({"set": set, "before": before, "after": securebits()}))
+    })?
+    .release()
+}
+
+fn user_18_check(cx: &mut Cx) -> CheckResult {
+    let (mut l, args) = self_made(cx, Launch::host().user(), false);
+    if cx.rootless() {
+        // Setting securebits needs CAP_SETPCAP: do it as root of a user namespace.
+        l.user = true;
+        l.map_root = true;
+    }
+    let f = cx.run_exact(l, args, |_| Ok(()))?.facts;
+    let mut e = Expect::new();
+    e.eq("setting SECBIT_NOROOT", None, fs(&f, "set"));
+    e.eq("securebits before unshare", Some(1), f["before"].as_i64());
+    e.eq(
+        "securebits after unshare(CLONE_NEWUSER)",
+        Some(0),
+        f["after"].as_i64(),
+    );
+    Ok(e.verdict("securebits reset to 0").with_observed(f))
+}
+
+// ---------------------------------------------------------------------------------
+/// USER-21: set-user-ID bits of files whose owner is unmapped are ignored.
+pub const USER_21: Property = Property {
+    id: "USER-21",
+    area: Area::User,
+    title: "execve() of a set-user-ID file whose owner (or group) is unmapped in the caller's user namespace ignores the set-user-ID bit",
+    man: "user_namespaces(7) \"Set-user-ID and set-group-ID programs\"",
+    prereq: Prereq::ROOT.kernel(3, 8).config(&["CONFIG_USER_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewUser],
+    global: false,
+    subject: false,
+    inside: Some(user_21_inside),
+    check: user_21_check,
+};
+
+fn user_21_inside(cx: &Inside) -> Result<Value, StepError> {
+    let prog = cx.workdir()?.join("suid-cat").display().to_string();
+    let c = fork_with(NONE, move |fd| {
+        Err(exec_to(fd, &[&prog, "/proc/self/status"]))
+    })?;
+    let status = String::from_utf8_lossy(&c.release_raw()).into_owned();
+    Ok(json!({"uid": status_line(&status, "Uid")}))
+}
+
+fn user_21_check(cx: &mut Cx) -> CheckResult {
+    use std::os::unix::fs::PermissionsExt;
+    let cat = cat_path()?;
+    let mut l = cx.prepare(Launch::host().user());
+    l.drop_to = Some((SCRATCH_ID, SCRATCH_ID));
+    let dir = scratch_for(cx, &mut l)?;
+    let prog = dir.join("suid-cat");
+    std::fs::copy(&cat, &prog)
+        .and_then(|_| std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o4755)))
+        .map_err(|e| Verdict::error(format!("make a set-user-ID copy of cat: {e}")))?;
+    let f = cx.run_exact(l, Value::Null, |_| Ok(()))?.facts;
+    let mut e = Expect::new();
+    e.eq(
+        "Uid line after exec of a root-owned set-user-ID file (real, effective, saved, fs)",
+        "0 0 0 0",
+        f["uid"].as_str().unwrap_or(""),
+    );
+    Ok(e.verdict("set-user-ID bit of an unmapped owner ignored")
+        .with_observed(f))
+}
+
+// ---------------------------------------------------------------------------------
+/// USER-22: file capabilities apply only to files whose ids are mapped.
+pub const USER_22: Property = Property {
+    id: "USER-22",
+    area: Area::User,
+    title: "CAP_DAC_OVERRIDE in a user namespace applies only to files whose uid and gid are both mapped; CAP_FOWNER needs only the uid mapped",
+    man: "user_namespaces(7) \"Interaction of user namespaces and other types of namespaces\"; capabilities(7)",
+    prereq: Prereq::ROOT.kernel(3, 8).config(&["CONFIG_USER_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewUser],
+    global: false,
+    subject: false,
+    inside: Some(user_22_inside),
+    check: user_22_check,
+};
+
+/// (file, owner uid, owner gid, mode) of the USER-22 files; the namespace maps
+/// 100000..100009 of both uids and gids.
+const USER_22_FILES: &[(&str, u32, u32, u32)] = &[
+    ("both-mapped", 100_001, 100_001, 0o000),
+    ("gid-unmapped", 100_001, 200, 0o000),
+    ("uid-only", 100_001, 200, 0o644),
+    ("uid-unmapped", 300, 100_001, 0o644),
+];
+
+fn user_22_inside(cx: &Inside) -> Result<Value, StepError> {
+    let dir = cx.workdir()?.display().to_string();
+    let c = fork_with(user_flag(cx), move |_| {
+        let p = |n: &str| format!("{dir}/{n}");
+        let open = |n: &str| std::fs::File::open(p(n)).err().map(|e| io_errno(&e));
+        let chmod = |n: &str| {
+            nix_errno(nix::sys::stat::fchmodat(
+                nix::fcntl::AT_FDCWD,
+                p(n).as_str(),
+                nix::sys::stat::Mode::from_bits_truncate(0o600),
+                nix::sys::stat::FchmodatFlags::FollowSymlink,
+            ))
+        };
+        Ok(json!([
+            open("both-mapped"),
+            open("gid-unmapped"),
+            chmod("uid-only"),
+            chmod("uid-unmapped")
+        ]))
+    })?;
+    let map = try_write(&c.proc("uid_map"), b"0 100000 10\n")
+        .or_else(|| try_write(&c.proc("gid_map"), b"0 100000 10\n"));
+    let r = c.release()?;
+    Ok(json!({"map": map, "results": r}))
+}
+
+fn user_22_check(cx: &mut Cx) -> CheckResult {
+    use std::os::unix::fs::PermissionsExt;
+    let (mut l, args) = self_made(cx, Launch::host().user(), false);
+    let dir = scratch_for(cx, &mut l)?;
+    for (name, u, g, mode) in USER_22_FILES {
+        let p = dir.join(name);
+        std::fs::write(&p, b"x")
+            .and_then(|()| std::fs::set_permissions(&p, std::fs::Permissions::from_mode(*mode)))
+            .map_err(|e| Verdict::error(format!("create {name}: {e}")))?;
+        nix::unistd::chown(
+            &p,
+            Some(nix::unistd::Uid::from_raw(*u)),
+            Some(nix::unistd::Gid::from_raw(*g)),
+        )
+        .map_err(|e| Verdict::error(format!("chown {name}: {e}")))?;
+    }
+    let f = cx.run_exact(l, args, |_| Ok(()))?.facts;
+    let got: Vec<String> = (0..4).map(|i| fe(&f["results"], &i.to_string())).collect();
+    let got: Vec<String> = f["results"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|v| v.as_str().unwrap_or("ok").to_string())
+                .collect()
+        })
+        .unwrap_or(got);
+    let mut e = Expect::new();
+    e.eq("writing the maps", None, fs(&f, "map"));
+    e.eq(
+        "open 0000 file (uid+gid mapped), open 0000 file (gid unmapped), chmod foreign file (uid mapped), chmod foreign file (uid unmapped)",
+        vec!["ok", "EACCES", "ok", "EPERM"],
+        got.iter().map(String::as_str).collect(),
+    );
+    Ok(e.verdict("capabilities apply only over mapped files")
+        .with_observed(json!({"results": got})))
+}
+
+// ---------------------------------------------------------------------------------
+/// USER-24: which filesystems root of a user namespace may mount.
+pub const USER_24: Property = Property {
+    id: "USER-24",
+    area: Area::User,
+    title: "Root of a user namespace owning the mount namespace can mount tmpfs, ramfs, devpts, mqueue (own IPC ns), proc (own PID ns), sysfs (own net ns), cgroup2, overlay (5.11+); a plain mount(2) of bpf or a block-device filesystem gives EPERM",
+    man: "user_namespaces(7) \"Interaction of user namespaces and other types of namespaces\"",
+    prereq: Prereq::ROOTLESS.kernel(4, 6).config(&["CONFIG_USER_NS"]),
+    coverage: "OTH:~BW (proc, tmpfs, devpts, overlay); KST:~mount/unprivileged-remount-test",
+    controls: &[Control::NoNewUser],
+    global: false,
+    subject: false,
+    inside: Some(user_24_inside),
+    check: user_24_check,
+};
+
+const USER_24_FS: &[&str] = &[
+    "tmpfs", "ramfs", "devpts", "mqueue", "proc", "sysfs", "cgroup2", "overlay", "bpf", "ext4",
+];
+
+fn user_24_inside(cx: &Inside) -> Result<Value, StepError> {
+    let dir = cx.workdir()?;
+    for d in ["lower", "upper", "work"] {
+        std::fs::create_dir(dir.join(d)).step("create overlay directories")?;
+    }
+    let overlay = format!(
+        "lowerdir={0}/lower,upperdir={0}/upper,workdir={0}/work",
+        dir.display()
+    );
+    let mut out = serde_json::Map::new();
+    for fstype in USER_24_FS {
+        let target = dir.join(format!("m-{fstype}"));
+        std::fs::create_dir(&target).step("create a mount point")?;
+        let data = match *fstype {
+            "overlay" => Some(overlay.as_str()),
+            "devpts" => Some("newinstance,ptmxmode=0666"),
+            _ => None,
+        };
+        let r = nix::mount::mount(
+            Some(if *fstype == "ext4" { "none" } else { *fstype }),
+            &target,
+            Some(*fstype),
+            nix::mount::MsFlags::empty(),
+            data,
+        );
+        out.insert(fstype.to_string(), json!(nix_errno(r)));
+    }
+    Ok(Value::Object(out))
+}
+
+fn user_24_check(cx: &mut Cx) -> CheckResult {
+    let mut l = cx.prepare(Launch::host().user().pid().mnt().ipc().net().cgroup());
+    scratch_for(cx, &mut l)?;
+    let f = cx.run_exact(l, Value::Null, |_| Ok(()))?.facts;
+    let v = cx.env.version;
+    let since = |a, b| v >= Some(crate::env::KernelVersion(a, b, 0));
+    let mut e = Expect::new();
+    let mut seen = serde_json::Map::new();
+    for fstype in USER_24_FS {
+        let want = match *fstype {
+            "ext4" => "EPERM",
+            "overlay" if !since(5, 11) => "EPERM",
+            // bpffs is FS_USERNS_MOUNT since 6.9 only for token delegation: creating
+            // the superblock still needs CAP_SYS_ADMIN in the initial namespace
+            // (measured on 6.18: EPERM).
+            "bpf" => "EPERM",
+            _ => "ok",
+        };
+        let got = fe(&f, fstype);
+        e.eq(&format!("mount {fstype}"), want.to_string(), got.clone());
+        seen.insert(fstype.to_string(), json!(got));
+    }
+    Ok(
+        e.verdict("user-namespace mountable filesystems as documented")
+            .with_observed(Value::Object(seen)),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// USER-25: projid_map follows the map-file rules but needs no CAP_SETUID.
+pub const USER_25: Property = Property {
+    id: "USER-25",
+    area: Area::User,
+    title: "projid_map follows the map-file format (EINVAL) and write-once (EPERM) rules, but an unprivileged owner may map any range (no CAP_SETUID check); SCM_CREDENTIALS translation is not checked here",
+    man: "user_namespaces(7) \"User and group ID mappings: uid_map and gid_map\" (projid_map)",
+    prereq: Prereq::ROOTLESS.kernel(3, 7).config(&["CONFIG_USER_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewUser],
+    global: false,
+    subject: false,
+    inside: Some(user_25_inside),
+    check: user_25_check,
+};
+
+fn user_25_inside(cx: &Inside) -> Result<Value, StepError> {
+    let c = fork_with(user_flag(cx), |_| Ok(Value::Null))?;
+    let p = c.proc("projid_map");
+    let bad = try_write(&p, b"0 0\n");
+    let range = try_write(&p, b"0 0 10\n");
+    let again = try_write(&p, b"0 0 10\n");
+    let read = squash(&read_trim(&p));
+    c.release()?;
+    Ok(json!({"bad_format": bad, "range": range, "second": again, "read": read}))
+}
+
+fn user_25_check(cx: &mut Cx) -> CheckResult {
+    let f = run_self_made(cx, true)?;
+    let got = ["bad_format", "range", "second"].map(|k| fe(&f, k));
+    let mut e = Expect::new();
+    e.eq(
+        "errno of: two fields, `0 0 10` by an unprivileged owner, a second write",
+        ["EINVAL", "ok", "EPERM"].map(String::from),
+        got.clone(),
+    );
+    e.eq(
+        "projid_map read back",
+        "0 0 10",
+        f["read"].as_str().unwrap_or(""),
+    );
+    Ok(e.verdict("projid_map rules hold")
+        .with_observed(json!({"writes": got})))
 }
