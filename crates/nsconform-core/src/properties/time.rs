@@ -11,7 +11,7 @@ use nix::sched::{unshare, CloneFlags};
 use serde_json::{json, Value};
 
 pub const ALL: &[Property] = &[
-    TIME_01, TIME_02, TIME_03, TIME_04, TIME_05, TIME_06, TIME_07, TIME_08, TIME_10,
+    TIME_01, TIME_02, TIME_03, TIME_04, TIME_05, TIME_06, TIME_07, TIME_08, TIME_09, TIME_10,
 ];
 
 const NEWTIME: CloneFlags = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
@@ -711,4 +711,84 @@ fn time_10_check(cx: &mut Cx) -> CheckResult {
                 "write": fe(c, "write"),
             })),
     )
+}
+
+// ---------------------------------------------------------------------------------
+pub const TIME_09: Property = Property {
+    id: "TIME-09",
+    area: Area::Time,
+    title: "Offsets stay in force for a program exec'd inside the time namespace (its vDSO clock reads agree with the namespace's)",
+    man: "time_namespaces(7); kernel (vvar page re-mapped on exec)",
+    prereq: Prereq::ROOTLESS.kernel(5, 6).config(TIMENS),
+    coverage: "KST:timens/exec",
+    controls: &[Control::NoNewTime],
+    global: false,
+    subject: false,
+    inside: Some(time_09_inside),
+    check: time_09_check,
+};
+
+fn time_09_inside(cx: &Inside) -> Result<Value, StepError> {
+    if cx.args["stage"] == "exec" {
+        return Ok(json!(clock_ns(libc::CLOCK_MONOTONIC)));
+    }
+    // Exec this probe again with a request that only reads the clock through the vDSO.
+    let req = crate::probe::Request {
+        property: "TIME-09".into(),
+        launch: Launch::host(),
+        args: json!({"stage": "exec"}),
+    };
+    let text = serde_json::to_string(&req).unwrap_or_default();
+    let exe = std::fs::read_link("/proc/self/exe")
+        .step("find the probe executable")?
+        .display()
+        .to_string();
+    let before = clock_ns(libc::CLOCK_MONOTONIC);
+    let c = fork_with(NONE, move |fd| Err(exec_to(fd, &[&exe, "run", &text])))?;
+    let out = String::from_utf8_lossy(&c.release_raw()).into_owned();
+    let after = clock_ns(libc::CLOCK_MONOTONIC);
+    let exec_reading =
+        out.lines().find_map(
+            |l| match serde_json::from_str::<crate::probe::Message>(l).ok()? {
+                crate::probe::Message::Report { facts } => facts.as_i64(),
+                _ => None,
+            },
+        );
+    Ok(json!({"before": before, "after": after, "exec": exec_reading, "raw": out}))
+}
+
+fn time_09_check(cx: &mut Cx) -> CheckResult {
+    let host_before = clock_ns(libc::CLOCK_MONOTONIC);
+    let f = cx
+        .run(
+            Launch {
+                time_offsets: Some((OFFSET, OFFSET)),
+                ..Launch::host().time()
+            },
+            Value::Null,
+        )?
+        .facts;
+    let host_after = clock_ns(libc::CLOCK_MONOTONIC);
+    let Some(exec) = f["exec"].as_i64() else {
+        return Err(Verdict::error(format!(
+            "the exec'd probe reported no clock: {}",
+            f["raw"]
+        )));
+    };
+    let (b, a) = (
+        f["before"].as_i64().unwrap_or(0),
+        f["after"].as_i64().unwrap_or(0),
+    );
+    let shift = shift_s(exec - OFFSET * 1_000_000_000, host_before, host_after) + OFFSET;
+    let mut e = Expect::new();
+    e.that(
+        "exec'd program's CLOCK_MONOTONIC within the parent's readings before and after",
+        b <= exec && exec <= a,
+        "before <= exec <= after",
+        format!("{b} <= {exec} <= {a}"),
+    );
+    e.eq("exec'd program's shift from the host (s)", OFFSET, shift);
+    Ok(e.verdict("offsets hold across execve").with_observed(
+        json!({"exec_shift": shift, "within_parent_window": b <= exec && exec <= a}),
+    ))
 }
