@@ -12,9 +12,9 @@ use serde_json::{json, Value};
 use std::os::unix::fs::MetadataExt;
 
 pub const ALL: &[Property] = &[
-    USER_01, USER_02, USER_03, USER_04, USER_05, USER_06, USER_07, USER_08, USER_09, USER_10,
-    USER_11, USER_12, USER_14, USER_15, USER_16, USER_17, USER_18, USER_19, USER_20, USER_21,
-    USER_22, USER_24, USER_25, USER_26,
+    USER_01, USER_02, USER_03, USER_13, USER_04, USER_05, USER_06, USER_07, USER_08, USER_09,
+    USER_10, USER_11, USER_12, USER_14, USER_15, USER_16, USER_17, USER_18, USER_19, USER_20,
+    USER_21, USER_22, USER_24, USER_25, USER_26,
 ];
 
 /// The uid/gid a privileged harness drops to for checks whose point is the difference
@@ -2003,5 +2003,77 @@ fn user_25_check(cx: &mut Cx) -> CheckResult {
         f["read"].as_str().unwrap_or(""),
     );
     Ok(e.verdict("projid_map rules hold")
+        .with_observed(json!({"writes": got})))
+}
+
+// ---------------------------------------------------------------------------------
+/// USER-13: mapping parent uid 0 needs CAP_SETFCAP.
+pub const USER_13: Property = Property {
+    id: "USER-13",
+    area: Area::User,
+    title: "A uid_map covering parent uid 0 needs CAP_SETFCAP: in the writer when it is in the parent namespace, in the creator at creation time when the writer is inside; else EPERM",
+    man: "user_namespaces(7) \"Defining user and group ID mappings\" rule 4",
+    prereq: Prereq::ROOT.kernel(5, 12).config(&["CONFIG_USER_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewUser],
+    global: false,
+    subject: false,
+    inside: Some(user_13_inside),
+    check: user_13_check,
+};
+
+/// CAP_SETFCAP.
+const CAP_SETFCAP: u32 = 31;
+
+fn user_13_inside(cx: &Inside) -> Result<Value, StepError> {
+    let flags = user_flag(cx);
+    let c = fork_with(flags, |_| Ok(Value::Null))?;
+    let target = c.proc("uid_map");
+    let t = target.clone();
+    let parent_without = fork_with(NONE, move |_| {
+        drop_caps(&[CAP_SETFCAP]).step("drop CAP_SETFCAP")?;
+        Ok(json!(try_write(&t, b"0 0 1\n")))
+    })?
+    .release()?;
+    let parent_with = try_write(&target, b"0 0 1\n");
+    c.release()?;
+    let own = |drop: bool| -> Result<Value, StepError> {
+        fork_with(NONE, move |_| {
+            if drop {
+                drop_caps(&[CAP_SETFCAP]).step("drop CAP_SETFCAP")?;
+            }
+            if !flags.is_empty() {
+                unshare(flags).step("unshare(CLONE_NEWUSER)")?;
+            }
+            let _ = try_write("/proc/self/setgroups", b"deny");
+            Ok(json!(try_write("/proc/self/uid_map", b"0 0 1\n")))
+        })?
+        .release()
+    };
+    Ok(json!({
+        "parent_without": parent_without,
+        "parent_with": parent_with,
+        "creator_without": own(true)?,
+        "creator_with": own(false)?,
+    }))
+}
+
+fn user_13_check(cx: &mut Cx) -> CheckResult {
+    let f = run_self_made(cx, false)?;
+    let keys = [
+        "parent_without",
+        "parent_with",
+        "creator_without",
+        "creator_with",
+    ];
+    let got = keys.map(|k| fe(&f, k));
+    let mut e = Expect::new();
+    e.eq(
+        "errno mapping uid 0: parent writer without/with CAP_SETFCAP, creator without/with it",
+        ["EPERM", "ok", "EPERM", "ok"].map(String::from),
+        got.clone(),
+    );
+    Ok(e.verdict("mapping uid 0 needs CAP_SETFCAP")
+        .with_errno("EPERM")
         .with_observed(json!({"writes": got})))
 }
