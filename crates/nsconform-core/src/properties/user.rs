@@ -12,9 +12,9 @@ use serde_json::{json, Value};
 use std::os::unix::fs::MetadataExt;
 
 pub const ALL: &[Property] = &[
-    USER_01, USER_02, USER_03, USER_13, USER_04, USER_05, USER_06, USER_07, USER_08, USER_09,
-    USER_10, USER_11, USER_12, USER_14, USER_15, USER_16, USER_17, USER_18, USER_19, USER_20,
-    USER_21, USER_22, USER_24, USER_25, USER_26,
+    USER_01, USER_02, USER_03, USER_04, USER_05, USER_06, USER_07, USER_08, USER_09, USER_10,
+    USER_11, USER_12, USER_13, USER_14, USER_15, USER_16, USER_17, USER_18, USER_19, USER_20,
+    USER_21, USER_22, USER_23, USER_24, USER_25, USER_26,
 ];
 
 /// The uid/gid a privileged harness drops to for checks whose point is the difference
@@ -2076,4 +2076,121 @@ fn user_13_check(cx: &mut Cx) -> CheckResult {
     Ok(e.verdict("mapping uid 0 needs CAP_SETFCAP")
         .with_errno("EPERM")
         .with_observed(json!({"writes": got})))
+}
+
+// ---------------------------------------------------------------------------------
+/// USER-23: namespaced file capabilities (v3 xattr with the namespace root's id).
+pub const USER_23: Property = Property {
+    id: "USER-23",
+    area: Area::User,
+    title: "A security.capability xattr set inside a user namespace is stored as v3 with the namespace root's uid as rootid, and confers its capabilities in namespaces below that root",
+    man: "capabilities(7) \"Namespaced file capabilities\"",
+    prereq: Prereq::ROOTLESS.kernel(4, 14).config(&["CONFIG_USER_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewUser],
+    global: false,
+    subject: false,
+    inside: Some(user_23_inside),
+    check: user_23_check,
+};
+
+/// CAP_NET_RAW, the capability the USER-23 file grants.
+const CAP_NET_RAW: u32 = 13;
+
+fn getxattr_cap(path: &str) -> Result<Vec<u8>, String> {
+    let p = std::ffi::CString::new(path).unwrap_or_default();
+    let mut buf = [0u8; 64];
+    // SAFETY: valid C strings and buffer.
+    let n = unsafe {
+        libc::getxattr(
+            p.as_ptr(),
+            c"security.capability".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return Err(crate::probe::errno_name(nix::errno::Errno::last()));
+    }
+    Ok(buf[..n as usize].to_vec())
+}
+
+fn user_23_inside(cx: &Inside) -> Result<Value, StepError> {
+    let cat = cx.arg_str("cat")?.to_string();
+    let prog = cx.workdir()?.join("fcap-cat").display().to_string();
+    std::fs::copy(&cat, &prog).step("copy cat")?;
+    // struct vfs_cap_data v2: magic | effective flag, then permitted/inheritable x2.
+    let mut v2 = Vec::new();
+    for word in [0x0200_0001u32, 1 << CAP_NET_RAW, 0, 0, 0] {
+        v2.extend_from_slice(&word.to_le_bytes());
+    }
+    let p = std::ffi::CString::new(prog.clone()).unwrap_or_default();
+    // SAFETY: valid C strings and buffer.
+    let set = if unsafe {
+        libc::setxattr(
+            p.as_ptr(),
+            c"security.capability".as_ptr(),
+            v2.as_ptr().cast(),
+            v2.len(),
+            0,
+        )
+    } < 0
+    {
+        Some(crate::probe::errno_name(nix::errno::Errno::last()))
+    } else {
+        None
+    };
+    let inside_len = getxattr_cap(&prog).map(|b| b.len()).ok();
+    // Executed as uid 5 of a child namespace (`5 0 1`): below the namespace root.
+    let c = fork_with(NEWUSER, move |fd| {
+        Err(exec_to(fd, &[&prog, "/proc/self/status"]))
+    })?;
+    let _ = try_write(&c.proc("setgroups"), b"deny");
+    let map = try_write(&c.proc("uid_map"), b"5 0 1\n")
+        .or_else(|| try_write(&c.proc("gid_map"), b"5 0 1\n"));
+    let status = String::from_utf8_lossy(&c.release_raw()).into_owned();
+    Ok(
+        json!({"set": set, "map": map, "inside_len": inside_len, "eff": cap_field(&status, "CapEff")}),
+    )
+}
+
+fn user_23_check(cx: &mut Cx) -> CheckResult {
+    let cat = cat_path()?;
+    let mut l = cx.prepare(Launch::host().user());
+    if l.drop_to.is_none() && nix::unistd::geteuid().is_root() {
+        l.drop_to = Some((SCRATCH_ID, SCRATCH_ID));
+    }
+    let outer = l.drop_to.map_or(cx.outer_ids().0, |(u, _)| u);
+    let dir = scratch_for(cx, &mut l)?;
+    let f = cx.run_exact(l, json!({"cat": cat}), |_| Ok(()))?.facts;
+    let raw = getxattr_cap(&dir.join("fcap-cat").display().to_string());
+    let (version, rootid) = match &raw {
+        Ok(b) if b.len() >= 24 => (
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]]) >> 24,
+            Some(u32::from_le_bytes([b[20], b[21], b[22], b[23]])),
+        ),
+        Ok(b) if b.len() >= 4 => (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) >> 24, None),
+        _ => (0, None),
+    };
+    let mut e = Expect::new();
+    e.eq("setxattr security.capability inside", None, fs(&f, "set"));
+    e.eq("mapping the child namespace `5 0 1`", None, fs(&f, "map"));
+    e.eq("xattr revision seen from the initial namespace", 3, version);
+    e.eq(
+        "rootid of the stored xattr (the namespace root's uid)",
+        Some(outer),
+        rootid,
+    );
+    e.eq(
+        "effective set after execve as uid 5 of a child namespace",
+        Some(1u64 << CAP_NET_RAW),
+        f["eff"].as_u64(),
+    );
+    Ok(e.verdict("namespaced file capabilities work as documented")
+        .with_observed(json!({
+            "revision_outside": version,
+            "rootid_is_ns_root": rootid == Some(outer),
+            "size_inside": f["inside_len"],
+            "eff_below_root": f["eff"],
+        })))
 }
