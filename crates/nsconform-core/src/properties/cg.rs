@@ -32,7 +32,8 @@ pub fn relative(target: &str, root: &str) -> String {
     let t: Vec<&str> = target.split('/').filter(|s| !s.is_empty()).collect();
     let r: Vec<&str> = root.split('/').filter(|s| !s.is_empty()).collect();
     let common = t.iter().zip(&r).take_while(|(a, b)| a == b).count();
-    let parts: Vec<&str> = std::iter::repeat_n("..", r.len() - common)
+    let parts: Vec<&str> = std::iter::repeat("..")
+        .take(r.len() - common)
         .chain(t[common..].iter().copied())
         .collect();
     format!("/{}", parts.join("/"))
