@@ -796,24 +796,23 @@ pub const USER_06: Property = Property {
 };
 
 fn user_06_inside(_: &Inside) -> Result<Value, StepError> {
-    // We are root of ns1 (mapped to the outer uid); ns2 is made below with `0 0 1`.
-    let g1 = fork_with(NEWUSER, |_| {
-        Ok(json!(squash(&read_trim("/proc/self/uid_map"))))
+    // We are root of ns1 (mapped to the outer uid). A helper left in ns1 maps us into
+    // a nested ns2 with `0 0 1`; the harness then reads our map from the initial
+    // namespace while we are held (so no extra process outlives the run).
+    let own_map = squash(&read_trim("/proc/self/uid_map"));
+    let me = nix::unistd::getpid().as_raw().to_string();
+    let writer = fork_with(NONE, move |_| {
+        let map = map_root(&me, 0, 0);
+        let view = squash(&read_trim(&format!("/proc/{me}/uid_map")));
+        Ok(json!({"map": map, "view": view}))
     })?;
-    let map1 = map_root(&g1.pid.to_string(), 0, 0);
-    let parent_view = squash(&read_trim(&g1.proc("uid_map")));
-    let self_view = g1.release()?;
-    let g2 = fork_with(NEWUSER, |_| Ok(Value::Null))?;
-    let map2 = map_root(&g2.pid.to_string(), 0, 0);
-    let held = g2.pid;
-    // Keep the second one blocked until this process exits: the harness reads its map.
-    std::mem::forget(g2);
+    unshare(NEWUSER).step("create the nested user namespace")?;
+    let w = writer.release()?;
     Ok(json!({
-        "map": map1.or(map2),
-        "own_map": squash(&read_trim("/proc/self/uid_map")),
-        "parent_view": parent_view,
-        "self_view": self_view,
-        "held": held,
+        "map": w["map"],
+        "own_map": own_map,
+        "parent_view": w["view"],
+        "self_view": squash(&read_trim("/proc/self/uid_map")),
     }))
 }
 
@@ -826,7 +825,7 @@ fn user_06_check(cx: &mut Cx) -> CheckResult {
     l.hold = true;
     let mut outside_view = String::new();
     let run = cx.run_exact(l, Value::Null, |run| {
-        if let Some(pid) = run.facts["held"].as_i64() {
+        if let Some(pid) = run.host_pid {
             outside_view = squash(&read_trim(&format!("/proc/{pid}/uid_map")));
         }
         Ok(())
