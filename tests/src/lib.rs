@@ -63,7 +63,7 @@ pub fn probe() -> PathBuf {
     let p = target_dir().join("nsconform-probe");
     assert!(
         p.is_file(),
-        "{} missing: run the tests with `cargo test --workspace`",
+        "{} missing: build the binaries first: `cargo build --workspace --bins` (ci/test does)",
         p.display()
     );
     p
@@ -74,7 +74,7 @@ pub fn cli() -> PathBuf {
     let p = target_dir().join("nsconform");
     assert!(
         p.is_file(),
-        "{} missing: run the tests with `cargo test --workspace`",
+        "{} missing: build the binaries first: `cargo build --workspace --bins` (ci/test does)",
         p.display()
     );
     p
