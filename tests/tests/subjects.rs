@@ -118,6 +118,7 @@ fn fixture_and_runtime_verdict_matrix() {
     .collect();
     for cmd in [
         "unshare -pfnuimC --mount-proc -r {probe}",
+        "unshare -pfnuimCT --mount-proc -r {probe}",
         "unshare -pf --mount-proc -r {probe}",
         "unshare -n -r {probe}",
         "unshare -m {probe}",
@@ -299,7 +300,7 @@ fn the_probe_runs_inside_a_foreign_root_filesystem() {
         std::fs::create_dir(rootfs.path().join(d)).unwrap();
     }
     let cmd = format!(
-        "unshare -pfnuimC -r --root={} --mount-proc {{probe}}",
+        "unshare -pfnuimCT -r --root={} --mount-proc {{probe}}",
         rootfs.path().display()
     );
     let opts = RunOptions::new(probe);
