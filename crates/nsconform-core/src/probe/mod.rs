@@ -12,7 +12,7 @@ pub mod subject;
 pub mod sys;
 pub mod view;
 
-pub use launch::Launch;
+pub use launch::{write_root_map, Launch};
 pub use sys::{errno_name, StepError, StepExt};
 
 use crate::catalogue;

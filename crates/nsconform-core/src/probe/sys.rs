@@ -102,3 +102,47 @@ pub fn wait_for_stdin_eof() {
         }
     }
 }
+
+/// `struct clone_args` of clone(2), up to `cgroup` (CLONE_ARGS_SIZE_VER2, 88 bytes).
+#[repr(C)]
+#[derive(Default, Debug)]
+pub struct CloneArgs {
+    pub flags: u64,
+    pub pidfd: u64,
+    pub child_tid: u64,
+    pub parent_tid: u64,
+    pub exit_signal: u64,
+    pub stack: u64,
+    pub stack_size: u64,
+    pub tls: u64,
+    pub set_tid: u64,
+    pub set_tid_size: u64,
+    pub cgroup: u64,
+}
+
+/// A fork-like clone3(2) (no new stack, SIGCHLD at exit) with `flags` and, when not
+/// empty, `set_tid` (the PID to take at each level, innermost first). Returns 0 in the
+/// child and the child's PID in the parent, like fork(2).
+///
+/// # Safety
+/// As for fork(2): the caller must be single-threaded (the probe is), and the child
+/// must leave with `_exit`.
+pub unsafe fn clone3(flags: u64, set_tid: &[i32]) -> nix::Result<i32> {
+    let args = CloneArgs {
+        flags,
+        exit_signal: libc::SIGCHLD as u64,
+        set_tid: if set_tid.is_empty() {
+            0
+        } else {
+            set_tid.as_ptr() as u64
+        },
+        set_tid_size: set_tid.len() as u64,
+        ..CloneArgs::default()
+    };
+    let r = libc::syscall(
+        libc::SYS_clone3,
+        &args as *const CloneArgs,
+        std::mem::size_of::<CloneArgs>(),
+    );
+    nix::errno::Errno::result(r).map(|pid| pid as i32)
+}

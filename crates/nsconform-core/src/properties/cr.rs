@@ -39,20 +39,6 @@ fn yes(b: bool) -> String {
     if b { "yes" } else { "no" }.to_string()
 }
 
-/// clone3 arguments up to `tls` (CLONE_ARGS_SIZE_VER0).
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-}
-
 /// Leave a child that a raw clone created, or reap it and say OK; else the errno.
 fn reap(ret: libc::c_long) -> String {
     if ret == 0 {
@@ -67,20 +53,9 @@ fn reap(ret: libc::c_long) -> String {
 
 /// clone3(2) through libc::syscall with `flags`; a created child exits at once.
 pub fn clone3_res(flags: u64) -> String {
-    let args = CloneArgs {
-        flags,
-        exit_signal: libc::SIGCHLD as u64,
-        ..Default::default()
-    };
-    // SAFETY: args is a valid clone_args of the size passed; no stack means fork-like.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &args as *const CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
-    };
-    reap(r)
+    // SAFETY: fork-like clone3 in the single-threaded probe; the child only calls _exit.
+    let r = unsafe { crate::probe::sys::clone3(flags, &[]) };
+    reap(r.map_or(-1, libc::c_long::from))
 }
 
 /// The raw clone(2) syscall with `flags` and no new stack (fork-like).

@@ -115,15 +115,7 @@ pub fn open(path: &str) -> Result<OwnedFd, StepError> {
 /// Map root inside the caller's fresh user namespace to `uid`/`gid` of the parent
 /// namespace (setgroups deny first). For use in forked helper processes.
 pub fn map_root(uid: u32, gid: u32) -> Result<(), String> {
-    let w = |p: &str, s: String| std::fs::write(p, s).map_err(|e| format!("write {p}: {e}"));
-    match std::fs::write("/proc/self/setgroups", "deny") {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(format!("write /proc/self/setgroups: {e}"))
-        }
-        _ => {}
-    }
-    w("/proc/self/uid_map", format!("0 {uid} 1"))?;
-    w("/proc/self/gid_map", format!("0 {gid} 1"))
+    crate::probe::write_root_map(uid, gid).map_err(|e| e.to_string())
 }
 
 /// unshare(CLONE_NEWUSER) and map root to the caller's current ids.

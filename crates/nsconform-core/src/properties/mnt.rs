@@ -382,10 +382,7 @@ fn enter_less_privileged() -> Result<(), StepError> {
     let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
     nix::sched::unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)
         .step("unshare(CLONE_NEWUSER | CLONE_NEWNS)")?;
-    let _ = std::fs::write("/proc/self/setgroups", "deny");
-    std::fs::write("/proc/self/uid_map", format!("0 {uid} 1")).step("write uid_map")?;
-    std::fs::write("/proc/self/gid_map", format!("0 {gid} 1")).step("write gid_map")?;
-    Ok(())
+    crate::probe::write_root_map(uid.as_raw(), gid.as_raw())
 }
 
 /// Run steps in a forked child and the parent in turn: the child runs `first` and

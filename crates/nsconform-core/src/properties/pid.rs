@@ -2311,47 +2311,15 @@ pub const PID_19: Property = Property {
     check: pid_19_check,
 };
 
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
-}
-
 /// clone3() with `set_tid`; the child exits at once. "ok <pid>" or the errno.
 fn clone3_tid(flags: u64, tids: &[i32]) -> String {
-    let args = CloneArgs {
-        flags,
-        exit_signal: libc::SIGCHLD as u64,
-        set_tid: tids.as_ptr() as u64,
-        set_tid_size: tids.len() as u64,
-        ..CloneArgs::default()
-    };
     // SAFETY: clone3 without a new stack behaves like fork; the probe is single-threaded
     // and the child only calls _exit.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &args as *const CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
+    let r = match unsafe { crate::probe::sys::clone3(flags, tids) } {
+        Ok(0) => unsafe { libc::_exit(0) },
+        Ok(pid) => pid,
+        Err(e) => return crate::probe::errno_name(e),
     };
-    if r == 0 {
-        // SAFETY: leaving the child at once.
-        unsafe { libc::_exit(0) }
-    }
-    if r < 0 {
-        return crate::probe::errno_name(nix::errno::Errno::last());
-    }
     let _ = wait_for(nix::unistd::Pid::from_raw(r as i32));
     format!("ok {r}")
 }

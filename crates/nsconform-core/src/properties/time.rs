@@ -630,20 +630,9 @@ fn time_10_inside(_: &Inside) -> Result<Value, StepError> {
     use std::os::fd::AsRawFd;
     let parent_ns = ns("time");
     let (r, w) = nix::unistd::pipe().step("create a pipe")?;
-    // struct clone_args, CLONE_ARGS_SIZE_VER0 (64 bytes): flags, pidfd, child_tid,
-    // parent_tid, exit_signal, stack, stack_size, tls.
-    let args: [u64; 8] = [
-        libc::CLONE_NEWTIME as u64,
-        0,
-        0,
-        0,
-        libc::SIGCHLD as u64,
-        0,
-        0,
-        0,
-    ];
     // SAFETY: fork-like clone3 (no CLONE_VM) of a single-threaded process.
-    let pid = unsafe { libc::syscall(libc::SYS_clone3, args.as_ptr(), 64usize) };
+    let pid = unsafe { crate::probe::sys::clone3(libc::CLONE_NEWTIME as u64, &[]) }
+        .map_or(-1, libc::c_long::from);
     if pid == 0 {
         let res = json!({
             "new_ns": ns("time") != parent_ns,
