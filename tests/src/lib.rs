@@ -100,3 +100,17 @@ pub fn run_catalogue(mode: Mode) -> Option<Vec<PropertyResult>> {
 /// Name of the host-global lock every test that changes host state (even briefly) holds,
 /// for `#[serial_test::file_serial(host_state)]`; works under cargo test and nextest.
 pub const HOST_LOCK: &str = "host_state";
+
+/// The kernel series whose behaviour the unsuffixed snapshots record (the machine the
+/// suite is developed and CI-tested on).
+pub const REFERENCE_SERIES: &str = "6.18";
+
+/// `""` on the reference series, `"@<major>.<minor>"` on any other: snapshot names are
+/// per kernel series where behaviour legitimately differs.
+pub fn series_suffix() -> String {
+    let env = Env::detect(None);
+    match env.version {
+        Some(v) if format!("{}.{}", v.0, v.1) != REFERENCE_SERIES => format!("@{}.{}", v.0, v.1),
+        _ => String::new(),
+    }
+}

@@ -64,7 +64,7 @@ mount -t 9p -o "$P9,ro,cache=loose" hostroot /newroot ||
 for d in proc sys dev tmp run; do
     [ -d "/newroot/$d" ] || fail "/$d does not exist in the host root"
 done
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /newroot/tmp || fail "tmpfs on /tmp"
+mount -t tmpfs -o mode=1777,nodev tmpfs /newroot/tmp || fail "tmpfs on /tmp"
 mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /newroot/run || fail "tmpfs on /run"
 mkdir -p "/newroot$SHARE_PATH" 2>/dev/null
 [ -d "/newroot$SHARE_PATH" ] ||

@@ -445,6 +445,30 @@ pub fn exec_to(out_fd: i32, argv: &[&str]) -> StepError {
     }
 }
 
+/// Set-user-ID bits and file capabilities are ignored on a `nosuid` mount (mount(2)
+/// MS_NOSUID), so a check that execs such a file in `dir` would rest on the mount, not on
+/// the user namespace rules: a skip that names the mount.
+fn refuse_nosuid(dir: &std::path::Path) -> Result<(), Verdict> {
+    let dir = dir.display().to_string();
+    let mounts = host::mounts();
+    let holder = mounts
+        .iter()
+        .filter(|m| {
+            dir == m.mount_point
+                || dir.starts_with(&format!("{}/", m.mount_point.trim_end_matches('/')))
+        })
+        .max_by_key(|m| m.mount_point.len());
+    match holder {
+        Some(m) if m.options.split(',').any(|o| o == "nosuid") => Err(Verdict::skip(format!(
+            "the scratch directory {dir} is on the nosuid mount {} ({}): set-user-ID bits and \
+             file capabilities are ignored there; point TMPDIR at a directory on a mount \
+             without nosuid",
+            m.mount_point, m.fs_type
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Write `deny` to setgroups and `0 <uid> 1` / `0 <gid> 1` to the maps of `who`
 /// (`self` or a PID). Returns the errno of the first refused write.
 pub fn map_root(who: &str, uid: u32, gid: u32) -> Option<String> {
@@ -1806,6 +1830,7 @@ fn user_21_check(cx: &mut Cx) -> CheckResult {
     let mut l = cx.prepare(Launch::host().user());
     l.drop_to = Some((SCRATCH_ID, SCRATCH_ID));
     let dir = scratch_for(cx, &mut l)?;
+    refuse_nosuid(&dir)?;
     let prog = dir.join("suid-cat");
     std::fs::copy(&cat, &prog)
         .and_then(|_| std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o4755)))
@@ -2188,6 +2213,7 @@ fn user_23_check(cx: &mut Cx) -> CheckResult {
     }
     let outer = l.drop_to.map_or(cx.outer_ids().0, |(u, _)| u);
     let dir = scratch_for(cx, &mut l)?;
+    refuse_nosuid(&dir)?;
     let f = cx.run_exact(l, json!({"cat": cat}), |_| Ok(()))?.facts;
     let raw = getxattr_cap(&dir.join("fcap-cat").display().to_string());
     let (version, rootid) = match &raw {
