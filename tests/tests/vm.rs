@@ -189,3 +189,60 @@ fn the_vagrantfile_validates() {
         "{text}"
     );
 }
+
+/// The snapshot test run inside the Debian 6.1 VM, read-only host tree and all: insta
+/// compares with the reference snapshots, or the `@6.1` ones where that kernel
+/// legitimately differs, and writes nothing (the VM runner sets INSTA_UPDATE=no, CI=true
+/// and INSTA_WORKSPACE_ROOT from the guest's working directory).
+#[test]
+#[file_serial(host_state)]
+fn snapshots_hold_inside_the_debian_6_1_vm() {
+    if !root_or_skip() {
+        return;
+    }
+    let deps = nsconform_tests::target_dir().join("deps");
+    let test_bin = std::fs::read_dir(&deps)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.starts_with("properties-") && !n.ends_with(".d")
+        })
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+        .expect("the properties test binary is built with this one");
+    let workspace = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .canonicalize()
+        .unwrap();
+    let share = tempfile::tempdir_in("/var/tmp").unwrap();
+    let out = duct::cmd(
+        nsconform_tests::target_dir().join("nsconform-vm"),
+        [
+            "run".as_ref(),
+            "--debian".as_ref(),
+            "6.1".as_ref(),
+            "--timeout".as_ref(),
+            "300".as_ref(),
+            "--cwd".as_ref(),
+            workspace.as_os_str(),
+            "--share".as_ref(),
+            share.path().as_os_str(),
+            "--".as_ref(),
+            test_bin.as_os_str(),
+            "every_property_passes_or_skips_with_a_reason".as_ref(),
+        ],
+    )
+    .dir(&workspace)
+    .env("NSCONFORM_VM_CACHE", cache())
+    .stderr_to_stdout()
+    .stdout_capture()
+    .stdin_null()
+    .unchecked()
+    .run()
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('[')).collect();
+    let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+    assert_eq!(out.status.code(), Some(0), "{tail}");
+    assert!(text.contains("test result: ok. 2 passed"), "{tail}");
+}
