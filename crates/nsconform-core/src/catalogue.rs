@@ -192,6 +192,19 @@ impl Control {
         Control::NoNewCgroup,
         Control::NoNewTime,
     ];
+    /// Every control that removes one new namespace: for properties that create all
+    /// types and must notice any one missing.
+    pub const EVERY_NEW_NAMESPACE: &'static [Control] = &[
+        Control::NoNewUser,
+        Control::NoNewPid,
+        Control::NoNewMnt,
+        Control::NoNewUts,
+        Control::NoNewIpc,
+        Control::NoNewNet,
+        Control::NoNewCgroup,
+        Control::NoNewTime,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Control::NoNewPid => "no-new-pid",
