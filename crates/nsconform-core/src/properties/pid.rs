@@ -1893,36 +1893,54 @@ pub const PID_18: Property = Property {
 
 static CLONED_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
-/// clone() with `flags` on a private stack; the child stores its PID (shared memory
-/// with CLONE_VM). Returns ("ok" or errno, the PID the child saw).
+/// clone() with `flags` (always with CLONE_VM here) on a private stack; the child stores
+/// the PID it sees in shared memory. Returns ("ok" or errno, the PID the child saw).
 fn clone_and_see(flags: CloneFlags, signal: Option<libc::c_int>) -> (String, Option<i32>) {
-    let mut stack = vec![0u8; 64 * 1024];
-    CLONED_PID.store(0, std::sync::atomic::Ordering::SeqCst);
-    let cb = Box::new(|| {
+    // The child runs a plain function with no captured state: nix::sched::clone hands
+    // the child a pointer to a closure on the parent's stack frame, which the parent
+    // reuses as soon as clone() returns, so with CLONE_VM the child would read garbage.
+    extern "C" fn report_pid(_: *mut libc::c_void) -> libc::c_int {
         // SAFETY: raw getpid, no libc caches involved.
         let pid = unsafe { libc::syscall(libc::SYS_getpid) } as i32;
         CLONED_PID.store(pid, std::sync::atomic::Ordering::SeqCst);
-        0
-    });
-    // SAFETY: the child only stores an integer and returns; the stack outlives it (we
-    // wait for it, or leave with _exit for threads).
-    let r = unsafe { nix::sched::clone(cb, &mut stack, flags, signal) };
+        pid.min(255)
+    }
+    let mut stack = vec![0u8; 64 * 1024];
+    CLONED_PID.store(0, std::sync::atomic::Ordering::SeqCst);
+    // SAFETY: the stack is ours and outlives the child (we wait for it, and never free
+    // it: it is forgotten below); the child only stores an integer and returns.
+    let r = unsafe {
+        let top = stack.as_mut_ptr().add(stack.len());
+        let top = top.sub(top as usize % 16);
+        let raw = libc::clone(
+            report_pid,
+            top.cast(),
+            flags.bits() | signal.unwrap_or(0),
+            std::ptr::null_mut(),
+        );
+        nix::errno::Errno::result(raw).map(nix::unistd::Pid::from_raw)
+    };
     match r {
         Ok(child) => {
             if signal.is_some() {
-                let _ = wait_for(child);
-            } else {
-                // A thread: wait until it has run.
-                for _ in 0..1000 {
-                    if CLONED_PID.load(std::sync::atomic::Ordering::SeqCst) != 0 {
-                        break;
-                    }
-                    std::thread::sleep(std::time::Duration::from_micros(100));
+                // The child shares our memory (CLONE_VM), so its PID is in CLONED_PID
+                // once it has exited. With CLONE_SIGHAND it may already be reaped
+                // (ECHILD); a child killed by a signal is reported as such.
+                if let Ok(ws @ WaitStatus::Signaled(..)) = wait_for(child) {
+                    std::mem::forget(stack);
+                    return (status_text(&ws), None);
                 }
             }
-            let pid = CLONED_PID.load(std::sync::atomic::Ordering::SeqCst);
+            // Wait until the child (or thread) has run.
+            for _ in 0..1000 {
+                if CLONED_PID.load(std::sync::atomic::Ordering::SeqCst) != 0 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_micros(100));
+            }
+            let seen = CLONED_PID.load(std::sync::atomic::Ordering::SeqCst);
             std::mem::forget(stack);
-            ("ok".into(), Some(pid))
+            ("ok".into(), Some(seen))
         }
         Err(e) => (crate::probe::errno_name(e), None),
     }
