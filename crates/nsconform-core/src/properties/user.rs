@@ -1166,6 +1166,16 @@ fn user_10_inside(cx: &Inside) -> Result<Value, StepError> {
     }))
 }
 
+/// Observed facts as an object of `keys` to the values found for them.
+fn keyed(keys: &[&str], got: &[String]) -> Value {
+    Value::Object(
+        keys.iter()
+            .zip(got)
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect(),
+    )
+}
+
 fn user_10_check(cx: &mut Cx) -> CheckResult {
     let f = run_self_made(cx, true)?;
     let keys = [
@@ -1185,11 +1195,7 @@ fn user_10_check(cx: &mut Cx) -> CheckResult {
     );
     Ok(e.verdict("only the own id, one line")
         .with_errno("EPERM")
-        .with_observed(json!(keys
-            .iter()
-            .zip(got.iter())
-            .map(|(k, v)| (k.to_string(), json!(v)))
-            .collect::<serde_json::Map<_, _>>())))
+        .with_observed(keyed(&keys, &got)))
 }
 
 // ---------------------------------------------------------------------------------
@@ -1534,11 +1540,7 @@ fn user_16_check(cx: &mut Cx) -> CheckResult {
     );
     Ok(e.verdict("no global operation is granted")
         .with_errno("EPERM")
-        .with_observed(json!(keys
-            .iter()
-            .zip(got.iter())
-            .map(|(k, v)| (k.to_string(), json!(v)))
-            .collect::<serde_json::Map<_, _>>())))
+        .with_observed(keyed(&keys, &got)))
 }
 
 // ---------------------------------------------------------------------------------
