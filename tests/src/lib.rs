@@ -6,7 +6,8 @@
 
 use nsconform_core::catalogue::{Control, Property};
 use nsconform_core::env::Env;
-use nsconform_core::harness::{self, PropertyResult, RunOptions};
+use nsconform_core::harness::{self, RunOptions};
+use nsconform_core::run::{self, PropertyResult};
 use std::path::PathBuf;
 
 /// The uid/gid the rootless mode drops to when the tests run as root.
@@ -87,14 +88,14 @@ pub fn run_one(
     control: Option<Control>,
 ) -> Option<PropertyResult> {
     let (opts, env) = mode.setup()?;
-    Some(harness::run_property(p, &env, &opts, control))
+    Some(run::run_property(p, &env, &opts, control))
 }
 
 /// Run the whole catalogue in a mode.
 pub fn run_catalogue(mode: Mode) -> Option<Vec<PropertyResult>> {
     let (opts, env) = mode.setup()?;
     let all: Vec<&'static Property> = nsconform_core::catalogue::all().iter().collect();
-    Some(harness::run_all(&all, &env, &opts, &|_| {}))
+    Some(run::run_all(&all, &env, &opts, &|_| {}))
 }
 
 /// Name of the host-global lock every test that changes host state (even briefly) holds,

@@ -3,7 +3,7 @@
 
 use nsconform_core::env::Env;
 use nsconform_core::formats;
-use nsconform_core::harness::PropertyResult;
+use nsconform_core::run::PropertyResult;
 use nsconform_core::outcome::Verdict;
 use nsconform_core::report::Report;
 use nsconform_core::rubric::Rubric;

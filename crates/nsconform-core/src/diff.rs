@@ -1,7 +1,7 @@
 //! `nsconform diff`: where two runs differ (two kernels, or before and after a change),
 //! per property: outcome, errno, and the normalized observed facts (the snapshot).
 
-use crate::harness::PropertyResult;
+use crate::run::PropertyResult;
 use crate::report::Report;
 use serde::Serialize;
 

@@ -4,7 +4,8 @@
 //! that fails scores 0 with its log attached; grading goes on.
 
 use crate::env::Env;
-use crate::harness::{PropertyResult, RunOptions};
+use crate::harness::RunOptions;
+use crate::run::PropertyResult;
 use crate::outcome::{Outcome, Verdict};
 use crate::report::Report;
 use crate::rubric::Rubric;

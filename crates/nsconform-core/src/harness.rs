@@ -1,11 +1,10 @@
 //! The harness: runs property checks by starting the probe, watching it with a deadline,
 //! and looking at the host from outside. Multithreaded by design; it never unshares.
 
-use crate::catalogue::{self, Control, Privilege, Property};
+use crate::probe::Control;
 use crate::env::Env;
-use crate::outcome::{Outcome, Verdict};
+use crate::outcome::Verdict;
 use crate::probe::{Launch, Message, Request, StepError};
-use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -54,19 +53,6 @@ pub fn locate_probe() -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
-/// The result of one property in a report.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct PropertyResult {
-    pub id: String,
-    pub title: String,
-    pub man: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub control: Option<Control>,
-    #[serde(flatten)]
-    pub verdict: Verdict,
-    pub duration_ms: u64,
-}
-
 /// What one probe run produced.
 #[derive(Debug, Clone)]
 pub struct ProbeRun {
@@ -89,7 +75,8 @@ impl ProbeRun {
 
 /// The context of one check: which property, which mode, which negative control.
 pub struct Cx<'a> {
-    pub property: &'static Property,
+    /// The ID of the property being checked.
+    pub id: &'static str,
     pub env: &'a Env,
     opts: &'a RunOptions,
     control: Option<Control>,
@@ -98,13 +85,13 @@ pub struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     pub fn new(
-        property: &'static Property,
+        id: &'static str,
         env: &'a Env,
         opts: &'a RunOptions,
         control: Option<Control>,
     ) -> Self {
         Cx {
-            property,
+            id,
             env,
             opts,
             control,
@@ -209,7 +196,7 @@ impl<'a> Cx<'a> {
         outside: impl FnOnce(&ProbeRun) -> Result<(), Verdict>,
     ) -> Result<ProbeRun, Verdict> {
         let req = Request {
-            property: self.property.id.to_string(),
+            property: self.id.to_string(),
             launch,
             args,
         };
@@ -379,111 +366,4 @@ fn spawn_probe(
         ));
     }
     Ok(run)
-}
-
-/// Run one property: decide its prerequisites, then its check.
-pub fn run_property(
-    p: &'static Property,
-    env: &Env,
-    opts: &RunOptions,
-    control: Option<Control>,
-) -> PropertyResult {
-    let start = Instant::now();
-    let verdict = match p.prereq.unmet(env) {
-        Some(reason) => Verdict::skip(reason),
-        None if p.prereq.privilege == Privilege::Root && opts.rootless_as.is_some() => {
-            Verdict::skip("needs real root; this run is rootless")
-        }
-        None => {
-            let mut cx = Cx::new(p, env, opts, control);
-            let v = (p.check)(&mut cx).unwrap_or_else(|v| v);
-            drop(cx);
-            v
-        }
-    };
-    PropertyResult {
-        id: p.id.to_string(),
-        title: p.title.to_string(),
-        man: p.man.to_string(),
-        control,
-        verdict,
-        duration_ms: start.elapsed().as_millis() as u64,
-    }
-}
-
-/// Run many properties: host-global ones one at a time first, the rest `opts.jobs` at a
-/// time. Results come back in the order given; `progress` sees each as it finishes.
-pub fn run_all(
-    props: &[&'static Property],
-    env: &Env,
-    opts: &RunOptions,
-    progress: &(dyn Fn(&PropertyResult) + Sync),
-) -> Vec<PropertyResult> {
-    let mut results: Vec<Option<PropertyResult>> = vec![None; props.len()];
-    for (i, p) in props.iter().enumerate().filter(|(_, p)| p.global) {
-        let r = run_property(p, env, opts, None);
-        progress(&r);
-        results[i] = Some(r);
-    }
-    let parallel: Vec<usize> = (0..props.len()).filter(|&i| !props[i].global).collect();
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel();
-    std::thread::scope(|s| {
-        for _ in 0..opts.jobs.max(1).min(parallel.len().max(1)) {
-            let tx = tx.clone();
-            let (next, parallel) = (&next, &parallel);
-            s.spawn(move || loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&i) = parallel.get(k) else { break };
-                let r = run_property(props[i], env, opts, None);
-                progress(&r);
-                let _ = tx.send((i, r));
-            });
-        }
-    });
-    drop(tx);
-    for (i, r) in rx {
-        results[i] = Some(r);
-    }
-    results
-        .into_iter()
-        .map(|r| r.expect("every property ran"))
-        .collect()
-}
-
-/// Select properties by ID or area prefix (`PID`, `UTS-01`); empty selects all.
-pub fn select(filters: &[String]) -> Result<Vec<&'static Property>, String> {
-    if filters.is_empty() {
-        return Ok(catalogue::all().iter().collect());
-    }
-    let mut out = Vec::new();
-    for f in filters {
-        let matched: Vec<_> = catalogue::all()
-            .iter()
-            .filter(|p| p.id.eq_ignore_ascii_case(f) || p.area.prefix().eq_ignore_ascii_case(f))
-            .collect();
-        if matched.is_empty() {
-            return Err(format!(
-                "`{f}` names no property or area; see `nsconform list`"
-            ));
-        }
-        for p in matched {
-            if !out.iter().any(|q: &&Property| q.id == p.id) {
-                out.push(p);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Count results per outcome.
-pub fn tally(results: &[PropertyResult]) -> std::collections::BTreeMap<Outcome, usize> {
-    let mut m = std::collections::BTreeMap::new();
-    for o in Outcome::ALL {
-        m.insert(o, 0);
-    }
-    for r in results {
-        *m.entry(r.verdict.outcome).or_default() += 1;
-    }
-    m
 }

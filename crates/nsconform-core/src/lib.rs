@@ -1,10 +1,19 @@
 //! nsconform-core: the property catalogue, the single-threaded probe and the harness of
 //! nsconform, a conformance suite for Linux namespaces (namespaces(7)).
 //!
-//! - [`catalogue`]: every property, defined once ([`properties`] holds them by area).
-//! - [`probe`]: code that runs inside the namespaces, in the `nsconform-probe` binary.
-//! - [`harness`]: code that starts the probe and judges from outside.
-//! - [`report`]: the run report and its renderings.
+//! Layers, with imports pointing only down (checked by `module_layers` below):
+//!
+//! | layer | modules |
+//! |---|---|
+//! | leaves | [`outcome`], [`env`], [`mountinfo`], [`ns`] |
+//! | probe | [`probe`]: the single-threaded process that does all namespace work |
+//! | kit | [`kit`]: the helpers the checks share (fork, facts, /proc, guard) |
+//! | host, harness | [`host`], [`harness`], [`observation`]: starting the probe, looking from outside |
+//! | spec | [`spec`]: what a property is |
+//! | areas | [`properties`]`::<area>`: the properties, never importing each other |
+//! | catalogue | [`catalogue`]: all properties, by ID |
+//! | run | [`run`]: running properties, selections, tallies |
+//! | above | [`subject`], [`rubric`], [`report`], [`formats`], [`diff`], [`grade`], [`docs`], [`checkconfig`] |
 
 // A `Verdict` is the natural early exit of a check (`?` on any helper); it is large, but it
 // only travels on the rare error path, so boxing it would buy nothing.
@@ -19,13 +28,29 @@ pub mod formats;
 pub mod grade;
 pub mod harness;
 pub mod host;
+pub mod kit;
 pub mod mountinfo;
+pub mod ns;
+pub mod observation;
 pub mod outcome;
 pub mod probe;
 pub mod properties;
 pub mod report;
 pub mod rubric;
+pub mod run;
+pub mod spec;
 pub mod subject;
 
 pub use catalogue::{Control, Property};
+
+/// The probe's entry point (`nsconform __probe ...`, or a binary named
+/// `nsconform-probe`): `args` are its arguments after the program name.
+pub fn probe_main_with(args: Vec<String>) -> ! {
+    probe::main_with(args, catalogue::inside_of)
+}
+
+/// [`probe_main_with`] with this process's arguments.
+pub fn probe_main() -> ! {
+    probe_main_with(std::env::args().skip(1).collect())
+}
 pub use outcome::{Outcome, Verdict};

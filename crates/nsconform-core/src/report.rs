@@ -1,7 +1,7 @@
 //! The report of a run and its renderings (`human` table, `json`).
 
 use crate::env::Env;
-use crate::harness::{tally, PropertyResult};
+use crate::run::{tally, PropertyResult};
 use crate::outcome::Outcome;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -2,7 +2,7 @@
 //! `fixtures/rubrics/container-lab.toml`, which ships as the default).
 
 use crate::catalogue;
-use crate::harness::PropertyResult;
+use crate::run::PropertyResult;
 use crate::outcome::Outcome;
 use serde::{Deserialize, Serialize};
 

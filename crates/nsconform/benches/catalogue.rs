@@ -31,7 +31,7 @@ fn main() {
     let mut slowest = Vec::new();
     for _ in 0..rounds {
         let t = Instant::now();
-        let results = harness::run_all(&props, &env, &opts, &|_| {});
+        let results = nsconform_core::run::run_all(&props, &env, &opts, &|_| {});
         times.push(t.elapsed());
         let mut per: Vec<(u64, String)> = results
             .iter()

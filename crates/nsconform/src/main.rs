@@ -325,7 +325,7 @@ fn parse_ids(s: &str) -> Result<(u32, u32)> {
 }
 
 fn run(args: RunArgs) -> Result<i32> {
-    let mut props = harness::select(&args.selection).map_err(UsageError)?;
+    let mut props = nsconform_core::run::select(&args.selection).map_err(UsageError)?;
     if let Some(c) = args.control {
         props.retain(|p| p.controls.contains(&c));
     }
@@ -362,10 +362,10 @@ fn run(args: RunArgs) -> Result<i32> {
         return emit(&report, &args);
     }
     let results = match args.control {
-        None => harness::run_all(&props, &env, &opts, &|_| {}),
+        None => nsconform_core::run::run_all(&props, &env, &opts, &|_| {}),
         Some(c) => props
             .iter()
-            .map(|p| harness::run_property(p, &env, &opts, Some(c)))
+            .map(|p| nsconform_core::run::run_property(p, &env, &opts, Some(c)))
             .collect(),
     };
     let report = Report::new(&env, results, start.elapsed().as_millis() as u64);
@@ -424,7 +424,7 @@ fn run_subject(
     if let Err(why) = subject::preflight(opts) {
         let results = props
             .iter()
-            .map(|p| nsconform_core::harness::PropertyResult {
+            .map(|p| nsconform_core::run::PropertyResult {
                 id: p.id.into(),
                 title: p.title.into(),
                 man: p.man.into(),

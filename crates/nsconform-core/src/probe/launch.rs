@@ -4,12 +4,83 @@
 
 use super::sys::{self, StepError, StepExt};
 use super::{emit, Inside, Message, Request};
-use crate::catalogue::{Control, InsideFn};
+use super::InsideFn;
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult, Gid, Uid};
 use serde::{Deserialize, Serialize};
+
+/// A negative control: a launcher variant that lacks one piece of isolation. A property
+/// lists the controls whose absence it must detect; the tests run each and require
+/// `fail`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Control {
+    /// No CLONE_NEWPID.
+    NoNewPid,
+    /// New PID namespace but the host's /proc is left mounted.
+    NoProcMount,
+    /// No CLONE_NEWNS.
+    NoNewMnt,
+    /// New mount namespace but `/` left with its propagation (not made rprivate).
+    SharedRoot,
+    NoNewUts,
+    NoNewIpc,
+    NoNewNet,
+    /// New user namespace but no uid_map/gid_map written.
+    NoUserMap,
+    NoNewUser,
+    NoNewCgroup,
+    NoNewTime,
+}
+
+impl Control {
+    pub const ALL: [Control; 11] = [
+        Control::NoNewPid,
+        Control::NoProcMount,
+        Control::NoNewMnt,
+        Control::SharedRoot,
+        Control::NoNewUts,
+        Control::NoNewIpc,
+        Control::NoNewNet,
+        Control::NoUserMap,
+        Control::NoNewUser,
+        Control::NoNewCgroup,
+        Control::NoNewTime,
+    ];
+    /// Every control that removes one new namespace: for properties that create all
+    /// types and must notice any one missing.
+    pub const EVERY_NEW_NAMESPACE: &'static [Control] = &[
+        Control::NoNewUser,
+        Control::NoNewPid,
+        Control::NoNewMnt,
+        Control::NoNewUts,
+        Control::NoNewIpc,
+        Control::NoNewNet,
+        Control::NoNewCgroup,
+        Control::NoNewTime,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Control::NoNewPid => "no-new-pid",
+            Control::NoProcMount => "no-proc-mount",
+            Control::NoNewMnt => "no-new-mnt",
+            Control::SharedRoot => "shared-root",
+            Control::NoNewUts => "no-new-uts",
+            Control::NoNewIpc => "no-new-ipc",
+            Control::NoNewNet => "no-new-net",
+            Control::NoUserMap => "no-user-map",
+            Control::NoNewUser => "no-new-user",
+            Control::NoNewCgroup => "no-new-cgroup",
+            Control::NoNewTime => "no-new-time",
+        }
+    }
+    pub fn parse(name: &str) -> Option<Control> {
+        Control::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
 
 /// Which namespaces to create and how. Built by checks with the builder methods, then
 /// weakened by a negative [`Control`] where one is being exercised.

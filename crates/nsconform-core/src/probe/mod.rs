@@ -12,10 +12,9 @@ pub mod subject;
 pub mod sys;
 pub mod view;
 
-pub use launch::{write_root_map, Launch};
+pub use launch::{write_root_map, Control, Launch};
 pub use sys::{errno_name, StepError, StepExt};
 
-use crate::catalogue;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -42,6 +41,14 @@ pub enum Message {
     /// A step failed; the run produced no facts.
     Error(StepError),
 }
+
+/// The inside half of a check: runs in the probe's forked child, inside the namespaces
+/// the launcher made, single-threaded. Returns the facts it saw as JSON.
+pub type InsideFn = fn(&Inside) -> Result<serde_json::Value, StepError>;
+
+/// How the probe finds a property's inside half by ID (the catalogue, above this layer,
+/// provides it).
+pub type Lookup = fn(&str) -> Option<InsideFn>;
 
 /// What the inside half of a check gets: the launch it runs under and its arguments.
 #[derive(Debug)]
@@ -93,20 +100,20 @@ USAGE:
 Output: one JSON object per line on stdout (subject: one message on fd N).
 Exit status: 0 done, 1 a step failed, 2 usage error, 4 no report channel.";
 
-/// Entry point of the `nsconform-probe` binary.
-pub fn main() -> ! {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+/// Entry point of the probe with its arguments (after the program name, or after
+/// `__probe`); `lookup` finds a property's inside half.
+pub fn main_with(args: Vec<String>, lookup: Lookup) -> ! {
     match args.first().map(String::as_str) {
         Some("run") if args.len() == 2 => {
             let req: Request = match serde_json::from_str(&args[1]) {
                 Ok(r) => r,
                 Err(e) => usage_error(&format!("bad request JSON: {e}")),
             };
-            let Some(property) = catalogue::find(&req.property) else {
-                usage_error(&format!("unknown property `{}`", req.property))
-            };
-            let Some(inside) = property.inside else {
-                usage_error(&format!("property {} has no inside half", property.id))
+            let Some(inside) = lookup(&req.property) else {
+                usage_error(&format!(
+                    "property `{}` is unknown or has no inside half",
+                    req.property
+                ))
             };
             launch::run(req, inside)
         }
@@ -147,25 +154,14 @@ fn usage_error(msg: &str) -> ! {
     std::process::exit(2)
 }
 
-/// Namespace types and their clone flags, in `/proc/self/ns` names.
-pub const NS_TYPES: [(&str, i32); 8] = [
-    ("user", libc::CLONE_NEWUSER),
-    ("pid", libc::CLONE_NEWPID),
-    ("mnt", libc::CLONE_NEWNS),
-    ("uts", libc::CLONE_NEWUTS),
-    ("ipc", libc::CLONE_NEWIPC),
-    ("net", libc::CLONE_NEWNET),
-    ("cgroup", libc::CLONE_NEWCGROUP),
-    ("time", libc::CLONE_NEWTIME),
-];
-
 /// Try to create each namespace type in a forked child (inside a new user namespace
 /// when not root); `None` = it worked, else the errno name.
 pub fn preflight() -> std::collections::BTreeMap<String, Option<String>> {
     use nix::sched::{unshare, CloneFlags};
     let root = nix::unistd::geteuid().is_root();
     let mut out = std::collections::BTreeMap::new();
-    for (name, flag) in NS_TYPES {
+    for row in crate::ns::TABLE {
+        let (name, flag) = (row.name, row.flag);
         // SAFETY: the probe is single-threaded.
         let res = match unsafe { nix::unistd::fork() } {
             Ok(nix::unistd::ForkResult::Child) => {

@@ -1,7 +1,7 @@
 //! CG properties: cgroup_namespaces(7).
 
 use super::user::{fork_with, self_made, try_write};
-use crate::catalogue::{Area, CheckResult, Control, Prereq, Property};
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::host;
 use crate::outcome::{Expect, Verdict};
@@ -411,7 +411,7 @@ fn mount_cgroup(probe: &BTreeMap<String, String>, mp: &str, fs: &str) -> Option<
 
 /// CG-01 for a subject: the probe is in a cgroup namespace of its own (seen from
 /// outside), whose root is its own cgroup, so /proc/self/cgroup shows `/` everywhere.
-fn cg_01_subject(o: &crate::subject::SubjectObservation) -> Verdict {
+fn cg_01_subject(o: &crate::observation::SubjectObservation) -> Verdict {
     let lines = &o.report.view.cgroup;
     let at_root = !lines.is_empty() && lines.iter().all(|l| l.ends_with(":/"));
     let mut e = Expect::new();

@@ -4,8 +4,8 @@
 //! and CR areas (run a step in a forked child, keep a helper process alive, record an
 //! errno as a fact).
 
-use super::facts;
-use crate::catalogue::{Area, CheckResult, Control, Prereq, Property};
+use crate::kit::facts;
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::env::{ConfigState, KernelVersion};
 use crate::harness::Cx;
 use crate::host;

@@ -1,12 +1,12 @@
 //! IPC namespaces: ipc_namespaces(7), mq_overview(7).
 
-use super::facts;
-use crate::catalogue::{Area, CheckResult, Control, Prereq, Property};
+use crate::kit::facts;
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
-use crate::host;
+use crate::host::{self, HostIpcObjects};
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{view, Inside, Launch, StepError, StepExt};
-use crate::subject::SubjectObservation;
+use crate::observation::SubjectObservation;
 use nix::mount::{mount, MsFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -14,61 +14,6 @@ use serde_json::{json, Value};
 pub const ALL: &[Property] = &[
     IPC_01, IPC_02, IPC_03, IPC_04, IPC_05, IPC_06, IPC_07, IPC_08,
 ];
-
-/// A SysV message queue and a POSIX message queue the harness creates in its own IPC
-/// namespace, and removes when dropped.
-pub struct HostIpcObjects {
-    pub msqid: i32,
-    pub mq_name: String,
-}
-
-impl HostIpcObjects {
-    pub fn create() -> Result<Self, Verdict> {
-        // SAFETY: msgget with constant arguments.
-        let msqid = unsafe { libc::msgget(libc::IPC_PRIVATE, libc::IPC_CREAT | 0o600) };
-        if msqid < 0 {
-            return Err(Verdict::error(format!(
-                "create a SysV message queue on the host (msgget): {}",
-                nix::errno::Errno::last()
-            )));
-        }
-        let mq_name = format!("/nsconform-{}-{msqid}", std::process::id());
-        let attr = nix::mqueue::MqAttr::new(0, 1, 16, 0);
-        match nix::mqueue::mq_open(
-            mq_name.as_str(),
-            nix::mqueue::MQ_OFlag::O_CREAT | nix::mqueue::MQ_OFlag::O_RDWR,
-            nix::sys::stat::Mode::from_bits_truncate(0o600),
-            Some(&attr),
-        ) {
-            Ok(fd) => {
-                let _ = nix::mqueue::mq_close(fd);
-            }
-            Err(e) => {
-                // SAFETY: removing the queue we just made.
-                unsafe { libc::msgctl(msqid, libc::IPC_RMID, std::ptr::null_mut()) };
-                return Err(Verdict::error(format!(
-                    "create POSIX message queue {mq_name} on the host (mq_open): {e}"
-                )));
-            }
-        }
-        Ok(HostIpcObjects { msqid, mq_name })
-    }
-
-    /// Whether the SysV queue still exists in the harness's namespace.
-    pub fn msq_present(&self) -> bool {
-        let mut ds: libc::msqid_ds = unsafe { std::mem::zeroed() };
-        // SAFETY: ds is a valid msqid_ds to fill.
-        unsafe { libc::msgctl(self.msqid, libc::IPC_STAT, &mut ds) == 0 }
-    }
-}
-
-impl Drop for HostIpcObjects {
-    fn drop(&mut self) {
-        // SAFETY: removing objects this harness created.
-        unsafe { libc::msgctl(self.msqid, libc::IPC_RMID, std::ptr::null_mut()) };
-        let _ = nix::mqueue::mq_unlink(self.mq_name.as_str());
-    }
-}
 
 #[derive(Serialize, Deserialize, Debug)]
 struct Ipc08 {

@@ -1,10 +1,12 @@
 //! The properties, one module per area. Each module defines its properties as
-//! `pub const` items and lists them in its `ALL`; a property's inside half, outside
-//! check and negative controls sit together in its area's file.
+//! `pub const AREA_NN: Property` items, in ID order, each with a doc comment citing its
+//! man page section, and lists them in its `ALL`; a property's inside half, outside
+//! check, subject judge and negative controls sit together in its area's file.
 //!
-//! To add a property: write its `Property` in the area's module (ID from
-//! `docs/properties.md` numbering, never reused), add it to that module's `ALL`, run
-//! `cargo run -p nsconform -- docs > docs/properties.md`, and add its snapshot test.
+//! Area files import from [`crate::spec`], [`crate::kit`], [`crate::harness`],
+//! [`crate::host`], [`crate::probe`] and the leaves, never from each other: a helper two
+//! areas need belongs in the kit. Tests in the catalogue module
+//! enforce both the import rule and that every const is listed in its `ALL`.
 
 pub mod cg;
 pub mod cr;
@@ -18,36 +20,3 @@ pub mod setns;
 pub mod time;
 pub mod user;
 pub mod uts;
-
-use crate::catalogue::Property;
-use crate::probe::StepError;
-use serde::Serialize;
-
-/// Every area's properties, in catalogue order.
-pub(crate) fn collect() -> Vec<Property> {
-    let mut all: Vec<Property> = [
-        gen::ALL,
-        setns::ALL,
-        cr::ALL,
-        pid::ALL,
-        user::ALL,
-        mnt::ALL,
-        uts::ALL,
-        ipc::ALL,
-        net::ALL,
-        cg::ALL,
-        time::ALL,
-        nsfs::ALL,
-    ]
-    .into_iter()
-    .flatten()
-    .copied()
-    .collect();
-    all.sort_by_key(|p| (p.area, p.id));
-    all
-}
-
-/// Serialize an inside half's facts.
-pub fn facts<T: Serialize>(t: &T) -> Result<serde_json::Value, StepError> {
-    serde_json::to_value(t).map_err(|e| StepError::new("serialize facts", None, e.to_string()))
-}

@@ -1,14 +1,14 @@
 //! Network namespaces: network_namespaces(7).
 
-use super::facts;
-use crate::catalogue::{Area, CheckResult, Control, Prereq, Property};
+use crate::kit::facts;
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::harness::ProbeRun;
 use crate::host;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::view::{self, Interface};
 use crate::probe::{Inside, Launch, StepError, StepExt};
-use crate::subject::SubjectObservation;
+use crate::observation::SubjectObservation;
 use nix::mount::{mount, MsFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -708,7 +708,7 @@ fn net_08_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn net_08_check(cx: &mut Cx) -> CheckResult {
-    let tag = format!("{}-{}", std::process::id(), cx.property.id);
+    let tag = format!("{}-{}", std::process::id(), cx.id);
     let run = run_net(cx, Launch::host(), json!({ "tag": tag }))?;
     let f: Net08 = run.facts()?;
     let mut e = Expect::new();

@@ -1,7 +1,7 @@
 //! NSFS properties: ioctl_ns(2), the nsfs UAPI (linux/nsfs.h).
 
-use super::facts;
-use crate::catalogue::{Area, CheckResult, Control, Prereq, Property};
+use crate::kit::facts;
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::host;
 use crate::outcome::{Expect, Verdict};

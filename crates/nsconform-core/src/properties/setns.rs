@@ -1,10 +1,10 @@
 //! SETNS properties: setns(2).
 
-use super::facts;
+use crate::kit::facts;
 use super::gen::{
     hold, in_child, ino, judge_table, new_user_ns, open, pidfd_open, setns_raw, unshare_raw, OK,
 };
-use crate::catalogue::{Area, CheckResult, Control, Prereq, Property};
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::outcome::Expect;
 use crate::probe::{Inside, Launch, StepError};

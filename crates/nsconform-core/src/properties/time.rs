@@ -3,7 +3,7 @@
 use super::user::{
     cat_path, drop_caps, exec_to, fe, fork_with, fs, read_trim, self_made, squash, try_write,
 };
-use crate::catalogue::{Area, CheckResult, Control, Prereq, Property};
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{Inside, Launch, StepError, StepExt};
@@ -785,7 +785,7 @@ fn time_09_check(cx: &mut Cx) -> CheckResult {
 /// TIME-02 for a subject: a time namespace is optional for containers; when the
 /// subject made one, the probe is in it (seen from outside), else the property is
 /// skipped with that reason.
-fn time_02_subject(o: &crate::subject::SubjectObservation) -> Verdict {
+fn time_02_subject(o: &crate::observation::SubjectObservation) -> Verdict {
     match o.outside.ns_differs.get("time") {
         Some(true) => Verdict::pass("the probe runs in a time namespace of its own")
             .with_observed(json!({ "own_time_ns": true })),

@@ -1,13 +1,13 @@
 //! UTS namespaces: uts_namespaces(7).
 
-use super::facts;
-use crate::catalogue::{Area, CheckResult, Control, Prereq, Property};
+use crate::kit::facts;
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::host;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::subject::Action;
 use crate::probe::{Inside, Launch, StepError, StepExt};
-use crate::subject::SubjectObservation;
+use crate::observation::SubjectObservation;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 

@@ -2,5 +2,5 @@
 //! it sees from inside. See `nsconform_core::probe`.
 
 fn main() {
-    nsconform_core::probe::main()
+    nsconform_core::probe_main()
 }

@@ -1,0 +1,82 @@
+//! `/proc/<pid>/status` and capability sets, parsed by the procfs crate, and the
+//! capability calls the checks make (capget/capset have no nix wrapper).
+
+use crate::probe::sys::StepError;
+use nix::errno::Errno;
+pub use procfs::process::Status;
+
+/// CAP_SETUID, CAP_SYS_CHROOT, CAP_SYS_ADMIN (linux/capability.h).
+pub const CAP_SETUID: u32 = 7;
+pub const CAP_SYS_CHROOT: u32 = 18;
+pub const CAP_SYS_ADMIN: u32 = 21;
+
+/// `/proc/<who>/status` (`who` is `self` or a PID).
+pub fn status(who: &str) -> Result<Status, StepError> {
+    let p = if who == "self" {
+        procfs::process::Process::myself()
+    } else {
+        who.parse()
+            .map_err(|_| procfs::ProcError::Other(format!("`{who}` is not a PID")))
+            .and_then(procfs::process::Process::new)
+    };
+    p.and_then(|p| p.status())
+        .map_err(|e| StepError::new(format!("read /proc/{who}/status"), None, e.to_string()))
+}
+
+/// The effective capability mask of this process.
+pub fn cap_eff() -> Result<u64, StepError> {
+    status("self").map(|s| s.capeff)
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// _LINUX_CAPABILITY_VERSION_3: two data structs (64 capability bits).
+const CAP_V3: u32 = 0x2008_0522;
+
+fn capget() -> Result<(CapHeader, [CapData; 2]), Errno> {
+    let mut hdr = CapHeader {
+        version: CAP_V3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: a version-3 header and the two data structs capget(2) fills for it.
+    let r = unsafe { libc::syscall(libc::SYS_capget, &mut hdr, data.as_mut_ptr()) };
+    Errno::result(r).map(|_| (hdr, data))
+}
+
+fn capset(mut hdr: CapHeader, data: &[CapData; 2]) -> Result<(), Errno> {
+    // SAFETY: as for capget: a version-3 header and two data structs.
+    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr, data.as_ptr()) };
+    Errno::result(r).map(drop)
+}
+
+/// Remove capabilities from this process's effective and permitted sets.
+pub fn drop_caps(caps: &[u32]) -> Result<(), Errno> {
+    let (hdr, mut data) = capget()?;
+    for &c in caps {
+        let (i, bit) = ((c / 32) as usize, 1u32 << (c % 32));
+        data[i].effective &= !bit;
+        data[i].permitted &= !bit;
+    }
+    capset(hdr, &data)
+}
+
+/// Keep only the capabilities of `keep` (a bit mask) in the effective set.
+pub fn limit_effective_caps(keep: u64) -> Result<(), Errno> {
+    let (hdr, mut data) = capget()?;
+    data[0].effective &= keep as u32;
+    data[1].effective &= (keep >> 32) as u32;
+    capset(hdr, &data)
+}
