@@ -3,10 +3,10 @@
 
 use nsconform_core::env::Env;
 use nsconform_core::formats;
-use nsconform_core::run::PropertyResult;
 use nsconform_core::outcome::Verdict;
 use nsconform_core::report::Report;
 use nsconform_core::rubric::Rubric;
+use nsconform_core::run::PropertyResult;
 
 /// A report with every outcome, and text that needs escaping.
 fn sample() -> Report {

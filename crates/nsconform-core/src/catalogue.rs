@@ -6,8 +6,10 @@
 //! for the layers above (run, subject, grade, CLI).
 
 pub use crate::probe::Control;
-pub use crate::spec::{on_path, Area, CheckFn, CheckResult, InsideFn, Prereq, Privilege, Property, SubjectFn};
 use crate::properties::{cg, cr, gen, ipc, mnt, net, nsfs, pid, setns, time, user, uts};
+pub use crate::spec::{
+    on_path, Area, CheckFn, CheckResult, InsideFn, Prereq, Privilege, Property, SubjectFn,
+};
 use std::sync::OnceLock;
 
 /// Every area's property list, in area order.
@@ -66,6 +68,84 @@ mod tests {
             assert!(p.man.contains('('), "{} cites no man page section", p.id);
             assert!(!p.title.is_empty());
         }
+    }
+
+    /// Area files as text, to check what the compiler cannot: that no const is left out.
+    const SOURCES: [(&str, &str); 12] = [
+        ("gen", include_str!("properties/gen.rs")),
+        ("setns", include_str!("properties/setns.rs")),
+        ("cr", include_str!("properties/cr.rs")),
+        ("pid", include_str!("properties/pid.rs")),
+        ("user", include_str!("properties/user.rs")),
+        ("mnt", include_str!("properties/mnt.rs")),
+        ("uts", include_str!("properties/uts.rs")),
+        ("ipc", include_str!("properties/ipc.rs")),
+        ("net", include_str!("properties/net.rs")),
+        ("cg", include_str!("properties/cg.rs")),
+        ("time", include_str!("properties/time.rs")),
+        ("nsfs", include_str!("properties/nsfs.rs")),
+    ];
+
+    /// Every `pub const AREA_NN: Property` of a source, with the doc comment above it.
+    fn declared(src: &str) -> Vec<(String, String)> {
+        let lines: Vec<&str> = src.lines().collect();
+        let mut out = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            let Some(rest) = l.strip_prefix("pub const ") else {
+                continue;
+            };
+            let Some(name) = rest.strip_suffix(": Property = Property {") else {
+                continue;
+            };
+            let mut doc = Vec::new();
+            for d in lines[..i].iter().rev() {
+                match d.trim_start().strip_prefix("///") {
+                    Some(t) => doc.push(t.trim()),
+                    None if d.trim_start().starts_with("#[") => {}
+                    None => break,
+                }
+            }
+            doc.reverse();
+            out.push((name.replace('_', "-"), doc.join(" ")));
+        }
+        out
+    }
+
+    #[test]
+    fn every_property_const_is_registered_sorted_and_documented() {
+        let mut problems = Vec::new();
+        let mut count = 0;
+        for (area, src) in SOURCES {
+            let consts = declared(src);
+            count += consts.len();
+            let ids: Vec<&str> = consts.iter().map(|(id, _)| id.as_str()).collect();
+            let mut sorted = ids.clone();
+            sorted.sort_unstable();
+            if ids != sorted {
+                problems.push(format!(
+                    "properties/{area}.rs: consts not in ID order: {ids:?}"
+                ));
+            }
+            for (id, doc) in &consts {
+                if find(id).is_none() {
+                    problems.push(format!(
+                        "properties/{area}.rs: {id} is defined but not in the area's ALL"
+                    ));
+                }
+                let cites = doc.contains(id.as_str())
+                    && doc
+                        .as_bytes()
+                        .windows(3)
+                        .any(|w| w[0] == b'(' && w[1].is_ascii_digit() && w[2] == b')');
+                if !cites {
+                    problems.push(format!(
+                        "properties/{area}.rs: {id} needs a doc comment naming it and citing its man page section (e.g. `pid_namespaces(7)`)"
+                    ));
+                }
+            }
+        }
+        assert_eq!(count, all().len(), "consts found vs properties registered");
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 
     #[test]

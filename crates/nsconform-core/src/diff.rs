@@ -1,8 +1,8 @@
 //! `nsconform diff`: where two runs differ (two kernels, or before and after a change),
 //! per property: outcome, errno, and the normalized observed facts (the snapshot).
 
-use crate::run::PropertyResult;
 use crate::report::Report;
+use crate::run::PropertyResult;
 use serde::Serialize;
 
 /// How one property differs between the two runs.

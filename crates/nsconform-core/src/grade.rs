@@ -5,10 +5,10 @@
 
 use crate::env::Env;
 use crate::harness::RunOptions;
-use crate::run::PropertyResult;
 use crate::outcome::{Outcome, Verdict};
 use crate::report::Report;
 use crate::rubric::Rubric;
+use crate::run::PropertyResult;
 use crate::subject::{self, SubjectSpec};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

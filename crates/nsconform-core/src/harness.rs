@@ -1,9 +1,10 @@
 //! The harness: runs property checks by starting the probe, watching it with a deadline,
 //! and looking at the host from outside. Multithreaded by design; it never unshares.
 
-use crate::probe::Control;
 use crate::env::Env;
+use crate::kit::userns::SCRATCH_ID;
 use crate::outcome::Verdict;
+use crate::probe::Control;
 use crate::probe::{Launch, Message, Request, StepError};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -138,6 +139,62 @@ impl<'a> Cx<'a> {
             launch.apply(c);
         }
         launch
+    }
+
+    /// The launch of an inside half that creates some namespaces itself: `wanted` is the
+    /// launch asked for (e.g. `Launch::host().user()`), prepared for the mode and control;
+    /// the user, time and cgroup namespaces it asks for are removed from it again and
+    /// handed over as the `create_user`/`create_time`/`create_cgroup` arguments (false
+    /// under the control that removes them). A privileged harness drops to
+    /// [`SCRATCH_ID`] when `unprivileged` is asked for.
+    pub fn self_made(&self, wanted: Launch, unprivileged: bool) -> (Launch, serde_json::Value) {
+        let mut l = self.prepare(wanted.clone());
+        let create_user = wanted.user && l.user;
+        let create_time = wanted.time && l.time;
+        let create_cgroup = wanted.cgroup && l.cgroup;
+        if wanted.user {
+            l.user = false;
+            l.map_root = false;
+        }
+        if wanted.time {
+            l.time = false;
+            l.time_offsets = None;
+        }
+        if wanted.cgroup {
+            l.cgroup = false;
+        }
+        if unprivileged && l.drop_to.is_none() && nix::unistd::geteuid().is_root() {
+            l.drop_to = Some((SCRATCH_ID, SCRATCH_ID));
+        }
+        (
+            l,
+            serde_json::json!({
+                "create_user": create_user,
+                "create_time": create_time,
+                "create_cgroup": create_cgroup
+            }),
+        )
+    }
+
+    /// A scratch directory owned by the ids `launch` drops to (or the outer ids), set as
+    /// the launch's working directory.
+    pub fn scratch_for(&mut self, launch: &mut Launch) -> Result<PathBuf, Verdict> {
+        let dir = self.scratch_dir()?;
+        if let Some((u, g)) = launch.drop_to {
+            nix::unistd::chown(
+                &dir,
+                Some(nix::unistd::Uid::from_raw(u)),
+                Some(nix::unistd::Gid::from_raw(g)),
+            )
+            .map_err(|e| {
+                Verdict::error(format!(
+                    "chown scratch directory {} to {u}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        launch.workdir = Some(dir.display().to_string());
+        Ok(dir)
     }
 
     /// A fresh scratch directory owned by the probe's outer uid, removed after the check.

@@ -29,6 +29,8 @@ pub mod grade;
 pub mod harness;
 pub mod host;
 pub mod kit;
+#[cfg(test)]
+mod layers;
 pub mod mountinfo;
 pub mod ns;
 pub mod observation;

@@ -37,14 +37,63 @@ pub struct NsInfo {
 
 /// Every type, in `/proc/<pid>/ns` (alphabetical) order.
 pub const TABLE: [NsInfo; 8] = [
-    row(Ns::Cgroup, "cgroup", libc::CLONE_NEWCGROUP, Some("CONFIG_CGROUPS"), None, false),
-    row(Ns::Ipc, "ipc", libc::CLONE_NEWIPC, Some("CONFIG_IPC_NS"), None, false),
+    row(
+        Ns::Cgroup,
+        "cgroup",
+        libc::CLONE_NEWCGROUP,
+        Some("CONFIG_CGROUPS"),
+        None,
+        false,
+    ),
+    row(
+        Ns::Ipc,
+        "ipc",
+        libc::CLONE_NEWIPC,
+        Some("CONFIG_IPC_NS"),
+        None,
+        false,
+    ),
     row(Ns::Mnt, "mnt", libc::CLONE_NEWNS, None, None, false),
-    row(Ns::Net, "net", libc::CLONE_NEWNET, Some("CONFIG_NET_NS"), None, false),
-    row(Ns::Pid, "pid", libc::CLONE_NEWPID, Some("CONFIG_PID_NS"), Some("pid_for_children"), true),
-    row(Ns::Time, "time", libc::CLONE_NEWTIME, Some("CONFIG_TIME_NS"), Some("time_for_children"), false),
-    row(Ns::User, "user", libc::CLONE_NEWUSER, Some("CONFIG_USER_NS"), None, true),
-    row(Ns::Uts, "uts", libc::CLONE_NEWUTS, Some("CONFIG_UTS_NS"), None, false),
+    row(
+        Ns::Net,
+        "net",
+        libc::CLONE_NEWNET,
+        Some("CONFIG_NET_NS"),
+        None,
+        false,
+    ),
+    row(
+        Ns::Pid,
+        "pid",
+        libc::CLONE_NEWPID,
+        Some("CONFIG_PID_NS"),
+        Some("pid_for_children"),
+        true,
+    ),
+    row(
+        Ns::Time,
+        "time",
+        libc::CLONE_NEWTIME,
+        Some("CONFIG_TIME_NS"),
+        Some("time_for_children"),
+        false,
+    ),
+    row(
+        Ns::User,
+        "user",
+        libc::CLONE_NEWUSER,
+        Some("CONFIG_USER_NS"),
+        None,
+        true,
+    ),
+    row(
+        Ns::Uts,
+        "uts",
+        libc::CLONE_NEWUTS,
+        Some("CONFIG_UTS_NS"),
+        None,
+        false,
+    ),
 ];
 
 const fn row(

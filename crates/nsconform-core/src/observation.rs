@@ -44,4 +44,3 @@ pub struct SubjectObservation {
     /// The uid the subject ran as on the host.
     pub outer_uid: u32,
 }
-

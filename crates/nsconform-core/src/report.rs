@@ -1,8 +1,8 @@
 //! The report of a run and its renderings (`human` table, `json`).
 
 use crate::env::Env;
-use crate::run::{tally, PropertyResult};
 use crate::outcome::Outcome;
+use crate::run::{tally, PropertyResult};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

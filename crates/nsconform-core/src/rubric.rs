@@ -2,8 +2,8 @@
 //! `fixtures/rubrics/container-lab.toml`, which ships as the default).
 
 use crate::catalogue;
-use crate::run::PropertyResult;
 use crate::outcome::Outcome;
+use crate::run::PropertyResult;
 use serde::{Deserialize, Serialize};
 
 /// The rubric every build carries: the classic container lab.

@@ -11,12 +11,12 @@
 
 use crate::env::Env;
 use crate::harness::RunOptions;
-use crate::run::PropertyResult;
 use crate::host;
+use crate::host::HostIpcObjects;
 use crate::mountinfo;
 use crate::outcome::Verdict;
 use crate::probe::subject::{SubjectReport, SubjectRequest};
-use crate::host::HostIpcObjects;
+use crate::run::PropertyResult;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Read;

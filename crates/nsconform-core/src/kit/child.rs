@@ -195,8 +195,10 @@ impl Fork {
         } else {
             // SAFETY: as for fork: single-threaded caller, no CLONE_VM (asserted in
             // `clone_flags`), the child leaves with `exit_now`.
-            unsafe { sys::clone3(self.clone, &[]) }
-                .step(&format!("clone3({:#x}) a helper to {}", self.clone, self.what))?
+            unsafe { sys::clone3(self.clone, &[]) }.step(&format!(
+                "clone3({:#x}) a helper to {}",
+                self.clone, self.what
+            ))?
         };
         if pid == 0 {
             drop((res_r, ready_r, go_w));
@@ -386,7 +388,10 @@ mod tests {
             "CLONE_NEWNS|CLONE_NEWUSER"
         );
         assert_eq!(flag_names(CloneFlags::empty()), "0x0");
-        assert_eq!(Exit::Killed(Signal::SIGKILL).to_string(), "killed by SIGKILL");
+        assert_eq!(
+            Exit::Killed(Signal::SIGKILL).to_string(),
+            "killed by SIGKILL"
+        );
         assert_eq!(Exit::Exited(3).to_string(), "exited 3");
     }
 }

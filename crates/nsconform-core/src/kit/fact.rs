@@ -126,7 +126,10 @@ mod tests {
     fn one_spelling_of_success() {
         assert_eq!(res::<()>(Ok(())), "ok");
         assert_eq!(res::<()>(Err(Errno::EPERM)), "EPERM");
-        assert_eq!(io_errno(&std::io::Error::from_raw_os_error(libc::ENOSPC)), "ENOSPC");
+        assert_eq!(
+            io_errno(&std::io::Error::from_raw_os_error(libc::ENOSPC)),
+            "ENOSPC"
+        );
         assert_eq!(write_res("/nonexistent/x", b"1"), "ENOENT");
     }
 

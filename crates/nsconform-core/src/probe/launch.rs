@@ -3,8 +3,8 @@
 //! namespace: unshare(CLONE_NEWPID) moves only later children, pid_namespaces(7)).
 
 use super::sys::{self, StepError, StepExt};
-use super::{emit, Inside, Message, Request};
 use super::InsideFn;
+use super::{emit, Inside, Message, Request};
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};

@@ -1,11 +1,11 @@
 //! CG properties: cgroup_namespaces(7).
 
 use super::user::{fork_with, self_made, try_write};
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::host;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{Inside, Launch, StepError, StepExt};
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::sched::{unshare, CloneFlags};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

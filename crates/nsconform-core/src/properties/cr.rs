@@ -1,14 +1,14 @@
 //! CR properties: clone(2), clone3 and unshare(2) rules for namespace flags.
 
-use crate::kit::facts;
 use super::gen::{
     hold, in_child, in_child_or_crash, ino, ioctl_fd_ino, judge_table, limit_effective_caps,
     new_user_ns, open, res, sys_res, NS_GET_USERNS, NS_TYPES, OK,
 };
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
+use crate::kit::facts;
 use crate::outcome::Expect;
 use crate::probe::{Inside, Launch, StepError};
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::sched::{unshare, CloneFlags};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

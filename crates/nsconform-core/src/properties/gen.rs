@@ -4,13 +4,13 @@
 //! and CR areas (run a step in a forked child, keep a helper process alive, record an
 //! errno as a fact).
 
-use crate::kit::facts;
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::env::{ConfigState, KernelVersion};
 use crate::harness::Cx;
 use crate::host;
+use crate::kit::facts;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{errno_name, Inside, Launch, StepError, StepExt};
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::waitpid;

@@ -1,12 +1,12 @@
 //! IPC namespaces: ipc_namespaces(7), mq_overview(7).
 
-use crate::kit::facts;
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::host::{self, HostIpcObjects};
+use crate::kit::facts;
+use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{view, Inside, Launch, StepError, StepExt};
-use crate::observation::SubjectObservation;
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::mount::{mount, MsFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

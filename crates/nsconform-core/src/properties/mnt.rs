@@ -1,14 +1,14 @@
 //! Mount namespaces: mount_namespaces(7).
 
-use crate::kit::facts;
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::host;
+use crate::kit::facts;
 use crate::mountinfo;
+use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::subject::Action;
 use crate::probe::{Inside, Launch, StepError, StepExt};
-use crate::observation::SubjectObservation;
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::mount::{mount, MsFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

@@ -1,14 +1,14 @@
 //! Network namespaces: network_namespaces(7).
 
-use crate::kit::facts;
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::harness::ProbeRun;
 use crate::host;
+use crate::kit::facts;
+use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::view::{self, Interface};
 use crate::probe::{Inside, Launch, StepError, StepExt};
-use crate::observation::SubjectObservation;
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::mount::{mount, MsFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

@@ -1,11 +1,11 @@
 //! NSFS properties: ioctl_ns(2), the nsfs UAPI (linux/nsfs.h).
 
-use crate::kit::facts;
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::host;
+use crate::kit::facts;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{errno_name, Inside, Launch, StepError, StepExt};
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::errno::Errno;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

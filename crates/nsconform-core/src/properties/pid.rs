@@ -1,12 +1,12 @@
 //! PID namespaces: pid_namespaces(7).
 
-use crate::kit::facts;
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::host;
+use crate::kit::facts;
+use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{view, Inside, Launch, StepError, StepExt};
-use crate::observation::SubjectObservation;
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};

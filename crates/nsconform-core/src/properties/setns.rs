@@ -1,13 +1,13 @@
 //! SETNS properties: setns(2).
 
-use crate::kit::facts;
 use super::gen::{
     hold, in_child, ino, judge_table, new_user_ns, open, pidfd_open, setns_raw, unshare_raw, OK,
 };
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
+use crate::kit::facts;
 use crate::outcome::Expect;
 use crate::probe::{Inside, Launch, StepError};
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;

@@ -3,10 +3,10 @@
 use super::user::{
     cat_path, drop_caps, exec_to, fe, fork_with, fs, read_trim, self_made, squash, try_write,
 };
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{Inside, Launch, StepError, StepExt};
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::sched::{unshare, CloneFlags};
 use serde_json::{json, Value};
 

@@ -1,13 +1,13 @@
 //! UTS namespaces: uts_namespaces(7).
 
-use crate::kit::facts;
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use crate::harness::Cx;
 use crate::host;
+use crate::kit::facts;
+use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::subject::Action;
 use crate::probe::{Inside, Launch, StepError, StepExt};
-use crate::observation::SubjectObservation;
+use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
