@@ -69,6 +69,12 @@ impl Inside {
             .ok_or_else(|| StepError::new(format!("read argument `{key}`"), None, "missing"))
     }
 
+    /// The arguments as the property's own typed struct.
+    pub fn args<T: serde::de::DeserializeOwned>(&self) -> Result<T, StepError> {
+        T::deserialize(&self.args)
+            .map_err(|e| StepError::new("read the property's arguments", None, e.to_string()))
+    }
+
     /// The scratch directory the harness made for this run.
     pub fn workdir(&self) -> Result<PathBuf, StepError> {
         self.launch
