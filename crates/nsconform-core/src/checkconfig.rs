@@ -234,10 +234,10 @@ pub fn check(env: &Env) -> ConfigReport {
             path: path.into(),
         });
     }
-    let seccomp = read("/proc/self/status").and_then(|s| {
-        s.lines()
-            .find_map(|l| l.strip_prefix("Seccomp:").map(|v| v.trim().to_string()))
-    });
+    let seccomp = crate::probe::sys::status("self")
+        .ok()
+        .and_then(|s| s.seccomp)
+        .map(|v| v.to_string());
     knobs.push(Knob {
         limiting: seccomp.as_deref().is_some_and(|v| v != "0"),
         value: seccomp.unwrap_or_else(|| "absent".into()),

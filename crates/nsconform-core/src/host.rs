@@ -21,8 +21,7 @@ pub fn own_ns_inode(kind: &str) -> Result<u64, Verdict> {
 
 /// `NSpid` of a process as the harness's procfs shows it (outermost first).
 pub fn nspid(pid: i32) -> Vec<i32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    view::parse_status_ids(&status, "NSpid")
+    view::status_ids_of(&pid.to_string(), "NSpid")
 }
 
 pub fn hostname() -> String {
@@ -173,6 +172,7 @@ impl HostIpcObjects {
 
     /// Whether the SysV queue still exists in the harness's namespace.
     pub fn msq_present(&self) -> bool {
+        // SAFETY: msqid_ds is a plain C struct; all-zero is a valid value.
         let mut ds: libc::msqid_ds = unsafe { std::mem::zeroed() };
         // SAFETY: ds is a valid msqid_ds to fill.
         unsafe { libc::msgctl(self.msqid, libc::IPC_STAT, &mut ds) == 0 }

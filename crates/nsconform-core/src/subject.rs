@@ -386,8 +386,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     let mut restored = Vec::new();
     // Orphans of the subject (double fork, setsid) are reparented to us, so that the
     // cleanup finds every one of them.
-    // SAFETY: plain prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_child_subreaper(true);
     let fail = |ending: Ending, restored: Vec<String>| SubjectRun {
         command: spec.argv.clone(),
         ending,

@@ -56,12 +56,7 @@ pub fn wait_for(pid: Pid) -> Result<Exit, StepError> {
     }
 }
 
-/// Leave a forked helper at once, without the parent's destructors or atexit handlers.
-pub fn exit_now(code: i32) -> ! {
-    // SAFETY: _exit(2) ends the process at once; nix has no wrapper. Called only in forked
-    // helpers, where the parent's destructors and buffered output must not run again.
-    unsafe { libc::_exit(code) }
-}
+pub use crate::probe::sys::exit_now;
 
 /// A close-on-exec pipe (read end, write end).
 pub fn pipe() -> Result<(OwnedFd, OwnedFd), StepError> {

@@ -3,6 +3,7 @@
 
 use crate::probe::sys::StepError;
 use nix::errno::Errno;
+pub use crate::probe::sys::status;
 pub use procfs::process::Status;
 
 /// CAP_SETUID, CAP_SYS_CHROOT, CAP_SYS_ADMIN (linux/capability.h).
@@ -10,18 +11,6 @@ pub const CAP_SETUID: u32 = 7;
 pub const CAP_SYS_CHROOT: u32 = 18;
 pub const CAP_SYS_ADMIN: u32 = 21;
 
-/// `/proc/<who>/status` (`who` is `self` or a PID).
-pub fn status(who: &str) -> Result<Status, StepError> {
-    let p = if who == "self" {
-        procfs::process::Process::myself()
-    } else {
-        who.parse()
-            .map_err(|_| procfs::ProcError::Other(format!("`{who}` is not a PID")))
-            .and_then(procfs::process::Process::new)
-    };
-    p.and_then(|p| p.status())
-        .map_err(|e| StepError::new(format!("read /proc/{who}/status"), None, e.to_string()))
-}
 
 /// The effective capability mask of this process.
 pub fn cap_eff() -> Result<u64, StepError> {

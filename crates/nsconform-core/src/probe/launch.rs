@@ -249,11 +249,10 @@ fn setup(l: &Launch) -> Result<(u32, u32), StepError> {
         nix::unistd::setresuid(u, u, u).step(&format!("switch to uid {uid} (setresuid)"))?;
         // A uid change clears the dumpable flag, which makes /proc/self/* root-owned
         // and our own uid_map unwritable (proc(5) "/proc/[pid]").
-        // SAFETY: plain prctl with integer arguments.
-        if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) } != 0 {
+        if let Err(e) = nix::sys::prctl::set_dumpable(true) {
             return Err(StepError::new(
                 "set dumpable after dropping privileges (prctl)",
-                Some(sys::errno_name(nix::errno::Errno::last())),
+                Some(sys::errno_name(e)),
                 "cannot write own uid_map without it",
             ));
         }
@@ -261,11 +260,12 @@ fn setup(l: &Launch) -> Result<(u32, u32), StepError> {
     match sys::thread_count() {
         Some(1) => {}
         n => {
+            let n = n.map_or_else(|| "unreadable".to_string(), |n| n.to_string());
             return Err(StepError::new(
                 "check that the probe is single-threaded",
                 None,
                 format!(
-                "/proc/self/status says Threads: {n:?}; unshare(CLONE_NEWUSER) needs exactly one"
+                "/proc/self/status says Threads: {n}; unshare(CLONE_NEWUSER) needs exactly one"
             ),
             ))
         }
@@ -331,8 +331,7 @@ fn fork_inside(ctx: Inside, inside: InsideFn) -> ! {
             let mut b = [0u8; 1];
             let _ = nix::unistd::read(&go_r, &mut b);
             drop(go_r);
-            // SAFETY: plain prctl with integer arguments.
-            unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+            let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
             let result = mount_proc(&ctx.launch).and_then(|()| inside(&ctx));
             let code = match result {
                 Ok(facts) => {

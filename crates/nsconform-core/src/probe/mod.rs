@@ -176,8 +176,7 @@ pub fn preflight() -> std::collections::BTreeMap<String, Option<String>> {
                     r = unshare(CloneFlags::CLONE_NEWUSER);
                 }
                 let r = r.and_then(|()| unshare(CloneFlags::from_bits_retain(flag)));
-                // SAFETY: leaving the forked child.
-                unsafe { libc::_exit(r.err().map_or(0, |e| e as i32)) }
+                sys::exit_now(r.err().map_or(0, |e| e as i32))
             }
             Ok(nix::unistd::ForkResult::Parent { child }) => {
                 match nix::sys::wait::waitpid(child, None) {

@@ -127,6 +127,7 @@ pub fn main(fd: i32) -> ! {
             format!("{target} (visible inside: {seen})")
         },
     );
+    // SAFETY: msqid_ds is a plain C struct; all-zero is a valid value.
     let mut ds: libc::msqid_ds = unsafe { std::mem::zeroed() };
     // SAFETY: ds is a valid msqid_ds to fill.
     let r = unsafe { libc::msgctl(req.host_msqid, libc::IPC_STAT, &mut ds) };

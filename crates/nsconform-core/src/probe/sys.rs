@@ -74,13 +74,29 @@ pub fn write_all(fd: i32, mut buf: &[u8]) {
     }
 }
 
+/// `/proc/<who>/status` (`who` is `self` or a PID), parsed by the procfs crate.
+pub fn status(who: &str) -> Result<procfs::process::Status, StepError> {
+    let p = if who == "self" {
+        procfs::process::Process::myself()
+    } else {
+        who.parse()
+            .map_err(|_| procfs::ProcError::Other(format!("`{who}` is not a PID")))
+            .and_then(procfs::process::Process::new)
+    };
+    p.and_then(|p| p.status())
+        .map_err(|e| StepError::new(format!("read /proc/{who}/status"), None, e.to_string()))
+}
+
+/// Leave a forked process at once, without the parent's destructors or atexit handlers.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit(2) ends the process at once; nix has no wrapper. Called only in forked
+    // children, where the parent's destructors and buffered output must not run again.
+    unsafe { libc::_exit(code) }
+}
+
 /// Number of threads of this process, from `/proc/self/status`.
-pub fn thread_count() -> Option<u32> {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|n| n.trim().parse().ok())
+pub fn thread_count() -> Option<u64> {
+    status("self").ok().map(|s| s.threads)
 }
 
 /// The inode of `/proc/<who>/ns/<kind>` (who = `self` or a PID), i.e. the namespace id.

@@ -93,22 +93,25 @@ fn read_trim(path: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The ids of a `/proc/self/status` line such as `NSpid:\t4242\t1`.
+/// The ids of a namespaced `/proc/self/status` field (`NSpid`, `NStgid`, `NSpgid`,
+/// `NSsid`), outermost first; empty when the kernel has no such field.
 pub fn status_ids(field: &str) -> Vec<i32> {
-    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    parse_status_ids(&status, field)
+    status_ids_of("self", field)
 }
 
-pub fn parse_status_ids(status: &str, field: &str) -> Vec<i32> {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .map(|rest| {
-            rest.split_whitespace()
-                .filter_map(|n| n.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
+/// [`status_ids`] of another process (`who` is a PID).
+pub fn status_ids_of(who: &str, field: &str) -> Vec<i32> {
+    let Ok(s) = super::sys::status(who) else {
+        return Vec::new();
+    };
+    match field {
+        "NSpid" => s.nspid,
+        "NStgid" => s.nstgid,
+        "NSpgid" => s.nspgid,
+        "NSsid" => s.nssid,
+        _ => None,
+    }
+    .unwrap_or_default()
 }
 
 /// Keys of the objects listed in `/proc/sysvipc/<kind>` (always the reader's IPC
@@ -170,10 +173,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_nspid() {
-        let status = "Name:\tx\nNSpid:\t4242\t17\t1\nNStgid:\t4242\n";
-        assert_eq!(parse_status_ids(status, "NSpid"), vec![4242, 17, 1]);
-        assert_eq!(parse_status_ids(status, "NSsid"), Vec::<i32>::new());
+    fn reads_nspid_through_procfs() {
+        let me = std::process::id() as i32;
+        assert_eq!(status_ids("NSpid").last(), Some(&me));
+        assert_eq!(status_ids_of(&me.to_string(), "NStgid").last(), Some(&me));
+        assert!(status_ids("NoSuchField").is_empty());
+        assert!(status_ids_of("not-a-pid", "NSpid").is_empty());
     }
 
     #[test]
