@@ -8,7 +8,7 @@
 //! | leaves | [`outcome`], [`env`], [`mountinfo`], [`ns`] |
 //! | probe | [`probe`]: the single-threaded process that does all namespace work |
 //! | kit | [`kit`]: the helpers the checks share (fork, facts, /proc, guard) |
-//! | host, harness | [`host`], [`harness`], [`observation`]: starting the probe, looking from outside |
+//! | host, harness | [`host`], [`harness`], [`observation`], [`contain`]: starting the probe, looking from outside, containing untrusted programs |
 //! | spec | [`spec`]: what a property is |
 //! | areas | [`properties`]`::<area>`: the properties, never importing each other |
 //! | catalogue | [`catalogue`]: all properties, by ID |
@@ -21,6 +21,7 @@
 
 pub mod catalogue;
 pub mod checkconfig;
+pub mod contain;
 pub mod diff;
 pub mod docs;
 pub mod env;

@@ -1,16 +1,15 @@
 //! `/proc/<pid>/status` and capability sets, parsed by the procfs crate, and the
 //! capability calls the checks make (capget/capset have no nix wrapper).
 
+pub use crate::probe::sys::status;
 use crate::probe::sys::StepError;
 use nix::errno::Errno;
-pub use crate::probe::sys::status;
 pub use procfs::process::Status;
 
 /// CAP_SETUID, CAP_SYS_CHROOT, CAP_SYS_ADMIN (linux/capability.h).
 pub const CAP_SETUID: u32 = 7;
 pub const CAP_SYS_CHROOT: u32 = 18;
 pub const CAP_SYS_ADMIN: u32 = 21;
-
 
 /// The effective capability mask of this process.
 pub fn cap_eff() -> Result<u64, StepError> {

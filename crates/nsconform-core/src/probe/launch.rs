@@ -265,9 +265,9 @@ fn setup(l: &Launch) -> Result<(u32, u32), StepError> {
                 "check that the probe is single-threaded",
                 None,
                 format!(
-                "/proc/self/status says Threads: {n}; unshare(CLONE_NEWUSER) needs exactly one"
-            ),
-            ))
+                    "/proc/self/status says Threads: {n}; unshare(CLONE_NEWUSER) needs exactly one"
+                ),
+            ));
         }
     }
     let outer_uid = nix::unistd::getuid().as_raw();

@@ -1,0 +1,490 @@
+//! Containment of untrusted programs (subjects, `grade` builds): a cgroup of their own
+//! with limits, a kill that reaches everything in it whatever it forked or hid, and
+//! output capture that stays bounded whatever the program prints.
+//!
+//! cgroups: on a cgroup v2 host the run gets a child of nsconform's own cgroup (kill with
+//! `cgroup.kill`, freeze with `cgroup.freeze`; `pids.max`/`memory.max` where those
+//! controllers are delegated). On a hybrid host (v1 controllers, cgroup2 at
+//! `/sys/fs/cgroup/unified`, like Debian's default with systemd's legacy layout) the run
+//! gets a directory in the v2 tree (membership and `cgroup.kill`) and in the v1 `pids`,
+//! `memory` and `freezer` hierarchies (limits, freezing). Directories are named
+//! `nsconform-<pid>-<n>` after the nsconform process that made them, so that a later run
+//! (or `nsconform cleanup`) can remove what a killed run left ([`sweep_stale`]).
+//! Without permission to create cgroups (rootless, no delegation) a run is still
+//! contained by its process group and subreaper; [`RunCgroup::describe`] says which.
+
+use crate::mountinfo;
+use std::ffi::CString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Resource limits of one contained run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most tasks (processes and threads) at once: `pids.max`.
+    pub pids_max: u64,
+    /// Most memory in bytes: `memory.max` (v2) / `memory.limit_in_bytes` (v1).
+    pub memory_max: u64,
+}
+
+impl Default for Limits {
+    /// 512 tasks and 1 GiB: far more than a container lab's program or a `make` needs,
+    /// far less than it takes to take down the grading machine.
+    fn default() -> Self {
+        Limits {
+            pids_max: 512,
+            memory_max: 1 << 30,
+        }
+    }
+}
+
+/// The prefix of every cgroup directory nsconform makes.
+pub const PREFIX: &str = "nsconform-";
+
+/// Where this process sits in one hierarchy: the directory its own cgroup is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Hierarchy {
+    /// `""` for cgroup v2, else the v1 controller (`pids`, `memory`, `freezer`).
+    controller: &'static str,
+    /// The directory of nsconform's own cgroup in it.
+    own: PathBuf,
+}
+
+/// The hierarchies this process can use: the v2 tree and the v1 `pids`, `memory` and
+/// `freezer` ones, each at the directory of its own cgroup.
+fn hierarchies() -> Vec<Hierarchy> {
+    let mounts =
+        mountinfo::parse(&std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default());
+    let membership = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let own_path = |wanted: &str| -> Option<String> {
+        membership.lines().find_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, ctrls, path) = (f.next()?, f.next()?, f.next()?);
+            let hit = if wanted.is_empty() {
+                ctrls.is_empty()
+            } else {
+                ctrls.split(',').any(|c| c == wanted)
+            };
+            hit.then(|| path.to_string())
+        })
+    };
+    let join = |m: &mountinfo::MountEntry, path: &str| -> PathBuf {
+        // A mount of a subtree (a container's) shows paths relative to its root.
+        let rel = path
+            .strip_prefix(m.root.trim_end_matches('/'))
+            .unwrap_or(path)
+            .trim_start_matches('/');
+        Path::new(&m.mount_point).join(rel)
+    };
+    let mut out = Vec::new();
+    if let (Some(m), Some(p)) = (mounts.iter().find(|m| m.fs_type == "cgroup2"), own_path("")) {
+        out.push(Hierarchy {
+            controller: "",
+            own: join(m, &p),
+        });
+    }
+    for controller in ["pids", "memory", "freezer"] {
+        let m = mounts.iter().find(|m| {
+            m.fs_type == "cgroup"
+                && Path::new(&m.mount_point)
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().split(',').any(|c| c == controller))
+        });
+        if let (Some(m), Some(p)) = (m, own_path(controller)) {
+            out.push(Hierarchy {
+                controller,
+                own: join(m, &p),
+            });
+        }
+    }
+    out
+}
+
+/// The cgroup of one contained run, in every hierarchy that could be used. Dropping it
+/// kills whatever is still inside and removes the directories.
+#[derive(Debug)]
+pub struct RunCgroup {
+    name: String,
+    /// (controller, directory) of each created cgroup; `""` is cgroup v2.
+    dirs: Vec<(&'static str, PathBuf)>,
+    limits: Limits,
+    /// What could not be set up, for the report.
+    missing: Vec<String>,
+    /// `cgroup.procs` files, for the child to enter between fork and exec.
+    procs: Vec<CString>,
+}
+
+impl RunCgroup {
+    /// Make the run's cgroups with `limits`. Never fails: what cannot be made is recorded
+    /// ([`RunCgroup::describe`]) and the run is contained without it.
+    pub fn create(limits: Limits) -> RunCgroup {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "{PREFIX}{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut cg = RunCgroup {
+            name,
+            dirs: Vec::new(),
+            limits,
+            missing: Vec::new(),
+            procs: Vec::new(),
+        };
+        let hs = hierarchies();
+        if hs.is_empty() {
+            cg.missing
+                .push("no cgroup hierarchy is mounted".to_string());
+        }
+        for h in hs {
+            let dir = h.own.join(&cg.name);
+            let label = if h.controller.is_empty() {
+                "cgroup v2".to_string()
+            } else {
+                format!("the v1 {} hierarchy", h.controller)
+            };
+            if let Err(e) = std::fs::create_dir(&dir) {
+                cg.missing.push(format!(
+                    "cannot create {} ({label}): {}",
+                    dir.display(),
+                    crate::kit::fact::io_errno(&e)
+                ));
+                continue;
+            }
+            let set = |file: &str, value: String| -> Option<String> {
+                std::fs::write(dir.join(file), value)
+                    .err()
+                    .map(|e| format!("{file}: {}", crate::kit::fact::io_errno(&e)))
+            };
+            let problem = match h.controller {
+                "" => {
+                    // Limits only where the controllers are delegated to us.
+                    let ctrls =
+                        std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+                    let mut p = Vec::new();
+                    if ctrls.split_whitespace().any(|c| c == "pids") {
+                        p.extend(set("pids.max", limits.pids_max.to_string()));
+                    }
+                    if ctrls.split_whitespace().any(|c| c == "memory") {
+                        p.extend(set("memory.max", limits.memory_max.to_string()));
+                        p.extend(set("memory.swap.max", "0".into()));
+                    }
+                    (!p.is_empty()).then(|| p.join(", "))
+                }
+                "pids" => set("pids.max", limits.pids_max.to_string()),
+                "memory" => set("memory.limit_in_bytes", limits.memory_max.to_string()),
+                _ => None,
+            };
+            if let Some(p) = problem {
+                cg.missing.push(format!("{label}: {p}"));
+            }
+            if let Ok(c) = CString::new(dir.join("cgroup.procs").as_os_str().as_encoded_bytes()) {
+                cg.procs.push(c);
+            }
+            cg.dirs.push((h.controller, dir));
+        }
+        cg
+    }
+
+    /// The `cgroup.procs` files a child writes `0` to between fork and exec (open and
+    /// write are async-signal-safe; the strings are made before the fork).
+    pub fn procs_files(&self) -> &[CString] {
+        &self.procs
+    }
+
+    /// Move process `pid` (and so its later children) into every cgroup of the run.
+    pub fn adopt(&self, pid: i32) {
+        for (_, dir) in &self.dirs {
+            let _ = std::fs::write(dir.join("cgroup.procs"), pid.to_string());
+        }
+    }
+
+    fn dir(&self, controller: &str) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .find(|(c, _)| *c == controller)
+            .map(|(_, d)| d.as_path())
+    }
+
+    /// Whether any cgroup could be made at all (else only the process group contains).
+    pub fn active(&self) -> bool {
+        !self.dirs.is_empty()
+    }
+
+    /// Every process in the run's cgroups.
+    pub fn pids(&self) -> Vec<i32> {
+        let mut v: Vec<i32> = self
+            .dirs
+            .iter()
+            .flat_map(|(_, d)| read_pids(&d.join("cgroup.procs")))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Kill everything in the run's cgroups: `cgroup.kill` where the kernel has it, else
+    /// freeze, SIGKILL every member, thaw; until they are empty or `within` has passed.
+    /// Returns whether they are empty.
+    pub fn kill_all(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        let v2 = self.dir("");
+        let freezer = self.dir("freezer");
+        loop {
+            let pids = self.pids();
+            if pids.is_empty() {
+                return true;
+            }
+            if let Some(d) = v2 {
+                let _ = std::fs::write(d.join("cgroup.kill"), "1");
+            }
+            if let Some(f) = freezer {
+                let _ = std::fs::write(f.join("freezer.state"), "FROZEN");
+            } else if let Some(d) = v2 {
+                let _ = std::fs::write(d.join("cgroup.freeze"), "1");
+            }
+            for pid in self.pids() {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            if let Some(f) = freezer {
+                let _ = std::fs::write(f.join("freezer.state"), "THAWED");
+            } else if let Some(d) = v2 {
+                let _ = std::fs::write(d.join("cgroup.freeze"), "0");
+            }
+            if Instant::now() >= deadline {
+                return self.pids().is_empty();
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// One line for the report: where the run was contained and with which limits.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.dirs.is_empty() {
+            parts.push("no cgroup (process group and subreaper only)".to_string());
+        }
+        for (c, d) in &self.dirs {
+            let what = match *c {
+                "" => "cgroup v2".to_string(),
+                "pids" => format!("pids.max {}", self.limits.pids_max),
+                "memory" => format!("memory limit {} MiB", self.limits.memory_max >> 20),
+                other => format!("v1 {other}"),
+            };
+            parts.push(format!("{what} ({})", d.display()));
+        }
+        for m in &self.missing {
+            parts.push(format!("not available: {m}"));
+        }
+        parts.join("; ")
+    }
+}
+
+impl Drop for RunCgroup {
+    fn drop(&mut self) {
+        self.kill_all(Duration::from_secs(2));
+        for (_, d) in self.dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
+fn read_pids(path: &Path) -> Vec<i32> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// The PID in a directory name `nsconform-<pid>-<n>`.
+pub fn owner_of(name: &str) -> Option<i32> {
+    name.strip_prefix(PREFIX)?.split('-').next()?.parse().ok()
+}
+
+/// Remove the cgroups that runs which are no longer alive left behind (killed with
+/// SIGKILL, machine crash): kill their members, remove the directories. Returns what
+/// was removed.
+pub fn sweep_stale() -> Vec<String> {
+    let mut removed = Vec::new();
+    for h in hierarchies() {
+        let Ok(entries) = std::fs::read_dir(&h.own) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(owner) = owner_of(&name) else {
+                continue;
+            };
+            if owner == std::process::id() as i32 || Path::new(&format!("/proc/{owner}")).exists() {
+                continue;
+            }
+            let dir = e.path();
+            for _ in 0..100 {
+                let pids = read_pids(&dir.join("cgroup.procs"));
+                if pids.is_empty() {
+                    break;
+                }
+                let _ = std::fs::write(dir.join("cgroup.kill"), "1");
+                for pid in pids {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if std::fs::remove_dir(&dir).is_ok() {
+                removed.push(format!(
+                    "cgroup {} (left by dead process {owner})",
+                    dir.display()
+                ));
+            }
+        }
+    }
+    removed
+}
+
+/// Bounded capture of a stream: the first and the last `keep` bytes are kept, everything
+/// in between is read and dropped (counted), so a program that prints gigabytes costs
+/// no memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Captured {
+    pub head: Vec<u8>,
+    pub tail: Vec<u8>,
+    /// Total bytes read.
+    pub total: u64,
+    keep: usize,
+}
+
+impl Captured {
+    pub fn new(keep: usize) -> Self {
+        Captured {
+            keep,
+            ..Captured::default()
+        }
+    }
+
+    /// Take in the next chunk of the stream.
+    pub fn push(&mut self, mut chunk: &[u8]) {
+        self.total += chunk.len() as u64;
+        if self.head.len() < self.keep {
+            let n = (self.keep - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..n]);
+            chunk = &chunk[n..];
+        }
+        if chunk.len() >= self.keep {
+            self.tail.clear();
+            self.tail
+                .extend_from_slice(&chunk[chunk.len() - self.keep..]);
+        } else {
+            let overflow = (self.tail.len() + chunk.len()).saturating_sub(self.keep);
+            self.tail.drain(..overflow);
+            self.tail.extend_from_slice(chunk);
+        }
+    }
+
+    /// The text kept, with a marker where bytes were dropped, lossily decoded.
+    pub fn text(&self) -> String {
+        let kept = (self.head.len() + self.tail.len()) as u64;
+        let mut s = String::from_utf8_lossy(&self.head).into_owned();
+        if self.total > kept {
+            s.push_str(&format!(
+                "\n[... {} bytes not kept ...]\n",
+                self.total - kept
+            ));
+        }
+        s.push_str(&String::from_utf8_lossy(&self.tail));
+        s
+    }
+
+    /// The last `max` bytes of the text kept (for one-line summaries).
+    pub fn tail_text(&self, max: usize) -> String {
+        let t = self.text();
+        let cut = t.len().saturating_sub(max);
+        let start = (cut..=t.len())
+            .find(|&i| t.is_char_boundary(i))
+            .unwrap_or(t.len());
+        t[start..].to_string()
+    }
+}
+
+/// Read `r` to its end in a thread, keeping a bounded [`Captured`]. The receiver gets
+/// the capture when the stream ends; a caller that cannot wait (a daemon holds the pipe
+/// open) stops waiting at its deadline and takes [`Captured::default`].
+pub fn capture(
+    mut r: impl Read + Send + 'static,
+    keep: usize,
+) -> std::sync::mpsc::Receiver<Captured> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut c = Captured::new(keep);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => c.push(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        let _ = tx.send(c);
+    });
+    rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capture_keeps_head_and_tail_only() {
+        let mut c = Captured::new(4);
+        c.push(b"ab");
+        assert_eq!(c.text(), "ab");
+        c.push(b"cdefgh");
+        assert_eq!(
+            (c.head.as_slice(), c.tail.as_slice()),
+            (&b"abcd"[..], &b"efgh"[..])
+        );
+        c.push(&vec![b'x'; 1000]);
+        c.push(b"yz");
+        assert_eq!(c.tail, b"xxyz");
+        assert_eq!(c.total, 1010);
+        assert!(
+            c.text().contains("[... 1002 bytes not kept ...]"),
+            "{}",
+            c.text()
+        );
+        assert_eq!(c.tail_text(3), "xyz");
+    }
+
+    #[test]
+    fn capture_thread_reads_everything() {
+        let data = vec![b'q'; 300_000];
+        let rx = capture(std::io::Cursor::new(data), 1024);
+        let c = rx.recv().unwrap();
+        assert_eq!(c.total, 300_000);
+        assert_eq!(c.head.len() + c.tail.len(), 2048);
+    }
+
+    #[test]
+    fn owner_of_reads_the_pid() {
+        assert_eq!(owner_of("nsconform-4242-7"), Some(4242));
+        assert_eq!(owner_of("nsconform-x-7"), None);
+        assert_eq!(owner_of("other"), None);
+    }
+
+    #[test]
+    fn hierarchies_are_found_here() {
+        // Every Linux test machine mounts at least one cgroup hierarchy.
+        let hs = hierarchies();
+        assert!(!hs.is_empty());
+        assert!(hs.iter().all(|h| h.own.is_absolute()));
+    }
+}
