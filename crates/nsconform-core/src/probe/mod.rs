@@ -8,6 +8,7 @@
 //! it says goes to stdout as one JSON object per line (see [`Message`]).
 
 mod launch;
+pub mod observe;
 pub mod subject;
 pub mod sys;
 pub mod view;
@@ -100,6 +101,7 @@ USAGE:
     nsconform-probe run '<request json>'   build the namespaces and run one property's inside half
     nsconform-probe view                   print what this process sees
     nsconform-probe preflight              try to create each namespace type, report errnos
+    nsconform-probe observe '<json>'       enter a subject probe's namespaces and act there
     nsconform-probe subject [--report-fd N] run inside a subject: request and report on fd N (3)
     nsconform-probe --help
 
@@ -130,6 +132,7 @@ pub fn main_with(args: Vec<String>, lookup: Lookup) -> ! {
             });
             std::process::exit(0)
         }
+        Some("observe") if args.len() == 2 => observe::main(&args[1]),
         Some("preflight") => {
             emit(&Message::Report {
                 facts: serde_json::to_value(preflight()).expect("serializes"),

@@ -1,0 +1,287 @@
+//! The observer: the harness's own eyes inside a subject's namespaces.
+//!
+//! What a subject's probe reports can be forged (a subject running as root controls
+//! everything inside). So the harness does not take its word: once it has identified
+//! the probe process by kernel facts, it starts this single-threaded observer
+//! (`nsconform __probe observe '<json>'`), which opens a pidfd for the probe, enters the
+//! probe's namespaces with one setns(2) (pidfd_open(2), setns(2) "pidfd"), and performs
+//! the isolation actions itself: sets a host name and a domain name and reads them back
+//! with uname(2), looks for the host's SysV and POSIX IPC objects, lists the network
+//! interfaces, reads the probe's cgroup as its cgroup namespace shows it, and mounts a
+//! marker tmpfs in the probe's mount namespace. It never acts in a namespace that is the
+//! observer's own (the host's): for those it reports `shared` and changes nothing.
+//!
+//! setns into a mount namespace also changes root and working directory, so the mount
+//! comes last, after everything that reads the host's /proc.
+
+use super::sys::{errno_name, ns_inode};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// What the harness asks the observer to do.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct ObserveRequest {
+    /// The probe process, as the harness's PID namespace numbers it.
+    pub pid: i32,
+    /// Names to set inside the probe's UTS namespace.
+    pub hostname: String,
+    pub domainname: String,
+    /// Where to mount the marker tmpfs inside the probe's mount namespace (a directory
+    /// under the harness's shared scratch mount, when the subject made it visible).
+    pub mount_target: String,
+    /// Source name of the marker tmpfs.
+    pub marker: String,
+    /// A SysV message queue id and a POSIX queue name that exist on the host.
+    pub host_msqid: i32,
+    pub host_mq: String,
+}
+
+/// What the observer did and saw. Results are `"ok"` or the errno name.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct Observed {
+    /// Namespace types of the probe that are not the observer's own (entered).
+    pub entered: Vec<String>,
+    /// Types the probe shares with the observer (the host's): never acted on.
+    pub shared: Vec<String>,
+    /// The errno of the setns(2) into the probe's namespaces, when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setns_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uts: Option<UtsSeen>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<IpcSeen>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net: Option<NetSeen>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<CgroupSeen>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mnt: Option<MntSeen>,
+}
+
+/// In the probe's UTS namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct UtsSeen {
+    pub sethostname: String,
+    pub setdomainname: String,
+    /// uname(2) afterwards.
+    pub hostname: String,
+    pub domainname: String,
+}
+
+/// In the probe's IPC namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct IpcSeen {
+    /// msgctl(IPC_STAT) of the host's queue id: EINVAL when invisible.
+    pub host_msqid_stat: String,
+    /// mq_open of the host's POSIX queue: ENOENT when invisible.
+    pub host_mq_open: String,
+    /// Objects in /proc/sysvipc/{msg,shm,sem} as the probe's IPC namespace shows them.
+    pub sysv_objects: BTreeMap<String, usize>,
+}
+
+/// In the probe's network namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct NetSeen {
+    /// Interface names (getifaddrs), sorted.
+    pub interfaces: Vec<String>,
+}
+
+/// In the probe's cgroup namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct CgroupSeen {
+    /// `/proc/<probe>/cgroup` read from inside the probe's cgroup namespace.
+    pub probe_cgroup: String,
+}
+
+/// In the probe's mount namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct MntSeen {
+    /// Where the marker was mounted (the target, or `/tmp` when it is absent there).
+    pub target: String,
+    pub mount: String,
+}
+
+const TYPES: [(&str, i32); 6] = [
+    ("user", libc::CLONE_NEWUSER),
+    ("uts", libc::CLONE_NEWUTS),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("net", libc::CLONE_NEWNET),
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("mnt", libc::CLONE_NEWNS),
+];
+
+fn res<T>(r: nix::Result<T>) -> String {
+    match r {
+        Ok(_) => "ok".to_string(),
+        Err(e) => errno_name(e),
+    }
+}
+
+fn pidfd_open(pid: i32) -> nix::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes two integers.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    nix::errno::Errno::result(fd)
+        // SAFETY: the kernel just returned this descriptor; nothing else owns it.
+        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+fn setns(fd: &OwnedFd, flags: i32) -> nix::Result<()> {
+    // SAFETY: setns takes a descriptor we hold and an integer.
+    nix::errno::Errno::result(unsafe { libc::setns(fd.as_raw_fd(), flags) }).map(drop)
+}
+
+fn uname_names() -> (String, String) {
+    nix::sys::utsname::uname()
+        .map(|u| {
+            (
+                u.nodename().to_string_lossy().into_owned(),
+                u.domainname().to_string_lossy().into_owned(),
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// Observe the probe of `req` from inside its namespaces. Runs in a process of its own
+/// (it enters the namespaces for good).
+pub fn observe(req: &ObserveRequest) -> Observed {
+    let mut out = Observed::default();
+    let pidfd = match pidfd_open(req.pid) {
+        Ok(fd) => fd,
+        Err(e) => {
+            out.setns_error = Some(format!("pidfd_open: {}", errno_name(e)));
+            return out;
+        }
+    };
+    let who = req.pid.to_string();
+    let mut differ: BTreeMap<&str, i32> = BTreeMap::new();
+    for (name, flag) in TYPES {
+        match (ns_inode(&who, name), ns_inode("self", name)) {
+            (Ok(theirs), Ok(own)) if theirs != own => {
+                differ.insert(name, flag);
+                out.entered.push(name.to_string());
+            }
+            (Ok(_), Ok(_)) => out.shared.push(name.to_string()),
+            (Err(e), _) | (_, Err(e)) => {
+                out.setns_error = Some(e.to_string());
+                return out;
+            }
+        }
+    }
+    // The user namespace is entered only when we lack privilege over the others: root
+    // of the initial user namespace has it over every namespace already, and keeps its
+    // own view of ids that way.
+    let root = nix::unistd::geteuid().is_root();
+    let first = differ
+        .iter()
+        .filter(|(n, _)| **n != "mnt" && (**n != "user" || !root))
+        .fold(0, |a, (_, f)| a | f);
+    if first != 0 {
+        if let Err(e) = setns(&pidfd, first) {
+            out.setns_error = Some(errno_name(e));
+            return out;
+        }
+    }
+    if differ.contains_key("uts") {
+        let sethostname = res(nix::unistd::sethostname(&req.hostname));
+        // SAFETY: pointer and length describe a valid byte buffer (nix has no wrapper).
+        let r =
+            unsafe { libc::setdomainname(req.domainname.as_ptr().cast(), req.domainname.len()) };
+        let setdomainname = res(nix::errno::Errno::result(r));
+        let (hostname, domainname) = uname_names();
+        out.uts = Some(UtsSeen {
+            sethostname,
+            setdomainname,
+            hostname,
+            domainname,
+        });
+    }
+    if differ.contains_key("ipc") {
+        // SAFETY: msqid_ds is a plain C struct; all-zero is a valid value.
+        let mut ds: libc::msqid_ds = unsafe { std::mem::zeroed() };
+        // SAFETY: ds is a valid msqid_ds for IPC_STAT to fill.
+        let r = unsafe { libc::msgctl(req.host_msqid, libc::IPC_STAT, &mut ds) };
+        let host_msqid_stat = res(nix::errno::Errno::result(r));
+        let host_mq_open = match nix::mqueue::mq_open(
+            req.host_mq.as_str(),
+            nix::mqueue::MQ_OFlag::O_RDONLY,
+            nix::sys::stat::Mode::empty(),
+            None,
+        ) {
+            Ok(q) => {
+                let _ = nix::mqueue::mq_close(q);
+                "ok".to_string()
+            }
+            Err(e) => errno_name(e),
+        };
+        let sysv_objects = ["msg", "shm", "sem"]
+            .into_iter()
+            .map(|k| {
+                let n = std::fs::read_to_string(format!("/proc/sysvipc/{k}")).map_or(0, |t| {
+                    t.lines().skip(1).filter(|l| !l.trim().is_empty()).count()
+                });
+                (k.to_string(), n)
+            })
+            .collect();
+        out.ipc = Some(IpcSeen {
+            host_msqid_stat,
+            host_mq_open,
+            sysv_objects,
+        });
+    }
+    if differ.contains_key("net") {
+        let mut interfaces: Vec<String> = nix::ifaddrs::getifaddrs()
+            .map(|it| it.map(|i| i.interface_name).collect())
+            .unwrap_or_default();
+        interfaces.sort();
+        interfaces.dedup();
+        out.net = Some(NetSeen { interfaces });
+    }
+    if differ.contains_key("cgroup") {
+        out.cgroup = Some(CgroupSeen {
+            probe_cgroup: std::fs::read_to_string(format!("/proc/{}/cgroup", req.pid))
+                .unwrap_or_default(),
+        });
+    }
+    if differ.contains_key("mnt") {
+        match setns(&pidfd, libc::CLONE_NEWNS) {
+            Err(e) => {
+                out.mnt = Some(MntSeen {
+                    target: req.mount_target.clone(),
+                    mount: format!("setns: {}", errno_name(e)),
+                })
+            }
+            Ok(()) => {
+                let target = if std::path::Path::new(&req.mount_target).is_dir() {
+                    req.mount_target.clone()
+                } else {
+                    "/tmp".to_string()
+                };
+                let mount = res(nix::mount::mount(
+                    Some(req.marker.as_str()),
+                    target.as_str(),
+                    Some("tmpfs"),
+                    nix::mount::MsFlags::empty(),
+                    Some("size=64k"),
+                ));
+                out.mnt = Some(MntSeen { target, mount });
+            }
+        }
+    }
+    out
+}
+
+/// Entry of `observe '<json>'`: print the [`Observed`] as one JSON line.
+pub fn main(request_json: &str) -> ! {
+    let req: ObserveRequest = match serde_json::from_str(request_json) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("nsconform-probe observe: bad request JSON: {e}");
+            std::process::exit(2)
+        }
+    };
+    let seen = observe(&req);
+    let line = serde_json::to_string(&seen).unwrap_or_default();
+    println!("{line}");
+    std::process::exit(0)
+}
