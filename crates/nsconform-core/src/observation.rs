@@ -44,3 +44,125 @@ pub struct SubjectObservation {
     /// The uid the subject ran as on the host.
     pub outer_uid: u32,
 }
+
+/// One line of a `uid_map`/`gid_map`: ids inside, ids outside, how many.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapExtent {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
+}
+
+/// Parse a whole `uid_map`/`gid_map` (user_namespaces(7)): every line, three numbers.
+/// A line that is not three numbers, or a zero count, is an error naming it.
+pub fn parse_id_map(text: &str) -> Result<Vec<MapExtent>, String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let n: Vec<u32> = l
+                .split_whitespace()
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .map_err(|_| format!("map line `{}` is not three numbers", l.trim()))?;
+            match n[..] {
+                [inside, outside, count] if count > 0 => Ok(MapExtent {
+                    inside,
+                    outside,
+                    count,
+                }),
+                _ => Err(format!(
+                    "map line `{}` is not `inside outside count`",
+                    l.trim()
+                )),
+            }
+        })
+        .collect()
+}
+
+/// The id outside that `id` inside maps to, if any line maps it.
+pub fn map_id(map: &[MapExtent], id: u32) -> Option<u32> {
+    map.iter().find_map(|e| {
+        let off = id.checked_sub(e.inside)?;
+        (off < e.count).then(|| e.outside.saturating_add(off))
+    })
+}
+
+/// The peer groups (`shared:N`) of a mount table.
+fn peer_groups(table: &[crate::mountinfo::MountEntry]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for m in table {
+        for tag in &m.propagation {
+            if let Some(n) = tag.strip_prefix("shared:") {
+                out.entry(n.to_string())
+                    .or_insert_with(|| m.mount_point.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Mounts of `probe`'s table that are in a peer group the `host` table also has: a
+/// mount or unmount on either side propagates to the other (mount_namespaces(7)
+/// "Shared subtrees"). Peer group IDs are global, so equal IDs are the same group.
+/// Returns `probe mount point (peer of host mount point)` for each.
+pub fn shared_with_host(
+    probe: &[crate::mountinfo::MountEntry],
+    host: &[crate::mountinfo::MountEntry],
+) -> Vec<String> {
+    let host_groups = peer_groups(host);
+    let mut out = Vec::new();
+    for m in probe {
+        for tag in &m.propagation {
+            let Some(n) = tag.strip_prefix("shared:") else {
+                continue;
+            };
+            if let Some(h) = host_groups.get(n) {
+                out.push(format!("{} (peer of the host's {h})", m.mount_point));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_parse_every_line() {
+        let m =
+            parse_id_map("         1000          0          1\n         0     100000      65536\n")
+                .unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(map_id(&m, 0), Some(100_000));
+        assert_eq!(map_id(&m, 1000), Some(0));
+        assert_eq!(map_id(&m, 70_000), None);
+        let all = parse_id_map("0 0 4294967295").unwrap();
+        assert_eq!(map_id(&all, 0), Some(0));
+        assert!(parse_id_map("0 x 1").is_err());
+        assert!(parse_id_map("0 1 0").is_err());
+        assert!(parse_id_map("0 1").is_err());
+        assert_eq!(parse_id_map("").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn shared_peer_groups_are_found() {
+        let host = crate::mountinfo::parse(
+            "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n\
+             40 22 0:40 / /tmp/scratch rw shared:77 - tmpfs s rw\n",
+        );
+        let probe_ok = crate::mountinfo::parse(
+            "90 89 8:1 / / rw - ext4 /dev/sda1 rw\n\
+             91 90 0:40 / /tmp/scratch rw shared:120 - tmpfs s rw\n",
+        );
+        let probe_bad = crate::mountinfo::parse(
+            "90 89 8:1 / / rw - ext4 /dev/sda1 rw\n\
+             91 90 0:40 / /tmp/scratch rw shared:77 - tmpfs s rw\n",
+        );
+        assert!(shared_with_host(&probe_ok, &host).is_empty());
+        assert_eq!(
+            shared_with_host(&probe_bad, &host),
+            vec!["/tmp/scratch (peer of the host's /tmp/scratch)".to_string()]
+        );
+    }
+}
