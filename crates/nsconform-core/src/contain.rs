@@ -40,6 +40,26 @@ impl Default for Limits {
     }
 }
 
+/// The longest timeout nsconform accepts: a day.
+pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
+/// A timeout given in seconds (`--timeout`, `--subject-timeout`, a rubric's `timeout`),
+/// checked: a finite number above zero and at most [`MAX_TIMEOUT_SECS`]. `what` names
+/// the option in the error.
+pub fn timeout_from_secs(secs: f64, what: &str) -> Result<Duration, String> {
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err(format!(
+            "{what} must be a positive number of seconds, not {secs}"
+        ));
+    }
+    if secs > MAX_TIMEOUT_SECS {
+        return Err(format!(
+            "{what} of {secs} s is more than a day ({MAX_TIMEOUT_SECS} s), the most nsconform accepts"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
 /// The prefix of every cgroup directory nsconform makes.
 pub const PREFIX: &str = "nsconform-";
 
@@ -471,6 +491,18 @@ mod tests {
         let c = rx.recv().unwrap();
         assert_eq!(c.total, 300_000);
         assert_eq!(c.head.len() + c.tail.len(), 2048);
+    }
+
+    #[test]
+    fn timeouts_are_bounded() {
+        assert_eq!(
+            timeout_from_secs(1.5, "t").unwrap(),
+            Duration::from_millis(1500)
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e19, 1e30, 86_401.0] {
+            assert!(timeout_from_secs(bad, "--timeout").is_err(), "{bad}");
+        }
+        assert!(timeout_from_secs(86_400.0, "t").is_ok());
     }
 
     #[test]

@@ -57,13 +57,11 @@ impl GradeOptions {
             .or_else(|| rubric.submission.run.clone())
             .ok_or("no run command: give --run or set [submission] run in the rubric")?;
         let secs = timeout.or(rubric.submission.timeout).unwrap_or(30.0);
-        if !secs.is_finite() || secs <= 0.0 {
-            return Err("the timeout must be a positive number of seconds".into());
-        }
+        let timeout = crate::contain::timeout_from_secs(secs, "the subject timeout")?;
         Ok(GradeOptions {
             build: build.or_else(|| rubric.submission.build.clone()),
             run,
-            timeout: Duration::from_secs_f64(secs),
+            timeout,
             build_timeout: Duration::from_secs(300),
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
         })
