@@ -458,6 +458,138 @@ pub fn capture(
     rx
 }
 
+/// Let `cmd`'s child enter `cg` between fork and exec (before it can fork itself).
+pub fn enter_on_exec(cmd: &mut std::process::Command, cg: &RunCgroup) {
+    use std::os::unix::process::CommandExt;
+    let files: Vec<CString> = cg.procs_files().to_vec();
+    // SAFETY: between fork and exec the closure only calls open(2), write(2) and
+    // close(2), which are async-signal-safe, on strings made before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            for f in &files {
+                let fd = libc::open(f.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd >= 0 {
+                    libc::write(fd, b"0".as_ptr().cast(), 1);
+                    libc::close(fd);
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Wait until process `pid` (a child of ours) exits or `deadline` passes, without
+/// polling: poll(2) on a pidfd, which becomes readable when the process exits.
+/// Returns false at the deadline.
+pub fn wait_exit_until(pid: i32, deadline: Instant) -> bool {
+    use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+    // SAFETY: pidfd_open takes two integers.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        // Already reaped, or no pidfd support (before 5.3): fall back to waitpid polling.
+        loop {
+            match nix::sys::wait::waitpid(
+                nix::unistd::Pid::from_raw(pid),
+                Some(nix::sys::wait::WaitPidFlag::WNOHANG | nix::sys::wait::WaitPidFlag::WNOWAIT),
+            ) {
+                Ok(nix::sys::wait::WaitStatus::StillAlive) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                Ok(nix::sys::wait::WaitStatus::StillAlive) => return false,
+                _ => return true,
+            }
+        }
+    }
+    // SAFETY: the kernel just returned this descriptor; nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [nix::poll::PollFd::new(
+            fd.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms)) {
+            Ok(n) if n > 0 => return true,
+            Ok(_) if left.is_zero() => return false,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// How a contained command ended.
+#[derive(Debug)]
+pub struct Contained {
+    /// Exit code, or 128 + signal; `None` when it was killed at the timeout.
+    pub exit: Option<i32>,
+    pub timed_out: bool,
+    pub stdout: Captured,
+    pub stderr: Captured,
+    /// [`RunCgroup::describe`] of where it ran.
+    pub contained_in: String,
+    pub duration: Duration,
+}
+
+/// Run `cmd` contained: in a cgroup of its own with `limits`, in its own process group,
+/// stdout and stderr captured (bounded, `keep` bytes at each end), killed with
+/// everything it started at `timeout`. Returns when the command has exited and its
+/// cgroup is empty, or at the timeout: never later, whatever holds its pipes open.
+pub fn run_contained(
+    mut cmd: std::process::Command,
+    timeout: Duration,
+    limits: Limits,
+    keep: usize,
+) -> std::io::Result<Contained> {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::process::Stdio;
+    let start = Instant::now();
+    let deadline = start + timeout;
+    let cg = RunCgroup::create(limits);
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    if cmd.get_program().is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "empty command",
+        ));
+    }
+    enter_on_exec(&mut cmd, &cg);
+    let mut child = cmd.spawn()?;
+    let pid = child.id() as i32;
+    let out_rx = capture(child.stdout.take().expect("piped"), keep);
+    let err_rx = capture(child.stderr.take().expect("piped"), keep);
+    let exited = wait_exit_until(pid, deadline);
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    cg.kill_all(Duration::from_secs(2));
+    let status = child.wait().ok();
+    let exit = if exited {
+        status.map(|s| s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0)))
+    } else {
+        None
+    };
+    // The pipes end when the last holder is gone; something outside the cgroup (no
+    // cgroup could be made) may hold them: wait a little, then take what was read.
+    let grace = Instant::now() + Duration::from_millis(200);
+    let take = |rx: std::sync::mpsc::Receiver<Captured>| {
+        rx.recv_timeout(grace.saturating_duration_since(Instant::now()))
+            .unwrap_or_default()
+    };
+    let (stdout, stderr) = (take(out_rx), take(err_rx));
+    Ok(Contained {
+        exit,
+        timed_out: !exited,
+        stdout,
+        stderr,
+        contained_in: cg.describe(),
+        duration: start.elapsed(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -503,6 +635,74 @@ mod tests {
             assert!(timeout_from_secs(bad, "--timeout").is_err(), "{bad}");
         }
         assert!(timeout_from_secs(86_400.0, "t").is_ok());
+    }
+
+    fn sh(script: &str) -> std::process::Command {
+        let mut c = std::process::Command::new("sh");
+        c.arg("-c").arg(script).stdin(std::process::Stdio::null());
+        c
+    }
+
+    fn alive_with_arg(arg: &str) -> bool {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(arg))
+                .unwrap_or(false)
+        })
+    }
+
+    #[test]
+    fn a_daemon_holding_stdout_neither_delays_nor_outlives_the_run() {
+        let c = run_contained(
+            sh("setsid sleep 37.4242 & echo started"),
+            Duration::from_secs(20),
+            Limits::default(),
+            1024,
+        )
+        .unwrap();
+        assert!(!c.timed_out, "{c:?}");
+        assert_eq!(c.exit, Some(0));
+        eprintln!("contained in: {}", c.contained_in);
+        if c.contained_in.contains("cgroup v2") || c.contained_in.contains("pids.max") {
+            assert!(c.stdout.text().contains("started"), "{c:?}");
+            assert!(
+                !alive_with_arg("37.4242"),
+                "the setsid daemon survived: {c:?}"
+            );
+        } else {
+            eprintln!(
+                "no cgroup here ({}): the daemon check needs one",
+                c.contained_in
+            );
+        }
+    }
+
+    #[test]
+    fn a_flood_of_output_is_counted_not_kept() {
+        let c = run_contained(
+            sh("head -c 30000000 /dev/zero; echo tail-marker"),
+            Duration::from_secs(60),
+            Limits::default(),
+            4096,
+        )
+        .unwrap();
+        assert_eq!(c.stdout.total, 30_000_012);
+        assert!(c.stdout.head.len() + c.stdout.tail.len() <= 8192);
+        assert!(c.stdout.text().ends_with("tail-marker\n"));
+    }
+
+    #[test]
+    fn the_timeout_kills_the_whole_tree() {
+        let c = run_contained(
+            sh("sleep 41.4242 & sleep 41.4243"),
+            Duration::from_millis(300),
+            Limits::default(),
+            1024,
+        )
+        .unwrap();
+        assert!(c.timed_out);
+        assert_eq!(c.exit, None);
+        assert!(!alive_with_arg("41.4242") && !alive_with_arg("41.4243"));
     }
 
     #[test]

@@ -80,77 +80,37 @@ pub fn submissions(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 fn run_build(dir: &Path, command: &str, timeout: Duration) -> Build {
-    let start = Instant::now();
-    let child = Command::new("sh")
-        .arg("-c")
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
         .arg(format!("exec 2>&1; {command}"))
         .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .process_group(0)
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            return Build {
+        .stdin(Stdio::null());
+    match crate::contain::run_contained(cmd, timeout, crate::contain::Limits::default(), 8000) {
+        Err(e) => Build {
+            command: command.into(),
+            ok: false,
+            exit: None,
+            log: format!("could not start the build: {e}"),
+            duration_ms: 0,
+        },
+        Ok(c) => {
+            let mut log = c.stdout.tail_text(8000);
+            if c.timed_out {
+                log.push_str(&format!(
+                    "\n[build killed after {} s, with everything it started]",
+                    timeout.as_secs()
+                ));
+            }
+            Build {
                 command: command.into(),
-                ok: false,
-                exit: None,
-                log: format!("could not start the build: {e}"),
-                duration_ms: 0,
+                ok: c.exit == Some(0),
+                exit: c.exit,
+                log,
+                duration_ms: c.duration.as_millis() as u64,
             }
         }
-    };
-    let mut out = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut out, &mut v);
-        v
-    });
-    let mut exit = None;
-    let mut timed_out = false;
-    loop {
-        match child.try_wait() {
-            Ok(Some(s)) => {
-                exit = s.code();
-                break;
-            }
-            Ok(None) if start.elapsed() > timeout => {
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(child.id() as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-                let _ = child.wait();
-                timed_out = true;
-                break;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(_) => break,
-        }
-    }
-    let bytes = reader.join().unwrap_or_default();
-    let text = String::from_utf8_lossy(&bytes);
-    let mut log: String = text
-        .chars()
-        .rev()
-        .take(8000)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    if timed_out {
-        log.push_str(&format!("\n[build killed after {} s]", timeout.as_secs()));
-    }
-    Build {
-        command: command.into(),
-        ok: exit == Some(0),
-        exit,
-        log,
-        duration_ms: start.elapsed().as_millis() as u64,
     }
 }
-
-use std::os::unix::process::CommandExt as _;
 
 /// Grade every submission of `dir`. `progress` is called once per finished submission.
 pub fn grade_all(
