@@ -264,12 +264,12 @@ mod tests {
 
     #[test]
     fn ioctl_numbers_match_linux_nsfs_h() {
-        assert_eq!(NS_GET_USERNS as u64, 0xb701);
-        assert_eq!(NS_GET_PARENT as u64, 0xb702);
-        assert_eq!(NS_GET_NSTYPE as u64, 0xb703);
-        assert_eq!(NS_GET_OWNER_UID as u64, 0xb704);
-        assert_eq!(NS_GET_MNTNS_ID as u64, 0x8008_b705);
-        assert_eq!(NS_GET_ID as u64, 0x8008_b70d);
-        assert_eq!(NS_MNT_GET_INFO as u64, 0x8010_b70a);
+        assert_eq!(NS_GET_USERNS, 0xb701);
+        assert_eq!(NS_GET_PARENT, 0xb702);
+        assert_eq!(NS_GET_NSTYPE, 0xb703);
+        assert_eq!(NS_GET_OWNER_UID, 0xb704);
+        assert_eq!(NS_GET_MNTNS_ID, 0x8008_b705);
+        assert_eq!(NS_GET_ID, 0x8008_b70d);
+        assert_eq!(NS_MNT_GET_INFO, 0x8010_b70a);
     }
 }
