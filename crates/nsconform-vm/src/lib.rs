@@ -163,6 +163,45 @@ pub enum VmOutcome {
     HarnessError { message: String },
 }
 
+impl VmOutcome {
+    /// Exit status for [`VmOutcome::KernelPanic`].
+    pub const EXIT_KERNEL_PANIC: u8 = 5;
+    /// Exit status for [`VmOutcome::Timeout`].
+    pub const EXIT_TIMEOUT: u8 = 6;
+    /// Exit status for [`VmOutcome::NeverBooted`].
+    pub const EXIT_NEVER_BOOTED: u8 = 7;
+    /// Exit status for [`VmOutcome::HarnessError`], and for host-side failures around a
+    /// run (QEMU, initramfs or kernel fetch failed).
+    pub const EXIT_HARNESS_ERROR: u8 = 8;
+
+    /// The exit status of `nsconform vm` and `nsconform-vm run` for this outcome: the
+    /// command's own status (clamped to 0..=255) when it completed, else 5 kernel
+    /// panic, 6 timeout, 7 never booted, 8 harness error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            VmOutcome::Completed { exit_code } => (*exit_code).clamp(0, 255) as u8,
+            VmOutcome::KernelPanic { .. } => Self::EXIT_KERNEL_PANIC,
+            VmOutcome::Timeout => Self::EXIT_TIMEOUT,
+            VmOutcome::NeverBooted { .. } => Self::EXIT_NEVER_BOOTED,
+            VmOutcome::HarnessError { .. } => Self::EXIT_HARNESS_ERROR,
+        }
+    }
+}
+
+impl std::fmt::Display for VmOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VmOutcome::Completed { exit_code } => {
+                write!(f, "command exited with status {exit_code}")
+            }
+            VmOutcome::KernelPanic { message } => write!(f, "kernel panic: {message}"),
+            VmOutcome::Timeout => f.write_str("timeout: the command did not finish"),
+            VmOutcome::NeverBooted { reason } => write!(f, "never booted: {reason}"),
+            VmOutcome::HarnessError { message } => write!(f, "harness error: {message}"),
+        }
+    }
+}
+
 /// Result of [`run`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmRun {

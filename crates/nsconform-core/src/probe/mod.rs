@@ -95,7 +95,11 @@ Exit status: 0 done, 1 a step failed, 2 usage error, 4 no report channel.";
 
 /// Entry point of the `nsconform-probe` binary.
 pub fn main() -> ! {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    main_with(std::env::args().skip(1).collect())
+}
+
+/// The probe with these arguments (`nsconform __probe ARGS...`).
+pub fn main_with(args: Vec<String>) -> ! {
     match args.first().map(String::as_str) {
         Some("run") if args.len() == 2 => {
             let req: Request = match serde_json::from_str(&args[1]) {
