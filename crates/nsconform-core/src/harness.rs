@@ -7,7 +7,7 @@ use crate::outcome::{Outcome, Verdict};
 use crate::probe::{Launch, Message, Request, StepError};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -19,6 +19,11 @@ pub const PROBE_SUBCOMMAND: &str = "__probe";
 /// The file name under which `nsconform` is the probe without [`PROBE_SUBCOMMAND`] (a
 /// symlink or copy, e.g. the `/nsconform-probe` that `--probe-into` puts into a rootfs).
 pub const PROBE_NAME: &str = "nsconform-probe";
+
+/// Set (to `1`) in the environment of every probe the harness starts: an `nsconform`
+/// that the probe executes again through `/proc/self/exe` (TIME-09 does, with the plain
+/// probe argv `run '<json>'`) is then the probe too, whatever its arguments.
+pub const PROBE_ENV: &str = "NSCONFORM_IN_PROBE";
 
 /// How to start the probe: a program and the leading arguments that put it in probe
 /// mode (the probe's own arguments, `run '<json>'`, `subject ...`, follow them).
@@ -46,7 +51,7 @@ impl ProbeCommand {
     /// A [`Command`] that starts the probe; the caller appends the probe's arguments.
     pub fn command(&self) -> Command {
         let mut c = Command::new(&self.program);
-        c.args(&self.args);
+        c.args(&self.args).env(PROBE_ENV, "1");
         c
     }
 

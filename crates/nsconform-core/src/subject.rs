@@ -850,7 +850,14 @@ mod tests {
         let v = expand(&["./container".into(), "{probe}".into()], &p);
         assert_eq!(
             v,
-            vec!["./container", "/bin/nsconform", "__probe", "subject", "--report-fd", "3"]
+            vec![
+                "./container",
+                "/bin/nsconform",
+                "__probe",
+                "subject",
+                "--report-fd",
+                "3"
+            ]
         );
     }
 }
