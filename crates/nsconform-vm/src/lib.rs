@@ -229,3 +229,35 @@ impl VmRun {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::VmOutcome;
+
+    #[test]
+    fn one_set_of_exit_statuses() {
+        let codes: Vec<u8> = [
+            VmOutcome::Completed { exit_code: 3 },
+            VmOutcome::Completed { exit_code: 300 },
+            VmOutcome::KernelPanic {
+                message: "x".into(),
+            },
+            VmOutcome::Timeout,
+            VmOutcome::NeverBooted { reason: "x".into() },
+            VmOutcome::HarnessError {
+                message: "x".into(),
+            },
+        ]
+        .iter()
+        .map(VmOutcome::exit_code)
+        .collect();
+        assert_eq!(codes, [3, 255, 5, 6, 7, 8]);
+        assert_eq!(
+            VmOutcome::NeverBooted {
+                reason: "QEMU exited".into()
+            }
+            .to_string(),
+            "never booted: QEMU exited"
+        );
+    }
+}
