@@ -92,10 +92,10 @@ for s in $series; do
     set -e
     note="exit $rc"
     case $rc in
-        124) note="timeout" ;;
-        125) note="kernel panic" ;;
-        69) note="VM never booted" ;;
-        70) note="VM harness error" ;;
+        5) note="kernel panic" ;;
+        6) note="timeout" ;;
+        7) note="VM never booted" ;;
+        8) note="VM harness error" ;;
     esac
     if [ -f "$out/$name.json" ]; then
         kver=$(sed -n 's/.*"boot_ms": \([0-9]*\).*/boot \1 ms/p' "$out/$name.json" | head -n1)

@@ -2,11 +2,12 @@
 //!
 //! The tests never create namespaces themselves (libtest runs them on worker threads,
 //! where `unshare(CLONE_NEWUSER)` fails with EINVAL): they drive the harness, which starts
-//! the single-threaded `nsconform-probe`, or run the `nsconform` binary with duct.
+//! `nsconform` as the single-threaded probe (`nsconform __probe ...`), or run the
+//! `nsconform` binary with duct.
 
 use nsconform_core::catalogue::{Control, Property};
 use nsconform_core::env::Env;
-use nsconform_core::harness::{self, RunOptions};
+use nsconform_core::harness::{self, ProbeCommand, RunOptions};
 use nsconform_core::run::{self, PropertyResult};
 use std::path::PathBuf;
 
@@ -59,15 +60,10 @@ pub fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Path of the `nsconform-probe` binary built with the tests.
-pub fn probe() -> PathBuf {
-    let p = target_dir().join("nsconform-probe");
-    assert!(
-        p.is_file(),
-        "{} missing: build the binaries first: `cargo build --workspace --bins` (ci/test does)",
-        p.display()
-    );
-    p
+/// The probe command of the tests: the `nsconform` binary built with them, as
+/// `nsconform __probe`.
+pub fn probe() -> ProbeCommand {
+    ProbeCommand::new(cli())
 }
 
 /// Path of the `nsconform` CLI built with the tests.

@@ -206,3 +206,54 @@ fn diff_compares_two_reports() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("/nonexistent.json"), "{err}");
 }
+
+/// One file is enough: a copy of `nsconform` alone in a directory is its own probe and
+/// runs the catalogue; a symlink named `nsconform-probe` is the probe by argv[0], and
+/// `NSCONFORM_PROBE` may point the harness at it.
+#[test]
+#[file_serial(host_state)]
+fn a_lone_copy_of_nsconform_runs_the_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let lone = dir.path().join("nsconform");
+    std::fs::copy(cli(), &lone).unwrap();
+    let out = duct::cmd!(&lone, "run", "--format", "json", "--no-color")
+        .dir(dir.path())
+        .env_remove("NSCONFORM_PROBE")
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for r in v["results"].as_array().unwrap() {
+        let o = r["outcome"].as_str().unwrap();
+        assert!(
+            o == "pass" || o == "skip",
+            "{}: {o} {}",
+            r["id"],
+            r["detail"]
+        );
+    }
+
+    let link = dir.path().join("nsconform-probe");
+    std::os::unix::fs::symlink(&lone, &link).unwrap();
+    let view = duct::cmd!(&link, "view").read().unwrap();
+    assert!(view.contains(r#""kind":"report""#), "{view}");
+    let out = duct::cmd!(&lone, "run", "--format", "json", "UTS")
+        .env("NSCONFORM_PROBE", &link)
+        .stdout_capture()
+        .unchecked()
+        .run()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    // The hidden subcommand is not part of the command line's help.
+    let (_, help, _) = run(&["--help"]);
+    assert!(!help.contains("__probe"), "{help}");
+}

@@ -13,7 +13,11 @@ fn probe_processes() -> Vec<String> {
             continue;
         };
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmd).contains("nsconform-probe") {
+        // `nsconform __probe ...`, or a copy named nsconform-probe.
+        let is_probe = cmd.split(|&b| b == 0).enumerate().any(|(i, arg)| {
+            (i == 1 && arg == b"__probe") || (i == 0 && arg.ends_with(b"nsconform-probe"))
+        });
+        if is_probe {
             found.push(format!(
                 "{pid}: {}",
                 String::from_utf8_lossy(&cmd).replace('\0', " ")

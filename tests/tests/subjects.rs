@@ -287,12 +287,12 @@ fn an_environment_without_namespaces_is_an_error_not_a_failure() {
 #[file_serial(host_state)]
 fn the_probe_runs_inside_a_foreign_root_filesystem() {
     let probe = probe();
-    if subject::locate_static_probe(&probe).is_none() {
+    if subject::locate_static_probe(&probe.program).is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI must build the static probe first (ci/test runs ci/build-static-probe)"
+            "CI must build the static nsconform first (ci/test runs ci/build-static)"
         );
-        eprintln!("SKIP: no static probe; run ci/build-static-probe");
+        eprintln!("SKIP: no static nsconform; run ci/build-static");
         return;
     }
     let rootfs = tempfile::tempdir().unwrap();

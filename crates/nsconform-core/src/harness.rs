@@ -7,17 +7,73 @@ use crate::outcome::Verdict;
 use crate::probe::Control;
 use crate::probe::{Launch, Message, Request, StepError};
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// The hidden subcommand of `nsconform` that turns it into the probe: everything after it
+/// is the probe's argv (`nsconform __probe run '<json>'`).
+pub const PROBE_SUBCOMMAND: &str = "__probe";
+/// The file name under which `nsconform` is the probe without [`PROBE_SUBCOMMAND`] (a
+/// symlink or copy, e.g. the `/nsconform-probe` that `--probe-into` puts into a rootfs).
+pub const PROBE_NAME: &str = "nsconform-probe";
+
+/// Set (to `1`) in the environment of every probe the harness starts: an `nsconform`
+/// that the probe executes again through `/proc/self/exe` (TIME-09 does, with the plain
+/// probe argv `run '<json>'`) is then the probe too, whatever its arguments.
+pub const PROBE_ENV: &str = "NSCONFORM_IN_PROBE";
+
+/// How to start the probe: a program and the leading arguments that put it in probe
+/// mode (the probe's own arguments, `run '<json>'`, `subject ...`, follow them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeCommand {
+    /// An `nsconform` executable (or a file named `nsconform-probe`).
+    pub program: PathBuf,
+    /// `["__probe"]`, or nothing when the program's file name is `nsconform-probe`.
+    pub args: Vec<String>,
+}
+
+impl ProbeCommand {
+    /// The probe command of an `nsconform` build at `program`: `program __probe`, or just
+    /// `program` when its file name is `nsconform-probe` (it dispatches on argv[0]).
+    pub fn new(program: impl Into<PathBuf>) -> Self {
+        let program = program.into();
+        let args = if program.file_name().is_some_and(|n| n == PROBE_NAME) {
+            Vec::new()
+        } else {
+            vec![PROBE_SUBCOMMAND.to_string()]
+        };
+        ProbeCommand { program, args }
+    }
+
+    /// A [`Command`] that starts the probe; the caller appends the probe's arguments.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(&self.program);
+        c.args(&self.args).env(PROBE_ENV, "1");
+        c
+    }
+
+    /// The program and its leading arguments as words (for a subject's command line).
+    pub fn words(&self) -> Vec<String> {
+        std::iter::once(self.program.display().to_string())
+            .chain(self.args.iter().cloned())
+            .collect()
+    }
+}
+
+impl From<PathBuf> for ProbeCommand {
+    fn from(program: PathBuf) -> Self {
+        ProbeCommand::new(program)
+    }
+}
+
 /// How a run is carried out.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
-    /// Path of the `nsconform-probe` binary.
-    pub probe: PathBuf,
+    /// How the probe is started (by default the running `nsconform` with `__probe`).
+    pub probe: ProbeCommand,
     /// When set, every probe drops to this uid/gid first: a privileged caller's way to
     /// run the rootless path (the whole run then counts as rootless).
     pub rootless_as: Option<(u32, u32)>,
@@ -28,9 +84,9 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    pub fn new(probe: PathBuf) -> Self {
+    pub fn new(probe: impl Into<ProbeCommand>) -> Self {
         RunOptions {
-            probe,
+            probe: probe.into(),
             rootless_as: None,
             timeout: Duration::from_secs(10),
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get() * 4),
@@ -38,20 +94,26 @@ impl RunOptions {
     }
 }
 
-/// Find the probe binary: `$NSCONFORM_PROBE`, else next to the running executable, else
-/// one directory up (test binaries live in `target/*/deps`).
-pub fn locate_probe() -> Option<PathBuf> {
+/// Find the probe: `$NSCONFORM_PROBE` (any `nsconform` build, or a file named
+/// `nsconform-probe`), else the running executable when it is `nsconform` itself, else an
+/// `nsconform` next to it or one directory up (test and bench binaries live in
+/// `target/*/deps`).
+pub fn locate_probe() -> Option<ProbeCommand> {
     if let Some(p) = std::env::var_os("NSCONFORM_PROBE") {
-        return Some(PathBuf::from(p));
+        return Some(ProbeCommand::new(PathBuf::from(p)));
     }
     let exe = std::env::current_exe().ok()?;
+    if exe
+        .file_name()
+        .is_some_and(|n| n == "nsconform" || n == PROBE_NAME)
+    {
+        return Some(ProbeCommand::new(exe));
+    }
     let dir = exe.parent()?;
-    [
-        dir.join("nsconform-probe"),
-        dir.parent()?.join("nsconform-probe"),
-    ]
-    .into_iter()
-    .find(|p| p.is_file())
+    [dir.join("nsconform"), dir.parent()?.join("nsconform")]
+        .into_iter()
+        .find(|p| p.is_file())
+        .map(ProbeCommand::new)
 }
 
 /// What one probe run produced.
@@ -298,10 +360,11 @@ struct Spawned {
     stderr: std::thread::JoinHandle<String>,
 }
 
-fn start(probe: &Path, req: &Request, hold: bool) -> Result<Spawned, Verdict> {
+fn start(probe: &ProbeCommand, req: &Request, hold: bool) -> Result<Spawned, Verdict> {
     use std::os::unix::process::CommandExt;
     let json = serde_json::to_string(req).expect("requests serialize");
-    let mut child = Command::new(probe)
+    let mut child = probe
+        .command()
         .arg("run")
         .arg(json)
         .stdin(if hold { Stdio::piped() } else { Stdio::null() })
@@ -312,7 +375,7 @@ fn start(probe: &Path, req: &Request, hold: bool) -> Result<Spawned, Verdict> {
         .map_err(|e| {
             Verdict::error(format!(
                 "start the probe {}: {e}; build it with `cargo build` or set NSCONFORM_PROBE",
-                probe.display()
+                probe.program.display()
             ))
         })?;
     let stdout = child.stdout.take().expect("piped");
@@ -348,7 +411,7 @@ fn kill_tree(child: &mut Child) {
 }
 
 fn spawn_probe(
-    probe: &Path,
+    probe: &ProbeCommand,
     req: &Request,
     timeout: Duration,
     outside: impl FnOnce(&ProbeRun) -> Result<(), Verdict>,

@@ -10,7 +10,7 @@
 //! `/proc/<pid>/net/dev`, and the host's hostname, mounts and IPC objects.
 
 use crate::env::Env;
-use crate::harness::RunOptions;
+use crate::harness::{RunOptions, PROBE_NAME};
 use crate::host;
 use crate::host::HostIpcObjects;
 use crate::mountinfo;
@@ -133,14 +133,19 @@ pub fn split_command(s: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-/// The subject's argv with `{probe}` replaced by the probe command (or appended).
-pub fn expand(argv: &[String], probe: &str) -> Vec<String> {
-    let probe_cmd = [
-        probe.to_string(),
-        "subject".into(),
-        "--report-fd".into(),
-        REPORT_FD.to_string(),
-    ];
+/// The subject's argv with `{probe}` replaced by the probe command (or appended):
+/// `probe` is the program and its leading arguments (`/path/nsconform __probe`, or
+/// `/nsconform-probe`), followed here by `subject --report-fd 3`.
+pub fn expand(argv: &[String], probe: &[String]) -> Vec<String> {
+    let probe_cmd: Vec<String> = probe
+        .iter()
+        .cloned()
+        .chain([
+            "subject".into(),
+            "--report-fd".into(),
+            REPORT_FD.to_string(),
+        ])
+        .collect();
     let mut out = Vec::new();
     let mut found = false;
     for w in argv {
@@ -186,8 +191,10 @@ pub fn is_static_elf(path: &Path) -> bool {
     })
 }
 
-/// A statically linked probe: `$NSCONFORM_STATIC_PROBE`, the probe itself when it is
-/// static, or the one `ci/build-static-probe` builds under `target/static/`.
+/// A statically linked `nsconform` to copy into a foreign root filesystem:
+/// `$NSCONFORM_STATIC_PROBE`, the probe program itself (by default the running
+/// `nsconform`) when it is static, or the one `ci/build-static` builds under
+/// `target/static/<target>/<profile>/nsconform`.
 pub fn locate_static_probe(probe: &Path) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("NSCONFORM_STATIC_PROBE") {
         return Some(PathBuf::from(p)).filter(|p| is_static_elf(p));
@@ -202,7 +209,7 @@ pub fn locate_static_probe(probe: &Path) -> Option<PathBuf> {
         .join("static")
         .join(std::env::consts::ARCH.to_string() + "-unknown-linux-gnu")
         .join(profile)
-        .join("nsconform-probe");
+        .join("nsconform");
     is_static_elf(&built).then_some(built)
 }
 
@@ -397,22 +404,23 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
         restored,
     };
 
-    // The probe path, or its copy inside a root filesystem.
-    let probe_word = match &spec.probe_into {
-        None => opts.probe.display().to_string(),
+    // The probe command, or the static copy inside a root filesystem: named
+    // `nsconform-probe` there, it is the probe by its argv[0] alone.
+    let probe_words = match &spec.probe_into {
+        None => opts.probe.words(),
         Some(root) => {
-            let Some(static_probe) = locate_static_probe(&opts.probe) else {
+            let Some(static_probe) = locate_static_probe(&opts.probe.program) else {
                 return fail(
                     Ending::NotStarted {
                         why: "--probe-into needs a statically linked probe (a foreign root \
                               filesystem has no matching C library): build it with \
-                              ci/build-static-probe or point NSCONFORM_STATIC_PROBE at one"
+                              ci/build-static or point NSCONFORM_STATIC_PROBE at one"
                             .into(),
                     },
                     restored,
                 );
             };
-            let dest = root.join("nsconform-probe");
+            let dest = root.join(PROBE_NAME);
             if let Err(e) = std::fs::copy(&static_probe, &dest) {
                 return fail(
                     Ending::NotStarted {
@@ -421,10 +429,10 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
                     restored,
                 );
             }
-            "/nsconform-probe".to_string()
+            vec![format!("/{PROBE_NAME}")]
         }
     };
-    let argv = expand(&spec.argv, &probe_word);
+    let argv = expand(&spec.argv, &probe_words);
 
     // A scratch dir in a shared mount: a subject that does not cut propagation leaks
     // its tmpfs into it, where the host sees it.
@@ -653,7 +661,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     drop(ipc);
     cleanup_scratch(&scratch, scratch_mounted);
     if let Some(root) = &spec.probe_into {
-        let _ = std::fs::remove_file(root.join("nsconform-probe"));
+        let _ = std::fs::remove_file(root.join(PROBE_NAME));
     }
 
     let ending = if timed_out {
@@ -744,11 +752,13 @@ pub fn judge(
 /// `Err` names each type that failed and its errno: an environment error, not the
 /// subject's failure.
 pub fn preflight(opts: &RunOptions) -> Result<(), String> {
-    let out = Command::new(&opts.probe)
+    let out = opts
+        .probe
+        .command()
         .arg("preflight")
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("start the probe {}: {e}", opts.probe.display()))?;
+        .map_err(|e| format!("start the probe {}: {e}", opts.probe.program.display()))?;
     let line = String::from_utf8_lossy(&out.stdout);
     let msg: crate::probe::Message = serde_json::from_str(line.trim())
         .map_err(|e| format!("probe preflight printed no report ({e})"))?;
@@ -789,11 +799,25 @@ mod tests {
 
     #[test]
     fn expands_or_appends_the_probe() {
-        let v = expand(&["unshare".into(), "{probe}".into(), "x".into()], "/p");
+        let p = ["/p".to_string()];
+        let v = expand(&["unshare".into(), "{probe}".into(), "x".into()], &p);
         assert_eq!(v, vec!["unshare", "/p", "subject", "--report-fd", "3", "x"]);
-        let v = expand(&["./container".into()], "/p");
+        let v = expand(&["./container".into()], &p);
         assert_eq!(v, vec!["./container", "/p", "subject", "--report-fd", "3"]);
-        let v = expand(&["sh".into(), "-c".into(), "exec {probe}".into()], "/p");
+        let v = expand(&["sh".into(), "-c".into(), "exec {probe}".into()], &p);
         assert_eq!(v[2], "exec /p subject --report-fd 3");
+        let p = ["/bin/nsconform".to_string(), "__probe".to_string()];
+        let v = expand(&["./container".into(), "{probe}".into()], &p);
+        assert_eq!(
+            v,
+            vec![
+                "./container",
+                "/bin/nsconform",
+                "__probe",
+                "subject",
+                "--report-fd",
+                "3"
+            ]
+        );
     }
 }

@@ -163,6 +163,45 @@ pub enum VmOutcome {
     HarnessError { message: String },
 }
 
+impl VmOutcome {
+    /// Exit status for [`VmOutcome::KernelPanic`].
+    pub const EXIT_KERNEL_PANIC: u8 = 5;
+    /// Exit status for [`VmOutcome::Timeout`].
+    pub const EXIT_TIMEOUT: u8 = 6;
+    /// Exit status for [`VmOutcome::NeverBooted`].
+    pub const EXIT_NEVER_BOOTED: u8 = 7;
+    /// Exit status for [`VmOutcome::HarnessError`], and for host-side failures around a
+    /// run (QEMU, initramfs or kernel fetch failed).
+    pub const EXIT_HARNESS_ERROR: u8 = 8;
+
+    /// The exit status of `nsconform vm` and `nsconform-vm run` for this outcome: the
+    /// command's own status (clamped to 0..=255) when it completed, else 5 kernel
+    /// panic, 6 timeout, 7 never booted, 8 harness error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            VmOutcome::Completed { exit_code } => (*exit_code).clamp(0, 255) as u8,
+            VmOutcome::KernelPanic { .. } => Self::EXIT_KERNEL_PANIC,
+            VmOutcome::Timeout => Self::EXIT_TIMEOUT,
+            VmOutcome::NeverBooted { .. } => Self::EXIT_NEVER_BOOTED,
+            VmOutcome::HarnessError { .. } => Self::EXIT_HARNESS_ERROR,
+        }
+    }
+}
+
+impl std::fmt::Display for VmOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VmOutcome::Completed { exit_code } => {
+                write!(f, "command exited with status {exit_code}")
+            }
+            VmOutcome::KernelPanic { message } => write!(f, "kernel panic: {message}"),
+            VmOutcome::Timeout => f.write_str("timeout: the command did not finish"),
+            VmOutcome::NeverBooted { reason } => write!(f, "never booted: {reason}"),
+            VmOutcome::HarnessError { message } => write!(f, "harness error: {message}"),
+        }
+    }
+}
+
 /// Result of [`run`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmRun {
@@ -188,5 +227,37 @@ impl VmRun {
             VmOutcome::Completed { exit_code } => Some(exit_code),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VmOutcome;
+
+    #[test]
+    fn one_set_of_exit_statuses() {
+        let codes: Vec<u8> = [
+            VmOutcome::Completed { exit_code: 3 },
+            VmOutcome::Completed { exit_code: 300 },
+            VmOutcome::KernelPanic {
+                message: "x".into(),
+            },
+            VmOutcome::Timeout,
+            VmOutcome::NeverBooted { reason: "x".into() },
+            VmOutcome::HarnessError {
+                message: "x".into(),
+            },
+        ]
+        .iter()
+        .map(VmOutcome::exit_code)
+        .collect();
+        assert_eq!(codes, [3, 255, 5, 6, 7, 8]);
+        assert_eq!(
+            VmOutcome::NeverBooted {
+                reason: "QEMU exited".into()
+            }
+            .to_string(),
+            "never booted: QEMU exited"
+        );
     }
 }

@@ -13,17 +13,10 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(10);
+    // locate_probe finds `nsconform` one directory up from target/<profile>/deps; with
+    // `cargo bench` that is target/release/nsconform.
     let probe = harness::locate_probe()
-        .or_else(|| {
-            let exe = std::env::current_exe().ok()?;
-            let p = exe
-                .parent()?
-                .parent()?
-                .join("release")
-                .join("nsconform-probe");
-            p.is_file().then_some(p)
-        })
-        .expect("nsconform-probe not found: run `cargo build --release -p nsconform` first");
+        .expect("nsconform not found: run `cargo build --release -p nsconform` first");
     let opts = RunOptions::new(probe);
     let env = Env::detect(None);
     let props: Vec<_> = catalogue::all().iter().collect();

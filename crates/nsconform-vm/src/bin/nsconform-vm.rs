@@ -23,9 +23,10 @@
 //! nsconform-vm accel                                print kvm or tcg (and why not kvm)
 //! ```
 //!
-//! Exit status of `run`: the guest command's own status when it completed;
-//! 124 timeout; 125 kernel panic; 69 never booted; 70 harness error; 2 bad usage;
-//! 1 host-side error.
+//! Exit status of `run` (`VmOutcome::exit_code`, the same as `nsconform vm`): the
+//! guest command's own status when it completed; 5 kernel panic; 6 timeout; 7 never
+//! booted; 8 harness error (also when QEMU, the initramfs or the kernel fetch failed);
+//! 2 bad usage; 1 other host-side error.
 
 use nsconform_vm::{
     build_initramfs, detect_accel, fetch_debian_kernel, probe_kvm, run, Accel, VmConfig, VmOutcome,
@@ -52,12 +53,18 @@ fn main() -> ExitCode {
             eprintln!("nsconform-vm: {m}");
             ExitCode::from(1)
         }
+        Err(Failure::Harness(m)) => {
+            eprintln!("nsconform-vm: harness error: {m}");
+            ExitCode::from(VmOutcome::EXIT_HARNESS_ERROR)
+        }
     }
 }
 
 enum Failure {
     Usage(String),
     Host(String),
+    /// A `run` that could not be carried out (kernel fetch, initramfs, QEMU).
+    Harness(String),
 }
 
 impl From<nsconform_vm::VmError> for Failure {
@@ -200,7 +207,8 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, Failure> {
         (None, None) => return Err(usage("need --debian SERIES or --kernel PATH".into())),
         (None, Some(k)) => (k, modules),
         (Some(series), None) => {
-            let k = fetch_debian_kernel(&series, &cache)?;
+            let k = fetch_debian_kernel(&series, &cache)
+                .map_err(|e| Failure::Harness(e.to_string()))?;
             (k.boot_image().to_path_buf(), Some(k.modules_dir))
         }
     };
@@ -220,10 +228,10 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, Failure> {
     cfg.cwd = guest_cwd;
     cfg.stream_console = !quiet;
     cfg.console_log_file = console_log;
-    let r = run(&cfg)?;
+    let r = run(&cfg).map_err(|e| Failure::Harness(e.to_string()))?;
     eprintln!(
         "nsconform-vm: {} (accel {}, boot {} ms, total {} ms)",
-        describe(&r.outcome),
+        r.outcome,
         r.accel_used,
         r.boot_ms.map_or("-".to_string(), |b| b.to_string()),
         r.total_ms
@@ -233,21 +241,5 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, Failure> {
         std::fs::write(&path, text)
             .map_err(|e| Failure::Host(format!("writing {}: {e}", path.display())))?;
     }
-    Ok(ExitCode::from(match r.outcome {
-        VmOutcome::Completed { exit_code } => exit_code.clamp(0, 255) as u8,
-        VmOutcome::Timeout => 124,
-        VmOutcome::KernelPanic { .. } => 125,
-        VmOutcome::NeverBooted { .. } => 69,
-        VmOutcome::HarnessError { .. } => 70,
-    }))
-}
-
-fn describe(o: &VmOutcome) -> String {
-    match o {
-        VmOutcome::Completed { exit_code } => format!("command exited with status {exit_code}"),
-        VmOutcome::KernelPanic { message } => format!("kernel panic: {message}"),
-        VmOutcome::Timeout => "timeout: the command did not finish".into(),
-        VmOutcome::NeverBooted { reason } => format!("never booted: {reason}"),
-        VmOutcome::HarnessError { message } => format!("harness error: {message}"),
-    }
+    Ok(ExitCode::from(r.outcome.exit_code()))
 }

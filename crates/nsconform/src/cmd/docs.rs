@@ -1,0 +1,8 @@
+//! `nsconform docs`: print docs/properties.md.
+
+use anyhow::Result;
+
+pub fn run() -> Result<i32> {
+    print!("{}", nsconform_core::docs::properties_markdown());
+    Ok(0)
+}

@@ -1,0 +1,113 @@
+//! The subcommands of `nsconform`, one module each, and what they share: the report
+//! formats, rendering a report to a destination, usage errors.
+
+pub mod check_config;
+pub mod diff;
+pub mod docs;
+pub mod grade;
+pub mod list;
+pub mod run;
+pub mod vm;
+
+use anyhow::{Context, Result};
+use clap::ValueEnum;
+use nsconform_core::formats;
+use nsconform_core::report::Report;
+use nsconform_core::rubric::Rubric;
+use std::io::IsTerminal;
+use std::path::Path;
+
+pub const AFTER_HELP: &str = "\
+Exit status:
+  0  every property passed or was skipped with a reason
+  1  a property failed or timed out
+  2  usage error (bad option, unknown property)
+  3  the environment broke (errors, no failures): e.g. namespaces cannot be created here";
+
+/// A mistake in how nsconform was called (exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// A readable table (colors on a terminal unless NO_COLOR is set)
+    Human,
+    /// The report schema of the README
+    Json,
+    /// JUnit XML, one testcase per property
+    Junit,
+    /// TAP version 14 with YAML diagnostics
+    Tap,
+    /// Gradescope results.json, scored by the rubric
+    Gradescope,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Json,
+}
+
+pub fn load_rubric(path: &Path) -> Result<Rubric> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("read the rubric {}", path.display()))?;
+    Ok(Rubric::parse(&text, &path.display().to_string()).map_err(|e| UsageError(e.to_string()))?)
+}
+
+/// The rubric a report is scored with: `path` when given, else the default lab rubric
+/// for a subject's report, else none.
+pub fn rubric_for(path: Option<&Path>, report: &Report) -> Result<Option<Rubric>> {
+    match (path, &report.subject) {
+        (Some(path), _) => Ok(Some(load_rubric(path)?)),
+        (None, Some(_)) => Ok(Some(Rubric::default_lab())),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Whether a human report written to `dest` (stdout when `None`) gets colors: only on a
+/// terminal, and not with `--no-color` or `NO_COLOR`.
+pub fn want_color(dest: Option<&Path>, no_color: bool) -> bool {
+    dest.is_none()
+        && !no_color
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::io::stdout().is_terminal()
+}
+
+/// Render `report` in `format` (scored with `rubric` when given) and write it to `dest`,
+/// or stdout; `color` applies to the human format. Returns the report's exit status.
+pub fn emit(
+    report: &Report,
+    rubric: Option<&Rubric>,
+    format: Format,
+    dest: Option<&Path>,
+    color: bool,
+) -> Result<i32> {
+    let mut report = report.clone();
+    if let Some(r) = rubric {
+        report.score = Some(r.score(&report.results));
+    }
+    let report = &report;
+    let text = match format {
+        Format::Junit => formats::junit(report),
+        Format::Tap => formats::tap(report),
+        Format::Gradescope => match rubric {
+            Some(r) => formats::gradescope(report, r) + "\n",
+            None => formats::gradescope(report, &Rubric::one_point_each(&report.results)) + "\n",
+        },
+        Format::Json => report.to_json() + "\n",
+        Format::Human => report.to_human(color),
+    };
+    write_to(dest, &text, "the report")?;
+    Ok(report.exit_code())
+}
+
+/// Write `text` to `dest`, or print it to stdout.
+pub fn write_to(dest: Option<&Path>, text: &str, what: &str) -> Result<()> {
+    match dest {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("write {what} to {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! `nsconform run`: the catalogue (or a selection) on this kernel, or a subject.
+
+use super::{emit, rubric_for, want_color, Format, UsageError};
+use anyhow::{bail, Context, Result};
+use nsconform_core::catalogue::Control;
+use nsconform_core::env::Env;
+use nsconform_core::harness::{self, RunOptions};
+use nsconform_core::report::Report;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Property IDs (PID-01) or areas (PID, NET) to run; all when omitted.
+    selection: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// As root, run the rootless path: every probe drops to UID[:GID] first.
+    #[arg(long, value_name = "UID[:GID]")]
+    rootless_as: Option<String>,
+    /// Seconds one probe run may take before it is killed (outcome `timeout`).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    timeout: f64,
+    /// Checks run at once (host-global ones always run alone).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Run the negative control NAME: only properties that list it, with that piece of
+    /// isolation removed from the launcher; every one of them should FAIL.
+    #[arg(long, value_name = "NAME", value_parser = parse_control)]
+    control: Option<Control>,
+    /// Test a subject instead of the kernel: a command that creates namespaces and runs
+    /// `{probe}` inside (appended when absent), e.g. `unshare -pfnuimC --mount-proc -r {probe}`
+    /// or `./container {probe}`. Only the properties that apply to subjects are judged.
+    #[arg(long, value_name = "COMMAND")]
+    subject: Option<String>,
+    /// Seconds a subject may run before its whole process tree is killed.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    subject_timeout: f64,
+    /// Copy the probe into this root filesystem (as /nsconform-probe) and name it so in
+    /// the subject command, for runtimes that pivot_root into a rootfs.
+    #[arg(long, value_name = "DIR")]
+    probe_into: Option<PathBuf>,
+    /// Score with this rubric (TOML; see fixtures/rubrics/container-lab.toml, the
+    /// default for subjects and for --format gradescope with a subject).
+    #[arg(long, value_name = "FILE")]
+    rubric: Option<PathBuf>,
+    /// Never color the human report (also honoured: NO_COLOR).
+    #[arg(long)]
+    no_color: bool,
+    /// Print the slowest properties and the total wall time to stderr.
+    #[arg(long)]
+    timings: bool,
+}
+
+fn parse_control(s: &str) -> Result<Control, String> {
+    Control::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Control::ALL.iter().map(|c| c.name()).collect();
+        format!("unknown control `{s}`; one of: {}", names.join(", "))
+    })
+}
+
+fn parse_ids(s: &str) -> Result<(u32, u32)> {
+    let (u, g) = s.split_once(':').unwrap_or((s, s));
+    Ok((
+        u.parse()
+            .with_context(|| format!("`{u}` is not a numeric uid"))?,
+        g.parse()
+            .with_context(|| format!("`{g}` is not a numeric gid"))?,
+    ))
+}
+
+/// The probe of this run: `$NSCONFORM_PROBE`, else this very executable (`__probe`).
+pub fn probe_options() -> Result<RunOptions> {
+    let probe = harness::locate_probe().context(
+        "cannot find the running nsconform executable to start as the probe; set NSCONFORM_PROBE",
+    )?;
+    Ok(RunOptions::new(probe))
+}
+
+pub fn run(args: RunArgs) -> Result<i32> {
+    let mut props = nsconform_core::run::select(&args.selection).map_err(UsageError)?;
+    if let Some(c) = args.control {
+        props.retain(|p| p.controls.contains(&c));
+    }
+    let rootless_as = match &args.rootless_as {
+        None => None,
+        Some(s) => {
+            let ids = parse_ids(s).map_err(|e| UsageError(format!("--rootless-as: {e:#}")))?;
+            if !nix::unistd::geteuid().is_root() {
+                return Err(
+                    UsageError("--rootless-as needs root (it drops to that uid)".into()).into(),
+                );
+            }
+            Some(ids)
+        }
+    };
+    let mut opts = probe_options()?;
+    opts.rootless_as = rootless_as;
+    if !args.timeout.is_finite() || args.timeout <= 0.0 {
+        bail!(UsageError(
+            "--timeout must be a positive number of seconds".into()
+        ));
+    }
+    opts.timeout = Duration::from_secs_f64(args.timeout);
+    if let Some(j) = args.jobs {
+        opts.jobs = j.max(1);
+    }
+    let env = Env::detect(rootless_as.map(|(u, _)| u));
+    let start = Instant::now();
+    let report = match &args.subject {
+        Some(cmd) => run_subject(cmd, &args, &props, &env, &opts, start)?,
+        None => {
+            let results = match args.control {
+                None => nsconform_core::run::run_all(&props, &env, &opts, &|_| {}),
+                Some(c) => props
+                    .iter()
+                    .map(|p| nsconform_core::run::run_property(p, &env, &opts, Some(c)))
+                    .collect(),
+            };
+            let report = Report::new(&env, results, start.elapsed().as_millis() as u64);
+            if args.timings {
+                print_timings(&report, opts.jobs);
+            }
+            report
+        }
+    };
+    let rubric = rubric_for(args.rubric.as_deref(), &report)?;
+    let dest = args.output.as_deref();
+    emit(
+        &report,
+        rubric.as_ref(),
+        args.format,
+        dest,
+        want_color(dest, args.no_color),
+    )
+}
+
+fn print_timings(report: &Report, jobs: usize) {
+    let mut per: Vec<_> = report
+        .results
+        .iter()
+        .map(|r| (r.duration_ms, r.id.as_str()))
+        .collect();
+    per.sort_unstable_by(|a, b| b.cmp(a));
+    eprintln!(
+        "wall time {} ms for {} properties ({} jobs); slowest:",
+        report.duration_ms,
+        per.len(),
+        jobs
+    );
+    for (ms, id) in per.iter().take(10) {
+        eprintln!("  {id:<9} {ms:>5} ms");
+    }
+}
+
+fn run_subject(
+    cmd: &str,
+    args: &RunArgs,
+    props: &[&'static nsconform_core::Property],
+    env: &Env,
+    opts: &RunOptions,
+    start: Instant,
+) -> Result<Report> {
+    use nsconform_core::subject;
+    let argv = subject::split_command(cmd).map_err(|e| UsageError(format!("--subject: {e}")))?;
+    if args.control.is_some() || args.rootless_as.is_some() {
+        return Err(UsageError(
+            "--subject cannot be combined with --control or --rootless-as".into(),
+        )
+        .into());
+    }
+    if !args.subject_timeout.is_finite() || args.subject_timeout <= 0.0 {
+        return Err(
+            UsageError("--subject-timeout must be a positive number of seconds".into()).into(),
+        );
+    }
+    let props: Vec<_> = props
+        .iter()
+        .copied()
+        .filter(|p| p.subject.is_some())
+        .collect();
+    if props.is_empty() {
+        return Err(UsageError(
+            "the selection has no property that applies to subjects; see `nsconform list`".into(),
+        )
+        .into());
+    }
+    if let Err(why) = subject::preflight(opts) {
+        let results = props
+            .iter()
+            .map(|p| nsconform_core::run::PropertyResult {
+                id: p.id.into(),
+                title: p.title.into(),
+                man: p.man.into(),
+                control: None,
+                verdict: nsconform_core::Verdict::error(why.clone()),
+                duration_ms: 0,
+            })
+            .collect();
+        return Ok(Report::new(
+            env,
+            results,
+            start.elapsed().as_millis() as u64,
+        ));
+    }
+    let spec = subject::SubjectSpec {
+        argv,
+        timeout: Duration::from_secs_f64(args.subject_timeout),
+        probe_into: args.probe_into.clone(),
+        cwd: None,
+    };
+    let run = subject::run_subject(&spec, env, opts);
+    let results = subject::judge(&run, &props);
+    let mut report = Report::new(env, results, start.elapsed().as_millis() as u64);
+    report.subject = Some(run);
+    Ok(report)
+}
