@@ -2,8 +2,11 @@
 
 use crate::harness::Cx;
 use crate::host;
-use crate::kit::facts;
+use crate::kit::child::{ping, pipe, send_line, wait_ping};
+use crate::kit::guard::{self, Guarded};
+use crate::kit::{facts, io_res, nsfd, res, sys_res, Fork, Table, OK};
 use crate::mountinfo;
+use crate::ns::{self, Ns};
 use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::subject::Action;
@@ -13,18 +16,208 @@ use nix::mount::{mount, MsFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 pub const ALL: &[Property] = &[
     MNT_01, MNT_02, MNT_03, MNT_04, MNT_05, MNT_06, MNT_07, MNT_08, MNT_09, MNT_10, MNT_11, MNT_12,
     MNT_13, MNT_14, MNT_15, MNT_17,
 ];
 
-#[derive(Serialize, Deserialize, Debug)]
-struct Mnt01 {
-    /// Mount points of the probe's mount table right after creation.
-    at_creation: BTreeSet<String>,
-    /// Whether the marker tmpfs shows in the probe's own mountinfo.
-    marker_inside: bool,
+// =================================================================================
+// Helpers for mount experiments. Every experiment runs in the probe's own mount
+// namespace (refused in the host's: `kit::guard`), with / made rprivate again and a
+// private tmpfs on /tmp to build trees under, so nothing can reach the host. The
+// namespaces die with the probe, taking every mount with them.
+
+/// Run `f` in a sandbox of the probe's own mount namespace (see above): nothing at all
+/// when the probe is in the harness's mount namespace (see [`guard::guarded`]).
+fn sandboxed<T: Serialize>(
+    cx: &Inside,
+    f: impl FnOnce() -> Result<T, StepError>,
+) -> Result<Value, StepError> {
+    guard::guarded(cx, Ns::Mnt, || {
+        set_prop("/", MsFlags::MS_REC | MsFlags::MS_PRIVATE)?;
+        tmpfs("/tmp")?;
+        f()
+    })
+}
+
+/// The check half of [`sandboxed`]: run the probe in a new mount namespace and fail
+/// when it reports it shares the host's.
+fn run_sandboxed<T: serde::de::DeserializeOwned>(cx: &mut Cx) -> Result<T, Verdict> {
+    let run = cx.run(Launch::host().mnt(), guard::args(Ns::Mnt, Value::Null)?)?;
+    run.facts::<Guarded<T>>()?.into_facts(Ns::Mnt)
+}
+
+fn mkdir(path: &str) -> Result<(), StepError> {
+    std::fs::create_dir_all(path).step(&format!("mkdir -p {path}"))
+}
+
+/// Mount a small tmpfs on `path` (created first) with `flags`.
+fn tmpfs_with(path: &str, flags: MsFlags) -> Result<(), StepError> {
+    mkdir(path)?;
+    mount(
+        Some("nsconform"),
+        path,
+        Some("tmpfs"),
+        flags,
+        Some("size=64k,mode=0755"),
+    )
+    .step(&format!("mount a tmpfs on {path}"))
+}
+
+fn tmpfs(path: &str) -> Result<(), StepError> {
+    tmpfs_with(path, MsFlags::empty())
+}
+
+/// Change the propagation type of the mount at `path`.
+fn set_prop(path: &str, flag: MsFlags) -> Result<(), StepError> {
+    mount(None::<&str>, path, None::<&str>, flag, None::<&str>)
+        .step(&format!("change propagation of {path} ({flag:?})"))
+}
+
+/// A tmpfs on `path` made shared.
+fn shared_tmpfs(path: &str) -> Result<(), StepError> {
+    tmpfs(path)?;
+    set_prop(path, MsFlags::MS_SHARED)
+}
+
+/// The result of a mount(2) call: [`OK`] or its errno.
+fn try_mount(src: Option<&str>, target: &str, flags: MsFlags) -> String {
+    res(mount(src, target, None::<&str>, flags, None::<&str>))
+}
+
+/// Bind `src` on `dst` (created first); `MS_REC` in `extra` for a recursive bind.
+fn bind(src: &str, dst: &str, extra: MsFlags) -> Result<(), StepError> {
+    mkdir(dst)?;
+    mount(
+        Some(src),
+        dst,
+        None::<&str>,
+        MsFlags::MS_BIND | extra,
+        None::<&str>,
+    )
+    .step(&format!("bind {src} on {dst}"))
+}
+
+/// The result of umount2(2): [`OK`] or its errno.
+fn try_umount(path: &str, flags: nix::mount::MntFlags) -> String {
+    res(nix::mount::umount2(path, flags))
+}
+
+/// The calling process's mount table.
+fn table() -> Vec<mountinfo::MountEntry> {
+    mountinfo::read("/proc/self/mountinfo").unwrap_or_default()
+}
+
+/// The topmost mount on `path` in `table`.
+fn top<'a>(table: &'a [mountinfo::MountEntry], path: &str) -> Option<&'a mountinfo::MountEntry> {
+    table.iter().rev().find(|m| m.mount_point == path)
+}
+
+fn mounted(path: &str) -> bool {
+    top(&table(), path).is_some()
+}
+
+/// Propagation of the topmost mount on `path`, without peer group numbers: a sorted
+/// subset of `master`, `propagate_from`, `shared`, `unbindable`; empty for private.
+/// `["absent"]` when nothing is mounted there.
+fn tags(path: &str) -> Vec<String> {
+    tags_in(&table(), path)
+}
+
+fn tags_in(table: &[mountinfo::MountEntry], path: &str) -> Vec<String> {
+    match top(table, path) {
+        None => vec!["absent".into()],
+        Some(m) => {
+            let mut t: Vec<String> = m
+                .propagation
+                .iter()
+                .map(|p| p.split(':').next().unwrap_or("").to_string())
+                .collect();
+            t.sort();
+            t
+        }
+    }
+}
+
+/// The number of a `kind:N` tag (`shared`, `master`, `propagate_from`) on `path`.
+fn group_in(table: &[mountinfo::MountEntry], path: &str, kind: &str) -> Option<u32> {
+    top(table, path)?.propagation.iter().find_map(|p| {
+        let (k, n) = p.split_once(':')?;
+        (k == kind).then(|| n.parse().ok()).flatten()
+    })
+}
+
+fn group(path: &str, kind: &str) -> Option<u32> {
+    group_in(&table(), path, kind)
+}
+
+/// An fd for the caller's current mount namespace.
+fn this_mntns() -> Result<std::os::fd::OwnedFd, StepError> {
+    nsfd::open_ns("self", Ns::Mnt)
+}
+
+/// Create a new mount namespace (same user namespace) and return an fd for it; the
+/// caller is now in it.
+fn new_mntns() -> Result<std::os::fd::OwnedFd, StepError> {
+    nix::sched::unshare(Ns::Mnt.flag()).step("unshare(CLONE_NEWNS)")?;
+    this_mntns()
+}
+
+/// Switch to the mount namespace `fd` (setns(2); the probe is single-threaded).
+fn enter(fd: &std::os::fd::OwnedFd) -> Result<(), StepError> {
+    nix::sched::setns(fd, Ns::Mnt.flag()).step("setns into a mount namespace")
+}
+
+/// Enter a new user namespace with root mapped to the caller's uid and gid, and a new
+/// mount namespace it owns: a less privileged mount namespace (mount_namespaces(7)
+/// "Restrictions on mount namespaces").
+fn enter_less_privileged() -> Result<(), StepError> {
+    let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
+    nix::sched::unshare(Ns::User.flag() | Ns::Mnt.flag())
+        .step("unshare(CLONE_NEWUSER | CLONE_NEWNS)")?;
+    crate::probe::write_root_map(uid.as_raw(), gid.as_raw())
+}
+
+/// Run steps in a helper process and the caller in turn: the helper runs `first` and
+/// reports it, the caller runs `between` with the helper's PID, then the helper runs
+/// `second` and reports that. Both reports cross the helper's result pipe as JSON.
+fn child_steps<A, T, B>(
+    first: impl FnOnce() -> Result<A, StepError>,
+    between: impl FnOnce(nix::unistd::Pid, &A) -> Result<T, StepError>,
+    second: impl FnOnce() -> Result<B, StepError>,
+) -> Result<(A, T, B), StepError>
+where
+    A: Serialize + serde::de::DeserializeOwned,
+    B: Serialize + serde::de::DeserializeOwned,
+{
+    let (go_r, go_w) = pipe()?;
+    let mut child = Fork::new("run mount steps in a child").spawn(|fd| {
+        let a = first();
+        let failed = a.is_err();
+        send_line(&fd, &a);
+        if failed || !wait_ping(&go_r) {
+            return Err(StepError::new(
+                "run the child's second step",
+                None,
+                "not released",
+            ));
+        }
+        second()
+    })?;
+    drop(go_r);
+    // The first report is the helper's own `Result<A, StepError>`, the second the
+    // `Result<Result<B, StepError>, StepError>` that `Fork` sends for the body.
+    let a: A = child.result()?;
+    let t = between(child.pid(), &a)?;
+    ping(&go_w);
+    let b: Result<B, StepError> = child.result()?;
+    Ok((a, t, b?))
+}
+
+fn t(tags: &[&str]) -> Vec<String> {
+    tags.iter().map(|s| s.to_string()).collect()
 }
 
 // ---------------------------------------------------------------------------------
@@ -45,14 +238,30 @@ pub const MNT_01: Property = Property {
     check: mnt_01_check,
 };
 
+/// What MNT-01's inside half gets: the tmpfs source name to look for and where to
+/// mount it.
+#[derive(Serialize, Deserialize, Debug)]
+struct Mnt01Args {
+    marker: String,
+    target: PathBuf,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Mnt01 {
+    /// Mount points of the probe's mount table right after creation.
+    at_creation: BTreeSet<String>,
+    /// Whether the marker tmpfs shows in the probe's own mountinfo.
+    marker_inside: bool,
+}
+
 fn mnt_01_inside(cx: &Inside) -> Result<Value, StepError> {
     let at_creation = mountinfo::read("/proc/self/mountinfo")
         .step("read /proc/self/mountinfo")?
         .into_iter()
         .map(|m| m.mount_point)
         .collect();
-    let marker = cx.arg_str("marker")?;
-    let target = cx.arg_str("target")?;
+    let Mnt01Args { marker, target } = cx.args()?;
+    let (marker, target) = (marker.as_str(), target.as_path());
     mount(
         Some(marker),
         target,
@@ -60,7 +269,7 @@ fn mnt_01_inside(cx: &Inside) -> Result<Value, StepError> {
         MsFlags::empty(),
         Some("size=64k"),
     )
-    .step(&format!("mount a tmpfs on {target}"))?;
+    .step(&format!("mount a tmpfs on {}", target.display()))?;
     let marker_inside = mountinfo::read("/proc/self/mountinfo")
         .step("read /proc/self/mountinfo")?
         .iter()
@@ -111,7 +320,10 @@ fn mnt_01_check(cx: &mut Cx) -> CheckResult {
     );
     let host_before: BTreeSet<String> = host::mounts().into_iter().map(|m| m.mount_point).collect();
     let host_mnt = host::own_ns_inode("mnt")?;
-    let args = json!({ "marker": marker, "target": target });
+    let args = json!(Mnt01Args {
+        marker: marker.clone(),
+        target,
+    });
     let result = cx.run_held(Launch::host().mnt(), args, |run| {
         let leaked = host::mounts().iter().any(|m| m.source == marker);
         Ok((host::ns_inode(run.host_pid.expect("held"), "mnt")?, leaked))
@@ -193,266 +405,6 @@ fn mnt_01_subject(o: &SubjectObservation) -> Verdict {
         "mounts made inside are invisible to the host"
     })
     .with_observed(json!({ "mounted_inside": mounted, "leaked_to_host": o.outside.marker_on_host }))
-}
-
-// =================================================================================
-// Helpers for mount experiments. Every experiment runs in the probe's own mount
-// namespace (refused in the host's), with / made rprivate again and a private tmpfs on
-// /tmp to build trees under, so nothing can reach the host. The namespaces die with
-// the probe, taking every mount with them.
-
-/// The facts of a mount experiment, or `in_host_mnt_ns` when the probe found itself in
-/// the host's mount namespace and refused to mount anything.
-#[derive(Serialize, Deserialize, Debug)]
-struct Guarded<T> {
-    in_host_mnt_ns: bool,
-    facts: Option<T>,
-}
-
-/// Run `f` in a sandbox of the probe's own mount namespace (see above). `args.host_mnt`
-/// is the host's mount namespace inode.
-fn sandboxed<T: Serialize>(
-    cx: &Inside,
-    f: impl FnOnce() -> Result<T, StepError>,
-) -> Result<Value, StepError> {
-    let host_mnt = cx.args.get("host_mnt").and_then(Value::as_u64).unwrap_or(0);
-    let own = crate::probe::sys::ns_inode("self", "mnt")?;
-    if own == host_mnt {
-        return facts(&Guarded::<T> {
-            in_host_mnt_ns: true,
-            facts: None,
-        });
-    }
-    set_prop("/", MsFlags::MS_REC | MsFlags::MS_PRIVATE)?;
-    tmpfs("/tmp")?;
-    let t = f()?;
-    facts(&Guarded {
-        in_host_mnt_ns: false,
-        facts: Some(t),
-    })
-}
-
-/// The check half of [`sandboxed`]: run the probe in a new mount namespace and fail
-/// when it reports it shares the host's.
-fn run_sandboxed<T: serde::de::DeserializeOwned>(cx: &mut Cx) -> Result<T, Verdict> {
-    let host_mnt = host::own_ns_inode("mnt")?;
-    let run = cx.run(Launch::host().mnt(), json!({ "host_mnt": host_mnt }))?;
-    let g: Guarded<T> = run.facts()?;
-    match g.facts {
-        Some(t) if !g.in_host_mnt_ns => Ok(t),
-        _ => Err(Verdict::fail(
-            "the probe shares the host's mount namespace (no CLONE_NEWNS); it refused to mount anything",
-            "a new mount namespace",
-            "the host's mount namespace",
-        )
-        .with_observed(json!({ "in_host_mnt_ns": true }))),
-    }
-}
-
-fn mkdir(path: &str) -> Result<(), StepError> {
-    std::fs::create_dir_all(path).step(&format!("mkdir -p {path}"))
-}
-
-/// Mount a small tmpfs on `path` (created first) with `flags`.
-fn tmpfs_with(path: &str, flags: MsFlags) -> Result<(), StepError> {
-    mkdir(path)?;
-    mount(
-        Some("nsconform"),
-        path,
-        Some("tmpfs"),
-        flags,
-        Some("size=64k,mode=0755"),
-    )
-    .step(&format!("mount a tmpfs on {path}"))
-}
-
-fn tmpfs(path: &str) -> Result<(), StepError> {
-    tmpfs_with(path, MsFlags::empty())
-}
-
-/// Change the propagation type of the mount at `path`.
-fn set_prop(path: &str, flag: MsFlags) -> Result<(), StepError> {
-    mount(None::<&str>, path, None::<&str>, flag, None::<&str>)
-        .step(&format!("change propagation of {path} ({flag:?})"))
-}
-
-/// A tmpfs on `path` made shared.
-fn shared_tmpfs(path: &str) -> Result<(), StepError> {
-    tmpfs(path)?;
-    set_prop(path, MsFlags::MS_SHARED)
-}
-
-/// The errno of a mount(2) call, `None` when it succeeded.
-fn try_mount(src: Option<&str>, target: &str, flags: MsFlags) -> Option<String> {
-    mount(src, target, None::<&str>, flags, None::<&str>)
-        .err()
-        .map(crate::probe::errno_name)
-}
-
-/// Bind `src` on `dst` (created first); `MS_REC` in `extra` for a recursive bind.
-fn bind(src: &str, dst: &str, extra: MsFlags) -> Result<(), StepError> {
-    mkdir(dst)?;
-    mount(
-        Some(src),
-        dst,
-        None::<&str>,
-        MsFlags::MS_BIND | extra,
-        None::<&str>,
-    )
-    .step(&format!("bind {src} on {dst}"))
-}
-
-/// The errno of umount2(2), `None` when it succeeded.
-fn try_umount(path: &str, flags: nix::mount::MntFlags) -> Option<String> {
-    nix::mount::umount2(path, flags)
-        .err()
-        .map(crate::probe::errno_name)
-}
-
-/// The calling process's mount table.
-fn table() -> Vec<mountinfo::MountEntry> {
-    mountinfo::read("/proc/self/mountinfo").unwrap_or_default()
-}
-
-/// The topmost mount on `path` in `table`.
-fn top<'a>(table: &'a [mountinfo::MountEntry], path: &str) -> Option<&'a mountinfo::MountEntry> {
-    table.iter().rev().find(|m| m.mount_point == path)
-}
-
-fn mounted(path: &str) -> bool {
-    top(&table(), path).is_some()
-}
-
-/// Propagation of the topmost mount on `path`, without peer group numbers: a sorted
-/// subset of `master`, `propagate_from`, `shared`, `unbindable`; empty for private.
-/// `["absent"]` when nothing is mounted there.
-fn tags(path: &str) -> Vec<String> {
-    tags_in(&table(), path)
-}
-
-fn tags_in(table: &[mountinfo::MountEntry], path: &str) -> Vec<String> {
-    match top(table, path) {
-        None => vec!["absent".into()],
-        Some(m) => {
-            let mut t: Vec<String> = m
-                .propagation
-                .iter()
-                .map(|p| p.split(':').next().unwrap_or("").to_string())
-                .collect();
-            t.sort();
-            t
-        }
-    }
-}
-
-/// The number of a `kind:N` tag (`shared`, `master`, `propagate_from`) on `path`.
-fn group_in(table: &[mountinfo::MountEntry], path: &str, kind: &str) -> Option<u32> {
-    top(table, path)?.propagation.iter().find_map(|p| {
-        let (k, n) = p.split_once(':')?;
-        (k == kind).then(|| n.parse().ok()).flatten()
-    })
-}
-
-fn group(path: &str, kind: &str) -> Option<u32> {
-    group_in(&table(), path, kind)
-}
-
-/// An fd for the caller's current mount namespace.
-fn this_mntns() -> Result<std::os::fd::OwnedFd, StepError> {
-    super::nsfs::open_ns("/proc/self/ns/mnt")
-}
-
-/// Create a new mount namespace (same user namespace) and return an fd for it; the
-/// caller is now in it.
-fn new_mntns() -> Result<std::os::fd::OwnedFd, StepError> {
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).step("unshare(CLONE_NEWNS)")?;
-    this_mntns()
-}
-
-/// Switch to the mount namespace `fd` (setns(2); the probe is single-threaded).
-fn enter(fd: &std::os::fd::OwnedFd) -> Result<(), StepError> {
-    nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNS).step("setns into a mount namespace")
-}
-
-/// Enter a new user namespace with root mapped to the caller's uid and gid, and a new
-/// mount namespace it owns: a less privileged mount namespace (mount_namespaces(7)
-/// "Restrictions on mount namespaces").
-fn enter_less_privileged() -> Result<(), StepError> {
-    use nix::sched::CloneFlags;
-    let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
-    nix::sched::unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)
-        .step("unshare(CLONE_NEWUSER | CLONE_NEWNS)")?;
-    crate::probe::write_root_map(uid.as_raw(), gid.as_raw())
-}
-
-/// Run steps in a forked child and the parent in turn: the child runs `first` and
-/// reports it, the parent runs `between` with the child's PID, then the child runs
-/// `second`. Results cross a pipe as JSON.
-fn child_steps<A, T, B>(
-    first: impl FnOnce() -> Result<A, StepError>,
-    between: impl FnOnce(nix::unistd::Pid, &A) -> Result<T, StepError>,
-    second: impl FnOnce() -> Result<B, StepError>,
-) -> Result<(A, T, B), StepError>
-where
-    A: Serialize + serde::de::DeserializeOwned,
-    B: Serialize + serde::de::DeserializeOwned,
-{
-    use nix::unistd::{fork, pipe, read, ForkResult};
-    use std::io::BufRead;
-    let (res_r, res_w) = pipe().step("create a pipe")?;
-    let (go_r, go_w) = pipe().step("create a pipe")?;
-    let send = |fd: &std::os::fd::OwnedFd, v: String| {
-        crate::probe::sys::write_all(std::os::fd::AsRawFd::as_raw_fd(fd), (v + "\n").as_bytes())
-    };
-    // SAFETY: the probe is single-threaded.
-    match unsafe { fork() }.step("fork a child")? {
-        ForkResult::Child => {
-            drop(res_r);
-            drop(go_w);
-            let a = first();
-            let failed = a.is_err();
-            send(&res_w, serde_json::to_string(&a).unwrap_or_default());
-            if !failed {
-                let mut b = [0u8; 1];
-                if read(&go_r, &mut b) == Ok(1) {
-                    send(&res_w, serde_json::to_string(&second()).unwrap_or_default());
-                }
-            }
-            // SAFETY: leaving the forked child without the parent's destructors.
-            unsafe { libc::_exit(0) }
-        }
-        ForkResult::Parent { child } => {
-            drop(res_w);
-            drop(go_r);
-            let mut lines = std::io::BufReader::new(std::fs::File::from(res_r)).lines();
-            let mut next = |what: &str| -> Result<String, StepError> {
-                lines
-                    .next()
-                    .and_then(Result::ok)
-                    .ok_or_else(|| StepError::new(what, None, "the child said nothing"))
-            };
-            let parse = |s: String| StepError::new("parse the child's report", None, s);
-            let result = (|| {
-                let line = next("read the child's first report")?;
-                let a: Result<A, StepError> =
-                    serde_json::from_str(&line).map_err(|e| parse(e.to_string()))?;
-                let a = a?;
-                let t = between(child, &a)?;
-                nix::unistd::write(&go_w, b"g").step("release the child")?;
-                let line = next("read the child's second report")?;
-                let b: Result<B, StepError> =
-                    serde_json::from_str(&line).map_err(|e| parse(e.to_string()))?;
-                Ok((a, t, b?))
-            })();
-            drop(go_w);
-            let _ = nix::sys::wait::waitpid(child, None);
-            result
-        }
-    }
-}
-
-fn t(tags: &[&str]) -> Vec<String> {
-    tags.iter().map(|s| s.to_string()).collect()
 }
 
 // ---------------------------------------------------------------------------------
@@ -683,8 +635,8 @@ fn mnt_03_inside(cx: &Inside) -> Result<Value, StepError> {
     })
 }
 
-fn judge_flow(cx: &mut Cx, want: Flow, tags: (&[&str], &[&str]), summary: &str) -> CheckResult {
-    let f: FlowFacts = run_sandboxed(cx)?;
+/// Judge the flow of events and the propagation tags of a [`flow`] experiment.
+fn judge_flow(f: &FlowFacts, want: Flow, tags: (&[&str], &[&str]), summary: &str) -> Verdict {
     let mut e = Expect::new();
     e.eq(
         "propagation tags in namespace A",
@@ -697,17 +649,18 @@ fn judge_flow(cx: &mut Cx, want: Flow, tags: (&[&str], &[&str]), summary: &str) 
         f.tags_b.clone(),
     );
     e.eq("events seen across the two namespaces", want, f.flow);
-    Ok(e.verdict(summary).with_observed(json!({
+    e.verdict(summary).with_observed(json!({
         "flow": f.flow,
         "tags_a": f.tags_a,
         "tags_b": f.tags_b,
         "extra": f.extra,
-    })))
+    }))
 }
 
 fn mnt_03_check(cx: &mut Cx) -> CheckResult {
-    judge_flow(
-        cx,
+    let f: FlowFacts = run_sandboxed(cx)?;
+    Ok(judge_flow(
+        &f,
         Flow {
             mount_a_to_b: true,
             mount_b_to_a: true,
@@ -716,7 +669,7 @@ fn mnt_03_check(cx: &mut Cx) -> CheckResult {
         },
         (&["shared"], &["shared"]),
         "mounts and unmounts propagate both ways between shared peers",
-    )
+    ))
 }
 
 // ---------------------------------------------------------------------------------
@@ -764,8 +717,9 @@ fn mnt_04_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn mnt_04_check(cx: &mut Cx) -> CheckResult {
+    let f: FlowFacts = run_sandboxed(cx)?;
     let v = judge_flow(
-        cx,
+        &f,
         Flow {
             mount_a_to_b: true,
             mount_b_to_a: false,
@@ -774,16 +728,14 @@ fn mnt_04_check(cx: &mut Cx) -> CheckResult {
         },
         (&["shared"], &["master"]),
         "events flow from master to slave only; a slave can be made shared too",
-    )?;
-    let extra: Vec<String> =
-        serde_json::from_value(v.observed["extra"].clone()).unwrap_or_default();
+    );
     if v.outcome == crate::outcome::Outcome::Pass
-        && extra != t(&["master", "shared", "master_kept=true"])
+        && f.extra != t(&["master", "shared", "master_kept=true"])
     {
         return Ok(Verdict::fail(
             "tags of a slave made shared (slave and shared, same master)",
             "[\"master\", \"shared\", \"master_kept=true\"]",
-            format!("{extra:?}"),
+            format!("{:?}", f.extra),
         )
         .with_observed(v.observed));
     }
@@ -828,8 +780,9 @@ fn mnt_05_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn mnt_05_check(cx: &mut Cx) -> CheckResult {
-    judge_flow(
-        cx,
+    let f: FlowFacts = run_sandboxed(cx)?;
+    Ok(judge_flow(
+        &f,
         Flow {
             mount_a_to_b: false,
             mount_b_to_a: false,
@@ -838,7 +791,7 @@ fn mnt_05_check(cx: &mut Cx) -> CheckResult {
         },
         (&[], &[]),
         "nothing propagates between private copies",
-    )
+    ))
 }
 
 // ---------------------------------------------------------------------------------
@@ -861,8 +814,8 @@ pub const MNT_06: Property = Property {
 #[derive(Serialize, Deserialize, Debug)]
 struct Mnt06 {
     tags: Vec<String>,
-    bind_errno: Option<String>,
-    rbind_errno: Option<String>,
+    bind_errno: String,
+    rbind_errno: String,
     /// After `rbind /tmp/r /tmp/r2`: which submounts were copied.
     normal_sub_copied: bool,
     unbindable_sub_copied: bool,
@@ -897,7 +850,7 @@ fn mnt_06_inside(cx: &Inside) -> Result<Value, StepError> {
 
 fn mnt_06_check(cx: &mut Cx) -> CheckResult {
     let f: Mnt06 = run_sandboxed(cx)?;
-    let einval = Some("EINVAL".to_string());
+    let einval = "EINVAL".to_string();
     let mut e = Expect::new();
     e.eq(
         "mountinfo tags of the unbindable mount",
@@ -1124,7 +1077,7 @@ struct Mnt09 {
     bind_private_onto_shared: Vec<String>,
     bind_shared_onto_private: Vec<String>,
     bind_slave_onto_private: Vec<String>,
-    move_from_under_shared_errno: Option<String>,
+    move_from_under_shared_errno: String,
     move_unbindable_onto_private: Vec<String>,
 }
 
@@ -1192,7 +1145,7 @@ fn mnt_09_check(cx: &mut Cx) -> CheckResult {
     );
     e.eq(
         "move of a mount whose parent is shared",
-        Some("EINVAL".to_string()),
+        "EINVAL".to_string(),
         f.move_from_under_shared_errno.clone(),
     );
     e.eq(
@@ -1231,7 +1184,7 @@ struct Mnt10 {
     busy_copy_arrived: bool,
     /// The copy in B that had a submount there, after A's umount.
     busy_copy_after_umount: bool,
-    umount_errno: Option<String>,
+    umount_errno: String,
 }
 
 fn mnt_10_inside(cx: &Inside) -> Result<Value, StepError> {
@@ -1274,7 +1227,7 @@ fn mnt_10_check(cx: &mut Cx) -> CheckResult {
         (true, true),
         (f.plain_copy_arrived, f.busy_copy_arrived),
     );
-    e.eq("umount of the original", None, f.umount_errno.clone());
+    e.eq("umount of the original", OK, f.umount_errno.as_str());
     e.eq(
         "propagated copy without submounts after the umount (removed)",
         false,
@@ -1287,6 +1240,99 @@ fn mnt_10_check(cx: &mut Cx) -> CheckResult {
     );
     Ok(
         e.verdict("umount propagates to copies without submounts only")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// MNT-11: mountinfo shows `propagate_from:X` next to `master:Y` when the reader's root
+/// cannot reach the immediate master, X being the nearest dominant peer group it can
+/// reach. mount_namespaces(7); proc(5) "/proc/pid/mountinfo".
+pub const MNT_11: Property = Property {
+    id: "MNT-11",
+    area: Area::Mnt,
+    title: "mountinfo shows propagate_from:X (with master:Y) when the immediate master is unreachable from the reader's root",
+    man: "mount_namespaces(7); proc(5) \"/proc/pid/mountinfo\"",
+    prereq: Prereq::ROOTLESS.kernel(2, 6),
+    coverage: "new",
+    controls: &[Control::NoNewMnt],
+    global: false,
+    subject: None,
+    inside: Some(mnt_11_inside),
+    check: mnt_11_check,
+};
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Mnt11 {
+    /// Tags of the slave as seen from `/` and from a process chrooted in /tmp/jail.
+    tags_from_root: Vec<String>,
+    tags_from_jail: Vec<String>,
+    /// master:Y is the intermediate group in both views.
+    master_is_intermediate: bool,
+    /// propagate_from:X names the group that has a member inside the jail.
+    propagate_from_is_reachable_group: bool,
+}
+
+fn mnt_11_inside(cx: &Inside) -> Result<Value, StepError> {
+    sandboxed(cx, || {
+        tmpfs("/tmp/jail")?;
+        shared_tmpfs("/tmp/jail/a")?;
+        bind("/tmp/jail/a", "/tmp/b", MsFlags::empty())?;
+        set_prop("/tmp/b", MsFlags::MS_SLAVE)?;
+        set_prop("/tmp/b", MsFlags::MS_SHARED)?;
+        bind("/tmp/b", "/tmp/jail/c", MsFlags::empty())?;
+        set_prop("/tmp/jail/c", MsFlags::MS_SLAVE)?;
+        let outer = group("/tmp/jail/a", "shared");
+        let middle = group("/tmp/b", "shared");
+        let from_root = table();
+        let ((), jail, ()) = child_steps(
+            || {
+                nix::unistd::chroot("/tmp/jail").step("chroot /tmp/jail")?;
+                nix::unistd::chdir("/").step("chdir /")
+            },
+            |child, _| {
+                mountinfo::read(&format!("/proc/{child}/mountinfo"))
+                    .step("read the chrooted child's mountinfo")
+            },
+            || Ok(()),
+        )?;
+        Ok(Mnt11 {
+            tags_from_root: tags_in(&from_root, "/tmp/jail/c"),
+            tags_from_jail: tags_in(&jail, "/c"),
+            master_is_intermediate: middle.is_some()
+                && group_in(&from_root, "/tmp/jail/c", "master") == middle
+                && group_in(&jail, "/c", "master") == middle,
+            propagate_from_is_reachable_group: outer.is_some()
+                && group_in(&jail, "/c", "propagate_from") == outer,
+        })
+    })
+}
+
+fn mnt_11_check(cx: &mut Cx) -> CheckResult {
+    let f: Mnt11 = run_sandboxed(cx)?;
+    let mut e = Expect::new();
+    e.eq(
+        "tags of the slave seen from /",
+        t(&["master"]),
+        f.tags_from_root.clone(),
+    );
+    e.eq(
+        "tags of the slave seen from a root that cannot reach its master",
+        t(&["master", "propagate_from"]),
+        f.tags_from_jail.clone(),
+    );
+    e.eq(
+        "master:Y names the immediate master group",
+        true,
+        f.master_is_intermediate,
+    );
+    e.eq(
+        "propagate_from:X names the dominant group reachable from that root",
+        true,
+        f.propagate_from_is_reachable_group,
+    );
+    Ok(
+        e.verdict("propagate_from appears only where the master is out of reach")
             .with_observed(serde_json::to_value(&f).unwrap_or_default()),
     )
 }
@@ -1397,15 +1443,15 @@ pub const MNT_13: Property = Property {
 
 #[derive(Serialize, Deserialize, Debug)]
 struct Mnt13 {
-    umount_locked_errno: Option<String>,
-    detach_locked_errno: Option<String>,
-    detach_locked_parent_errno: Option<String>,
-    overmount_errno: Option<String>,
-    umount_own_overmount_errno: Option<String>,
+    umount_locked_errno: String,
+    detach_locked_errno: String,
+    detach_locked_parent_errno: String,
+    overmount_errno: String,
+    umount_own_overmount_errno: String,
     /// The propagated subtree arrived (root and submount).
     subtree_arrived: bool,
-    umount_propagated_sub_errno: Option<String>,
-    detach_propagated_root_errno: Option<String>,
+    umount_propagated_sub_errno: String,
+    detach_propagated_root_errno: String,
     subtree_gone: bool,
 }
 
@@ -1426,19 +1472,17 @@ fn mnt_13_inside(cx: &Inside) -> Result<Value, StepError> {
                     try_umount("/tmp/l/sub", MntFlags::MNT_DETACH),
                     try_umount("/tmp/l", MntFlags::MNT_DETACH),
                 ];
-                let over = mount(
+                let over = res(mount(
                     Some("nsconform"),
                     "/tmp/l/sub",
                     Some("tmpfs"),
                     MsFlags::empty(),
                     Some("size=64k"),
-                )
-                .err()
-                .map(crate::probe::errno_name);
-                let un = if over.is_none() {
+                ));
+                let un = if over == OK {
                     try_umount("/tmp/l/sub", MntFlags::empty())
                 } else {
-                    None
+                    "not run".to_string()
                 };
                 Ok((a[0].clone(), a[1].clone(), a[2].clone(), over, un))
             },
@@ -1467,7 +1511,8 @@ fn mnt_13_inside(cx: &Inside) -> Result<Value, StepError> {
 
 fn mnt_13_check(cx: &mut Cx) -> CheckResult {
     let f: Mnt13 = run_sandboxed(cx)?;
-    let einval = Some("EINVAL".to_string());
+    let einval = "EINVAL".to_string();
+    let ok = OK.to_string();
     let mut e = Expect::new();
     e.eq(
         "umount2 of an inherited (locked) mount",
@@ -1484,10 +1529,10 @@ fn mnt_13_check(cx: &mut Cx) -> CheckResult {
         &einval,
         &f.detach_locked_parent_errno,
     );
-    e.eq("mount over an inherited mount", &None, &f.overmount_errno);
+    e.eq("mount over an inherited mount", &ok, &f.overmount_errno);
     e.eq(
         "umount of that own overmount",
-        &None,
+        &ok,
         &f.umount_own_overmount_errno,
     );
     e.eq(
@@ -1502,7 +1547,7 @@ fn mnt_13_check(cx: &mut Cx) -> CheckResult {
     );
     e.eq(
         "umount2(MNT_DETACH) of the propagated subtree's root",
-        &None,
+        &ok,
         &f.detach_propagated_root_errno,
     );
     e.eq(
@@ -1556,31 +1601,25 @@ fn mnt_14_inside(cx: &Inside) -> Result<Value, StepError> {
         let (r, (), ()) = child_steps(
             || {
                 enter_less_privileged()?;
-                let mut out: BTreeMap<String, Option<String>> = BTreeMap::new();
-                out.insert("clear_all".into(), try_mount(None, "/tmp/ro", remount));
+                let mut out = Table::new();
+                out.set("clear_all", try_mount(None, "/tmp/ro", remount));
                 for (name, flag) in [
                     ("clear_rdonly", MsFlags::MS_RDONLY),
                     ("clear_nosuid", MsFlags::MS_NOSUID),
                     ("clear_nodev", MsFlags::MS_NODEV),
                     ("clear_noexec", MsFlags::MS_NOEXEC),
                 ] {
-                    out.insert(
-                        name.into(),
-                        try_mount(None, "/tmp/ro", remount | (locked - flag)),
-                    );
+                    out.set(name, try_mount(None, "/tmp/ro", remount | (locked - flag)));
                 }
-                out.insert(
-                    "keep_all".into(),
-                    try_mount(None, "/tmp/ro", remount | locked),
-                );
+                out.set("keep_all", try_mount(None, "/tmp/ro", remount | locked));
                 // A remount without atime flags keeps the current atime setting; asking
                 // for relatime is the change the lock forbids.
-                out.insert(
-                    "change_atime".into(),
+                out.set(
+                    "change_atime",
                     try_mount(None, "/tmp/na", remount | MsFlags::MS_RELATIME),
                 );
-                out.insert(
-                    "keep_atime".into(),
+                out.set(
+                    "keep_atime",
                     try_mount(None, "/tmp/na", remount | MsFlags::MS_NOATIME),
                 );
                 let attr = MountAttr {
@@ -1601,12 +1640,11 @@ fn mnt_14_inside(cx: &Inside) -> Result<Value, StepError> {
                         std::mem::size_of::<MountAttr>(),
                     )
                 };
-                let setattr = (r != 0).then(|| crate::probe::errno_name(nix::errno::Errno::last()));
-                out.insert("mount_setattr_clear_rdonly".into(), setattr);
+                out.set("mount_setattr_clear_rdonly", sys_res(r));
                 let ro = nix::sys::statvfs::statvfs("/tmp/ro")
                     .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
                     .unwrap_or(false);
-                out.insert("still_rdonly".into(), (!ro).then(|| "no".to_string()));
+                out.set("still_rdonly", crate::kit::fact::yes(ro));
                 Ok(out)
             },
             |_, _| Ok(()),
@@ -1617,46 +1655,35 @@ fn mnt_14_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn mnt_14_check(cx: &mut Cx) -> CheckResult {
-    let f: BTreeMap<String, Option<String>> = run_sandboxed(cx)?;
-    let eperm = Some(Some("EPERM".to_string()));
+    let f: Table = run_sandboxed(cx)?;
     let mut e = Expect::new();
-    for k in [
-        "clear_all",
-        "clear_rdonly",
-        "clear_nosuid",
-        "clear_nodev",
-        "clear_noexec",
-        "change_atime",
-    ] {
-        e.eq(
-            &format!("remount that tries {k}"),
-            &eperm,
-            &f.get(k).cloned(),
-        );
-    }
-    e.eq(
-        "remount keeping every locked flag",
-        Some(None),
-        f.get("keep_all").cloned(),
-    );
-    e.eq(
-        "remount keeping noatime",
-        Some(None),
-        f.get("keep_atime").cloned(),
+    f.judge(
+        &mut e,
+        "remount",
+        &[
+            ("clear_all", "EPERM"),
+            ("clear_rdonly", "EPERM"),
+            ("clear_nosuid", "EPERM"),
+            ("clear_nodev", "EPERM"),
+            ("clear_noexec", "EPERM"),
+            ("change_atime", "EPERM"),
+            ("keep_all", OK),
+            ("keep_atime", OK),
+        ],
     );
     // mount_setattr(2) exists since 5.12.
     let has_setattr = !matches!(cx.env.version, Some(v) if v < crate::env::KernelVersion(5, 12, 0));
     if has_setattr {
-        e.eq(
+        f.judge(
+            &mut e,
             "mount_setattr clearing MOUNT_ATTR_RDONLY",
-            &eperm,
-            &f.get("mount_setattr_clear_rdonly").cloned(),
+            &[("mount_setattr_clear_rdonly", "EPERM")],
         );
     }
-    e.eq(
+    f.judge(
+        &mut e,
         "the mount is still read-only",
-        Some(None),
-        f.get("still_rdonly").cloned(),
+        &[("still_rdonly", "yes")],
     );
     Ok(
         e.verdict("locked flags cannot be cleared in a less privileged namespace")
@@ -1685,20 +1712,16 @@ pub const MNT_15: Property = Property {
 
 #[derive(Serialize, Deserialize, Debug)]
 struct Mnt15 {
-    rmdir_in_same_ns_errno: Option<String>,
-    rmdir_other_ns_errno: Option<String>,
-    unlink_other_ns_errno: Option<String>,
-    rename_other_ns_errno: Option<String>,
+    rmdir_in_same_ns_errno: String,
+    rmdir_other_ns_errno: String,
+    unlink_other_ns_errno: String,
+    rename_other_ns_errno: String,
     /// Mount points still present in the other namespace afterwards.
     left_mounted: Vec<String>,
 }
 
 fn mnt_15_inside(cx: &Inside) -> Result<Value, StepError> {
-    let io = |r: std::io::Result<()>| {
-        r.err()
-            .and_then(|e| e.raw_os_error())
-            .map(|n| crate::probe::errno_name(nix::errno::Errno::from_raw(n)))
-    };
+    let io = io_res::<()>;
     sandboxed(cx, || {
         mkdir("/tmp/d")?;
         for f in ["/tmp/f1", "/tmp/f2", "/tmp/src"] {
@@ -1750,23 +1773,23 @@ fn mnt_15_check(cx: &mut Cx) -> CheckResult {
     let mut e = Expect::new();
     e.eq(
         "rmdir of a mount point in its own namespace",
-        Some("EBUSY".to_string()),
-        f.rmdir_in_same_ns_errno.clone(),
+        "EBUSY",
+        f.rmdir_in_same_ns_errno.as_str(),
     );
     e.eq(
         "rmdir of a directory mounted on only in another namespace",
-        None,
-        f.rmdir_other_ns_errno.clone(),
+        OK,
+        f.rmdir_other_ns_errno.as_str(),
     );
     e.eq(
         "unlink of a file mounted on only in another namespace",
-        None,
-        f.unlink_other_ns_errno.clone(),
+        OK,
+        f.unlink_other_ns_errno.as_str(),
     );
     e.eq(
         "rename of a file mounted on only in another namespace",
-        None,
-        f.rename_other_ns_errno.clone(),
+        OK,
+        f.rename_other_ns_errno.as_str(),
     );
     e.eq(
         "mounts left on the removed paths in the other namespace (detached)",
@@ -1775,99 +1798,6 @@ fn mnt_15_check(cx: &mut Cx) -> CheckResult {
     );
     Ok(
         e.verdict("mount points of another namespace can be removed; their mounts are detached")
-            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
-    )
-}
-
-// ---------------------------------------------------------------------------------
-/// MNT-11: mountinfo shows `propagate_from:X` next to `master:Y` when the reader's root
-/// cannot reach the immediate master, X being the nearest dominant peer group it can
-/// reach. mount_namespaces(7); proc(5) "/proc/pid/mountinfo".
-pub const MNT_11: Property = Property {
-    id: "MNT-11",
-    area: Area::Mnt,
-    title: "mountinfo shows propagate_from:X (with master:Y) when the immediate master is unreachable from the reader's root",
-    man: "mount_namespaces(7); proc(5) \"/proc/pid/mountinfo\"",
-    prereq: Prereq::ROOTLESS.kernel(2, 6),
-    coverage: "new",
-    controls: &[Control::NoNewMnt],
-    global: false,
-    subject: None,
-    inside: Some(mnt_11_inside),
-    check: mnt_11_check,
-};
-
-#[derive(Serialize, Deserialize, Debug)]
-struct Mnt11 {
-    /// Tags of the slave as seen from `/` and from a process chrooted in /tmp/jail.
-    tags_from_root: Vec<String>,
-    tags_from_jail: Vec<String>,
-    /// master:Y is the intermediate group in both views.
-    master_is_intermediate: bool,
-    /// propagate_from:X names the group that has a member inside the jail.
-    propagate_from_is_reachable_group: bool,
-}
-
-fn mnt_11_inside(cx: &Inside) -> Result<Value, StepError> {
-    sandboxed(cx, || {
-        tmpfs("/tmp/jail")?;
-        shared_tmpfs("/tmp/jail/a")?;
-        bind("/tmp/jail/a", "/tmp/b", MsFlags::empty())?;
-        set_prop("/tmp/b", MsFlags::MS_SLAVE)?;
-        set_prop("/tmp/b", MsFlags::MS_SHARED)?;
-        bind("/tmp/b", "/tmp/jail/c", MsFlags::empty())?;
-        set_prop("/tmp/jail/c", MsFlags::MS_SLAVE)?;
-        let outer = group("/tmp/jail/a", "shared");
-        let middle = group("/tmp/b", "shared");
-        let from_root = table();
-        let ((), jail, ()) = child_steps(
-            || {
-                nix::unistd::chroot("/tmp/jail").step("chroot /tmp/jail")?;
-                nix::unistd::chdir("/").step("chdir /")
-            },
-            |child, _| {
-                mountinfo::read(&format!("/proc/{child}/mountinfo"))
-                    .step("read the chrooted child's mountinfo")
-            },
-            || Ok(()),
-        )?;
-        Ok(Mnt11 {
-            tags_from_root: tags_in(&from_root, "/tmp/jail/c"),
-            tags_from_jail: tags_in(&jail, "/c"),
-            master_is_intermediate: middle.is_some()
-                && group_in(&from_root, "/tmp/jail/c", "master") == middle
-                && group_in(&jail, "/c", "master") == middle,
-            propagate_from_is_reachable_group: outer.is_some()
-                && group_in(&jail, "/c", "propagate_from") == outer,
-        })
-    })
-}
-
-fn mnt_11_check(cx: &mut Cx) -> CheckResult {
-    let f: Mnt11 = run_sandboxed(cx)?;
-    let mut e = Expect::new();
-    e.eq(
-        "tags of the slave seen from /",
-        t(&["master"]),
-        f.tags_from_root.clone(),
-    );
-    e.eq(
-        "tags of the slave seen from a root that cannot reach its master",
-        t(&["master", "propagate_from"]),
-        f.tags_from_jail.clone(),
-    );
-    e.eq(
-        "master:Y names the immediate master group",
-        true,
-        f.master_is_intermediate,
-    );
-    e.eq(
-        "propagate_from:X names the dominant group reachable from that root",
-        true,
-        f.propagate_from_is_reachable_group,
-    );
-    Ok(
-        e.verdict("propagate_from appears only where the master is out of reach")
             .with_observed(serde_json::to_value(&f).unwrap_or_default()),
     )
 }
@@ -1890,10 +1820,10 @@ pub const MNT_17: Property = Property {
     check: mnt_17_check,
 };
 
-/// `_IOR(NSIO, 10, struct mnt_ns_info)` (16 bytes). NS_MNT_GET_NEXT/PREV (11, 12) are
-/// not judged: on a busy host the neighbour may be a namespace being torn down
-/// (ENOENT), and from a nested user namespace they answer EPERM.
-const NS_MNT_GET_INFO: super::nsfs::Ioctl = nix::request_code_read!(0xb7, 10, 16);
+// NS_MNT_GET_INFO (`crate::ns`) is judged; NS_MNT_GET_NEXT/PREV are not: on a busy host
+// the neighbour may be a namespace being torn down (ENOENT), and from a nested user
+// namespace they answer EPERM.
+
 /// syscall numbers (x86_64 and the generic table) and constants of linux/mount.h.
 const SYS_STATMOUNT: libc::c_long = 457;
 const SYS_LISTMOUNT: libc::c_long = 458;
@@ -1926,7 +1856,11 @@ fn mnt_ns_info(fd: i32) -> Result<MntNsInfo, nix::errno::Errno> {
         size: 16,
         ..MntNsInfo::default()
     };
-    super::nsfs::ns_ioctl(fd, NS_MNT_GET_INFO, &mut info as *mut MntNsInfo as usize)?;
+    ns::ioctl(
+        fd,
+        ns::NS_MNT_GET_INFO,
+        &mut info as *mut MntNsInfo as usize,
+    )?;
     Ok(info)
 }
 
@@ -1938,30 +1872,29 @@ struct Mnt17 {
     info_nr_mounts_matches_mountinfo: bool,
     listmount_other_ns_count_matches: bool,
     statmount_ns_id_matches: bool,
-    mntns_id_on_uts_errno: Option<String>,
+    mntns_id_on_uts_errno: String,
 }
 
 fn mnt_17_inside(cx: &Inside) -> Result<Value, StepError> {
-    use super::nsfs::{ns_ioctl_u64, open_ns, NS_GET_MNTNS_ID};
+    use crate::ns::{ioctl_u64, NS_GET_MNTNS_ID};
+    use crate::probe::errno_name;
     use std::os::fd::AsRawFd;
     sandboxed(cx, || {
         let mut f = Mnt17::default();
         let a = this_mntns()?;
-        let a_id = match ns_ioctl_u64(a.as_raw_fd(), NS_GET_MNTNS_ID) {
+        let a_id = match ioctl_u64(a.as_raw_fd(), NS_GET_MNTNS_ID) {
             Ok(id) => id,
             Err(e) => {
-                f.unsupported = Some(format!("NS_GET_MNTNS_ID: {}", crate::probe::errno_name(e)));
+                f.unsupported = Some(format!("NS_GET_MNTNS_ID: {}", errno_name(e)));
                 return Ok(f);
             }
         };
-        let uts = open_ns("/proc/self/ns/uts")?;
-        f.mntns_id_on_uts_errno = ns_ioctl_u64(uts.as_raw_fd(), NS_GET_MNTNS_ID)
-            .err()
-            .map(crate::probe::errno_name);
+        let uts = nsfd::open_ns("self", Ns::Uts)?;
+        f.mntns_id_on_uts_errno = res(ioctl_u64(uts.as_raw_fd(), NS_GET_MNTNS_ID));
         let info_a = match mnt_ns_info(a.as_raw_fd()) {
             Ok(x) => x,
             Err(e) => {
-                f.unsupported = Some(format!("NS_MNT_GET_INFO: {}", crate::probe::errno_name(e)));
+                f.unsupported = Some(format!("NS_MNT_GET_INFO: {}", errno_name(e)));
                 return Ok(f);
             }
         };
@@ -1970,7 +1903,7 @@ fn mnt_17_inside(cx: &Inside) -> Result<Value, StepError> {
         let b = new_mntns()?;
         tmpfs("/tmp/extra")?;
         let b_count = table().len();
-        let b_id = ns_ioctl_u64(b.as_raw_fd(), NS_GET_MNTNS_ID).step("NS_GET_MNTNS_ID of B")?;
+        let b_id = ioctl_u64(b.as_raw_fd(), NS_GET_MNTNS_ID).step("NS_GET_MNTNS_ID of B")?;
         enter(&a)?;
         // listmount(2) of namespace B from A.
         let req = MntIdReq {
@@ -1994,7 +1927,7 @@ fn mnt_17_inside(cx: &Inside) -> Result<Value, StepError> {
         if n < 0 {
             f.unsupported = Some(format!(
                 "listmount: {}",
-                crate::probe::errno_name(nix::errno::Errno::last())
+                errno_name(nix::errno::Errno::last())
             ));
             return Ok(f);
         }
@@ -2020,7 +1953,7 @@ fn mnt_17_inside(cx: &Inside) -> Result<Value, StepError> {
         if r < 0 {
             f.unsupported = Some(format!(
                 "statmount: {}",
-                crate::probe::errno_name(nix::errno::Errno::last())
+                errno_name(nix::errno::Errno::last())
             ));
             return Ok(f);
         }
@@ -2039,8 +1972,8 @@ fn mnt_17_check(cx: &mut Cx) -> CheckResult {
     let mut e = Expect::new();
     e.eq(
         "NS_GET_MNTNS_ID on a UTS namespace",
-        Some("EINVAL".to_string()),
-        f.mntns_id_on_uts_errno.clone(),
+        "EINVAL",
+        f.mntns_id_on_uts_errno.as_str(),
     );
     e.eq(
         "NS_MNT_GET_INFO id equals NS_GET_MNTNS_ID",

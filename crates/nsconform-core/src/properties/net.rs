@@ -1,9 +1,9 @@
 //! Network namespaces: network_namespaces(7).
 
-use crate::harness::Cx;
-use crate::harness::ProbeRun;
+use crate::harness::{Cx, ProbeRun};
 use crate::host;
-use crate::kit::facts;
+use crate::kit::{facts, guard, io_errno, io_res, nsfd, res, OK};
+use crate::ns::{self, Ns};
 use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::view::{self, Interface};
@@ -13,6 +13,7 @@ use nix::mount::{mount, MsFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 pub const ALL: &[Property] = &[
     NET_01, NET_02, NET_03, NET_04, NET_05, NET_07, NET_08, NET_09, NET_10, NET_11,
@@ -32,6 +33,115 @@ pub const FALLBACK_TUNNELS: &[&str] = &[
     "ip6gre0",
     "ip6erspan0",
 ];
+
+// =================================================================================
+// Helpers shared by the NET checks.
+
+fn without_fallback_tunnels(names: Vec<String>) -> Vec<String> {
+    names
+        .into_iter()
+        .filter(|n| !FALLBACK_TUNNELS.contains(&n.as_str()))
+        .collect()
+}
+
+/// Device names listed in a /proc/net/dev style file.
+fn proc_net_dev(path: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut names: Vec<String> = text
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_once(':').map(|(n, _)| n.trim().to_string()))
+        .collect();
+    names.sort();
+    without_fallback_tunnels(names)
+}
+
+/// Inode of the caller's network namespace.
+fn own_net() -> Result<u64, StepError> {
+    nsfd::ns_ino("self", Ns::Net)
+}
+
+/// An fd for the caller's network namespace.
+fn this_netns() -> Result<OwnedFd, StepError> {
+    nsfd::open_ns("self", Ns::Net)
+}
+
+/// Create a new network namespace (the caller moves into it).
+fn new_netns() -> Result<(), StepError> {
+    nix::sched::unshare(Ns::Net.flag()).step("unshare(CLONE_NEWNET)")
+}
+
+/// Switch to the network namespace `fd`.
+fn enter_net(fd: &OwnedFd) -> Result<(), StepError> {
+    nix::sched::setns(fd, Ns::Net.flag()).step("setns into a network namespace")
+}
+
+/// Run `ip` with `args` in the caller's current network namespace.
+fn ip(args: &[&str]) -> Result<(), StepError> {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .step(&format!("run ip {}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(StepError::new(
+            format!("ip {}", args.join(" ")),
+            None,
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ))
+    }
+}
+
+fn t(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+/// Fail (with the usual observation) when the probe runs in the host's network namespace.
+fn shares_host_net(probe_net: u64, host_net: u64) -> Option<Verdict> {
+    (probe_net == host_net).then(|| {
+        Verdict::fail(
+            "the probe shares the host's network namespace (no CLONE_NEWNET)",
+            "a new network namespace",
+            "the host's network namespace",
+        )
+        .with_observed(json!({ "net_ns_differs_from_host": false }))
+    })
+}
+
+/// The fact every inside half run by [`run_net`] may report: it started in the host's
+/// network namespace ([`started_in_host`]).
+#[derive(Deserialize, Debug)]
+struct Started {
+    #[serde(default)]
+    started_in_host: bool,
+}
+
+/// Run the inside half in a new network namespace (plus `launch`'s other namespaces),
+/// held while the harness reads its network namespace inode; fails when it is the host's.
+/// The host's network namespace is added to `args` (`kit::guard::args`) for
+/// [`started_in_host`]; a probe whose facts say `started_in_host: true` (it created
+/// further namespaces itself) fails the same way.
+fn run_net(cx: &mut Cx, launch: Launch, args: Value) -> Result<ProbeRun, Verdict> {
+    let host_net = host::own_ns_inode("net")?;
+    let args = guard::args(Ns::Net, args)?;
+    let (run, probe_net) = cx.run_held(launch.net(), args, |run| {
+        host::ns_inode(run.host_pid.expect("held"), "net")
+    })?;
+    let started_in_host = run.facts::<Started>()?.started_in_host;
+    let probe_net = if started_in_host { host_net } else { probe_net };
+    match shares_host_net(probe_net, host_net) {
+        Some(v) => Err(v),
+        None => Ok(run),
+    }
+}
+
+/// Whether the probe started in the host's network namespace (the argument of
+/// [`run_net`]).
+fn started_in_host(cx: &Inside) -> bool {
+    guard::in_host_ns(cx, Ns::Net)
+}
 
 // ---------------------------------------------------------------------------------
 /// NET-01: a new network namespace has exactly one device, `lo`, and it is down.
@@ -134,141 +244,6 @@ fn net_01_subject(o: &SubjectObservation) -> Verdict {
         .with_observed(json!({ "devices": o.outside.netdev }))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::outcome::Outcome;
-
-    fn iface(name: &str, up: bool) -> Interface {
-        Interface {
-            name: name.into(),
-            up,
-            loopback: name == "lo",
-        }
-    }
-
-    #[test]
-    fn lo_down_alone_passes() {
-        assert_eq!(
-            judge_loopback_only(&[iface("lo", false)], Some(0)).outcome,
-            Outcome::Pass
-        );
-    }
-
-    #[test]
-    fn lo_up_fails() {
-        let v = judge_loopback_only(&[iface("lo", true)], Some(0));
-        assert_eq!(v.outcome, Outcome::Fail);
-        assert!(v.detail.contains("lo is down"));
-    }
-
-    #[test]
-    fn fallback_tunnels_are_named_and_skipped() {
-        let v = judge_loopback_only(&[iface("lo", false), iface("sit0", false)], Some(0));
-        assert_eq!(v.outcome, Outcome::Skip);
-        assert!(v.detail.contains("sit0") && v.detail.contains("fb_tunnels_only_for_init_net"));
-    }
-
-    #[test]
-    fn tunnels_despite_sysctl_fail() {
-        let v = judge_loopback_only(&[iface("lo", false), iface("sit0", false)], Some(2));
-        assert_eq!(v.outcome, Outcome::Fail);
-    }
-
-    #[test]
-    fn host_devices_fail() {
-        let v = judge_loopback_only(&[iface("lo", true), iface("eth0", true)], Some(0));
-        assert_eq!(v.outcome, Outcome::Fail);
-        assert!(v.detail.contains("CLONE_NEWNET"));
-    }
-}
-
-// =================================================================================
-// Helpers shared by the NET checks.
-
-/// Errno name of an io::Error, `None` for success.
-fn io_errno<T>(r: std::io::Result<T>) -> Option<String> {
-    r.err()
-        .and_then(|e| e.raw_os_error())
-        .map(|n| crate::probe::errno_name(nix::errno::Errno::from_raw(n)))
-}
-
-/// Errno name of an io::Result kept alive by the caller, `None` for success.
-fn ref_errno<T>(r: &std::io::Result<T>) -> Option<String> {
-    r.as_ref()
-        .err()
-        .and_then(|e| e.raw_os_error())
-        .map(|n| crate::probe::errno_name(nix::errno::Errno::from_raw(n)))
-}
-
-/// Inode of the caller's network namespace.
-fn own_net() -> Result<u64, StepError> {
-    crate::probe::sys::ns_inode("self", "net")
-}
-
-/// Create a new network namespace (the caller moves into it).
-fn new_netns() -> Result<(), StepError> {
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).step("unshare(CLONE_NEWNET)")
-}
-
-fn without_fallback_tunnels(names: Vec<String>) -> Vec<String> {
-    names
-        .into_iter()
-        .filter(|n| !FALLBACK_TUNNELS.contains(&n.as_str()))
-        .collect()
-}
-
-/// Device names listed in a /proc/net/dev style file.
-fn proc_net_dev(path: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut names: Vec<String> = text
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split_once(':').map(|(n, _)| n.trim().to_string()))
-        .collect();
-    names.sort();
-    without_fallback_tunnels(names)
-}
-
-/// Fail (with the usual observation) when the probe runs in the host's network namespace.
-fn shares_host_net(probe_net: u64, host_net: u64) -> Option<Verdict> {
-    (probe_net == host_net).then(|| {
-        Verdict::fail(
-            "the probe shares the host's network namespace (no CLONE_NEWNET)",
-            "a new network namespace",
-            "the host's network namespace",
-        )
-        .with_observed(json!({ "net_ns_differs_from_host": false }))
-    })
-}
-
-/// Run the inside half in a new network namespace (plus `launch`'s other namespaces),
-/// held while the harness reads its network namespace inode; fails when it is the host's.
-/// `args.host_net` is added for [`started_in_host`]; a probe whose facts say
-/// `started_in_host: true` (it created further namespaces itself) fails the same way.
-fn run_net(cx: &mut Cx, launch: Launch, mut args: Value) -> Result<ProbeRun, Verdict> {
-    let host_net = host::own_ns_inode("net")?;
-    if args.is_null() {
-        args = json!({});
-    }
-    args["host_net"] = json!(host_net);
-    let (run, probe_net) = cx.run_held(launch.net(), args, |run| {
-        host::ns_inode(run.host_pid.expect("held"), "net")
-    })?;
-    let started_in_host = run.facts.get("started_in_host") == Some(&Value::Bool(true));
-    let probe_net = if started_in_host { host_net } else { probe_net };
-    match shares_host_net(probe_net, host_net) {
-        Some(v) => Err(v),
-        None => Ok(run),
-    }
-}
-
-/// Whether the probe started in the host's network namespace (`args.host_net`).
-fn started_in_host(cx: &Inside) -> Result<bool, StepError> {
-    let host_net = cx.args.get("host_net").and_then(Value::as_u64).unwrap_or(0);
-    Ok(own_net()? == host_net)
-}
-
 // ---------------------------------------------------------------------------------
 /// NET-02: devices, routes, /proc/net, /proc/sys/net and a sysfs mounted in the
 /// namespace are the namespace's own. network_namespaces(7).
@@ -286,6 +261,13 @@ pub const NET_02: Property = Property {
     check: net_02_check,
 };
 
+/// What NET-02's inside half gets besides the host's network namespace: the host's
+/// mount namespace (it mounts only in a mount namespace of its own).
+#[derive(Serialize, Deserialize, Debug)]
+struct Net02Args {
+    host_mnt: u64,
+}
+
 #[derive(Serialize, Deserialize, Debug)]
 struct Net02 {
     in_host_ns: bool,
@@ -293,16 +275,16 @@ struct Net02 {
     route_entries: usize,
     /// /sys/class/net of a sysfs mounted inside.
     sysfs_class_net: Option<Vec<String>>,
-    sysfs_errno: Option<String>,
+    /// The sysfs mount: [`OK`], its errno, or "not run".
+    sysfs_mount: String,
     /// net.ipv4.ip_default_ttl read back after writing 77 inside.
     ttl_inside: Option<String>,
 }
 
 fn net_02_inside(cx: &Inside) -> Result<Value, StepError> {
-    let host_net = cx.args.get("host_net").and_then(Value::as_u64).unwrap_or(0);
-    let host_mnt = cx.args.get("host_mnt").and_then(Value::as_u64).unwrap_or(0);
-    let in_host_ns = own_net()? == host_net;
-    let mnt_own = crate::probe::sys::ns_inode("self", "mnt")? != host_mnt;
+    let Net02Args { host_mnt } = cx.args()?;
+    let in_host_ns = started_in_host(cx);
+    let mnt_own = nsfd::ns_ino("self", Ns::Mnt)? != host_mnt;
     let mut f = Net02 {
         in_host_ns,
         proc_net_dev: proc_net_dev("/proc/net/dev"),
@@ -312,7 +294,7 @@ fn net_02_inside(cx: &Inside) -> Result<Value, StepError> {
             .skip(1)
             .count(),
         sysfs_class_net: None,
-        sysfs_errno: None,
+        sysfs_mount: "not run".to_string(),
         ttl_inside: None,
     };
     // Never write a sysctl or mount anything in the host's namespaces.
@@ -340,14 +322,16 @@ fn net_02_inside(cx: &Inside) -> Result<Value, StepError> {
     )
     .step("mount a tmpfs on /tmp")?;
     std::fs::create_dir("/tmp/sys").step("mkdir /tmp/sys")?;
-    match mount(
+    let sysfs = mount(
         Some("sysfs"),
         "/tmp/sys",
         Some("sysfs"),
         MsFlags::empty(),
         None::<&str>,
-    ) {
-        Ok(()) => {
+    );
+    f.sysfs_mount = res(sysfs);
+    if sysfs.is_ok() {
+        {
             let mut names: Vec<String> = std::fs::read_dir("/tmp/sys/class/net")
                 .step("list /sys/class/net of the new sysfs")?
                 .flatten()
@@ -356,7 +340,6 @@ fn net_02_inside(cx: &Inside) -> Result<Value, StepError> {
             names.sort();
             f.sysfs_class_net = Some(without_fallback_tunnels(names));
         }
-        Err(e) => f.sysfs_errno = Some(crate::probe::errno_name(e)),
     }
     facts(&f)
 }
@@ -368,9 +351,8 @@ fn net_02_check(cx: &mut Cx) -> CheckResult {
             .unwrap_or_default()
     };
     let host_ttl = ttl();
-    let args = json!({
-        "host_net": host::own_ns_inode("net")?,
-        "host_mnt": host::own_ns_inode("mnt")?,
+    let args = json!(Net02Args {
+        host_mnt: host::own_ns_inode("mnt")?,
     });
     let run = run_net(cx, Launch::host().mnt(), args)?;
     let f: Net02 = run.facts()?;
@@ -383,7 +365,7 @@ fn net_02_check(cx: &mut Cx) -> CheckResult {
     );
     e.eq("devices in /proc/net/dev", &lo, &f.proc_net_dev);
     e.eq("entries in /proc/net/route", 0, f.route_entries);
-    e.eq("sysfs mount inside", None, f.sysfs_errno.clone());
+    e.eq("sysfs mount inside", OK, f.sysfs_mount.as_str());
     e.eq(
         "/sys/class/net of a sysfs mounted inside",
         Some(&lo),
@@ -424,21 +406,32 @@ pub const NET_03: Property = Property {
     check: net_03_check,
 };
 
+/// The ports the host has bound.
+#[derive(Serialize, Deserialize, Debug)]
+struct Net03Args {
+    tcp: u16,
+    udp: u16,
+}
+
 #[derive(Serialize, Deserialize, Debug)]
 struct Net03 {
     started_in_host: bool,
-    tcp_bind: Option<String>,
-    udp_bind: Option<String>,
+    tcp_bind: String,
+    udp_bind: String,
     /// A second TCP bind of the same port in the same namespace.
-    tcp_again_same_ns: Option<String>,
-    tcp_bind_third_ns: Option<String>,
+    tcp_again_same_ns: String,
+    tcp_bind_third_ns: String,
+}
+
+/// [`io_res`] of a result the caller keeps (an open socket must stay open).
+fn io_ref<T>(r: &std::io::Result<T>) -> String {
+    r.as_ref().err().map_or_else(|| OK.to_string(), io_errno)
 }
 
 fn net_03_inside(cx: &Inside) -> Result<Value, StepError> {
-    let tcp = cx.args.get("tcp").and_then(Value::as_u64).unwrap_or(0) as u16;
-    let udp = cx.args.get("udp").and_then(Value::as_u64).unwrap_or(0) as u16;
+    let Net03Args { tcp, udp } = cx.args()?;
     let any = std::net::Ipv4Addr::UNSPECIFIED;
-    let started_in_host = started_in_host(cx)?;
+    let started_in_host = started_in_host(cx);
     let t1 = std::net::TcpListener::bind((any, tcp));
     let u1 = std::net::UdpSocket::bind((any, udp));
     let again = std::net::TcpListener::bind((any, tcp));
@@ -446,10 +439,10 @@ fn net_03_inside(cx: &Inside) -> Result<Value, StepError> {
     let t3 = std::net::TcpListener::bind((any, tcp));
     let f = Net03 {
         started_in_host,
-        tcp_bind: ref_errno(&t1),
-        udp_bind: ref_errno(&u1),
-        tcp_again_same_ns: ref_errno(&again),
-        tcp_bind_third_ns: ref_errno(&t3),
+        tcp_bind: io_ref(&t1),
+        udp_bind: io_ref(&u1),
+        tcp_again_same_ns: io_ref(&again),
+        tcp_bind_third_ns: io_ref(&t3),
     };
     facts(&f)
 }
@@ -461,30 +454,33 @@ fn net_03_check(cx: &mut Cx) -> CheckResult {
     let udp = std::net::UdpSocket::bind((any, 0))
         .map_err(|e| Verdict::error(format!("bind a UDP port on the host: {e}")))?;
     let port = |a: std::io::Result<std::net::SocketAddr>| a.map(|a| a.port()).unwrap_or(0);
-    let args = json!({ "tcp": port(tcp.local_addr()), "udp": port(udp.local_addr()) });
+    let args = json!(Net03Args {
+        tcp: port(tcp.local_addr()),
+        udp: port(udp.local_addr()),
+    });
     let run = run_net(cx, Launch::host(), args)?;
     drop((tcp, udp));
     let f: Net03 = run.facts()?;
     let mut e = Expect::new();
     e.eq(
         "bind of the host's TCP port in the new namespace",
-        None,
-        f.tcp_bind.clone(),
+        OK,
+        f.tcp_bind.as_str(),
     );
     e.eq(
         "bind of the host's UDP port in the new namespace",
-        None,
-        f.udp_bind.clone(),
+        OK,
+        f.udp_bind.as_str(),
     );
     e.eq(
         "second bind of that TCP port in the same namespace",
-        Some("EADDRINUSE".to_string()),
-        f.tcp_again_same_ns.clone(),
+        "EADDRINUSE",
+        f.tcp_again_same_ns.as_str(),
     );
     e.eq(
         "bind of the same TCP port in a third namespace",
-        None,
-        f.tcp_bind_third_ns.clone(),
+        OK,
+        f.tcp_bind_third_ns.as_str(),
     );
     Ok(
         e.verdict("the same port is bound in three namespaces at once")
@@ -509,23 +505,33 @@ pub const NET_04: Property = Property {
     check: net_04_check,
 };
 
+/// The host's abstract socket name and pathname socket.
+#[derive(Serialize, Deserialize, Debug)]
+struct Net04Args {
+    #[serde(rename = "abstract")]
+    abstract_name: String,
+    path: std::path::PathBuf,
+}
+
 #[derive(Serialize, Deserialize, Debug)]
 struct Net04 {
-    connect_abstract: Option<String>,
-    bind_abstract: Option<String>,
-    connect_pathname: Option<String>,
+    connect_abstract: String,
+    bind_abstract: String,
+    connect_pathname: String,
 }
 
 fn net_04_inside(cx: &Inside) -> Result<Value, StepError> {
     use std::os::linux::net::SocketAddrExt;
     use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
-    let name = cx.arg_str("abstract")?;
-    let path = cx.arg_str("path")?;
+    let Net04Args {
+        abstract_name: name,
+        path,
+    } = cx.args()?;
     let addr = SocketAddr::from_abstract_name(name.as_bytes()).step("build an abstract address")?;
     let f = Net04 {
-        connect_abstract: io_errno(UnixStream::connect_addr(&addr)),
-        bind_abstract: io_errno(UnixListener::bind_addr(&addr)),
-        connect_pathname: io_errno(UnixStream::connect(path)),
+        connect_abstract: io_res(UnixStream::connect_addr(&addr)),
+        bind_abstract: io_res(UnixListener::bind_addr(&addr)),
+        connect_pathname: io_res(UnixStream::connect(path)),
     };
     facts(&f)
 }
@@ -550,286 +556,34 @@ fn net_04_check(cx: &mut Cx) -> CheckResult {
     let run = run_net(
         cx,
         Launch::host(),
-        json!({ "abstract": name, "path": path }),
+        json!(Net04Args {
+            abstract_name: name,
+            path,
+        }),
     )?;
     drop((abstract_listener, path_listener));
     let f: Net04 = run.facts()?;
     let mut e = Expect::new();
     e.eq(
         "connect to the host's abstract name from the new namespace",
-        Some("ECONNREFUSED".to_string()),
-        f.connect_abstract.clone(),
+        "ECONNREFUSED",
+        f.connect_abstract.as_str(),
     );
     e.eq(
         "bind of the same abstract name in the new namespace",
-        None,
-        f.bind_abstract.clone(),
+        OK,
+        f.bind_abstract.as_str(),
     );
     e.eq(
         "connect to the host's pathname socket from the new namespace",
-        None,
-        f.connect_pathname.clone(),
+        OK,
+        f.connect_pathname.as_str(),
     );
     Ok(
         e.verdict("abstract names are per namespace, pathname sockets are not")
             .with_errno("ECONNREFUSED")
             .with_observed(serde_json::to_value(&f).unwrap_or_default()),
     )
-}
-
-// ---------------------------------------------------------------------------------
-/// NET-07: a socket stays in the network namespace it was created in; SIOCGSKNS gives
-/// an fd for that namespace. socket ioctl (Linux 4.9).
-pub const NET_07: Property = Property {
-    id: "NET-07",
-    area: Area::Net,
-    title: "A socket stays in the network namespace where it was created after its owner moves; SIOCGSKNS returns that namespace",
-    man: "network_namespaces(7); ioctl SIOCGSKNS (linux/sockios.h)",
-    prereq: Prereq::ROOTLESS.kernel(4, 9).config(&["CONFIG_NET_NS"]),
-    coverage: "KST:namespaces/siocgskns_test; OTH:UL lsns/netns-from-sock,nsenter/enter-via-socket",
-    controls: &[Control::NoNewNet],
-    global: false,
-    subject: None,
-    inside: Some(net_07_inside),
-    check: net_07_check,
-};
-
-/// SIOCGSKNS of linux/sockios.h: an fd for the socket's network namespace.
-pub const SIOCGSKNS: super::nsfs::Ioctl = 0x894C;
-
-#[derive(Serialize, Deserialize, Debug)]
-struct Net07 {
-    started_in_host: bool,
-    old_socket_in_first_ns: Option<bool>,
-    new_socket_in_second_ns: Option<bool>,
-    errno: Option<String>,
-    /// The old socket still sees the first namespace's devices: a bind to port 0 on
-    /// the loopback address works only where lo was brought up.
-    first_ns_differs_from_second: bool,
-}
-
-fn net_07_inside(cx: &Inside) -> Result<Value, StepError> {
-    use std::os::fd::AsRawFd;
-    let started_in_host = started_in_host(cx)?;
-    let first = own_net()?;
-    let old = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0))
-        .step("create a UDP socket")?;
-    new_netns()?;
-    let second = own_net()?;
-    let new = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0))
-        .step("create a UDP socket")?;
-    let ns_of = |fd: i32| super::nsfs::ns_ioctl_fd(fd, SIOCGSKNS).map(|f| super::nsfs::fd_ino(&f));
-    let (a, b) = (ns_of(old.as_raw_fd()), ns_of(new.as_raw_fd()));
-    facts(&Net07 {
-        started_in_host,
-        old_socket_in_first_ns: a.as_ref().ok().map(|i| *i == first),
-        new_socket_in_second_ns: b.as_ref().ok().map(|i| *i == second),
-        errno: a.err().or(b.err()).map(crate::probe::errno_name),
-        first_ns_differs_from_second: first != second,
-    })
-}
-
-fn net_07_check(cx: &mut Cx) -> CheckResult {
-    let run = run_net(cx, Launch::host(), Value::Null)?;
-    let f: Net07 = run.facts()?;
-    let mut e = Expect::new();
-    e.eq("SIOCGSKNS", None, f.errno.clone());
-    e.eq(
-        "socket created before unshare reports the first namespace",
-        Some(true),
-        f.old_socket_in_first_ns,
-    );
-    e.eq(
-        "socket created after unshare reports the second namespace",
-        Some(true),
-        f.new_socket_in_second_ns,
-    );
-    e.eq(
-        "the two namespaces differ",
-        true,
-        f.first_ns_differs_from_second,
-    );
-    Ok(
-        e.verdict("sockets keep their namespace; SIOCGSKNS names it")
-            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
-    )
-}
-
-// ---------------------------------------------------------------------------------
-/// NET-08: /proc/net follows the reader's current network namespace even when it was
-/// looked up (dentries cached) before unshare(). proc(5).
-pub const NET_08: Property = Property {
-    id: "NET-08",
-    area: Area::Net,
-    title: "/proc/net and /proc/self/net show the current network namespace even when looked up before unshare(CLONE_NEWNET)",
-    man: "proc(5) \"/proc/net\"",
-    prereq: Prereq::ROOTLESS.config(&["CONFIG_NET_NS"]),
-    coverage: "KST:proc/setns-dcache",
-    controls: &[Control::NoNewNet],
-    global: false,
-    subject: None,
-    inside: Some(net_08_inside),
-    check: net_08_check,
-};
-
-#[derive(Serialize, Deserialize, Debug)]
-struct Net08 {
-    started_in_host: bool,
-    /// Whether the abstract socket bound in the first namespace is listed, per path,
-    /// before and after the unshare.
-    before: BTreeMap<String, bool>,
-    after: BTreeMap<String, bool>,
-}
-
-fn net_08_inside(cx: &Inside) -> Result<Value, StepError> {
-    use std::os::linux::net::SocketAddrExt;
-    use std::os::unix::net::{SocketAddr, UnixListener};
-    let started_in_host = started_in_host(cx)?;
-    let name = format!("nsconform-net08-{}", cx.arg_str("tag")?);
-    let addr = SocketAddr::from_abstract_name(name.as_bytes()).step("abstract address")?;
-    let _l = UnixListener::bind_addr(&addr).step("bind an abstract socket")?;
-    let paths = ["/proc/net/unix", "/proc/self/net/unix"];
-    let look = || -> BTreeMap<String, bool> {
-        paths
-            .iter()
-            .map(|p| {
-                let text = std::fs::read_to_string(p).unwrap_or_default();
-                (p.to_string(), text.contains(&format!("@{name}")))
-            })
-            .collect()
-    };
-    let before = look();
-    new_netns()?;
-    facts(&Net08 {
-        started_in_host,
-        before,
-        after: look(),
-    })
-}
-
-fn net_08_check(cx: &mut Cx) -> CheckResult {
-    let tag = format!("{}-{}", std::process::id(), cx.id);
-    let run = run_net(cx, Launch::host(), json!({ "tag": tag }))?;
-    let f: Net08 = run.facts()?;
-    let mut e = Expect::new();
-    for (p, seen) in &f.before {
-        e.eq(
-            &format!("socket listed in {p} in its own namespace"),
-            true,
-            *seen,
-        );
-    }
-    for (p, seen) in &f.after {
-        e.eq(
-            &format!("socket listed in {p} after unshare (cached lookup)"),
-            false,
-            *seen,
-        );
-    }
-    Ok(e.verdict("/proc/net follows the current namespace")
-        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
-}
-
-// ---------------------------------------------------------------------------------
-/// NET-11: SO_NETNS_COOKIE is the same for sockets of one namespace, differs between
-/// namespaces and equals NS_GET_ID of the namespace (6.18). socket(7).
-pub const NET_11: Property = Property {
-    id: "NET-11",
-    area: Area::Net,
-    title: "SO_NETNS_COOKIE is the same for every socket of a network namespace, differs between namespaces, and equals NS_GET_ID (6.18)",
-    man: "socket(7) SO_NETNS_COOKIE; uapi linux/nsfs.h NS_GET_ID",
-    prereq: Prereq::ROOTLESS.kernel(5, 14).config(&["CONFIG_NET_NS"]),
-    coverage: "KST:namespaces/nsid_test,net/so_netns_cookie",
-    controls: &[Control::NoNewNet],
-    global: false,
-    subject: None,
-    inside: Some(net_11_inside),
-    check: net_11_check,
-};
-
-/// SO_NETNS_COOKIE of asm-generic/socket.h.
-const SO_NETNS_COOKIE: i32 = 71;
-
-fn netns_cookie(fd: i32) -> Result<u64, nix::errno::Errno> {
-    let mut v: u64 = 0;
-    let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
-    // SAFETY: getsockopt into a u64 of the given length.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            SO_NETNS_COOKIE,
-            &mut v as *mut u64 as *mut libc::c_void,
-            &mut len,
-        )
-    };
-    nix::errno::Errno::result(r).map(|_| v)
-}
-
-#[derive(Serialize, Deserialize, Debug)]
-struct Net11 {
-    started_in_host: bool,
-    same_in_one_ns: bool,
-    differs_between_ns: bool,
-    /// NS_GET_ID of /proc/self/ns/net equals the cookie, in both namespaces; None
-    /// when NS_GET_ID is missing (errno in `ns_get_id_errno`).
-    equals_ns_get_id: Option<bool>,
-    ns_get_id_errno: Option<String>,
-}
-
-fn net_11_inside(cx: &Inside) -> Result<Value, StepError> {
-    use std::os::fd::AsRawFd;
-    let started_in_host = started_in_host(cx)?;
-    let any = std::net::Ipv4Addr::UNSPECIFIED;
-    let sock = || std::net::UdpSocket::bind((any, 0)).step("create a UDP socket");
-    let ns_id = || -> Result<u64, nix::errno::Errno> {
-        let f = std::fs::File::open("/proc/self/ns/net").map_err(|_| nix::errno::Errno::ENOENT)?;
-        super::nsfs::ns_ioctl_u64(f.as_raw_fd(), super::nsfs::NS_GET_ID)
-    };
-    let (a1, a2) = (sock()?, sock()?);
-    let ca1 = netns_cookie(a1.as_raw_fd()).step("getsockopt(SO_NETNS_COOKIE)")?;
-    let ca2 = netns_cookie(a2.as_raw_fd()).step("getsockopt(SO_NETNS_COOKIE)")?;
-    let id_a = ns_id();
-    new_netns()?;
-    let b = sock()?;
-    let cb = netns_cookie(b.as_raw_fd()).step("getsockopt(SO_NETNS_COOKIE)")?;
-    let id_b = ns_id();
-    let (equals_ns_get_id, ns_get_id_errno) = match (id_a, id_b) {
-        (Ok(x), Ok(y)) => (Some(x == ca1 && y == cb), None),
-        (Err(e), _) | (_, Err(e)) => (None, Some(crate::probe::errno_name(e))),
-    };
-    facts(&Net11 {
-        started_in_host,
-        same_in_one_ns: ca1 == ca2,
-        differs_between_ns: ca1 != cb,
-        equals_ns_get_id,
-        ns_get_id_errno,
-    })
-}
-
-fn net_11_check(cx: &mut Cx) -> CheckResult {
-    let run = run_net(cx, Launch::host(), Value::Null)?;
-    let f: Net11 = run.facts()?;
-    let mut e = Expect::new();
-    e.eq(
-        "cookie of two sockets of one namespace is the same",
-        true,
-        f.same_in_one_ns,
-    );
-    e.eq(
-        "cookies of two namespaces differ",
-        true,
-        f.differs_between_ns,
-    );
-    if matches!(cx.env.version, Some(v) if v >= crate::env::KernelVersion(6, 18, 0)) {
-        e.eq(
-            "SO_NETNS_COOKIE equals NS_GET_ID",
-            Some(true),
-            f.equals_ns_get_id,
-        );
-    }
-    Ok(e.verdict("the cookie identifies the network namespace")
-        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
 }
 
 // ---------------------------------------------------------------------------------
@@ -863,35 +617,11 @@ struct Net05 {
     a_end_gone: bool,
 }
 
-/// Run `ip` with `args` in the caller's current network namespace.
-fn ip(args: &[&str]) -> Result<(), StepError> {
-    let out = std::process::Command::new("ip")
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .step(&format!("run ip {}", args.join(" ")))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(StepError::new(
-            format!("ip {}", args.join(" ")),
-            None,
-            String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        ))
-    }
-}
-
-fn enter_net(fd: &std::os::fd::OwnedFd) -> Result<(), StepError> {
-    nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET)
-        .step("setns into a network namespace")
-}
-
 fn net_05_inside(cx: &Inside) -> Result<Value, StepError> {
     use std::net::{Ipv4Addr, UdpSocket};
-    use std::os::fd::AsRawFd;
     use std::time::{Duration, Instant};
     let mut f = Net05 {
-        started_in_host: started_in_host(cx)?,
+        started_in_host: started_in_host(cx),
         ..Net05::default()
     };
     // Never create devices in the host's namespace.
@@ -899,9 +629,9 @@ fn net_05_inside(cx: &Inside) -> Result<Value, StepError> {
         return facts(&f);
     }
     let names = |v: Vec<Interface>| v.into_iter().map(|i| i.name).collect::<Vec<_>>();
-    let a = super::nsfs::open_ns("/proc/self/ns/net")?;
+    let a = this_netns()?;
     new_netns()?;
-    let b = super::nsfs::open_ns("/proc/self/ns/net")?;
+    let b = this_netns()?;
     enter_net(&a)?;
     let b_path = format!("/proc/{}/fd/{}", nix::unistd::getpid(), b.as_raw_fd());
     ip(&[
@@ -972,8 +702,161 @@ fn net_05_check(cx: &mut Cx) -> CheckResult {
     )
 }
 
-fn t(names: &[&str]) -> Vec<String> {
-    names.iter().map(|s| s.to_string()).collect()
+// ---------------------------------------------------------------------------------
+/// NET-07: a socket stays in the network namespace it was created in; SIOCGSKNS gives
+/// an fd for that namespace. network_namespaces(7); socket ioctl SIOCGSKNS (Linux 4.9).
+pub const NET_07: Property = Property {
+    id: "NET-07",
+    area: Area::Net,
+    title: "A socket stays in the network namespace where it was created after its owner moves; SIOCGSKNS returns that namespace",
+    man: "network_namespaces(7); ioctl SIOCGSKNS (linux/sockios.h)",
+    prereq: Prereq::ROOTLESS.kernel(4, 9).config(&["CONFIG_NET_NS"]),
+    coverage: "KST:namespaces/siocgskns_test; OTH:UL lsns/netns-from-sock,nsenter/enter-via-socket",
+    controls: &[Control::NoNewNet],
+    global: false,
+    subject: None,
+    inside: Some(net_07_inside),
+    check: net_07_check,
+};
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Net07 {
+    started_in_host: bool,
+    old_socket_in_first_ns: Option<bool>,
+    new_socket_in_second_ns: Option<bool>,
+    /// SIOCGSKNS on both sockets: [`OK`] or the first errno.
+    errno: String,
+    /// The old socket still sees the first namespace's devices: a bind to port 0 on
+    /// the loopback address works only where lo was brought up.
+    first_ns_differs_from_second: bool,
+}
+
+fn net_07_inside(cx: &Inside) -> Result<Value, StepError> {
+    let started_in_host = started_in_host(cx);
+    let first = own_net()?;
+    let old = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0))
+        .step("create a UDP socket")?;
+    new_netns()?;
+    let second = own_net()?;
+    let new = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0))
+        .step("create a UDP socket")?;
+    let ns_of = |fd: i32| ns::ioctl_fd(fd, ns::SIOCGSKNS).map(|f| ns::fd_ino(&f));
+    let (a, b) = (ns_of(old.as_raw_fd()), ns_of(new.as_raw_fd()));
+    facts(&Net07 {
+        started_in_host,
+        old_socket_in_first_ns: a.as_ref().ok().map(|i| *i == first),
+        new_socket_in_second_ns: b.as_ref().ok().map(|i| *i == second),
+        errno: res(a.and(b)),
+        first_ns_differs_from_second: first != second,
+    })
+}
+
+fn net_07_check(cx: &mut Cx) -> CheckResult {
+    let run = run_net(cx, Launch::host(), Value::Null)?;
+    let f: Net07 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq("SIOCGSKNS", OK, f.errno.as_str());
+    e.eq(
+        "socket created before unshare reports the first namespace",
+        Some(true),
+        f.old_socket_in_first_ns,
+    );
+    e.eq(
+        "socket created after unshare reports the second namespace",
+        Some(true),
+        f.new_socket_in_second_ns,
+    );
+    e.eq(
+        "the two namespaces differ",
+        true,
+        f.first_ns_differs_from_second,
+    );
+    Ok(
+        e.verdict("sockets keep their namespace; SIOCGSKNS names it")
+            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// NET-08: /proc/net follows the reader's current network namespace even when it was
+/// looked up (dentries cached) before unshare(). proc(5).
+pub const NET_08: Property = Property {
+    id: "NET-08",
+    area: Area::Net,
+    title: "/proc/net and /proc/self/net show the current network namespace even when looked up before unshare(CLONE_NEWNET)",
+    man: "proc(5) \"/proc/net\"",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_NET_NS"]),
+    coverage: "KST:proc/setns-dcache",
+    controls: &[Control::NoNewNet],
+    global: false,
+    subject: None,
+    inside: Some(net_08_inside),
+    check: net_08_check,
+};
+
+/// A name unique to the run, for the abstract socket.
+#[derive(Serialize, Deserialize, Debug)]
+struct Net08Args {
+    tag: String,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Net08 {
+    started_in_host: bool,
+    /// Whether the abstract socket bound in the first namespace is listed, per path,
+    /// before and after the unshare.
+    before: BTreeMap<String, bool>,
+    after: BTreeMap<String, bool>,
+}
+
+fn net_08_inside(cx: &Inside) -> Result<Value, StepError> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener};
+    let started_in_host = started_in_host(cx);
+    let Net08Args { tag } = cx.args()?;
+    let name = format!("nsconform-net08-{tag}");
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).step("abstract address")?;
+    let _l = UnixListener::bind_addr(&addr).step("bind an abstract socket")?;
+    let paths = ["/proc/net/unix", "/proc/self/net/unix"];
+    let look = || -> BTreeMap<String, bool> {
+        paths
+            .iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(p).unwrap_or_default();
+                (p.to_string(), text.contains(&format!("@{name}")))
+            })
+            .collect()
+    };
+    let before = look();
+    new_netns()?;
+    facts(&Net08 {
+        started_in_host,
+        before,
+        after: look(),
+    })
+}
+
+fn net_08_check(cx: &mut Cx) -> CheckResult {
+    let tag = format!("{}-{}", std::process::id(), cx.id);
+    let run = run_net(cx, Launch::host(), json!(Net08Args { tag }))?;
+    let f: Net08 = run.facts()?;
+    let mut e = Expect::new();
+    for (p, seen) in &f.before {
+        e.eq(
+            &format!("socket listed in {p} in its own namespace"),
+            true,
+            *seen,
+        );
+    }
+    for (p, seen) in &f.after {
+        e.eq(
+            &format!("socket listed in {p} after unshare (cached lookup)"),
+            false,
+            *seen,
+        );
+    }
+    Ok(e.verdict("/proc/net follows the current namespace")
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
 }
 
 // ---------------------------------------------------------------------------------
@@ -1000,19 +883,19 @@ pub const NET_09: Property = Property {
 struct Net09 {
     started_in_host: bool,
     same_name_in_both: bool,
-    /// errno of moving A's `nsc-x` into B, which has an `nsc-x`.
-    move_name_clash: Option<String>,
-    /// errno of moving A's `nsc-z` into B, where `nsc-z` is the altname of nsc-y.
-    move_altname_clash: Option<String>,
+    /// Result of moving A's `nsc-x` into B, which has an `nsc-x`.
+    move_name_clash: String,
+    /// Result of moving A's `nsc-z` into B, where `nsc-z` is the altname of nsc-y
+    /// ("not run" without altname support).
+    move_altname_clash: String,
     altname_supported: bool,
     still_in_a: bool,
 }
 
 /// Move the device `name` of the caller's namespace into the namespace of `ns_fd` with
-/// one RTM_NEWLINK request (IFLA_NET_NS_FD), returning the errno rtnetlink acked with.
-pub fn move_link(name: &str, ns_fd: i32) -> Result<Option<String>, StepError> {
+/// one RTM_NEWLINK request (IFLA_NET_NS_FD): [`OK`] or the errno rtnetlink acked with.
+fn move_link(name: &str, ns_fd: i32) -> Result<String, StepError> {
     use nix::sys::socket::{socket, AddressFamily, SockFlag, SockProtocol, SockType};
-    use std::os::fd::AsRawFd;
     let index = nix::net::if_::if_nametoindex(name).step(&format!("find device {name}"))?;
     // nlmsghdr (16) + ifinfomsg (16) + one u32 attribute (8).
     let mut msg = Vec::with_capacity(40);
@@ -1053,13 +936,18 @@ pub fn move_link(name: &str, ns_fd: i32) -> Result<Option<String>, StepError> {
         ));
     }
     let err = i32::from_ne_bytes([buf[16], buf[17], buf[18], buf[19]]);
-    Ok((err != 0).then(|| crate::probe::errno_name(nix::errno::Errno::from_raw(-err))))
+    Ok(if err == 0 {
+        OK.to_string()
+    } else {
+        crate::probe::errno_name(nix::errno::Errno::from_raw(-err))
+    })
 }
 
 fn net_09_inside(cx: &Inside) -> Result<Value, StepError> {
-    use std::os::fd::AsRawFd;
     let mut f = Net09 {
-        started_in_host: started_in_host(cx)?,
+        started_in_host: started_in_host(cx),
+        move_name_clash: "not run".to_string(),
+        move_altname_clash: "not run".to_string(),
         ..Net09::default()
     };
     if f.started_in_host {
@@ -1071,9 +959,9 @@ fn net_09_inside(cx: &Inside) -> Result<Value, StepError> {
             .map(|i| i.name)
             .collect::<Vec<_>>()
     };
-    let a = super::nsfs::open_ns("/proc/self/ns/net")?;
+    let a = this_netns()?;
     new_netns()?;
-    let b = super::nsfs::open_ns("/proc/self/ns/net")?;
+    let b = this_netns()?;
     ip(&[
         "link", "add", "nsc-x", "type", "veth", "peer", "name", "nsc-y",
     ])?;
@@ -1101,7 +989,7 @@ fn net_09_inside(cx: &Inside) -> Result<Value, StepError> {
 fn net_09_check(cx: &mut Cx) -> CheckResult {
     let run = run_net(cx, Launch::host(), Value::Null)?;
     let f: Net09 = run.facts()?;
-    let eexist = Some("EEXIST".to_string());
+    let eexist = "EEXIST".to_string();
     let mut e = Expect::new();
     e.eq(
         "nsc-x exists in both namespaces at once",
@@ -1161,7 +1049,7 @@ struct Net10 {
 }
 
 /// A NETLINK_ROUTE socket subscribed to RTMGRP_LINK in the caller's namespace.
-fn link_listener() -> Result<std::os::fd::OwnedFd, StepError> {
+fn link_listener() -> Result<OwnedFd, StepError> {
     use nix::sys::socket::{
         bind, socket, AddressFamily, NetlinkAddr, SockFlag, SockProtocol, SockType,
     };
@@ -1173,7 +1061,7 @@ fn link_listener() -> Result<std::os::fd::OwnedFd, StepError> {
     )
     .step("create a NETLINK_ROUTE socket")?;
     bind(
-        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        fd.as_raw_fd(),
         &NetlinkAddr::new(0, libc::RTMGRP_LINK as u32),
     )
     .step("bind it to RTMGRP_LINK")?;
@@ -1181,11 +1069,11 @@ fn link_listener() -> Result<std::os::fd::OwnedFd, StepError> {
 }
 
 /// How many datagrams are queued on a non-blocking socket.
-fn drain(fd: &std::os::fd::OwnedFd) -> usize {
+fn drain(fd: &OwnedFd) -> usize {
     let mut buf = vec![0u8; 65536];
     let mut n = 0;
     while nix::sys::socket::recv(
-        std::os::fd::AsRawFd::as_raw_fd(fd),
+        fd.as_raw_fd(),
         &mut buf,
         nix::sys::socket::MsgFlags::MSG_DONTWAIT,
     )
@@ -1198,13 +1086,13 @@ fn drain(fd: &std::os::fd::OwnedFd) -> usize {
 
 fn net_10_inside(cx: &Inside) -> Result<Value, StepError> {
     let mut f = Net10 {
-        started_in_host: started_in_host(cx)?,
+        started_in_host: started_in_host(cx),
         ..Net10::default()
     };
     if f.started_in_host {
         return facts(&f);
     }
-    let a = super::nsfs::open_ns("/proc/self/ns/net")?;
+    let a = this_netns()?;
     let listen_a = link_listener()?;
     new_netns()?;
     let listen_b = link_listener()?;
@@ -1237,4 +1125,155 @@ fn net_10_check(cx: &mut Cx) -> CheckResult {
             "same_ns_received": f.same_ns_messages > 0,
             "other_ns_messages": f.other_ns_messages,
         })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Outcome;
+
+    fn iface(name: &str, up: bool) -> Interface {
+        Interface {
+            name: name.into(),
+            up,
+            loopback: name == "lo",
+        }
+    }
+
+    #[test]
+    fn lo_down_alone_passes() {
+        assert_eq!(
+            judge_loopback_only(&[iface("lo", false)], Some(0)).outcome,
+            Outcome::Pass
+        );
+    }
+
+    #[test]
+    fn lo_up_fails() {
+        let v = judge_loopback_only(&[iface("lo", true)], Some(0));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.detail.contains("lo is down"));
+    }
+
+    #[test]
+    fn fallback_tunnels_are_named_and_skipped() {
+        let v = judge_loopback_only(&[iface("lo", false), iface("sit0", false)], Some(0));
+        assert_eq!(v.outcome, Outcome::Skip);
+        assert!(v.detail.contains("sit0") && v.detail.contains("fb_tunnels_only_for_init_net"));
+    }
+
+    #[test]
+    fn tunnels_despite_sysctl_fail() {
+        let v = judge_loopback_only(&[iface("lo", false), iface("sit0", false)], Some(2));
+        assert_eq!(v.outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn host_devices_fail() {
+        let v = judge_loopback_only(&[iface("lo", true), iface("eth0", true)], Some(0));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.detail.contains("CLONE_NEWNET"));
+    }
+}
+
+// ---------------------------------------------------------------------------------
+/// NET-11: SO_NETNS_COOKIE is the same for sockets of one namespace, differs between
+/// namespaces and equals NS_GET_ID of the namespace (6.18). socket(7).
+pub const NET_11: Property = Property {
+    id: "NET-11",
+    area: Area::Net,
+    title: "SO_NETNS_COOKIE is the same for every socket of a network namespace, differs between namespaces, and equals NS_GET_ID (6.18)",
+    man: "socket(7) SO_NETNS_COOKIE; uapi linux/nsfs.h NS_GET_ID",
+    prereq: Prereq::ROOTLESS.kernel(5, 14).config(&["CONFIG_NET_NS"]),
+    coverage: "KST:namespaces/nsid_test,net/so_netns_cookie",
+    controls: &[Control::NoNewNet],
+    global: false,
+    subject: None,
+    inside: Some(net_11_inside),
+    check: net_11_check,
+};
+
+/// SO_NETNS_COOKIE of asm-generic/socket.h.
+const SO_NETNS_COOKIE: i32 = 71;
+
+fn netns_cookie(fd: i32) -> Result<u64, nix::errno::Errno> {
+    let mut v: u64 = 0;
+    let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
+    // SAFETY: getsockopt into a u64 of the given length.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            SO_NETNS_COOKIE,
+            &mut v as *mut u64 as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    nix::errno::Errno::result(r).map(|_| v)
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Net11 {
+    started_in_host: bool,
+    same_in_one_ns: bool,
+    differs_between_ns: bool,
+    /// NS_GET_ID of /proc/self/ns/net equals the cookie, in both namespaces; None
+    /// when NS_GET_ID is missing (errno in `ns_get_id_errno`).
+    equals_ns_get_id: Option<bool>,
+    /// NS_GET_ID in both namespaces: [`OK`] or the first errno.
+    ns_get_id_errno: String,
+}
+
+fn net_11_inside(cx: &Inside) -> Result<Value, StepError> {
+    let started_in_host = started_in_host(cx);
+    let any = std::net::Ipv4Addr::UNSPECIFIED;
+    let sock = || std::net::UdpSocket::bind((any, 0)).step("create a UDP socket");
+    let ns_id = || -> Result<u64, nix::errno::Errno> {
+        let f = std::fs::File::open("/proc/self/ns/net").map_err(|_| nix::errno::Errno::ENOENT)?;
+        ns::ioctl_u64(f.as_raw_fd(), ns::NS_GET_ID)
+    };
+    let (a1, a2) = (sock()?, sock()?);
+    let ca1 = netns_cookie(a1.as_raw_fd()).step("getsockopt(SO_NETNS_COOKIE)")?;
+    let ca2 = netns_cookie(a2.as_raw_fd()).step("getsockopt(SO_NETNS_COOKIE)")?;
+    let id_a = ns_id();
+    new_netns()?;
+    let b = sock()?;
+    let cb = netns_cookie(b.as_raw_fd()).step("getsockopt(SO_NETNS_COOKIE)")?;
+    let id_b = ns_id();
+    let (equals_ns_get_id, ns_get_id_errno) = match (id_a, id_b) {
+        (Ok(x), Ok(y)) => (Some(x == ca1 && y == cb), OK.to_string()),
+        (Err(e), _) | (_, Err(e)) => (None, res::<()>(Err(e))),
+    };
+    facts(&Net11 {
+        started_in_host,
+        same_in_one_ns: ca1 == ca2,
+        differs_between_ns: ca1 != cb,
+        equals_ns_get_id,
+        ns_get_id_errno,
+    })
+}
+
+fn net_11_check(cx: &mut Cx) -> CheckResult {
+    let run = run_net(cx, Launch::host(), Value::Null)?;
+    let f: Net11 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq(
+        "cookie of two sockets of one namespace is the same",
+        true,
+        f.same_in_one_ns,
+    );
+    e.eq(
+        "cookies of two namespaces differ",
+        true,
+        f.differs_between_ns,
+    );
+    if matches!(cx.env.version, Some(v) if v >= crate::env::KernelVersion(6, 18, 0)) {
+        e.eq(
+            "SO_NETNS_COOKIE equals NS_GET_ID",
+            Some(true),
+            f.equals_ns_get_id,
+        );
+    }
+    Ok(e.verdict("the cookie identifies the network namespace")
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
 }
