@@ -88,6 +88,9 @@ fn ns_flags() -> Vec<(String, Ns)> {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-01: Without CAP_SYS_ADMIN, CLONE_NEW{NS,UTS,IPC,NET,PID,CGROUP,TIME} fail with EPERM
+/// in unshare, clone and clone3 (clone() has no CLONE_NEWTIME). clone(2) ERRORS EPERM;
+/// unshare(2) ERRORS EPERM.
 pub const CR_01: Property = Property {
     id: "CR-01",
     area: Area::Cr,
@@ -143,6 +146,9 @@ fn cr_01_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-02: unshare(0) succeeds and changes no namespace; flags unshare does not know
+/// (CLONE_PTRACE, CLONE_VFORK, CSIGNAL bits) fail with EINVAL. unshare(2) DESCRIPTION,
+/// ERRORS EINVAL.
 pub const CR_02: Property = Property {
     id: "CR-02",
     area: Area::Cr,
@@ -200,6 +206,10 @@ fn cr_02_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-03: An unprivileged process creates every namespace type in one
+/// unshare(CLONE_NEWUSER|...) call (user ns first), and NS_GET_USERNS says the new user ns
+/// owns them all. user_namespaces(7) "Interaction of user namespaces and other types of
+/// namespaces"; ioctl_ns(2).
 pub const CR_03: Property = Property {
     id: "CR-03",
     area: Area::Cr,
@@ -303,6 +313,9 @@ fn cr_03_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-04: A namespace is owned by the user ns its creator was in when creating it, and
+/// keeps that owner after the creator moves to another user ns. user_namespaces(7)
+/// "Interaction of user namespaces and other types of namespaces".
 pub const CR_04: Property = Property {
     id: "CR-04",
     area: Area::Cr,
@@ -375,6 +388,8 @@ fn cr_04_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-05: clone() and clone3() with CLONE_NEWNS|CLONE_FS fail with EINVAL. clone(2) ERRORS
+/// EINVAL.
 pub const CR_05: Property = Property {
     id: "CR-05",
     area: Area::Cr,
@@ -421,6 +436,8 @@ fn cr_05_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-06: clone() and clone3() with CLONE_NEWUSER|CLONE_FS fail with EINVAL. clone(2)
+/// ERRORS EINVAL.
 pub const CR_06: Property = Property {
     id: "CR-06",
     area: Area::Cr,
@@ -450,6 +467,8 @@ fn cr_06_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-07: CLONE_NEWPID or CLONE_NEWUSER together with CLONE_THREAD fail with EINVAL; with
+/// CLONE_PARENT too before 3.12, allowed since (per-kernel). clone(2) ERRORS EINVAL.
 pub const CR_07: Property = Property {
     id: "CR-07",
     area: Area::Cr,
@@ -513,6 +532,9 @@ fn cr_07_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-08: clone(CLONE_NEWIPC|CLONE_SYSVSEM) fails with EINVAL; unshare(CLONE_NEWIPC) also
+/// detaches the caller's SysV semaphore undo list (its adjustments are applied at once).
+/// clone(2) ERRORS EINVAL; unshare(2) CLONE_NEWIPC, CLONE_SYSVSEM.
 pub const CR_08: Property = Property {
     id: "CR-08",
     area: Area::Cr,
@@ -607,6 +629,8 @@ fn cr_08_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-09: unshare(CLONE_NEWNS) implies CLONE_FS: a CLONE_FS sibling's chdir is shared
+/// before, not after it unshares the mount ns. unshare(2) CLONE_NEWNS.
 pub const CR_09: Property = Property {
     id: "CR-09",
     area: Area::Cr,
@@ -687,6 +711,8 @@ fn cr_09_check(cx: &mut Cx) -> CheckResult {
     )
 }
 // ---------------------------------------------------------------------------------
+/// CR-10: unshare(CLONE_NEWUSER) from a multithreaded process fails with EINVAL (it implies
+/// CLONE_THREAD); single-threaded it works. unshare(2) CLONE_NEWUSER, ERRORS EINVAL.
 pub const CR_10: Property = Property {
     id: "CR-10",
     area: Area::Cr,
@@ -734,6 +760,9 @@ fn cr_10_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-11: A chrooted process (root is not its mount ns root) gets EPERM from unshare/clone3
+/// with CLONE_NEWUSER; after chroot("/") it works. unshare(2) ERRORS EPERM; clone(2) ERRORS
+/// EPERM.
 pub const CR_11: Property = Property {
     id: "CR-11",
     area: Area::Cr,
@@ -789,6 +818,9 @@ fn cr_11_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-12: CLONE_NEWUSER fails with EPERM while the caller's euid has no mapping in its user
+/// ns (right after unshare, before uid_map is written); it works once mapped. unshare(2)
+/// ERRORS EPERM; clone(2) ERRORS EPERM.
 pub const CR_12: Property = Property {
     id: "CR-12",
     area: Area::Cr,

@@ -54,7 +54,7 @@ fn initial_user_ns() -> Option<bool> {
 
 // ---------------------------------------------------------------------------------
 /// GEN-01: /proc/PID/ns lists one symlink per namespace type, each reading
-/// `<type>:[<inode>]`.
+/// `<type>:[<inode>]`. namespaces(7) "The /proc/[pid]/ns/ directory".
 pub const GEN_01: Property = Property {
     id: "GEN-01",
     area: Area::Gen,
@@ -495,9 +495,10 @@ fn gen_05_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
-/// GEN-06: other references pin namespaces: a child user ns pins its parent, a user ns
-/// is pinned by the namespaces it owns, time_for_children pins a time ns with no members.
-/// (Not covered: mqueue and proc mounts pinning their IPC and PID namespaces.)
+/// GEN-06: other references pin namespaces: a child user ns pins its parent, a user ns is
+/// pinned by the namespaces it owns, time_for_children pins a time ns with no members.
+/// namespaces(7) "Namespace lifetime"; ioctl_ns(2). (Not covered: mqueue and proc mounts
+/// pinning their IPC and PID namespaces.)
 pub const GEN_06: Property = Property {
     id: "GEN-06",
     area: Area::Gen,
@@ -618,6 +619,7 @@ fn gen_06_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// GEN-07: opening another process's ns links needs PTRACE_MODE_READ_FSCREDS access.
+/// namespaces(7) "The /proc/[pid]/ns/ directory"; proc(5) "ptrace access mode".
 pub const GEN_07: Property = Property {
     id: "GEN-07",
     area: Area::Gen,
@@ -706,6 +708,7 @@ fn gen_07_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// GEN-08: /proc/sys/user/max_*_namespaces exist; exceeding one gives ENOSPC; 0 disables.
+/// namespaces(7) "The /proc/sys/user directory"; unshare(2) ENOSPC.
 pub const GEN_08: Property = Property {
     id: "GEN-08",
     area: Area::Gen,
@@ -826,7 +829,8 @@ fn gen_08_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// GEN-09: limits apply to uid 0 and are charged in every ancestor user ns, so a nested
-/// user ns (with its own, higher limit) cannot escape them.
+/// user ns (with its own, higher limit) cannot escape them. namespaces(7) "The
+/// /proc/sys/user directory".
 pub const GEN_09: Property = Property {
     id: "GEN-09",
     area: Area::Gen,
@@ -914,7 +918,7 @@ fn gen_09_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// GEN-10: the default limit is threads-max/2 in the initial user ns and INT_MAX in any
-/// other.
+/// other. namespaces(7) "The /proc/sys/user directory".
 pub const GEN_10: Property = Property {
     id: "GEN-10",
     area: Area::Gen,
@@ -989,6 +993,7 @@ fn gen_10_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// GEN-11: initial namespaces have fixed inode numbers (uapi nsfs.h `init_ns_ino`).
+/// namespaces(7); uapi linux/nsfs.h "enum init_ns_ino".
 pub const GEN_11: Property = Property {
     id: "GEN-11",
     area: Area::Gen,
@@ -1077,8 +1082,8 @@ fn gen_11_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
-/// GEN-12: creating a namespace type the kernel was built without fails with EINVAL;
-/// every configured type can be created.
+/// GEN-12: creating a namespace type the kernel was built without fails with EINVAL; every
+/// configured type can be created. unshare(2) ERRORS; clone(2) ERRORS.
 pub const GEN_12: Property = Property {
     id: "GEN-12",
     area: Area::Gen,

@@ -54,6 +54,8 @@ fn unshare_if(on: bool, flags: CloneFlags) -> Result<(), StepError> {
 const TARGET_HOSTNAME: &str = "nsconform-setns";
 
 // ---------------------------------------------------------------------------------
+/// SETNS-01: setns(fd, 0) and setns(fd, CLONE_NEWUTS) on a UTS ns file join it and the
+/// target's hostname becomes visible. setns(2) DESCRIPTION.
 pub const SETNS_01: Property = Property {
     id: "SETNS-01",
     area: Area::Setns,
@@ -104,6 +106,8 @@ fn setns_01_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-02: setns() with an nstype naming a different type than the ns file fails with
+/// EINVAL. setns(2) ERRORS EINVAL.
 pub const SETNS_02: Property = Property {
     id: "SETNS-02",
     area: Area::Setns,
@@ -143,6 +147,9 @@ fn setns_02_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-03: setns() on a descriptor that is neither an ns file nor a pidfd (regular file,
+/// memfd) fails with EINVAL; on a closed descriptor with EBADF. setns(2) ERRORS EINVAL,
+/// EBADF.
 pub const SETNS_03: Property = Property {
     id: "SETNS-03",
     area: Area::Setns,
@@ -188,6 +195,8 @@ fn setns_03_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-04: setns() on an ns file with a garbage nstype (-1, CLONE_VM) fails with EINVAL.
+/// setns(2) ERRORS EINVAL.
 pub const SETNS_04: Property = Property {
     id: "SETNS-04",
     area: Area::Setns,
@@ -221,6 +230,8 @@ fn setns_04_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-05: setns() fails with EPERM without CAP_SYS_ADMIN in the caller's user ns, or in
+/// the user ns owning the target (a sibling user ns's UTS ns). setns(2) ERRORS EPERM.
 pub const SETNS_05: Property = Property {
     id: "SETNS-05",
     area: Area::Setns,
@@ -284,6 +295,9 @@ fn setns_05_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-06: setns(pidfd, CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWNET) moves the caller into all
+/// three of the target's namespaces at once; mask 0 or non-namespace bits (CLONE_VM) give
+/// EINVAL. setns(2) "fd is a PID file descriptor".
 pub const SETNS_06: Property = Property {
     id: "SETNS-06",
     area: Area::Setns,
@@ -362,6 +376,8 @@ fn setns_06_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-07: setns() on the pidfd of a process that exited and was reaped fails with ESRCH
+/// and leaves the caller's namespaces alone. setns(2) ERRORS ESRCH.
 pub const SETNS_07: Property = Property {
     id: "SETNS-07",
     area: Area::Setns,
@@ -404,6 +420,9 @@ fn setns_07_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-08: setns(pidfd, CLONE_NEWUTS|CLONE_NEWPID) where the PID part fails (target PID
+/// ns is an ancestor: EINVAL) changes no namespace; the UTS part alone succeeds. setns(2)
+/// "fd is a PID file descriptor" (atomic).
 pub const SETNS_08: Property = Property {
     id: "SETNS-08",
     area: Area::Setns,
@@ -470,6 +489,9 @@ fn setns_08_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-09: Joining a child user ns works and grants all capabilities there; joining the
+/// caller's own user ns is EINVAL; a sibling's or the parent user ns is EPERM. setns(2)
+/// "User namespaces"; user_namespaces(7).
 pub const SETNS_09: Property = Property {
     id: "SETNS-09",
     area: Area::Setns,
@@ -537,6 +559,8 @@ fn setns_09_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-10: A multithreaded caller cannot join a user ns or a mount ns (EINVAL); the same
+/// join works single-threaded. setns(2) ERRORS EINVAL.
 pub const SETNS_10: Property = Property {
     id: "SETNS-10",
     area: Area::Setns,
@@ -601,6 +625,8 @@ fn setns_10_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-11: A process sharing its fs_struct (created with CLONE_FS) cannot join a user ns
+/// or a mount ns (EINVAL). setns(2) ERRORS EINVAL.
 pub const SETNS_11: Property = Property {
     id: "SETNS-11",
     area: Area::Setns,
@@ -663,6 +689,9 @@ fn setns_11_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-12: Joining a mount ns needs CAP_SYS_CHROOT and CAP_SYS_ADMIN (else EPERM, also
+/// from a sibling user ns); afterwards cwd and root are the target ns root. setns(2) "Mount
+/// namespaces".
 pub const SETNS_12: Property = Property {
     id: "SETNS-12",
     area: Area::Setns,
@@ -752,6 +781,9 @@ fn setns_12_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-13: Joining a descendant PID ns changes only pid_for_children (getpid() unchanged;
+/// the next child is in it); joining an ancestor PID ns is EINVAL. setns(2) "PID
+/// namespaces"; pid_namespaces(7).
 pub const SETNS_13: Property = Property {
     id: "SETNS-13",
     area: Area::Setns,
@@ -829,6 +861,8 @@ fn setns_13_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-14: Joining a cgroup ns changes only the caller's view of /proc/self/cgroup, never
+/// its cgroup membership. setns(2) "Cgroup namespaces"; cgroup_namespaces(7).
 pub const SETNS_14: Property = Property {
     id: "SETNS-14",
     area: Area::Setns,
@@ -900,6 +934,8 @@ fn setns_14_check(cx: &mut Cx) -> CheckResult {
     )
 }
 // ---------------------------------------------------------------------------------
+/// SETNS-15: Joining a time ns switches the caller's own CLOCK_MONOTONIC (vDSO and syscall)
+/// by the ns offset; a multithreaded caller gets EUSERS. setns(2); time_namespaces(7).
 pub const SETNS_15: Property = Property {
     id: "SETNS-15",
     area: Area::Setns,
@@ -983,6 +1019,9 @@ fn setns_15_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-16: PIDFD_GET_*_NAMESPACE ioctls on a pidfd return descriptors of the process's
+/// namespaces (incl. pid_for_children, time_for_children) usable with setns. uapi
+/// linux/pidfd.h PIDFD_GET_*_NAMESPACE; setns(2).
 pub const SETNS_16: Property = Property {
     id: "SETNS-16",
     area: Area::Setns,
