@@ -14,6 +14,7 @@ pub mod child;
 pub mod fact;
 pub mod guard;
 pub mod nsfd;
+pub mod nsops;
 pub mod proc;
 pub mod userns;
 

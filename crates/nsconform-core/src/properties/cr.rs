@@ -1,25 +1,28 @@
 //! CR properties: clone(2), clone3 and unshare(2) rules for namespace flags.
 
-use super::gen::{
-    hold, in_child, in_child_or_crash, ino, ioctl_fd_ino, judge_table, limit_effective_caps,
-    new_user_ns, open, res, sys_res, NS_GET_USERNS, NS_TYPES, OK,
-};
 use crate::harness::Cx;
-use crate::kit::facts;
+use crate::kit::child::{exit_now, flag_names, wait_for, Fork};
+use crate::kit::fact::yes;
+use crate::kit::nsfd::open;
+use crate::kit::nsops::{held, ino, ioctl_ino, spawn_idle_thread, unshare_step};
+use crate::kit::proc::limit_effective_caps;
+use crate::kit::userns::new_user_ns;
+use crate::kit::{facts, res, sys_res, Table, OK};
+use crate::ns::{Ns, NS_GET_USERNS};
 use crate::outcome::Expect;
-use crate::probe::{Inside, Launch, StepError};
+use crate::probe::{Inside, Launch, StepError, StepExt};
 use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::sched::{unshare, CloneFlags};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::os::fd::AsRawFd;
 
 pub const ALL: &[Property] = &[
     CR_01, CR_02, CR_03, CR_04, CR_05, CR_06, CR_07, CR_08, CR_09, CR_10, CR_11, CR_12,
 ];
 
-type Table = BTreeMap<String, String>;
-
+/// Run the property under `launch` with `args`, judge its errno table against
+/// `expected`.
 fn table_check(
     cx: &mut Cx,
     launch: Launch,
@@ -31,36 +34,37 @@ fn table_check(
     let f: Table = run.facts()?;
     let exp: Vec<(&str, &str)> = expected.iter().map(|(a, b)| (a.as_str(), *b)).collect();
     let mut e = Expect::new();
-    judge_table(&mut e, "result", &exp, &f);
+    f.judge(&mut e, "result", &exp);
     Ok(e.verdict(summary).with_observed(json!(f)))
 }
 
-fn yes(b: bool) -> String {
-    if b { "yes" } else { "no" }.to_string()
-}
+// The raw clone(2) and clone3(2) calls below are the calls under test (their flags and
+// errnos are the facts), so they cannot go through `Fork`; they never pass CLONE_VM
+// with a closure, and a created child leaves at once with `exit_now`.
 
-/// Leave a child that a raw clone created, or reap it and say OK; else the errno.
+/// Leave a child that a raw clone created, or reap it and say "ok"; else the errno.
 fn reap(ret: libc::c_long) -> String {
     if ret == 0 {
-        // SAFETY: in the new child: leave at once.
-        unsafe { libc::_exit(0) }
+        exit_now(0)
     }
     if ret > 0 {
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(ret as i32), None);
+        let _ = wait_for(nix::unistd::Pid::from_raw(ret as i32));
     }
     sys_res(ret)
 }
 
-/// clone3(2) through libc::syscall with `flags`; a created child exits at once.
-pub fn clone3_res(flags: u64) -> String {
-    // SAFETY: fork-like clone3 in the single-threaded probe; the child only calls _exit.
+/// clone3(2) with `flags`; a created child exits at once.
+fn clone3_res(flags: u64) -> String {
+    // SAFETY: fork-like clone3 in a single-threaded process; the child only calls _exit.
     let r = unsafe { crate::probe::sys::clone3(flags, &[]) };
     reap(r.map_or(-1, libc::c_long::from))
 }
 
 /// The raw clone(2) syscall with `flags` and no new stack (fork-like).
-pub fn clone_res(flags: i64) -> String {
-    // SAFETY: without CLONE_VM the child gets a copy of the stack, as with fork.
+fn clone_res(flags: i64) -> String {
+    // SAFETY: without CLONE_VM the child gets a copy of the stack, as with fork; with
+    // CLONE_VM (CR-07) the kernel must refuse, and a kernel that accepts crashes only the
+    // throwaway process this runs in.
     let r = unsafe {
         libc::syscall(
             libc::SYS_clone,
@@ -74,17 +78,19 @@ pub fn clone_res(flags: i64) -> String {
     reap(r)
 }
 
-const NS_FLAGS: [(&str, i32); 7] = [
-    ("NEWNS", libc::CLONE_NEWNS),
-    ("NEWUTS", libc::CLONE_NEWUTS),
-    ("NEWIPC", libc::CLONE_NEWIPC),
-    ("NEWNET", libc::CLONE_NEWNET),
-    ("NEWPID", libc::CLONE_NEWPID),
-    ("NEWCGROUP", libc::CLONE_NEWCGROUP),
-    ("NEWTIME", libc::CLONE_NEWTIME),
-];
+/// The namespace types other than user, with their `NEWNS`-style flag names.
+fn ns_flags() -> Vec<(String, Ns)> {
+    Ns::ALL
+        .into_iter()
+        .filter(|ns| *ns != Ns::User)
+        .map(|ns| (flag_names(ns.flag()).replace("CLONE_", ""), ns))
+        .collect()
+}
 
 // ---------------------------------------------------------------------------------
+/// CR-01: Without CAP_SYS_ADMIN, CLONE_NEW{NS,UTS,IPC,NET,PID,CGROUP,TIME} fail with EPERM
+/// in unshare, clone and clone3 (clone() has no CLONE_NEWTIME). clone(2) ERRORS EPERM;
+/// unshare(2) ERRORS EPERM.
 pub const CR_01: Property = Property {
     id: "CR-01",
     area: Area::Cr,
@@ -100,23 +106,20 @@ pub const CR_01: Property = Property {
 };
 
 fn cr_01_inside(_: &Inside) -> Result<Value, StepError> {
-    let t: Table = in_child("drop CAP_SYS_ADMIN and create namespaces", || {
+    let t: Table = Fork::new("drop CAP_SYS_ADMIN and create namespaces").run(|_| {
         let mut t = Table::new();
-        let caps = limit_effective_caps(0);
+        let caps = res(limit_effective_caps(0));
         if caps != OK {
-            t.insert("capset".into(), caps);
+            t.set("capset", caps);
             return t;
         }
-        for (name, flag) in NS_FLAGS {
-            t.insert(
-                format!("unshare {name}"),
-                res(unshare(CloneFlags::from_bits_retain(flag))),
-            );
-            if flag != libc::CLONE_NEWTIME {
+        for (name, ns) in ns_flags() {
+            t.set(format!("unshare {name}"), res(unshare(ns.flag())));
+            if ns != Ns::Time {
                 // clone() has no CLONE_NEWTIME: 0x80 lies in its exit-signal byte.
-                t.insert(format!("clone {name}"), clone_res(flag as i64));
+                t.set(format!("clone {name}"), clone_res(ns.raw_flag() as i64));
             }
-            t.insert(format!("clone3 {name}"), clone3_res(flag as u64));
+            t.set(format!("clone3 {name}"), clone3_res(ns.raw_flag() as u64));
         }
         t
     })?;
@@ -125,7 +128,7 @@ fn cr_01_inside(_: &Inside) -> Result<Value, StepError> {
 
 fn cr_01_check(cx: &mut Cx) -> CheckResult {
     let mut want = Vec::new();
-    for (name, _) in NS_FLAGS {
+    for (name, _) in ns_flags() {
         for call in ["unshare", "clone", "clone3"] {
             if call == "clone" && name == "NEWTIME" {
                 continue;
@@ -143,6 +146,9 @@ fn cr_01_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-02: unshare(0) succeeds and changes no namespace; flags unshare does not know
+/// (CLONE_PTRACE, CLONE_VFORK, CSIGNAL bits) fail with EINVAL. unshare(2) DESCRIPTION,
+/// ERRORS EINVAL.
 pub const CR_02: Property = Property {
     id: "CR-02",
     area: Area::Cr,
@@ -158,21 +164,21 @@ pub const CR_02: Property = Property {
 };
 
 fn ns_inodes() -> Vec<Option<u64>> {
-    NS_TYPES.iter().map(|k| ino("self", k)).collect()
+    Ns::ALL.iter().map(|ns| ino("self", *ns)).collect()
 }
 
 fn cr_02_inside(_: &Inside) -> Result<Value, StepError> {
-    let t: Table = in_child("unshare odd flags", || {
+    let t: Table = Fork::new("unshare odd flags").run(|_| {
         let mut t = Table::new();
         let before = ns_inodes();
-        t.insert("unshare 0".into(), res(unshare(CloneFlags::empty())));
-        t.insert("namespaces unchanged".into(), yes(ns_inodes() == before));
+        t.set("unshare 0", res(unshare(CloneFlags::empty())));
+        t.set("namespaces unchanged", yes(ns_inodes() == before));
         for (name, flag) in [
             ("CLONE_PTRACE", libc::CLONE_PTRACE),
             ("CLONE_VFORK", libc::CLONE_VFORK),
             ("CSIGNAL bit 0x1", 0x1),
         ] {
-            t.insert(
+            t.set(
                 format!("unshare {name}"),
                 res(unshare(CloneFlags::from_bits_retain(flag))),
             );
@@ -200,6 +206,10 @@ fn cr_02_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-03: An unprivileged process creates every namespace type in one
+/// unshare(CLONE_NEWUSER|...) call (user ns first), and NS_GET_USERNS says the new user ns
+/// owns them all. user_namespaces(7) "Interaction of user namespaces and other types of
+/// namespaces"; ioctl_ns(2).
 pub const CR_03: Property = Property {
     id: "CR-03",
     area: Area::Cr,
@@ -214,12 +224,19 @@ pub const CR_03: Property = Property {
     check: cr_03_check,
 };
 
+/// The arguments of CR-03's inside half.
+#[derive(Serialize, Deserialize)]
+struct Cr03Args {
+    /// The CLONE_NEW* flags to unshare in one call.
+    flags: i32,
+}
+
 fn cr_03_inside(cx: &Inside) -> Result<Value, StepError> {
-    let flags = cx.args.get("flags").and_then(Value::as_i64).unwrap_or(0) as i32;
+    let flags = cx.args::<Cr03Args>()?.flags;
     let drop_to = nix::unistd::geteuid().is_root();
-    let before: BTreeMap<&str, Option<u64>> =
-        NS_TYPES.iter().map(|k| (*k, ino("self", k))).collect();
-    let t: Table = in_child("unshare every type as an unprivileged user", move || {
+    let before: BTreeMap<Ns, Option<u64>> =
+        Ns::ALL.iter().map(|ns| (*ns, ino("self", *ns))).collect();
+    let t: Table = Fork::new("unshare every type as an unprivileged user").run(move |_| {
         let mut t = Table::new();
         if drop_to {
             let id = 65534;
@@ -231,28 +248,26 @@ fn cr_03_inside(cx: &Inside) -> Result<Value, StepError> {
             let _ = nix::unistd::setresgid(g, g, g);
             let _ = nix::unistd::setresuid(u, u, u);
         }
-        t.insert(
-            "unshare".into(),
-            res(unshare(CloneFlags::from_bits_retain(flags))),
-        );
+        t.set("unshare", res(unshare(CloneFlags::from_bits_retain(flags))));
         // A child sees the new PID and time namespaces as its own.
-        let seen: Table = in_child("look from a child", move || {
-            let mut t = Table::new();
-            let user = ino("self", "user");
-            for k in NS_TYPES {
-                let now = ino("self", k);
-                t.insert(format!("new {k}"), yes(now.is_some() && now != before[k]));
-                if k != "user" {
-                    let owner = std::fs::File::open(format!("/proc/self/ns/{k}"))
-                        .ok()
-                        .and_then(|f| ioctl_fd_ino(f.as_raw_fd(), NS_GET_USERNS).ok());
-                    t.insert(format!("{k} owned by the new user ns"), yes(owner == user));
+        let seen: Table = Fork::new("look from a child")
+            .run(move |_| {
+                let mut t = Table::new();
+                let user = ino("self", Ns::User);
+                for k in Ns::ALL {
+                    let now = ino("self", k);
+                    t.set(format!("new {k}"), yes(now.is_some() && now != before[&k]));
+                    if k != Ns::User {
+                        let owner = open(&k.path("self"))
+                            .ok()
+                            .and_then(|f| ioctl_ino(&f, NS_GET_USERNS).ok());
+                        t.set(format!("{k} owned by the new user ns"), yes(owner == user));
+                    }
                 }
-            }
-            t
-        })
-        .unwrap_or_default();
-        t.extend(seen);
+                t
+            })
+            .unwrap_or_default();
+        t.0.extend(seen.0);
         t
     })?;
     facts(&t)
@@ -264,33 +279,33 @@ fn cr_03_check(cx: &mut Cx) -> CheckResult {
         l.apply(c);
     }
     let mut flags = 0;
-    for (on, f) in [
-        (l.user, libc::CLONE_NEWUSER),
-        (l.mnt, libc::CLONE_NEWNS),
-        (l.uts, libc::CLONE_NEWUTS),
-        (l.ipc, libc::CLONE_NEWIPC),
-        (l.net, libc::CLONE_NEWNET),
-        (l.pid, libc::CLONE_NEWPID),
-        (l.cgroup, libc::CLONE_NEWCGROUP),
-        (l.time, libc::CLONE_NEWTIME),
+    for (on, ns) in [
+        (l.user, Ns::User),
+        (l.mnt, Ns::Mnt),
+        (l.uts, Ns::Uts),
+        (l.ipc, Ns::Ipc),
+        (l.net, Ns::Net),
+        (l.pid, Ns::Pid),
+        (l.cgroup, Ns::Cgroup),
+        (l.time, Ns::Time),
     ] {
         if on {
-            flags |= f;
+            flags |= ns.raw_flag();
         }
     }
     let mut want = vec![("unshare".to_string(), OK)];
-    for k in NS_TYPES {
+    for k in Ns::ALL {
         want.push((format!("new {k}"), "yes"));
-        if k != "user" {
+        if k != Ns::User {
             want.push((format!("{k} owned by the new user ns"), "yes"));
         }
     }
     let launch = cx.prepare(Launch::host());
-    let run = cx.run_exact(launch, json!({ "flags": flags }), |_| Ok(()))?;
+    let run = cx.run_exact(launch, json!(Cr03Args { flags }), |_| Ok(()))?;
     let f: Table = run.facts()?;
     let exp: Vec<(&str, &str)> = want.iter().map(|(a, b)| (a.as_str(), *b)).collect();
     let mut e = Expect::new();
-    judge_table(&mut e, "result", &exp, &f);
+    f.judge(&mut e, "result", &exp);
     Ok(
         e.verdict("one call makes all types, all owned by the new user ns")
             .with_observed(json!(f)),
@@ -298,6 +313,9 @@ fn cr_03_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-04: A namespace is owned by the user ns its creator was in when creating it, and
+/// keeps that owner after the creator moves to another user ns. user_namespaces(7)
+/// "Interaction of user namespaces and other types of namespaces".
 pub const CR_04: Property = Property {
     id: "CR-04",
     area: Area::Cr,
@@ -314,33 +332,33 @@ pub const CR_04: Property = Property {
 
 fn owner_of(path: &str) -> Option<u64> {
     let f = open(path).ok()?;
-    ioctl_fd_ino(f.as_raw_fd(), NS_GET_USERNS).ok()
+    ioctl_ino(&f, NS_GET_USERNS).ok()
 }
 
 fn cr_04_inside(_: &Inside) -> Result<Value, StepError> {
     let mut t = Table::new();
-    let u0 = ino("self", "user");
+    let u0 = ino("self", Ns::User);
     // h1 creates a UTS ns, then moves to a new user ns; h2 does it the other way round.
-    let h1 = hold("create a UTS ns, then a user ns", || {
-        super::gen::unshare_raw(libc::CLONE_NEWUTS)?;
+    let (h1, ()) = held("create a UTS ns, then a user ns", || {
+        unshare_step(CloneFlags::CLONE_NEWUTS)?;
         new_user_ns()
     })?;
-    let h2 = hold("create a user ns, then a UTS ns", || {
+    let (h2, ()) = held("create a user ns, then a UTS ns", || {
         new_user_ns()?;
-        super::gen::unshare_raw(libc::CLONE_NEWUTS)
+        unshare_step(CloneFlags::CLONE_NEWUTS)
     })?;
-    let (p1, p2) = (h1.pid.to_string(), h2.pid.to_string());
-    t.insert(
-        "creator moved to another user ns".into(),
-        yes(ino(&p1, "user") != u0),
+    let (p1, p2) = (h1.pid(), h2.pid());
+    t.set(
+        "creator moved to another user ns",
+        yes(ino(p1, Ns::User) != u0),
     );
-    t.insert(
-        "UTS ns made before the move is owned by the old user ns".into(),
-        yes(owner_of(&h1.ns_path("uts")) == u0),
+    t.set(
+        "UTS ns made before the move is owned by the old user ns",
+        yes(owner_of(&h1.ns_path(Ns::Uts)) == u0),
     );
-    t.insert(
-        "UTS ns made after the move is owned by the new user ns".into(),
-        yes(owner_of(&h2.ns_path("uts")) == ino(&p2, "user")),
+    t.set(
+        "UTS ns made after the move is owned by the new user ns",
+        yes(owner_of(&h2.ns_path(Ns::Uts)) == ino(p2, Ns::User)),
     );
     facts(&t)
 }
@@ -370,6 +388,8 @@ fn cr_04_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-05: clone() and clone3() with CLONE_NEWNS|CLONE_FS fail with EINVAL. clone(2) ERRORS
+/// EINVAL.
 pub const CR_05: Property = Property {
     id: "CR-05",
     area: Area::Cr,
@@ -386,13 +406,13 @@ pub const CR_05: Property = Property {
 
 fn flag_pair_inside(flags: i32) -> Result<Value, StepError> {
     let mut t = Table::new();
-    t.insert(
-        "clone".into(),
-        in_child("clone", move || clone_res(flags as i64))?,
+    t.set(
+        "clone",
+        Fork::new("clone").run(move |_| clone_res(flags as i64))?,
     );
-    t.insert(
-        "clone3".into(),
-        in_child("clone3", move || clone3_res(flags as u64))?,
+    t.set(
+        "clone3",
+        Fork::new("clone3").run(move |_| clone3_res(flags as u64))?,
     );
     facts(&t)
 }
@@ -416,6 +436,8 @@ fn cr_05_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-06: clone() and clone3() with CLONE_NEWUSER|CLONE_FS fail with EINVAL. clone(2)
+/// ERRORS EINVAL.
 pub const CR_06: Property = Property {
     id: "CR-06",
     area: Area::Cr,
@@ -445,6 +467,8 @@ fn cr_06_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-07: CLONE_NEWPID or CLONE_NEWUSER together with CLONE_THREAD fail with EINVAL; with
+/// CLONE_PARENT too before 3.12, allowed since (per-kernel). clone(2) ERRORS EINVAL.
 pub const CR_07: Property = Property {
     id: "CR-07",
     area: Area::Cr,
@@ -467,15 +491,19 @@ const CR_07_CASES: [(&str, i32); 4] = [
     ("NEWUSER|THREAD", libc::CLONE_NEWUSER | THREAD),
 ];
 
+/// Run `f` in a throwaway child; a child that died without a result reads as
+/// `CRASHED`.
+fn or_crash(what: &str, f: impl FnOnce() -> String) -> Result<String, StepError> {
+    let (got, _) = Fork::new(what).spawn(|_| f())?.finish::<String>()?;
+    Ok(got.unwrap_or_else(|| "CRASHED".to_string()))
+}
+
 fn cr_07_inside(_: &Inside) -> Result<Value, StepError> {
     let mut t = Table::new();
     for (name, flags) in CR_07_CASES {
         // A kernel that wrongly accepted a CLONE_VM thread on the caller's stack would
         // crash the throwaway child, which reads as CRASHED.
-        t.insert(
-            name.into(),
-            in_child_or_crash("clone", move || clone_res(flags as i64))?,
-        );
+        t.set(name, or_crash("clone", || clone_res(flags as i64))?);
     }
     facts(&t)
 }
@@ -504,6 +532,9 @@ fn cr_07_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CR-08: clone(CLONE_NEWIPC|CLONE_SYSVSEM) fails with EINVAL; unshare(CLONE_NEWIPC) also
+/// detaches the caller's SysV semaphore undo list (its adjustments are applied at once).
+/// clone(2) ERRORS EINVAL; unshare(2) CLONE_NEWIPC, CLONE_SYSVSEM.
 pub const CR_08: Property = Property {
     id: "CR-08",
     area: Area::Cr,
@@ -518,33 +549,29 @@ pub const CR_08: Property = Property {
     check: cr_08_check,
 };
 
-fn sem_add_undo(id: i32) -> Result<(), String> {
+fn sem_add_undo(id: i32) -> Result<(), StepError> {
     let mut op = libc::sembuf {
         sem_num: 0,
         sem_op: 1,
         sem_flg: libc::SEM_UNDO as i16,
     };
+    // SysV semaphores have no nix wrapper.
     // SAFETY: one valid sembuf.
     if unsafe { libc::semop(id, &mut op, 1) } < 0 {
-        return Err(format!("semop: {}", nix::errno::Errno::last()));
+        return Err(nix::errno::Errno::last()).step("semop");
     }
     Ok(())
 }
 
 fn cr_08_inside(cx: &Inside) -> Result<Value, StepError> {
     let mut t = Table::new();
-    t.insert(
-        "clone NEWIPC|SYSVSEM".into(),
-        in_child("clone", || {
-            clone_res((libc::CLONE_NEWIPC | libc::CLONE_SYSVSEM) as i64)
-        })?,
+    t.set(
+        "clone NEWIPC|SYSVSEM",
+        Fork::new("clone").run(|_| clone_res((libc::CLONE_NEWIPC | libc::CLONE_SYSVSEM) as i64))?,
     );
     if !cx.launch.ipc {
         // Never create IPC objects in the host's namespace.
-        t.insert(
-            "semaphore test".into(),
-            "NOT TRIED (no private IPC ns)".into(),
-        );
+        t.set("semaphore test", "NOT TRIED (no private IPC ns)");
         return facts(&t);
     }
     // SAFETY: semget with constant arguments.
@@ -560,17 +587,17 @@ fn cr_08_inside(cx: &Inside) -> Result<Value, StepError> {
     // SAFETY: GETVAL of semaphore 0.
     let val = || unsafe { libc::semctl(id, 0, libc::GETVAL) }.to_string();
     {
-        let _plain = hold("semop +1 with SEM_UNDO", move || sem_add_undo(id))?;
-        t.insert("value while a SEM_UNDO holder lives".into(), val());
+        let (_plain, ()) = held("semop +1 with SEM_UNDO", || sem_add_undo(id))?;
+        t.set("value while a SEM_UNDO holder lives", val());
     }
-    t.insert("value after it exited".into(), val());
+    t.set("value after it exited", val());
     {
-        let _moved = hold("semop +1 with SEM_UNDO, then unshare IPC", move || {
+        let (_moved, ()) = held("semop +1 with SEM_UNDO, then unshare IPC", || {
             sem_add_undo(id)?;
-            super::gen::unshare_raw(libc::CLONE_NEWIPC)
+            unshare_step(CloneFlags::CLONE_NEWIPC)
         })?;
-        t.insert(
-            "value while the holder lives after unshare(CLONE_NEWIPC)".into(),
+        t.set(
+            "value while the holder lives after unshare(CLONE_NEWIPC)",
             val(),
         );
     }
@@ -602,166 +629,8 @@ fn cr_08_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
-pub const CR_10: Property = Property {
-    id: "CR-10",
-    area: Area::Cr,
-    title: "unshare(CLONE_NEWUSER) from a multithreaded process fails with EINVAL (it implies CLONE_THREAD); single-threaded it works",
-    man: "unshare(2) CLONE_NEWUSER, ERRORS EINVAL",
-    prereq: Prereq::ROOTLESS,
-    coverage: "new",
-    controls: &[],
-    global: false,
-    subject: None,
-    inside: Some(cr_10_inside),
-    check: cr_10_check,
-};
-
-fn cr_10_inside(_: &Inside) -> Result<Value, StepError> {
-    let mut t = Table::new();
-    t.insert(
-        "single-threaded".into(),
-        in_child("unshare CLONE_NEWUSER", || {
-            res(unshare(CloneFlags::CLONE_NEWUSER))
-        })?,
-    );
-    t.insert(
-        "multithreaded".into(),
-        in_child("unshare CLONE_NEWUSER with a second thread", || {
-            if !super::setns::spawn_idle_thread() {
-                return "spawn failed".to_string();
-            }
-            res(unshare(CloneFlags::CLONE_NEWUSER))
-        })?,
-    );
-    facts(&t)
-}
-
-fn cr_10_check(cx: &mut Cx) -> CheckResult {
-    let want = vec![
-        ("single-threaded".to_string(), OK),
-        ("multithreaded".to_string(), "EINVAL"),
-    ];
-    table_check(
-        cx,
-        Launch::host(),
-        Value::Null,
-        &want,
-        "threads block unshare(CLONE_NEWUSER)",
-    )
-}
-
-// ---------------------------------------------------------------------------------
-pub const CR_11: Property = Property {
-    id: "CR-11",
-    area: Area::Cr,
-    title: "A chrooted process (root is not its mount ns root) gets EPERM from unshare/clone3 with CLONE_NEWUSER; after chroot(\"/\") it works",
-    man: "unshare(2) ERRORS EPERM; clone(2) ERRORS EPERM",
-    prereq: Prereq::ROOTLESS.kernel(5, 3),
-    coverage: "new",
-    controls: &[],
-    global: false,
-    subject: None,
-    inside: Some(cr_11_inside),
-    check: cr_11_check,
-};
-
-fn cr_11_inside(_: &Inside) -> Result<Value, StepError> {
-    let mut t = Table::new();
-    for (label, dir) in [("chroot /proc", "/proc"), ("chroot /", "/")] {
-        let r: (String, String, String) = in_child("chroot, then create a user ns", move || {
-            let c = res(nix::unistd::chroot(dir));
-            (
-                c,
-                clone3_res(libc::CLONE_NEWUSER as u64),
-                res(unshare(CloneFlags::CLONE_NEWUSER)),
-            )
-        })?;
-        t.insert(label.into(), r.0);
-        t.insert(format!("{label}: clone3 NEWUSER"), r.1);
-        t.insert(format!("{label}: unshare NEWUSER"), r.2);
-    }
-    facts(&t)
-}
-
-fn cr_11_check(cx: &mut Cx) -> CheckResult {
-    let want: Vec<(String, &str)> = [
-        ("chroot /proc", OK),
-        ("chroot /proc: clone3 NEWUSER", "EPERM"),
-        ("chroot /proc: unshare NEWUSER", "EPERM"),
-        ("chroot /", OK),
-        ("chroot /: clone3 NEWUSER", OK),
-        ("chroot /: unshare NEWUSER", OK),
-    ]
-    .iter()
-    .map(|(a, b)| (a.to_string(), *b))
-    .collect();
-    table_check(
-        cx,
-        Launch::host().user(),
-        Value::Null,
-        &want,
-        "no user namespaces from a chroot",
-    )
-}
-
-// ---------------------------------------------------------------------------------
-pub const CR_12: Property = Property {
-    id: "CR-12",
-    area: Area::Cr,
-    title: "CLONE_NEWUSER fails with EPERM while the caller's euid has no mapping in its user ns (right after unshare, before uid_map is written); it works once mapped",
-    man: "unshare(2) ERRORS EPERM; clone(2) ERRORS EPERM",
-    prereq: Prereq::ROOTLESS.kernel(5, 3),
-    coverage: "new",
-    controls: &[],
-    global: false,
-    subject: None,
-    inside: Some(cr_12_inside),
-    check: cr_12_check,
-};
-
-fn cr_12_inside(_: &Inside) -> Result<Value, StepError> {
-    let mut t = Table::new();
-    let unmapped: (String, String, String) = in_child("nest a user ns without a map", || {
-        let first = res(unshare(CloneFlags::CLONE_NEWUSER));
-        (
-            first,
-            clone3_res(libc::CLONE_NEWUSER as u64),
-            res(unshare(CloneFlags::CLONE_NEWUSER)),
-        )
-    })?;
-    t.insert("first unshare".into(), unmapped.0);
-    t.insert("unmapped: clone3 NEWUSER".into(), unmapped.1);
-    t.insert("unmapped: unshare NEWUSER".into(), unmapped.2);
-    t.insert(
-        "mapped: unshare NEWUSER".into(),
-        in_child("nest a user ns after mapping", || match new_user_ns() {
-            Ok(()) => res(unshare(CloneFlags::CLONE_NEWUSER)),
-            Err(m) => m,
-        })?,
-    );
-    facts(&t)
-}
-
-fn cr_12_check(cx: &mut Cx) -> CheckResult {
-    let want: Vec<(String, &str)> = [
-        ("first unshare", OK),
-        ("unmapped: clone3 NEWUSER", "EPERM"),
-        ("unmapped: unshare NEWUSER", "EPERM"),
-        ("mapped: unshare NEWUSER", OK),
-    ]
-    .iter()
-    .map(|(a, b)| (a.to_string(), *b))
-    .collect();
-    table_check(
-        cx,
-        Launch::host(),
-        Value::Null,
-        &want,
-        "an unmapped euid cannot nest user namespaces",
-    )
-}
-
-// ---------------------------------------------------------------------------------
+/// CR-09: unshare(CLONE_NEWNS) implies CLONE_FS: a CLONE_FS sibling's chdir is shared
+/// before, not after it unshares the mount ns. unshare(2) CLONE_NEWNS.
 pub const CR_09: Property = Property {
     id: "CR-09",
     area: Area::Cr,
@@ -791,10 +660,17 @@ fn chdir_sys() -> String {
     res(nix::unistd::chdir("/sys"))
 }
 
+/// Run `f` in a process created with CLONE_FS (sharing cwd and root with the caller).
+fn clone_fs_run(f: fn() -> String) -> String {
+    Fork::new("share fs_struct with its parent")
+        .clone_flags(libc::CLONE_FS as u64)
+        .run(|_| f())
+        .unwrap_or_else(|e| e.to_string())
+}
+
 fn cr_09_inside(cx: &Inside) -> Result<Value, StepError> {
     let new = cx.launch.mnt;
-    let t: Table = in_child("share fs with a CLONE_FS sibling", move || {
-        use super::setns::clone_fs_run;
+    let t: Table = Fork::new("share fs with a CLONE_FS sibling").run(|_| {
         let cwd = || {
             nix::unistd::getcwd()
                 .map(|p| p.display().to_string())
@@ -802,18 +678,15 @@ fn cr_09_inside(cx: &Inside) -> Result<Value, StepError> {
         };
         let mut t = Table::new();
         let _ = nix::unistd::chdir("/");
-        t.insert("sibling chdir /proc".into(), clone_fs_run(chdir_proc));
-        t.insert("own cwd after it".into(), cwd());
+        t.set("sibling chdir /proc", clone_fs_run(chdir_proc));
+        t.set("own cwd after it", cwd());
         let second: fn() -> String = if new {
             unshare_then_chdir_sys
         } else {
             chdir_sys
         };
-        t.insert(
-            "sibling unshares NEWNS, chdir /sys".into(),
-            clone_fs_run(second),
-        );
-        t.insert("own cwd after that".into(), cwd());
+        t.set("sibling unshares NEWNS, chdir /sys", clone_fs_run(second));
+        t.set("own cwd after that", cwd());
         t
     })?;
     facts(&t)
@@ -835,5 +708,172 @@ fn cr_09_check(cx: &mut Cx) -> CheckResult {
         Value::Null,
         &want,
         "unshare(CLONE_NEWNS) stops sharing cwd",
+    )
+}
+// ---------------------------------------------------------------------------------
+/// CR-10: unshare(CLONE_NEWUSER) from a multithreaded process fails with EINVAL (it implies
+/// CLONE_THREAD); single-threaded it works. unshare(2) CLONE_NEWUSER, ERRORS EINVAL.
+pub const CR_10: Property = Property {
+    id: "CR-10",
+    area: Area::Cr,
+    title: "unshare(CLONE_NEWUSER) from a multithreaded process fails with EINVAL (it implies CLONE_THREAD); single-threaded it works",
+    man: "unshare(2) CLONE_NEWUSER, ERRORS EINVAL",
+    prereq: Prereq::ROOTLESS,
+    coverage: "new",
+    controls: &[],
+    global: false,
+    subject: None,
+    inside: Some(cr_10_inside),
+    check: cr_10_check,
+};
+
+fn cr_10_inside(_: &Inside) -> Result<Value, StepError> {
+    let mut t = Table::new();
+    t.set(
+        "single-threaded",
+        Fork::new("unshare CLONE_NEWUSER").run(|_| res(unshare(CloneFlags::CLONE_NEWUSER)))?,
+    );
+    t.set(
+        "multithreaded",
+        Fork::new("unshare CLONE_NEWUSER with a second thread").run(|_| {
+            if !spawn_idle_thread() {
+                return "spawn failed".to_string();
+            }
+            res(unshare(CloneFlags::CLONE_NEWUSER))
+        })?,
+    );
+    facts(&t)
+}
+
+fn cr_10_check(cx: &mut Cx) -> CheckResult {
+    let want = vec![
+        ("single-threaded".to_string(), OK),
+        ("multithreaded".to_string(), "EINVAL"),
+    ];
+    table_check(
+        cx,
+        Launch::host(),
+        Value::Null,
+        &want,
+        "threads block unshare(CLONE_NEWUSER)",
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// CR-11: A chrooted process (root is not its mount ns root) gets EPERM from unshare/clone3
+/// with CLONE_NEWUSER; after chroot("/") it works. unshare(2) ERRORS EPERM; clone(2) ERRORS
+/// EPERM.
+pub const CR_11: Property = Property {
+    id: "CR-11",
+    area: Area::Cr,
+    title: "A chrooted process (root is not its mount ns root) gets EPERM from unshare/clone3 with CLONE_NEWUSER; after chroot(\"/\") it works",
+    man: "unshare(2) ERRORS EPERM; clone(2) ERRORS EPERM",
+    prereq: Prereq::ROOTLESS.kernel(5, 3),
+    coverage: "new",
+    controls: &[],
+    global: false,
+    subject: None,
+    inside: Some(cr_11_inside),
+    check: cr_11_check,
+};
+
+fn cr_11_inside(_: &Inside) -> Result<Value, StepError> {
+    let mut t = Table::new();
+    for (label, dir) in [("chroot /proc", "/proc"), ("chroot /", "/")] {
+        let r: (String, String, String) =
+            Fork::new("chroot, then create a user ns").run(move |_| {
+                let c = res(nix::unistd::chroot(dir));
+                (
+                    c,
+                    clone3_res(libc::CLONE_NEWUSER as u64),
+                    res(unshare(CloneFlags::CLONE_NEWUSER)),
+                )
+            })?;
+        t.set(label, r.0);
+        t.set(format!("{label}: clone3 NEWUSER"), r.1);
+        t.set(format!("{label}: unshare NEWUSER"), r.2);
+    }
+    facts(&t)
+}
+
+fn cr_11_check(cx: &mut Cx) -> CheckResult {
+    let want: Vec<(String, &str)> = [
+        ("chroot /proc", OK),
+        ("chroot /proc: clone3 NEWUSER", "EPERM"),
+        ("chroot /proc: unshare NEWUSER", "EPERM"),
+        ("chroot /", OK),
+        ("chroot /: clone3 NEWUSER", OK),
+        ("chroot /: unshare NEWUSER", OK),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), *b))
+    .collect();
+    table_check(
+        cx,
+        Launch::host().user(),
+        Value::Null,
+        &want,
+        "no user namespaces from a chroot",
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// CR-12: CLONE_NEWUSER fails with EPERM while the caller's euid has no mapping in its user
+/// ns (right after unshare, before uid_map is written); it works once mapped. unshare(2)
+/// ERRORS EPERM; clone(2) ERRORS EPERM.
+pub const CR_12: Property = Property {
+    id: "CR-12",
+    area: Area::Cr,
+    title: "CLONE_NEWUSER fails with EPERM while the caller's euid has no mapping in its user ns (right after unshare, before uid_map is written); it works once mapped",
+    man: "unshare(2) ERRORS EPERM; clone(2) ERRORS EPERM",
+    prereq: Prereq::ROOTLESS.kernel(5, 3),
+    coverage: "new",
+    controls: &[],
+    global: false,
+    subject: None,
+    inside: Some(cr_12_inside),
+    check: cr_12_check,
+};
+
+fn cr_12_inside(_: &Inside) -> Result<Value, StepError> {
+    let mut t = Table::new();
+    let unmapped: (String, String, String) =
+        Fork::new("nest a user ns without a map").run(|_| {
+            let first = res(unshare(CloneFlags::CLONE_NEWUSER));
+            (
+                first,
+                clone3_res(libc::CLONE_NEWUSER as u64),
+                res(unshare(CloneFlags::CLONE_NEWUSER)),
+            )
+        })?;
+    t.set("first unshare", unmapped.0);
+    t.set("unmapped: clone3 NEWUSER", unmapped.1);
+    t.set("unmapped: unshare NEWUSER", unmapped.2);
+    t.set(
+        "mapped: unshare NEWUSER",
+        Fork::new("nest a user ns after mapping").run(|_| match new_user_ns() {
+            Ok(()) => res(unshare(CloneFlags::CLONE_NEWUSER)),
+            Err(m) => m.to_string(),
+        })?,
+    );
+    facts(&t)
+}
+
+fn cr_12_check(cx: &mut Cx) -> CheckResult {
+    let want: Vec<(String, &str)> = [
+        ("first unshare", OK),
+        ("unmapped: clone3 NEWUSER", "EPERM"),
+        ("unmapped: unshare NEWUSER", "EPERM"),
+        ("mapped: unshare NEWUSER", OK),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), *b))
+    .collect();
+    table_check(
+        cx,
+        Launch::host(),
+        Value::Null,
+        &want,
+        "an unmapped euid cannot nest user namespaces",
     )
 }

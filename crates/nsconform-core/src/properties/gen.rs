@@ -1,359 +1,28 @@
 //! GEN properties: namespaces(7) — ns files, identity, lifetime, limits.
-//!
-//! The first half of this file holds small probe-side helpers shared by the GEN, SETNS
-//! and CR areas (run a step in a forked child, keep a helper process alive, record an
-//! errno as a fact).
 
 use crate::env::{ConfigState, KernelVersion};
 use crate::harness::Cx;
 use crate::host;
-use crate::kit::facts;
+use crate::kit::child::Fork;
+use crate::kit::fact::read_trim;
+use crate::kit::nsfd::{dev_ino, open, setns_res};
+use crate::kit::nsops::{held, ino, ioctl_ino, unshare_step};
+use crate::kit::userns::new_user_ns;
+use crate::kit::{facts, io_res, res, Child, OK};
+use crate::ns::{Ns, NS_GET_PARENT, NS_GET_USERNS};
 use crate::outcome::{Expect, Verdict};
-use crate::probe::{errno_name, Inside, Launch, StepError, StepExt};
+use crate::probe::{Inside, Launch, StepError, StepExt};
 use crate::spec::{Area, CheckResult, Control, Prereq, Property};
-use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
-use nix::sys::wait::waitpid;
-use nix::unistd::{fork, ForkResult, Pid};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 
 pub const ALL: &[Property] = &[
     GEN_01, GEN_02, GEN_03, GEN_04, GEN_05, GEN_06, GEN_07, GEN_08, GEN_09, GEN_10, GEN_11, GEN_12,
 ];
-
-// ---------------------------------------------------------------------------------
-// Shared probe-side helpers.
-
-/// The fact recorded for a call that succeeded.
-pub const OK: &str = "OK";
-
-/// `OK` or the errno name of a nix call.
-pub fn res<T>(r: nix::Result<T>) -> String {
-    match r {
-        Ok(_) => OK.to_string(),
-        Err(e) => errno_name(e),
-    }
-}
-
-/// `OK` or the errno name of a raw syscall return value (negative = failed, errno set).
-pub fn sys_res(ret: libc::c_long) -> String {
-    if ret < 0 {
-        errno_name(Errno::last())
-    } else {
-        OK.to_string()
-    }
-}
-
-/// setns(2) with a raw nstype (so invalid values can be passed); `OK` or the errno.
-pub fn setns_raw(fd: i32, nstype: i32) -> String {
-    // SAFETY: plain syscall with integer arguments.
-    sys_res(unsafe { libc::setns(fd, nstype) } as libc::c_long)
-}
-
-/// The namespace types of /proc/PID/ns (without the *_for_children links).
-pub const NS_TYPES: [&str; 8] = ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"];
-
-/// The CLONE_NEW* flag of a namespace type name.
-pub fn clone_flag(kind: &str) -> i32 {
-    match kind {
-        "cgroup" => libc::CLONE_NEWCGROUP,
-        "ipc" => libc::CLONE_NEWIPC,
-        "mnt" => libc::CLONE_NEWNS,
-        "net" => libc::CLONE_NEWNET,
-        "pid" => libc::CLONE_NEWPID,
-        "time" => libc::CLONE_NEWTIME,
-        "user" => libc::CLONE_NEWUSER,
-        "uts" => libc::CLONE_NEWUTS,
-        _ => 0,
-    }
-}
-
-/// The kernel option that lets a namespace type be created.
-pub fn config_option(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "cgroup" => "CONFIG_CGROUPS",
-        "ipc" => "CONFIG_IPC_NS",
-        "net" => "CONFIG_NET_NS",
-        "pid" => "CONFIG_PID_NS",
-        "time" => "CONFIG_TIME_NS",
-        "user" => "CONFIG_USER_NS",
-        "uts" => "CONFIG_UTS_NS",
-        _ => return None,
-    })
-}
-
-/// (st_dev, st_ino) of a path, following symlinks.
-pub fn dev_ino(path: &str) -> Option<(u64, u64)> {
-    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
-}
-
-/// Inode of `/proc/<who>/ns/<kind>`.
-pub fn ino(who: &str, kind: &str) -> Option<u64> {
-    dev_ino(&format!("/proc/{who}/ns/{kind}")).map(|(_, i)| i)
-}
-
-/// Inode of an open file.
-pub fn fd_ino(fd: i32) -> Option<u64> {
-    nix::sys::stat::fstat(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
-        .ok()
-        .map(|s| s.st_ino)
-}
-
-/// Open a file read-only (an ns file, a bind-mounted ns file ...).
-pub fn open(path: &str) -> Result<OwnedFd, StepError> {
-    std::fs::File::open(path)
-        .map(OwnedFd::from)
-        .step(&format!("open {path}"))
-}
-
-/// Map root inside the caller's fresh user namespace to `uid`/`gid` of the parent
-/// namespace (setgroups deny first). For use in forked helper processes.
-pub fn map_root(uid: u32, gid: u32) -> Result<(), String> {
-    crate::probe::write_root_map(uid, gid).map_err(|e| e.to_string())
-}
-
-/// unshare(CLONE_NEWUSER) and map root to the caller's current ids.
-pub fn new_user_ns() -> Result<(), String> {
-    let (u, g) = (
-        nix::unistd::geteuid().as_raw(),
-        nix::unistd::getegid().as_raw(),
-    );
-    unshare(CloneFlags::CLONE_NEWUSER).map_err(|e| format!("unshare CLONE_NEWUSER: {e}"))?;
-    map_root(u, g)
-}
-
-/// unshare with raw flags, as a `String` error for helper processes.
-pub fn unshare_raw(flags: i32) -> Result<(), String> {
-    if flags == 0 {
-        return Ok(());
-    }
-    unshare(CloneFlags::from_bits_retain(flags)).map_err(|e| format!("unshare {flags:#x}: {e}"))
-}
-
-/// Run `f` in a forked child (the probe is single-threaded, so fork is safe) and return
-/// what it returned. Whatever `f` does to its process (unshare, setns, chroot, threads)
-/// stays in the child.
-pub fn in_child<T: Serialize + DeserializeOwned>(
-    what: &str,
-    f: impl FnOnce() -> T,
-) -> Result<T, StepError> {
-    let (rd, wr) = nix::unistd::pipe().step("create a pipe")?;
-    // SAFETY: the probe's inside process is single-threaded.
-    match unsafe { fork() }.step(&format!("fork a child to {what}"))? {
-        ForkResult::Child => {
-            drop(rd);
-            // SAFETY: plain prctl with integer arguments.
-            unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
-            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-                .ok()
-                .and_then(|v| serde_json::to_vec(&v).ok());
-            if let Some(bytes) = out {
-                crate::probe::sys::write_all(wr.as_raw_fd(), &bytes);
-            }
-            // SAFETY: leaving the child without running the parent's destructors.
-            unsafe { libc::_exit(0) }
-        }
-        ForkResult::Parent { child } => {
-            drop(wr);
-            let mut buf = Vec::new();
-            let _ = std::fs::File::from(rd).read_to_end(&mut buf);
-            let status = waitpid(child, None);
-            serde_json::from_slice(&buf).map_err(|_| {
-                StepError::new(
-                    what,
-                    None,
-                    format!("the child reported nothing ({status:?})"),
-                )
-            })
-        }
-    }
-}
-
-/// Like [`in_child`] for steps that might kill the child: a child that died without a
-/// result reads as `CRASHED`.
-pub fn in_child_or_crash(what: &str, f: impl FnOnce() -> String) -> Result<String, StepError> {
-    match in_child(what, f) {
-        Ok(s) => Ok(s),
-        Err(e) if e.errno.is_none() => Ok("CRASHED".to_string()),
-        Err(e) => Err(e),
-    }
-}
-
-/// A helper process kept alive (paused) until dropped; `info` is what its set-up said.
-pub struct Held<T> {
-    pub pid: Pid,
-    pub info: T,
-    alive: bool,
-}
-
-impl<T> Held<T> {
-    /// `/proc/<pid>/ns/<kind>` of the helper.
-    pub fn ns_path(&self, kind: &str) -> String {
-        format!("/proc/{}/ns/{kind}", self.pid)
-    }
-    /// Kill the helper and reap it (it has exited and been waited for afterwards).
-    pub fn release(&mut self) {
-        if self.alive {
-            let _ = nix::sys::signal::kill(self.pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = waitpid(self.pid, None);
-            self.alive = false;
-        }
-    }
-}
-
-impl<T> Drop for Held<T> {
-    fn drop(&mut self) {
-        self.release();
-    }
-}
-
-/// Fork a helper that runs `setup`, reports its result, then waits to be killed.
-pub fn hold<T: Serialize + DeserializeOwned>(
-    what: &str,
-    setup: impl FnOnce() -> Result<T, String>,
-) -> Result<Held<T>, StepError> {
-    let (rd, wr) = nix::unistd::pipe().step("create a pipe")?;
-    // SAFETY: the probe's inside process is single-threaded.
-    match unsafe { fork() }.step(&format!("fork a helper to {what}"))? {
-        ForkResult::Child => {
-            drop(rd);
-            // SAFETY: plain prctl with integer arguments.
-            unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(setup))
-                .unwrap_or_else(|_| Err("panicked".to_string()));
-            if let Ok(bytes) = serde_json::to_vec(&r) {
-                crate::probe::sys::write_all(wr.as_raw_fd(), &bytes);
-            }
-            drop(wr);
-            loop {
-                // SAFETY: pause has no arguments.
-                unsafe { libc::pause() };
-            }
-        }
-        ForkResult::Parent { child } => {
-            drop(wr);
-            let mut held = Held {
-                pid: child,
-                info: (),
-                alive: true,
-            };
-            // Read exactly one JSON value: processes the helper forks may keep the
-            // pipe open, so end of file may never come.
-            let r: Result<T, String> =
-                serde_json::Deserializer::from_reader(std::fs::File::from(rd))
-                    .into_iter()
-                    .next()
-                    .and_then(Result::ok)
-                    .unwrap_or_else(|| Err("the helper reported nothing".to_string()));
-            match r {
-                Ok(info) => {
-                    held.alive = false;
-                    Ok(Held {
-                        pid: child,
-                        info,
-                        alive: true,
-                    })
-                }
-                Err(msg) => {
-                    held.release();
-                    Err(StepError::new(what, None, msg))
-                }
-            }
-        }
-    }
-}
-
-/// pidfd_open(2) through libc::syscall.
-pub fn pidfd_open(pid: Pid) -> Result<OwnedFd, StepError> {
-    // SAFETY: plain syscall with integer arguments.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
-    if fd < 0 {
-        return Err(Errno::last()).step(&format!("pidfd_open({pid})"));
-    }
-    // SAFETY: the kernel just returned this descriptor to us.
-    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd as i32) })
-}
-
-/// Keep only the capabilities of `keep` (bit mask) in the effective set (capset(2)).
-pub fn limit_effective_caps(keep: u64) -> String {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy, Default)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    let mut h = Header {
-        version: 0x2008_0522,
-        pid: 0,
-    };
-    let mut d = [Data::default(); 2];
-    // SAFETY: header and two data structs, as _LINUX_CAPABILITY_VERSION_3 wants.
-    if unsafe { libc::syscall(libc::SYS_capget, &mut h, d.as_mut_ptr()) } < 0 {
-        return errno_name(Errno::last());
-    }
-    d[0].effective &= keep as u32;
-    d[1].effective &= (keep >> 32) as u32;
-    // SAFETY: as above.
-    sys_res(unsafe { libc::syscall(libc::SYS_capset, &mut h, d.as_ptr()) })
-}
-
-pub const CAP_SYS_CHROOT: u32 = 18;
-pub const CAP_SYS_ADMIN: u32 = 21;
-
-/// The effective capability mask from /proc/self/status.
-pub fn cap_eff() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
-        .unwrap_or(0)
-}
-
-/// ioctl_ns(2) request numbers (`_IO(0xb7, n)`).
-pub const NS_GET_USERNS: libc::c_ulong = 0xb701;
-pub const NS_GET_PARENT: libc::c_ulong = 0xb702;
-
-/// An ioctl that returns a new descriptor; its inode or the errno.
-pub fn ioctl_fd_ino(fd: i32, req: libc::c_ulong) -> Result<u64, String> {
-    // SAFETY: the request takes no argument and returns a new descriptor.
-    let r = unsafe { libc::ioctl(fd, req as _, 0) };
-    if r < 0 {
-        return Err(errno_name(Errno::last()));
-    }
-    let ino = fd_ino(r).ok_or_else(|| "fstat".to_string());
-    // SAFETY: closing the descriptor we were given.
-    unsafe { libc::close(r) };
-    ino
-}
-
-/// Compare an errno table the probe produced against the expected one.
-pub fn judge_table(
-    e: &mut Expect,
-    what: &str,
-    expected: &[(&str, &str)],
-    got: &BTreeMap<String, String>,
-) {
-    for (case, want) in expected {
-        e.eq(
-            &format!("{what}: {case}"),
-            Some(want.to_string()),
-            got.get(*case).cloned(),
-        );
-    }
-}
 
 /// Kernel version of the run (an unknown version is treated as new).
 fn kver(cx: &Cx) -> KernelVersion {
@@ -362,13 +31,30 @@ fn kver(cx: &Cx) -> KernelVersion {
 
 /// Whether the running kernel lets a namespace type be created (config option set or
 /// unknown).
-pub fn type_configured(cx: &Cx, kind: &str) -> bool {
-    config_option(kind).map_or(true, |o| cx.env.config(o) != Some(ConfigState::Unset))
+fn type_configured(cx: &Cx, ns: Ns) -> bool {
+    ns.config()
+        .map_or(true, |o| cx.env.config(o) != Some(ConfigState::Unset))
+}
+
+/// The first kernel with namespaces of this type.
+fn since(ns: Ns) -> KernelVersion {
+    match ns {
+        Ns::Cgroup => KernelVersion(4, 6, 0),
+        Ns::Time => KernelVersion(5, 6, 0),
+        _ => KernelVersion(3, 8, 0),
+    }
+}
+
+/// Whether this process's user namespace is the initial one (full identity map).
+fn initial_user_ns() -> Option<bool> {
+    std::fs::read_to_string("/proc/self/uid_map")
+        .ok()
+        .map(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
 }
 
 // ---------------------------------------------------------------------------------
 /// GEN-01: /proc/PID/ns lists one symlink per namespace type, each reading
-/// `<type>:[<inode>]`.
+/// `<type>:[<inode>]`. namespaces(7) "The /proc/[pid]/ns/ directory".
 pub const GEN_01: Property = Property {
     id: "GEN-01",
     area: Area::Gen,
@@ -421,17 +107,12 @@ fn gen_01_check(cx: &mut Cx) -> CheckResult {
     let f: BTreeMap<String, Gen01Entry> = run.facts()?;
     let v = kver(cx);
     let mut want: BTreeSet<&str> = BTreeSet::new();
-    for kind in NS_TYPES {
-        let since = match kind {
-            "cgroup" => KernelVersion(4, 6, 0),
-            "time" => KernelVersion(5, 6, 0),
-            _ => KernelVersion(3, 8, 0),
-        };
-        if v >= since && type_configured(cx, kind) {
-            want.insert(kind);
+    for ns in Ns::ALL {
+        if v >= since(ns) && type_configured(cx, ns) {
+            want.insert(ns.name());
         }
     }
-    if v >= KernelVersion(4, 12, 0) && type_configured(cx, "pid") {
+    if v >= KernelVersion(4, 12, 0) && type_configured(cx, Ns::Pid) {
         want.insert("pid_for_children");
     }
     if want.contains("time") {
@@ -490,23 +171,27 @@ struct Gen02 {
     differ_after_unshare: Vec<String>,
 }
 
-fn ns_map(who: &str) -> BTreeMap<String, (u64, u64)> {
-    NS_TYPES
+fn ns_map(who: impl std::fmt::Display) -> BTreeMap<String, (u64, u64)> {
+    Ns::ALL
         .iter()
-        .filter_map(|k| dev_ino(&format!("/proc/{who}/ns/{k}")).map(|d| (k.to_string(), d)))
+        .filter_map(|ns| {
+            dev_ino(&ns.path(&who))
+                .ok()
+                .map(|d| (ns.name().to_string(), d))
+        })
         .collect()
 }
 
 fn gen_02_inside(_: &Inside) -> Result<Value, StepError> {
     let mine = ns_map("self");
-    let child = hold("share every namespace", || Ok(()))?;
-    let theirs = ns_map(&child.pid.to_string());
+    let child = Fork::new("share every namespace").hold().spawn(|_| ())?;
+    let theirs = ns_map(child.pid());
     let child_shares = mine
         .iter()
         .filter(|(k, v)| theirs.get(*k) == Some(v))
         .map(|(k, _)| k.clone())
         .collect();
-    let after: BTreeMap<String, (u64, u64)> = in_child("unshare UTS and IPC", || {
+    let after: BTreeMap<String, (u64, u64)> = Fork::new("unshare UTS and IPC").run(|_| {
         match unshare(CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC) {
             Ok(()) => ns_map("self"),
             Err(_) => BTreeMap::new(),
@@ -524,27 +209,26 @@ fn gen_02_inside(_: &Inside) -> Result<Value, StepError> {
 }
 
 fn gen_02_check(cx: &mut Cx) -> CheckResult {
-    let types: Vec<&str> = NS_TYPES
-        .iter()
-        .copied()
-        .filter(|k| type_configured(cx, k))
+    let types: Vec<Ns> = Ns::ALL
+        .into_iter()
+        .filter(|ns| type_configured(cx, *ns))
         .collect();
-    let host: BTreeMap<&str, Option<(u64, u64)>> = types
+    let host: BTreeMap<Ns, Option<(u64, u64)>> = types
         .iter()
-        .map(|k| (*k, dev_ino(&format!("/proc/self/ns/{k}"))))
+        .map(|ns| (*ns, dev_ino(&ns.path("self")).ok()))
         .collect();
     let (run, probe) = cx.run_held(Launch::all(), Value::Null, |run| {
         let pid = run.host_pid.expect("held");
         Ok(types
             .iter()
-            .map(|k| (*k, dev_ino(&format!("/proc/{pid}/ns/{k}"))))
+            .map(|ns| (*ns, dev_ino(&ns.path(pid)).ok()))
             .collect::<BTreeMap<_, _>>())
     })?;
     let f: Gen02 = run.facts()?;
     let same_as_host: Vec<&str> = types
         .iter()
-        .copied()
-        .filter(|k| probe[k].is_none() || probe[k] == host[k])
+        .filter(|ns| probe[*ns].is_none() || probe[*ns] == host[*ns])
+        .map(|ns| ns.name())
         .collect();
     let mut e = Expect::new();
     e.eq(
@@ -552,7 +236,7 @@ fn gen_02_check(cx: &mut Cx) -> CheckResult {
         Vec::<&str>::new(),
         same_as_host.clone(),
     );
-    let all: Vec<String> = types.iter().map(|s| s.to_string()).collect();
+    let all: Vec<String> = types.iter().map(|ns| ns.name().to_string()).collect();
     e.eq(
         "types whose ns file a forked child shares with its parent",
         all,
@@ -589,7 +273,7 @@ pub const GEN_03: Property = Property {
 };
 
 /// NSFS_MAGIC of <linux/magic.h>.
-pub const NSFS_MAGIC: i64 = 0x6e73_6673;
+const NSFS_MAGIC: i64 = 0x6e73_6673;
 
 #[derive(Serialize, Deserialize)]
 struct Gen03 {
@@ -635,7 +319,7 @@ fn gen_03_inside(_: &Inside) -> Result<Value, StepError> {
 fn gen_03_check(cx: &mut Cx) -> CheckResult {
     let run = cx.run(Launch::host(), Value::Null)?;
     let f: Gen03 = run.facts()?;
-    let harness_dev = dev_ino("/proc/self/ns/uts").map(|d| d.0);
+    let harness_dev = dev_ino(&Ns::Uts.path("self")).ok().map(|d| d.0);
     let mut e = Expect::new();
     e.eq("distinct st_dev of the ns files", 1, f.devs.len());
     e.eq(
@@ -682,7 +366,7 @@ pub const GEN_04: Property = Property {
 const PINNED_HOSTNAME: &str = "nsconform-pinned";
 
 #[derive(Serialize, Deserialize)]
-pub struct Pinned {
+struct Pinned {
     /// The pinned namespace is not the one the probe is in.
     distinct: bool,
     /// setns through the pin.
@@ -693,39 +377,38 @@ pub struct Pinned {
     joined_same: bool,
 }
 
-/// Fork a helper in a fresh UTS namespace (if `new`) that sets a hostname; return its ino.
-fn uts_helper(new: bool) -> Result<Held<u64>, StepError> {
-    hold("make a UTS namespace and set its hostname", move || {
+/// Start a helper in a fresh UTS namespace (if `new`) that sets a hostname; it stays
+/// alive; also returns the inode of its UTS namespace.
+fn uts_helper(new: bool) -> Result<(Child, u64), StepError> {
+    held("make a UTS namespace and set its hostname", move || {
         if new {
-            unshare_raw(libc::CLONE_NEWUTS)?;
-            nix::unistd::sethostname(PINNED_HOSTNAME).map_err(|e| format!("sethostname: {e}"))?;
+            unshare_step(CloneFlags::CLONE_NEWUTS)?;
+            nix::unistd::sethostname(PINNED_HOSTNAME).step("sethostname")?;
         }
-        ino("self", "uts").ok_or_else(|| "stat own uts".to_string())
+        crate::kit::nsfd::ns_ino("self", Ns::Uts)
     })
 }
 
 /// Join the UTS namespace `fd` refers to in a child; report what it saw.
 fn join_pinned(fd: &OwnedFd, pinned: u64) -> Result<Pinned, StepError> {
-    let own = ino("self", "uts");
-    let raw = fd.as_raw_fd();
-    in_child("join the pinned UTS namespace", move || {
-        let setns = setns_raw(raw, libc::CLONE_NEWUTS);
+    let own = ino("self", Ns::Uts);
+    Fork::new("join the pinned UTS namespace").run(|_| {
+        let setns = setns_res(fd, libc::CLONE_NEWUTS);
         Pinned {
             distinct: own != Some(pinned),
             setns,
             hostname: nix::unistd::gethostname()
                 .map(|h| h.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            joined_same: ino("self", "uts") == Some(pinned),
+            joined_same: ino("self", Ns::Uts) == Some(pinned),
         }
     })
 }
 
 fn gen_04_inside(cx: &Inside) -> Result<Value, StepError> {
-    let mut helper = uts_helper(cx.launch.uts)?;
-    let fd = open(&helper.ns_path("uts"))?;
-    let pinned = helper.info;
-    helper.release();
+    let (mut helper, pinned) = uts_helper(cx.launch.uts)?;
+    let fd = open(&helper.ns_path(Ns::Uts))?;
+    helper.kill();
     facts(&join_pinned(&fd, pinned)?)
 }
 
@@ -786,17 +469,16 @@ fn gen_05_inside(cx: &Inside) -> Result<Value, StepError> {
     }
     let target = cx.workdir()?.join("uts-pin");
     std::fs::write(&target, b"").step("create the bind-mount target")?;
-    let mut helper = uts_helper(cx.launch.uts)?;
-    let pinned = helper.info;
+    let (mut helper, pinned) = uts_helper(cx.launch.uts)?;
     nix::mount::mount(
-        Some(helper.ns_path("uts").as_str()),
+        Some(helper.ns_path(Ns::Uts).as_str()),
         &target,
         None::<&str>,
         nix::mount::MsFlags::MS_BIND,
         None::<&str>,
     )
     .step("bind-mount the helper's ns/uts")?;
-    helper.release();
+    helper.kill();
     let fd = open(&target.display().to_string())?;
     let r = join_pinned(&fd, pinned);
     drop(fd);
@@ -813,9 +495,10 @@ fn gen_05_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
-/// GEN-06: other references pin namespaces: a child user ns pins its parent, a user ns
-/// is pinned by the namespaces it owns, time_for_children pins a time ns with no members.
-/// (Not covered: mqueue and proc mounts pinning their IPC and PID namespaces.)
+/// GEN-06: other references pin namespaces: a child user ns pins its parent, a user ns is
+/// pinned by the namespaces it owns, time_for_children pins a time ns with no members.
+/// namespaces(7) "Namespace lifetime"; ioctl_ns(2). (Not covered: mqueue and proc mounts
+/// pinning their IPC and PID namespaces.)
 pub const GEN_06: Property = Property {
     id: "GEN-06",
     area: Area::Gen,
@@ -834,10 +517,10 @@ pub const GEN_06: Property = Property {
 struct Gen06 {
     /// NS_GET_PARENT on the child user ns returns the parent (whose processes are gone).
     parent_pinned_by_child: Option<bool>,
-    parent_errno: Option<String>,
+    parent_errno: String,
     /// NS_GET_USERNS on the UTS ns returns its owner (whose processes are gone).
     owner_pinned_by_uts: Option<bool>,
-    owner_errno: Option<String>,
+    owner_errno: String,
     /// time_for_children of a process that unshared CLONE_NEWTIME and never forked.
     memberless_time_ns_is_new: bool,
     memberless_time_ns_openable: bool,
@@ -847,55 +530,50 @@ struct Gen06 {
 fn gen_06_inside(_: &Inside) -> Result<Value, StepError> {
     let mut f = Gen06::default();
     // U1 (made by h1) owns a UTS ns; h2 (forked by h1) lives in U2 = child of U1.
-    let h1 = hold("create U1 and a UTS ns it owns", || {
+    let (h1, (parent_user, _)) = held("create U1 and a UTS ns it owns", || {
         new_user_ns()?;
-        unshare_raw(libc::CLONE_NEWUTS)?;
+        unshare_step(CloneFlags::CLONE_NEWUTS)?;
         Ok((
-            ino("self", "user").unwrap_or(0),
-            ino("self", "uts").unwrap_or(0),
+            ino("self", Ns::User).unwrap_or(0),
+            ino("self", Ns::Uts).unwrap_or(0),
         ))
     })?;
-    let uts_fd = open(&h1.ns_path("uts"))?;
+    let uts_fd = open(&h1.ns_path(Ns::Uts))?;
     // U2: made under U1 by a second helper that first joins U1.
-    let u1_fd = open(&h1.ns_path("user"))?;
-    let u1_raw = u1_fd.as_raw_fd();
-    let h2 = hold("join U1 and create U2 under it", move || {
-        if setns_raw(u1_raw, libc::CLONE_NEWUSER) != OK {
-            return Err("setns into U1".to_string());
+    let u1_fd = open(&h1.ns_path(Ns::User))?;
+    let (h2, ()) = held("join U1 and create U2 under it", || {
+        let r = setns_res(&u1_fd, libc::CLONE_NEWUSER);
+        if r != OK {
+            return Err(StepError::new("setns into U1", Some(r.clone()), r));
         }
         new_user_ns()
     })?;
-    let parent_user = h1.info.0;
-    let u2_fd = open(&h2.ns_path("user"))?;
+    let u2_fd = open(&h2.ns_path(Ns::User))?;
     drop(u1_fd);
     drop(h1);
     drop(h2);
-    match ioctl_fd_ino(u2_fd.as_raw_fd(), NS_GET_PARENT) {
-        Ok(i) => f.parent_pinned_by_child = Some(i == parent_user),
-        Err(e) => f.parent_errno = Some(e),
-    }
+    let parent = ioctl_ino(&u2_fd, NS_GET_PARENT);
+    f.parent_pinned_by_child = parent.as_ref().ok().map(|i| *i == parent_user);
+    f.parent_errno = parent.err().unwrap_or_else(|| OK.to_string());
     drop(u2_fd);
-    match ioctl_fd_ino(uts_fd.as_raw_fd(), NS_GET_USERNS) {
-        Ok(i) => f.owner_pinned_by_uts = Some(i == parent_user),
-        Err(e) => f.owner_errno = Some(e),
-    }
-    let h3 = hold(
+    let owner = ioctl_ino(&uts_fd, NS_GET_USERNS);
+    f.owner_pinned_by_uts = owner.as_ref().ok().map(|i| *i == parent_user);
+    f.owner_errno = owner.err().unwrap_or_else(|| OK.to_string());
+    let (h3, ()) = held(
         "unshare CLONE_NEWPID and CLONE_NEWTIME without forking",
         || {
-            unshare_raw(libc::CLONE_NEWPID)?;
-            unshare_raw(libc::CLONE_NEWTIME)?;
-            Ok(())
+            unshare_step(CloneFlags::CLONE_NEWPID)?;
+            unshare_step(Ns::Time.flag())
         },
     )?;
-    let own_time = ino("self", "time");
-    let tfc = ino(&h3.pid.to_string(), "time_for_children");
+    let own_time = ino("self", Ns::Time);
+    let tfc = dev_ino(&h3.proc("ns/time_for_children")).ok().map(|d| d.1);
     f.memberless_time_ns_is_new = tfc.is_some() && tfc != own_time;
-    f.memberless_time_ns_openable = std::fs::File::open(h3.ns_path("time_for_children")).is_ok();
+    f.memberless_time_ns_openable = std::fs::File::open(h3.proc("ns/time_for_children")).is_ok();
     // A PID ns has no child reaper before its first process: the link does not resolve
     // yet (recorded, not judged).
-    f.pid_for_children_before_first_child = std::fs::File::open(h3.ns_path("pid_for_children"))
-        .map(|_| OK.to_string())
-        .unwrap_or_else(|e| errno_name(Errno::from_raw(e.raw_os_error().unwrap_or(0))));
+    f.pid_for_children_before_first_child =
+        io_res(std::fs::File::open(h3.proc("ns/pid_for_children")));
     facts(&f)
 }
 
@@ -905,8 +583,8 @@ fn gen_06_check(cx: &mut Cx) -> CheckResult {
     let mut e = Expect::new();
     e.eq(
         "NS_GET_PARENT of a child user ns whose parent has no process left (errno)",
-        None,
-        f.parent_errno.clone(),
+        OK,
+        f.parent_errno.as_str(),
     );
     e.eq(
         "parent user ns is kept alive by its child",
@@ -915,8 +593,8 @@ fn gen_06_check(cx: &mut Cx) -> CheckResult {
     );
     e.eq(
         "NS_GET_USERNS of a UTS ns whose owner has no process left (errno)",
-        None,
-        f.owner_errno.clone(),
+        OK,
+        f.owner_errno.as_str(),
     );
     e.eq(
         "owning user ns is kept alive by the UTS ns it owns",
@@ -941,6 +619,7 @@ fn gen_06_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// GEN-07: opening another process's ns links needs PTRACE_MODE_READ_FSCREDS access.
+/// namespaces(7) "The /proc/[pid]/ns/ directory"; proc(5) "ptrace access mode".
 pub const GEN_07: Property = Property {
     id: "GEN-07",
     area: Area::Gen,
@@ -963,51 +642,43 @@ struct Access {
 
 fn try_access(path: &str) -> Access {
     Access {
-        readlink: match std::fs::read_link(path) {
-            Ok(_) => OK.into(),
-            Err(e) => errno_name(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
-        },
-        open: match std::fs::File::open(path) {
-            Ok(_) => OK.into(),
-            Err(e) => errno_name(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
-        },
+        readlink: io_res(std::fs::read_link(path)),
+        open: io_res(std::fs::File::open(path)),
     }
 }
 
-fn become_uid(uid: u32) -> Result<(), String> {
+fn become_uid(uid: u32) -> Result<(), StepError> {
     let (u, g) = (
         nix::unistd::Uid::from_raw(uid),
         nix::unistd::Gid::from_raw(uid),
     );
-    nix::unistd::setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
-    nix::unistd::setresgid(g, g, g).map_err(|e| format!("setresgid: {e}"))?;
-    nix::unistd::setresuid(u, u, u).map_err(|e| format!("setresuid: {e}"))?;
-    // SAFETY: plain prctl (a uid change cleared dumpable).
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
-    Ok(())
+    nix::unistd::setgroups(&[]).step("setgroups")?;
+    nix::unistd::setresgid(g, g, g).step("setresgid")?;
+    nix::unistd::setresuid(u, u, u).step("setresuid")?;
+    // A uid change cleared dumpable.
+    nix::sys::prctl::set_dumpable(true).step("prctl(PR_SET_DUMPABLE)")
 }
 
 fn gen_07_inside(_: &Inside) -> Result<Value, StepError> {
     const TARGET_UID: u32 = 4242;
-    let target = hold("become uid 4242", || become_uid(TARGET_UID))?;
-    let path = target.ns_path("uts");
+    let (target, ()) = held("become uid 4242", || become_uid(TARGET_UID))?;
+    let path = target.ns_path(Ns::Uts);
     let mut out = BTreeMap::new();
     for (who, uid) in [
         ("other uid", Some(4243)),
         ("same uid", Some(TARGET_UID)),
         ("root", None),
     ] {
-        let p = path.clone();
-        let a: Access = in_child("read the helper's ns link", move || {
+        let a: Access = Fork::new("read the helper's ns link").run(|_| {
             if let Some(u) = uid {
                 if let Err(m) = become_uid(u) {
                     return Access {
-                        readlink: m.clone(),
-                        open: m,
+                        readlink: m.to_string(),
+                        open: m.to_string(),
                     };
                 }
             }
-            try_access(&p)
+            try_access(&path)
         })?;
         out.insert(who.to_string(), a);
     }
@@ -1037,6 +708,7 @@ fn gen_07_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// GEN-08: /proc/sys/user/max_*_namespaces exist; exceeding one gives ENOSPC; 0 disables.
+/// namespaces(7) "The /proc/sys/user directory"; unshare(2) ENOSPC.
 pub const GEN_08: Property = Property {
     id: "GEN-08",
     area: Area::Gen,
@@ -1051,19 +723,14 @@ pub const GEN_08: Property = Property {
     check: gen_08_check,
 };
 
-/// Limit files of /proc/sys/user (max_time_namespaces since 5.7).
-pub const LIMIT_TYPES: [&str; 8] = ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"];
-
-fn limit_path(kind: &str) -> String {
-    format!("/proc/sys/user/max_{kind}_namespaces")
+/// The limit file of a type in /proc/sys/user (max_time_namespaces since 5.7).
+fn limit_path(ns: Ns) -> String {
+    format!("/proc/sys/user/max_{ns}_namespaces")
 }
 
 /// Whether the probe is in a user namespace it created (never touch the host's limits).
 fn in_own_user_ns(cx: &Inside) -> bool {
-    let full = std::fs::read_to_string("/proc/self/uid_map")
-        .map(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
-        .unwrap_or(true);
-    cx.launch.user && !full
+    cx.launch.user && initial_user_ns() == Some(false)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -1078,9 +745,14 @@ struct Gen08 {
 }
 
 fn gen_08_inside(cx: &Inside) -> Result<Value, StepError> {
-    let files = LIMIT_TYPES
+    let files = Ns::ALL
         .iter()
-        .map(|k| (k.to_string(), std::path::Path::new(&limit_path(k)).exists()))
+        .map(|ns| {
+            (
+                ns.name().to_string(),
+                std::path::Path::new(&limit_path(*ns)).exists(),
+            )
+        })
         .collect();
     let mut f = Gen08 {
         in_own_user_ns: in_own_user_ns(cx),
@@ -1092,19 +764,16 @@ fn gen_08_inside(cx: &Inside) -> Result<Value, StepError> {
     if !f.in_own_user_ns {
         return facts(&f);
     }
-    let path = limit_path("uts");
-    let try_uts = || {
-        in_child("unshare CLONE_NEWUTS", || {
-            res(unshare(CloneFlags::CLONE_NEWUTS))
-        })
-    };
+    let path = limit_path(Ns::Uts);
+    let try_uts =
+        || Fork::new("unshare CLONE_NEWUTS").run(|_| res(unshare(CloneFlags::CLONE_NEWUTS)));
     std::fs::write(&path, "0").step("write 0 to max_uts_namespaces (own user ns)")?;
     f.zero_first = try_uts()?;
     std::fs::write(&path, "1").step("write 1 to max_uts_namespaces (own user ns)")?;
-    let first = hold("hold one UTS namespace", || {
+    let (first, one_first) = held("hold one UTS namespace", || {
         Ok(res(unshare(CloneFlags::CLONE_NEWUTS)))
     })?;
-    f.one_first = first.info.clone();
+    f.one_first = one_first;
     f.one_second = try_uts()?;
     drop(first);
     facts(&f)
@@ -1160,7 +829,8 @@ fn gen_08_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// GEN-09: limits apply to uid 0 and are charged in every ancestor user ns, so a nested
-/// user ns (with its own, higher limit) cannot escape them.
+/// user ns (with its own, higher limit) cannot escape them. namespaces(7) "The
+/// /proc/sys/user directory".
 pub const GEN_09: Property = Property {
     id: "GEN-09",
     area: Area::Gen,
@@ -1198,20 +868,17 @@ fn gen_09_inside(cx: &Inside) -> Result<Value, StepError> {
     if !f.in_own_user_ns {
         return facts(&f);
     }
-    std::fs::write(limit_path("uts"), "0").step("write 0 to max_uts_namespaces (own user ns)")?;
-    f.as_root = in_child("unshare CLONE_NEWUTS", || {
-        res(unshare(CloneFlags::CLONE_NEWUTS))
-    })?;
-    let (limit, nested): (String, String) = in_child("nest a user ns and unshare UTS", || {
-        if let Err(m) = new_user_ns() {
-            return (String::new(), m);
-        }
-        let l = std::fs::read_to_string(limit_path("uts"))
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        (l, res(unshare(CloneFlags::CLONE_NEWUTS)))
-    })?;
+    std::fs::write(limit_path(Ns::Uts), "0").step("write 0 to max_uts_namespaces (own user ns)")?;
+    f.as_root =
+        Fork::new("unshare CLONE_NEWUTS").run(|_| res(unshare(CloneFlags::CLONE_NEWUTS)))?;
+    let (limit, nested): (String, String) =
+        Fork::new("nest a user ns and unshare UTS").run(|_| {
+            if let Err(m) = new_user_ns() {
+                return (String::new(), m.to_string());
+            }
+            let l = read_trim(&limit_path(Ns::Uts)).unwrap_or_default();
+            (l, res(unshare(CloneFlags::CLONE_NEWUTS)))
+        })?;
     f.nested_limit = limit;
     f.nested = nested;
     facts(&f)
@@ -1251,7 +918,7 @@ fn gen_09_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// GEN-10: the default limit is threads-max/2 in the initial user ns and INT_MAX in any
-/// other.
+/// other. namespaces(7) "The /proc/sys/user directory".
 pub const GEN_10: Property = Property {
     id: "GEN-10",
     area: Area::Gen,
@@ -1267,12 +934,12 @@ pub const GEN_10: Property = Property {
 };
 
 fn read_limits() -> BTreeMap<String, String> {
-    LIMIT_TYPES
+    Ns::ALL
         .iter()
-        .filter_map(|k| {
-            std::fs::read_to_string(limit_path(k))
+        .filter_map(|ns| {
+            read_trim(&limit_path(*ns))
                 .ok()
-                .map(|v| (k.to_string(), v.trim().to_string()))
+                .map(|v| (ns.name().to_string(), v))
         })
         .collect()
 }
@@ -1286,9 +953,7 @@ fn gen_10_check(cx: &mut Cx) -> CheckResult {
     let inside: BTreeMap<String, String> = run.facts()?;
     let host = read_limits();
     let threads_max = crate::env::read_u32("/proc/sys/kernel/threads-max");
-    let initial = std::fs::read_to_string("/proc/self/uid_map")
-        .map(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
-        .unwrap_or(false);
+    let initial = initial_user_ns().unwrap_or(false);
     let mut e = Expect::new();
     e.that(
         "limits exist inside",
@@ -1328,6 +993,7 @@ fn gen_10_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// GEN-11: initial namespaces have fixed inode numbers (uapi nsfs.h `init_ns_ino`).
+/// namespaces(7); uapi linux/nsfs.h "enum init_ns_ino".
 pub const GEN_11: Property = Property {
     id: "GEN-11",
     area: Area::Gen,
@@ -1347,25 +1013,23 @@ fn gen_11_inside(_: &Inside) -> Result<Value, StepError> {
 }
 
 /// The fixed inode of an initial namespace on kernel `v`, or None when it is dynamic.
-pub fn init_ino(kind: &str, v: KernelVersion) -> Option<u64> {
-    let ino = match kind {
-        "ipc" => 0xEFFF_FFFF,
-        "uts" => 0xEFFF_FFFE,
-        "user" => 0xEFFF_FFFD,
-        "pid" => 0xEFFF_FFFC,
-        "cgroup" => 0xEFFF_FFFB,
-        "time" => 0xEFFF_FFFA,
-        "net" if v >= KernelVersion(6, 18, 0) => 0xEFFF_FFF9,
-        "mnt" if v >= KernelVersion(6, 18, 0) => 0xEFFF_FFF8,
+fn init_ino(ns: Ns, v: KernelVersion) -> Option<u64> {
+    let ino = match ns {
+        Ns::Ipc => 0xEFFF_FFFF,
+        Ns::Uts => 0xEFFF_FFFE,
+        Ns::User => 0xEFFF_FFFD,
+        Ns::Pid => 0xEFFF_FFFC,
+        Ns::Cgroup => 0xEFFF_FFFB,
+        Ns::Time => 0xEFFF_FFFA,
+        Ns::Net if v >= KernelVersion(6, 18, 0) => 0xEFFF_FFF9,
+        Ns::Mnt if v >= KernelVersion(6, 18, 0) => 0xEFFF_FFF8,
         _ => return None,
     };
     Some(ino)
 }
 
 fn gen_11_check(cx: &mut Cx) -> CheckResult {
-    let initial_user = std::fs::read_to_string("/proc/self/uid_map")
-        .map(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
-        .unwrap_or(false);
+    let initial_user = initial_user_ns().unwrap_or(false);
     let initial_pid = host::nspid(std::process::id() as i32).len() == 1;
     if !initial_user || !initial_pid {
         return Err(Verdict::skip(
@@ -1373,25 +1037,24 @@ fn gen_11_check(cx: &mut Cx) -> CheckResult {
         ));
     }
     let v = kver(cx);
-    let types: Vec<&str> = NS_TYPES
-        .iter()
-        .copied()
-        .filter(|k| std::path::Path::new(&format!("/proc/self/ns/{k}")).exists())
+    let types: Vec<Ns> = Ns::ALL
+        .into_iter()
+        .filter(|ns| std::path::Path::new(&ns.path("self")).exists())
         .collect();
     let (_, probe) = cx.run_held(Launch::all(), Value::Null, |run| {
-        let pid = run.host_pid.expect("held").to_string();
+        let pid = run.host_pid.expect("held");
         Ok(types
             .iter()
-            .map(|k| (*k, ino(&pid, k)))
+            .map(|ns| (*ns, ino(pid, *ns)))
             .collect::<BTreeMap<_, _>>())
     })?;
     let mut e = Expect::new();
     let mut fixed = BTreeMap::new();
     for k in &types {
-        let own = ino("self", k);
-        match init_ino(k, v) {
+        let own = ino("self", *k);
+        match init_ino(*k, v) {
             Some(want) => {
-                fixed.insert(*k, own == Some(want));
+                fixed.insert(k.name(), own == Some(want));
                 e.eq(
                     &format!("inode of the initial {k} namespace (kernel {v})"),
                     Some(format!("{want:#x}")),
@@ -1419,8 +1082,8 @@ fn gen_11_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
-/// GEN-12: creating a namespace type the kernel was built without fails with EINVAL;
-/// every configured type can be created.
+/// GEN-12: creating a namespace type the kernel was built without fails with EINVAL; every
+/// configured type can be created. unshare(2) ERRORS; clone(2) ERRORS.
 pub const GEN_12: Property = Property {
     id: "GEN-12",
     area: Area::Gen,
@@ -1437,17 +1100,16 @@ pub const GEN_12: Property = Property {
 
 fn gen_12_inside(_: &Inside) -> Result<Value, StepError> {
     let mut out = BTreeMap::new();
-    for k in NS_TYPES {
-        let flag = clone_flag(k);
-        let r = in_child(&format!("unshare the {k} type"), move || {
-            if flag != libc::CLONE_NEWUSER {
+    for ns in Ns::ALL {
+        let r = Fork::new(format!("unshare the {ns} type")).run(|_| {
+            if ns != Ns::User {
                 if let Err(m) = new_user_ns() {
-                    return m;
+                    return m.to_string();
                 }
             }
-            res(unshare(CloneFlags::from_bits_retain(flag)))
+            res(unshare(ns.flag()))
         })?;
-        out.insert(k.to_string(), r);
+        out.insert(ns.name().to_string(), r);
     }
     facts(&out)
 }
@@ -1457,13 +1119,10 @@ fn gen_12_check(cx: &mut Cx) -> CheckResult {
     let f: BTreeMap<String, String> = run.facts()?;
     let v = kver(cx);
     let mut e = Expect::new();
-    for k in NS_TYPES {
-        let since = match k {
-            "cgroup" => KernelVersion(4, 6, 0),
-            "time" => KernelVersion(5, 6, 0),
-            _ => KernelVersion(3, 8, 0),
-        };
-        let configured = config_option(k).map(|o| cx.env.config(o));
+    for ns in Ns::ALL {
+        let k = ns.name();
+        let since = since(ns);
+        let configured = ns.config().map(|o| cx.env.config(o));
         let got = f.get(k).cloned().unwrap_or_default();
         match configured {
             Some(Some(ConfigState::Unset)) => {
@@ -1480,7 +1139,7 @@ fn gen_12_check(cx: &mut Cx) -> CheckResult {
                         k.to_uppercase()
                     ),
                     got == OK || got == "EINVAL",
-                    "OK or EINVAL",
+                    "ok or EINVAL",
                     got.clone(),
                 );
             }

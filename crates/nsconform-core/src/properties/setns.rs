@@ -1,25 +1,27 @@
 //! SETNS properties: setns(2).
 
-use super::gen::{
-    hold, in_child, ino, judge_table, new_user_ns, open, pidfd_open, setns_raw, unshare_raw, OK,
-};
 use crate::harness::Cx;
-use crate::kit::facts;
+use crate::kit::child::Fork;
+use crate::kit::fact::yes;
+use crate::kit::nsfd::{dev_ino, open, open_ns, pidfd_open, setns_res};
+use crate::kit::nsops::{held, ino, ioctl_ino, spawn_idle_thread, unshare_step};
+use crate::kit::proc::{cap_eff, limit_effective_caps, CAP_SYS_ADMIN, CAP_SYS_CHROOT};
+use crate::kit::userns::new_user_ns;
+use crate::kit::{facts, res, Table, OK};
+use crate::ns::{Ioctl, Ns};
 use crate::outcome::Expect;
-use crate::probe::{Inside, Launch, StepError};
+use crate::probe::{errno_name, Inside, Launch, StepError, StepExt};
 use crate::spec::{Area, CheckResult, Control, Prereq, Property};
+use nix::sched::CloneFlags;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 pub const ALL: &[Property] = &[
     SETNS_01, SETNS_02, SETNS_03, SETNS_04, SETNS_05, SETNS_06, SETNS_07, SETNS_08, SETNS_09,
     SETNS_10, SETNS_11, SETNS_12, SETNS_13, SETNS_14, SETNS_15, SETNS_16,
 ];
 
-type Table = BTreeMap<String, String>;
-
-/// Run the property under `launch`, compare its errno table with `expected`.
+/// Run the property under `launch`, judge its errno table against `expected`.
 fn table_check(
     cx: &mut Cx,
     launch: Launch,
@@ -29,12 +31,8 @@ fn table_check(
     let run = cx.run(launch, Value::Null)?;
     let f: Table = run.facts()?;
     let mut e = Expect::new();
-    judge_table(&mut e, "result", expected, &f);
+    f.judge(&mut e, "result", expected);
     Ok(e.verdict(summary).with_observed(json!(f)))
-}
-
-fn yes(b: bool) -> String {
-    if b { "yes" } else { "no" }.to_string()
 }
 
 fn hostname() -> String {
@@ -43,9 +41,21 @@ fn hostname() -> String {
         .unwrap_or_default()
 }
 
+/// The inode of a `/proc/<who>/ns` entry by name (`pid_for_children` too).
+fn entry_ino(who: impl std::fmt::Display, name: &str) -> Option<u64> {
+    dev_ino(&format!("/proc/{who}/ns/{name}")).ok().map(|d| d.1)
+}
+
+/// unshare(`flags`) when `on`.
+fn unshare_if(on: bool, flags: CloneFlags) -> Result<(), StepError> {
+    unshare_step(if on { flags } else { CloneFlags::empty() })
+}
+
 const TARGET_HOSTNAME: &str = "nsconform-setns";
 
 // ---------------------------------------------------------------------------------
+/// SETNS-01: setns(fd, 0) and setns(fd, CLONE_NEWUTS) on a UTS ns file join it and the
+/// target's hostname becomes visible. setns(2) DESCRIPTION.
 pub const SETNS_01: Property = Property {
     id: "SETNS-01",
     area: Area::Setns,
@@ -62,22 +72,21 @@ pub const SETNS_01: Property = Property {
 
 fn setns_01_inside(cx: &Inside) -> Result<Value, StepError> {
     let new = cx.launch.uts;
-    let target = hold("make a UTS ns with a hostname", move || {
+    let (target, ()) = held("make a UTS ns with a hostname", move || {
         if new {
-            unshare_raw(libc::CLONE_NEWUTS)?;
-            nix::unistd::sethostname(TARGET_HOSTNAME).map_err(|e| e.to_string())?;
+            unshare_step(CloneFlags::CLONE_NEWUTS)?;
+            nix::unistd::sethostname(TARGET_HOSTNAME).step("sethostname")?;
         }
         Ok(())
     })?;
-    let fd = open(&target.ns_path("uts"))?;
+    let fd = open(&target.ns_path(Ns::Uts))?;
     let raw = fd.as_raw_fd();
     let mut t = Table::new();
     for (case, nstype) in [("nstype 0", 0), ("nstype CLONE_NEWUTS", libc::CLONE_NEWUTS)] {
-        let (r, h): (String, String) = in_child("join the UTS ns", move || {
-            (setns_raw(raw, nstype), hostname())
-        })?;
-        t.insert(format!("setns {case}"), r);
-        t.insert(format!("hostname after {case}"), h);
+        let (r, h): (String, String) =
+            Fork::new("join the UTS ns").run(move |_| (setns_res(&raw, nstype), hostname()))?;
+        t.set(format!("setns {case}"), r);
+        t.set(format!("hostname after {case}"), h);
     }
     facts(&t)
 }
@@ -97,6 +106,8 @@ fn setns_01_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-02: setns() with an nstype naming a different type than the ns file fails with
+/// EINVAL. setns(2) ERRORS EINVAL.
 pub const SETNS_02: Property = Property {
     id: "SETNS-02",
     area: Area::Setns,
@@ -111,21 +122,20 @@ pub const SETNS_02: Property = Property {
     check: setns_02_check,
 };
 
-const MISMATCH: [(&str, &str, i32); 4] = [
-    ("uts fd, CLONE_NEWIPC", "uts", libc::CLONE_NEWIPC),
-    ("ipc fd, CLONE_NEWNET", "ipc", libc::CLONE_NEWNET),
-    ("net fd, CLONE_NEWUTS", "net", libc::CLONE_NEWUTS),
-    ("user fd, CLONE_NEWNS", "user", libc::CLONE_NEWNS),
+const MISMATCH: [(&str, Ns, Ns); 4] = [
+    ("uts fd, CLONE_NEWIPC", Ns::Uts, Ns::Ipc),
+    ("ipc fd, CLONE_NEWNET", Ns::Ipc, Ns::Net),
+    ("net fd, CLONE_NEWUTS", Ns::Net, Ns::Uts),
+    ("user fd, CLONE_NEWNS", Ns::User, Ns::Mnt),
 ];
 
 fn setns_02_inside(_: &Inside) -> Result<Value, StepError> {
     let mut t = Table::new();
     for (case, kind, nstype) in MISMATCH {
-        let fd = open(&format!("/proc/self/ns/{kind}"))?;
-        let raw = fd.as_raw_fd();
-        t.insert(
-            case.into(),
-            in_child("setns", move || setns_raw(raw, nstype))?,
+        let fd = open_ns("self", kind)?;
+        t.set(
+            case,
+            Fork::new("setns").run(|_| setns_res(&fd, nstype.raw_flag()))?,
         );
     }
     facts(&t)
@@ -137,6 +147,9 @@ fn setns_02_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-03: setns() on a descriptor that is neither an ns file nor a pidfd (regular file,
+/// memfd) fails with EINVAL; on a closed descriptor with EBADF. setns(2) ERRORS EINVAL,
+/// EBADF.
 pub const SETNS_03: Property = Property {
     id: "SETNS-03",
     area: Area::Setns,
@@ -153,14 +166,18 @@ pub const SETNS_03: Property = Property {
 
 fn setns_03_inside(_: &Inside) -> Result<Value, StepError> {
     let file = open("/proc/self/status")?;
-    // SAFETY: name is a valid C string.
-    let memfd = unsafe { libc::memfd_create(c"nsconform".as_ptr(), libc::MFD_CLOEXEC) };
+    // memfd_create through libc: the workspace builds nix without its "memfd" feature.
+    // SAFETY: the name is a valid C string; the flags are a constant.
+    let raw = unsafe { libc::memfd_create(c"nsconform".as_ptr(), libc::MFD_CLOEXEC) };
+    if raw < 0 {
+        return Err(nix::errno::Errno::last()).step("memfd_create");
+    }
+    // SAFETY: the kernel just returned this descriptor; nothing else owns it.
+    let memfd = unsafe { OwnedFd::from_raw_fd(raw) };
     let mut t = Table::new();
-    t.insert("regular file".into(), setns_raw(file.as_raw_fd(), 0));
-    t.insert("memfd".into(), setns_raw(memfd, 0));
-    t.insert("closed fd".into(), setns_raw(987_654, 0));
-    // SAFETY: closing our own descriptor.
-    unsafe { libc::close(memfd) };
+    t.set("regular file", setns_res(&file, 0));
+    t.set("memfd", setns_res(&memfd, 0));
+    t.set("closed fd", setns_res(&987_654, 0));
     facts(&t)
 }
 
@@ -178,6 +195,8 @@ fn setns_03_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-04: setns() on an ns file with a garbage nstype (-1, CLONE_VM) fails with EINVAL.
+/// setns(2) ERRORS EINVAL.
 pub const SETNS_04: Property = Property {
     id: "SETNS-04",
     area: Area::Setns,
@@ -193,14 +212,10 @@ pub const SETNS_04: Property = Property {
 };
 
 fn setns_04_inside(_: &Inside) -> Result<Value, StepError> {
-    let fd = open("/proc/self/ns/uts")?;
-    let raw = fd.as_raw_fd();
+    let fd = open_ns("self", Ns::Uts)?;
     let mut t = Table::new();
     for (case, nstype) in [("nstype -1", -1), ("nstype CLONE_VM", libc::CLONE_VM)] {
-        t.insert(
-            case.into(),
-            in_child("setns", move || setns_raw(raw, nstype))?,
-        );
+        t.set(case, Fork::new("setns").run(|_| setns_res(&fd, nstype))?);
     }
     facts(&t)
 }
@@ -215,6 +230,8 @@ fn setns_04_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-05: setns() fails with EPERM without CAP_SYS_ADMIN in the caller's user ns, or in
+/// the user ns owning the target (a sibling user ns's UTS ns). setns(2) ERRORS EPERM.
 pub const SETNS_05: Property = Property {
     id: "SETNS-05",
     area: Area::Setns,
@@ -231,37 +248,35 @@ pub const SETNS_05: Property = Property {
 
 fn setns_05_inside(_: &Inside) -> Result<Value, StepError> {
     // A UTS ns owned by a sibling user ns, and one owned by the probe's own user ns.
-    let sibling = hold("make a user ns and a UTS ns in it", || {
+    let (sibling, ()) = held("make a user ns and a UTS ns in it", || {
         new_user_ns()?;
-        unshare_raw(libc::CLONE_NEWUTS)
+        unshare_step(CloneFlags::CLONE_NEWUTS)
     })?;
-    let local = hold("make a UTS ns", || unshare_raw(libc::CLONE_NEWUTS))?;
-    let sib_fd = open(&sibling.ns_path("uts"))?;
-    let loc_fd = open(&local.ns_path("uts"))?;
+    let (local, ()) = held("make a UTS ns", || unshare_step(CloneFlags::CLONE_NEWUTS))?;
+    let sib_fd = open(&sibling.ns_path(Ns::Uts))?;
+    let loc_fd = open(&local.ns_path(Ns::Uts))?;
     let (s, l) = (sib_fd.as_raw_fd(), loc_fd.as_raw_fd());
     let mut t = Table::new();
-    t.insert(
-        "from a sibling user ns".into(),
-        in_child("setns from a sibling user ns", move || {
-            match new_user_ns() {
-                Ok(()) => setns_raw(s, libc::CLONE_NEWUTS),
-                Err(m) => m,
-            }
+    t.set(
+        "from a sibling user ns",
+        Fork::new("setns from a sibling user ns").run(move |_| match new_user_ns() {
+            Ok(()) => setns_res(&s, libc::CLONE_NEWUTS),
+            Err(m) => m.to_string(),
         })?,
     );
-    t.insert(
-        "without CAP_SYS_ADMIN".into(),
-        in_child("setns without CAP_SYS_ADMIN", move || {
-            let keep = !(1u64 << super::gen::CAP_SYS_ADMIN);
-            match super::gen::limit_effective_caps(keep).as_str() {
-                OK => setns_raw(l, libc::CLONE_NEWUTS),
+    t.set(
+        "without CAP_SYS_ADMIN",
+        Fork::new("setns without CAP_SYS_ADMIN").run(move |_| {
+            let keep = !(1u64 << CAP_SYS_ADMIN);
+            match res(limit_effective_caps(keep)) {
+                r if r == OK => setns_res(&l, libc::CLONE_NEWUTS),
                 e => format!("capset {e}"),
             }
         })?,
     );
-    t.insert(
-        "with CAP_SYS_ADMIN".into(),
-        in_child("setns", move || setns_raw(l, libc::CLONE_NEWUTS))?,
+    t.set(
+        "with CAP_SYS_ADMIN",
+        Fork::new("setns").run(move |_| setns_res(&l, libc::CLONE_NEWUTS))?,
     );
     facts(&t)
 }
@@ -280,6 +295,9 @@ fn setns_05_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-06: setns(pidfd, CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWNET) moves the caller into all
+/// three of the target's namespaces at once; mask 0 or non-namespace bits (CLONE_VM) give
+/// EINVAL. setns(2) "fd is a PID file descriptor".
 pub const SETNS_06: Property = Property {
     id: "SETNS-06",
     area: Area::Setns,
@@ -295,41 +313,37 @@ pub const SETNS_06: Property = Property {
 };
 
 fn setns_06_inside(cx: &Inside) -> Result<Value, StepError> {
-    let mut flags = 0;
-    for (on, f) in [
-        (cx.launch.uts, libc::CLONE_NEWUTS),
-        (cx.launch.ipc, libc::CLONE_NEWIPC),
-        (cx.launch.net, libc::CLONE_NEWNET),
+    let mut flags = CloneFlags::empty();
+    for (on, ns) in [
+        (cx.launch.uts, Ns::Uts),
+        (cx.launch.ipc, Ns::Ipc),
+        (cx.launch.net, Ns::Net),
     ] {
         if on {
-            flags |= f;
+            flags |= ns.flag();
         }
     }
-    let target = hold("make UTS, IPC and net namespaces", move || {
-        unshare_raw(flags)
-    })?;
-    let pidfd = pidfd_open(target.pid)?;
+    let (target, ()) = held("make UTS, IPC and net namespaces", || unshare_step(flags))?;
+    let pidfd = pidfd_open(target.pid().as_raw())?;
     let raw = pidfd.as_raw_fd();
-    let tp = target.pid.to_string();
+    let tp = target.pid();
     let mut t = Table::new();
     let all = libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWNET;
-    let moved: (String, Vec<String>) = in_child("setns(pidfd, UTS|IPC|NET)", move || {
-        let before: Vec<Option<u64>> = ["uts", "ipc", "net", "mnt"]
-            .iter()
-            .map(|k| ino("self", k))
-            .collect();
-        let r = setns_raw(raw, all);
+    let moved: (String, Vec<String>) = Fork::new("setns(pidfd, UTS|IPC|NET)").run(move |_| {
+        let kinds = [Ns::Uts, Ns::Ipc, Ns::Net, Ns::Mnt];
+        let before: Vec<Option<u64>> = kinds.iter().map(|k| ino("self", *k)).collect();
+        let r = setns_res(&raw, all);
         let mut joined = Vec::new();
-        for (i, k) in ["uts", "ipc", "net", "mnt"].iter().enumerate() {
-            let now = ino("self", k);
-            if now != before[i] && now == ino(&tp, k) {
-                joined.push(k.to_string());
+        for (i, k) in kinds.iter().enumerate() {
+            let now = ino("self", *k);
+            if now != before[i] && now == ino(tp, *k) {
+                joined.push(k.name().to_string());
             }
         }
         (r, joined)
     })?;
-    t.insert("setns UTS|IPC|NET".into(), moved.0);
-    t.insert("namespaces changed".into(), moved.1.join(","));
+    t.set("setns UTS|IPC|NET", moved.0);
+    t.set("namespaces changed", moved.1.join(","));
     for (case, mask) in [
         ("mask 0", 0),
         ("mask CLONE_VM", libc::CLONE_VM),
@@ -338,9 +352,9 @@ fn setns_06_inside(cx: &Inside) -> Result<Value, StepError> {
             libc::CLONE_NEWUTS | libc::CLONE_VM,
         ),
     ] {
-        t.insert(
-            case.into(),
-            in_child("setns(pidfd)", move || setns_raw(raw, mask))?,
+        t.set(
+            case,
+            Fork::new("setns(pidfd)").run(move |_| setns_res(&raw, mask))?,
         );
     }
     facts(&t)
@@ -362,6 +376,8 @@ fn setns_06_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-07: setns() on the pidfd of a process that exited and was reaped fails with ESRCH
+/// and leaves the caller's namespaces alone. setns(2) ERRORS ESRCH.
 pub const SETNS_07: Property = Property {
     id: "SETNS-07",
     area: Area::Setns,
@@ -377,20 +393,20 @@ pub const SETNS_07: Property = Property {
 };
 
 fn setns_07_inside(_: &Inside) -> Result<Value, StepError> {
-    let mut target = hold("make a UTS ns", || unshare_raw(libc::CLONE_NEWUTS))?;
-    let pidfd = pidfd_open(target.pid)?;
-    target.release();
+    let (mut target, ()) = held("make a UTS ns", || unshare_step(CloneFlags::CLONE_NEWUTS))?;
+    let pidfd = pidfd_open(target.pid().as_raw())?;
+    target.kill();
     let raw = pidfd.as_raw_fd();
-    let (r, same): (String, bool) = in_child("setns(pidfd of a dead process)", move || {
-        let before = ino("self", "uts");
+    let (r, same): (String, bool) = Fork::new("setns(pidfd of a dead process)").run(move |_| {
+        let before = ino("self", Ns::Uts);
         (
-            setns_raw(raw, libc::CLONE_NEWUTS),
-            ino("self", "uts") == before,
+            setns_res(&raw, libc::CLONE_NEWUTS),
+            ino("self", Ns::Uts) == before,
         )
     })?;
     let mut t = Table::new();
-    t.insert("setns".into(), r);
-    t.insert("uts unchanged".into(), yes(same));
+    t.set("setns", r);
+    t.set("uts unchanged", yes(same));
     facts(&t)
 }
 
@@ -404,6 +420,78 @@ fn setns_07_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-08: setns(pidfd, CLONE_NEWUTS|CLONE_NEWPID) where the PID part fails (target PID
+/// ns is an ancestor: EINVAL) changes no namespace; the UTS part alone succeeds. setns(2)
+/// "fd is a PID file descriptor" (atomic).
+pub const SETNS_08: Property = Property {
+    id: "SETNS-08",
+    area: Area::Setns,
+    title: "setns(pidfd, CLONE_NEWUTS|CLONE_NEWPID) where the PID part fails (target PID ns is an ancestor: EINVAL) changes no namespace; the UTS part alone succeeds",
+    man: "setns(2) \"fd is a PID file descriptor\" (atomic)",
+    prereq: Prereq::ROOTLESS.kernel(5, 8),
+    coverage: "KST:~pidfd/pidfd_setns_test",
+    controls: &[Control::NoNewUts, Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(setns_08_inside),
+    check: setns_08_check,
+};
+
+fn setns_08_inside(cx: &Inside) -> Result<Value, StepError> {
+    let (uts, pid) = (cx.launch.uts, cx.launch.pid);
+    let (target, ()) = held("make a UTS ns", || {
+        unshare_if(uts, CloneFlags::CLONE_NEWUTS)
+    })?;
+    let pidfd = pidfd_open(target.pid().as_raw())?;
+    let raw = pidfd.as_raw_fd();
+    let t: Table = Fork::new("move below the target's PID ns").run(move |_| {
+        if pid {
+            if let Err(m) = unshare_step(CloneFlags::CLONE_NEWPID) {
+                return [("unshare", m.to_string())].into_iter().collect();
+            }
+        }
+        Fork::new("join from the deeper PID ns")
+            .run(move |_| {
+                let mut t = Table::new();
+                let before = ino("self", Ns::Uts);
+                t.set(
+                    "setns UTS|PID",
+                    setns_res(&raw, libc::CLONE_NEWUTS | libc::CLONE_NEWPID),
+                );
+                t.set(
+                    "uts unchanged after the failure",
+                    yes(ino("self", Ns::Uts) == before),
+                );
+                t.set("setns UTS", setns_res(&raw, libc::CLONE_NEWUTS));
+                t.set(
+                    "uts changed after UTS alone",
+                    yes(ino("self", Ns::Uts) != before),
+                );
+                t
+            })
+            .unwrap_or_default()
+    })?;
+    facts(&t)
+}
+
+fn setns_08_check(cx: &mut Cx) -> CheckResult {
+    table_check(
+        cx,
+        Launch::host().user().uts().pid(),
+        &[
+            ("setns UTS|PID", "EINVAL"),
+            ("uts unchanged after the failure", "yes"),
+            ("setns UTS", OK),
+            ("uts changed after UTS alone", "yes"),
+        ],
+        "a failed pidfd setns changes nothing",
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// SETNS-09: Joining a child user ns works and grants all capabilities there; joining the
+/// caller's own user ns is EINVAL; a sibling's or the parent user ns is EPERM. setns(2)
+/// "User namespaces"; user_namespaces(7).
 pub const SETNS_09: Property = Property {
     id: "SETNS-09",
     area: Area::Setns,
@@ -419,39 +507,37 @@ pub const SETNS_09: Property = Property {
 };
 
 fn setns_09_inside(_: &Inside) -> Result<Value, StepError> {
-    let child = hold("make a child user ns", new_user_ns)?;
-    let child_fd = open(&child.ns_path("user"))?;
-    let own_fd = open("/proc/self/ns/user")?;
+    let (child, ()) = held("make a child user ns", new_user_ns)?;
+    let child_fd = open(&child.ns_path(Ns::User))?;
+    let own_fd = open_ns("self", Ns::User)?;
     let (c, o) = (child_fd.as_raw_fd(), own_fd.as_raw_fd());
     let last_cap = crate::env::read_u32("/proc/sys/kernel/cap_last_cap").unwrap_or(40);
     let full = (1u64 << (last_cap + 1)) - 1;
     let mut t = Table::new();
-    let (r, caps): (String, bool) = in_child("join the child user ns", move || {
+    let (r, caps): (String, bool) = Fork::new("join the child user ns").run(move |_| {
         (
-            setns_raw(c, libc::CLONE_NEWUSER),
-            super::gen::cap_eff() == full,
+            setns_res(&c, libc::CLONE_NEWUSER),
+            cap_eff().is_ok_and(|c| c == full),
         )
     })?;
-    t.insert("join child".into(), r);
-    t.insert("all capabilities after joining".into(), yes(caps));
-    t.insert(
-        "join own".into(),
-        in_child("join own user ns", move || {
-            setns_raw(o, libc::CLONE_NEWUSER)
+    t.set("join child", r);
+    t.set("all capabilities after joining", yes(caps));
+    t.set(
+        "join own",
+        Fork::new("join own user ns").run(move |_| setns_res(&o, libc::CLONE_NEWUSER))?,
+    );
+    t.set(
+        "join sibling",
+        Fork::new("join a sibling user ns").run(move |_| match new_user_ns() {
+            Ok(()) => setns_res(&c, libc::CLONE_NEWUSER),
+            Err(m) => m.to_string(),
         })?,
     );
-    t.insert(
-        "join sibling".into(),
-        in_child("join a sibling user ns", move || match new_user_ns() {
-            Ok(()) => setns_raw(c, libc::CLONE_NEWUSER),
-            Err(m) => m,
-        })?,
-    );
-    t.insert(
-        "join parent".into(),
-        in_child("join the parent user ns", move || match new_user_ns() {
-            Ok(()) => setns_raw(o, libc::CLONE_NEWUSER),
-            Err(m) => m,
+    t.set(
+        "join parent",
+        Fork::new("join the parent user ns").run(move |_| match new_user_ns() {
+            Ok(()) => setns_res(&o, libc::CLONE_NEWUSER),
+            Err(m) => m.to_string(),
         })?,
     );
     facts(&t)
@@ -473,6 +559,8 @@ fn setns_09_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-10: A multithreaded caller cannot join a user ns or a mount ns (EINVAL); the same
+/// join works single-threaded. setns(2) ERRORS EINVAL.
 pub const SETNS_10: Property = Property {
     id: "SETNS-10",
     area: Area::Setns,
@@ -487,45 +575,35 @@ pub const SETNS_10: Property = Property {
     check: setns_10_check,
 };
 
-/// Spawn a thread that blocks forever (in a throwaway child process), so the caller is
-/// multithreaded.
-pub fn spawn_idle_thread() -> bool {
-    std::thread::Builder::new()
-        .spawn(|| loop {
-            std::thread::park();
-        })
-        .is_ok()
-}
-
 fn setns_10_inside(_: &Inside) -> Result<Value, StepError> {
-    let target = hold("make a user ns with a mount ns", || {
+    let (target, ()) = held("make a user ns with a mount ns", || {
         new_user_ns()?;
-        unshare_raw(libc::CLONE_NEWNS)
+        unshare_step(CloneFlags::CLONE_NEWNS)
     })?;
-    let user = open(&target.ns_path("user"))?;
-    let mnt = open(&target.ns_path("mnt"))?;
+    let user = open(&target.ns_path(Ns::User))?;
+    let mnt = open(&target.ns_path(Ns::Mnt))?;
     let (u, m) = (user.as_raw_fd(), mnt.as_raw_fd());
     let mut t = Table::new();
     for (threads, label) in [(false, "single-threaded"), (true, "multithreaded")] {
-        t.insert(
+        t.set(
             format!("{label} join user ns"),
-            in_child("join a user ns", move || {
+            Fork::new("join a user ns").run(move |_| {
                 if threads && !spawn_idle_thread() {
-                    return "spawn failed".into();
+                    return "spawn failed".to_string();
                 }
-                setns_raw(u, libc::CLONE_NEWUSER)
+                setns_res(&u, libc::CLONE_NEWUSER)
             })?,
         );
-        t.insert(
+        t.set(
             format!("{label} join mount ns"),
-            in_child("join a mount ns", move || {
-                if setns_raw(u, libc::CLONE_NEWUSER) != OK {
-                    return "join owner failed".into();
+            Fork::new("join a mount ns").run(move |_| {
+                if setns_res(&u, libc::CLONE_NEWUSER) != OK {
+                    return "join owner failed".to_string();
                 }
                 if threads && !spawn_idle_thread() {
-                    return "spawn failed".into();
+                    return "spawn failed".to_string();
                 }
-                setns_raw(m, libc::CLONE_NEWNS)
+                setns_res(&m, libc::CLONE_NEWNS)
             })?,
         );
     }
@@ -547,6 +625,8 @@ fn setns_10_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// SETNS-11: A process sharing its fs_struct (created with CLONE_FS) cannot join a user ns
+/// or a mount ns (EINVAL). setns(2) ERRORS EINVAL.
 pub const SETNS_11: Property = Property {
     id: "SETNS-11",
     area: Area::Setns,
@@ -561,74 +641,37 @@ pub const SETNS_11: Property = Property {
     check: setns_11_check,
 };
 
-/// Run `f` in a process created by clone(CLONE_FS) from this process; its result.
-pub fn clone_fs_run(f: fn() -> String) -> String {
-    let Ok((rd, wr)) = nix::unistd::pipe() else {
-        return "pipe failed".to_string();
-    };
-    let w = wr.as_raw_fd();
-    let mut stack = vec![0u8; 256 * 1024];
-    let cb = Box::new(move || {
-        let s = f();
-        crate::probe::sys::write_all(w, s.as_bytes());
-        // SAFETY: leaving the cloned process.
-        unsafe { libc::_exit(0) }
-    });
-    // SAFETY: the child runs on its own stack and leaves with _exit.
-    let pid = match unsafe {
-        nix::sched::clone(
-            cb,
-            &mut stack,
-            nix::sched::CloneFlags::CLONE_FS,
-            Some(libc::SIGCHLD),
-        )
-    } {
-        Ok(p) => p,
-        Err(e) => return format!("clone CLONE_FS: {e}"),
-    };
-    drop(wr);
-    let mut out = String::new();
-    let _ = std::io::Read::read_to_string(&mut std::fs::File::from(rd), &mut out);
-    let _ = nix::sys::wait::waitpid(pid, None);
-    out
-}
-
-/// Run `f` in a process created by clone(CLONE_FS) from a forked child; its result.
-pub fn with_clone_fs(f: fn() -> String) -> Result<String, StepError> {
-    in_child("clone a CLONE_FS sibling", move || clone_fs_run(f))
+/// Run `f` in a process created with CLONE_FS by a throwaway child (so the shared
+/// fs_struct is the throwaway's, never the probe's); its result.
+fn with_clone_fs(f: impl FnOnce() -> String) -> Result<String, StepError> {
+    Fork::new("clone a CLONE_FS sibling").run(|_| {
+        Fork::new("share fs_struct with its parent")
+            .clone_flags(libc::CLONE_FS as u64)
+            .run(|_| f())
+            .unwrap_or_else(|e| e.to_string())
+    })
 }
 
 fn setns_11_inside(_: &Inside) -> Result<Value, StepError> {
-    let target = hold("make a user ns and a mount ns", || {
-        unshare_raw(libc::CLONE_NEWNS)?;
+    let (target, ()) = held("make a user ns and a mount ns", || {
+        unshare_step(CloneFlags::CLONE_NEWNS)?;
         new_user_ns()
     })?;
-    // The descriptors are opened at fixed numbers so the fn-pointer callbacks find them.
-    let user = open(&target.ns_path("user"))?;
-    let mnt = open(&target.ns_path("mnt"))?;
-    // SAFETY: duplicating our own descriptors onto unused numbers.
-    unsafe {
-        libc::dup2(user.as_raw_fd(), 900);
-        libc::dup2(mnt.as_raw_fd(), 901);
-    }
+    let user = open(&target.ns_path(Ns::User))?;
+    let mnt = open(&target.ns_path(Ns::Mnt))?;
     let mut t = Table::new();
-    t.insert(
-        "CLONE_FS sibling joins user ns".into(),
-        with_clone_fs(|| setns_raw(900, libc::CLONE_NEWUSER))?,
+    t.set(
+        "CLONE_FS sibling joins user ns",
+        with_clone_fs(|| setns_res(&user, libc::CLONE_NEWUSER))?,
     );
-    t.insert(
-        "CLONE_FS sibling joins mount ns".into(),
-        with_clone_fs(|| setns_raw(901, libc::CLONE_NEWNS))?,
+    t.set(
+        "CLONE_FS sibling joins mount ns",
+        with_clone_fs(|| setns_res(&mnt, libc::CLONE_NEWNS))?,
     );
-    t.insert(
-        "plain child joins mount ns".into(),
-        in_child("join a mount ns", || setns_raw(901, libc::CLONE_NEWNS))?,
+    t.set(
+        "plain child joins mount ns",
+        Fork::new("join a mount ns").run(|_| setns_res(&mnt, libc::CLONE_NEWNS))?,
     );
-    // SAFETY: closing the duplicates.
-    unsafe {
-        libc::close(900);
-        libc::close(901);
-    }
     facts(&t)
 }
 
@@ -646,160 +689,9 @@ fn setns_11_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
-pub const SETNS_13: Property = Property {
-    id: "SETNS-13",
-    area: Area::Setns,
-    title: "Joining a descendant PID ns changes only pid_for_children (getpid() unchanged; the next child is in it); joining an ancestor PID ns is EINVAL",
-    man: "setns(2) \"PID namespaces\"; pid_namespaces(7)",
-    prereq: Prereq::ROOTLESS.kernel(4, 12).config(&["CONFIG_PID_NS"]),
-    coverage: "KST:~pidfd/pidfd_setns_test",
-    controls: &[Control::NoNewPid],
-    global: false,
-    subject: None,
-    inside: Some(setns_13_inside),
-    check: setns_13_check,
-};
-
-fn setns_13_inside(cx: &Inside) -> Result<Value, StepError> {
-    let new = cx.launch.pid;
-    // The helper unshares CLONE_NEWPID and forks the init of the new ns, which holds.
-    let target = hold("make a child PID ns with an init", move || {
-        if new {
-            unshare_raw(libc::CLONE_NEWPID)?;
-        }
-        // SAFETY: the helper is single-threaded.
-        match unsafe { nix::unistd::fork() } {
-            Ok(nix::unistd::ForkResult::Child) => {
-                // SAFETY: plain prctl; the init dies with the helper.
-                unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
-                loop {
-                    // SAFETY: pause has no arguments.
-                    unsafe { libc::pause() };
-                }
-            }
-            Ok(nix::unistd::ForkResult::Parent { child }) => Ok(child.as_raw()),
-            Err(e) => Err(format!("fork: {e}")),
-        }
-    })?;
-    let child_fd = open(&target.ns_path("pid_for_children"))?;
-    let own_fd = open("/proc/self/ns/pid")?;
-    let (c, o) = (child_fd.as_raw_fd(), own_fd.as_raw_fd());
-    let t: Table = in_child("join the child PID ns", move || {
-        let mut t = Table::new();
-        let pid = nix::unistd::getpid();
-        let own = ino("self", "pid");
-        t.insert("join descendant".into(), setns_raw(c, libc::CLONE_NEWPID));
-        t.insert("getpid unchanged".into(), yes(nix::unistd::getpid() == pid));
-        t.insert(
-            "own pid ns unchanged".into(),
-            yes(ino("self", "pid") == own),
-        );
-        t.insert(
-            "pid_for_children is the new ns".into(),
-            yes(ino("self", "pid_for_children") != own),
-        );
-        let sub: Table = in_child("fork into the joined ns and try the ancestor", move || {
-            let mut t = Table::new();
-            t.insert(
-                "child is not pid 1 there".into(),
-                yes(nix::unistd::getpid().as_raw() > 1),
-            );
-            t.insert("join ancestor".into(), setns_raw(o, libc::CLONE_NEWPID));
-            t
-        })
-        .unwrap_or_default();
-        t.extend(sub);
-        t
-    })?;
-    drop(target);
-    facts(&t)
-}
-
-fn setns_13_check(cx: &mut Cx) -> CheckResult {
-    table_check(
-        cx,
-        Launch::host().user().pid(),
-        &[
-            ("join descendant", OK),
-            ("getpid unchanged", "yes"),
-            ("own pid ns unchanged", "yes"),
-            ("pid_for_children is the new ns", "yes"),
-            ("child is not pid 1 there", "yes"),
-            ("join ancestor", "EINVAL"),
-        ],
-        "PID ns joins move only future children, never upwards",
-    )
-}
-
-// ---------------------------------------------------------------------------------
-pub const SETNS_08: Property = Property {
-    id: "SETNS-08",
-    area: Area::Setns,
-    title: "setns(pidfd, CLONE_NEWUTS|CLONE_NEWPID) where the PID part fails (target PID ns is an ancestor: EINVAL) changes no namespace; the UTS part alone succeeds",
-    man: "setns(2) \"fd is a PID file descriptor\" (atomic)",
-    prereq: Prereq::ROOTLESS.kernel(5, 8),
-    coverage: "KST:~pidfd/pidfd_setns_test",
-    controls: &[Control::NoNewUts, Control::NoNewPid],
-    global: false,
-    subject: None,
-    inside: Some(setns_08_inside),
-    check: setns_08_check,
-};
-
-fn setns_08_inside(cx: &Inside) -> Result<Value, StepError> {
-    let (uts, pid) = (cx.launch.uts, cx.launch.pid);
-    let target = hold("make a UTS ns", move || {
-        if uts {
-            unshare_raw(libc::CLONE_NEWUTS)?;
-        }
-        Ok(())
-    })?;
-    let pidfd = pidfd_open(target.pid)?;
-    let raw = pidfd.as_raw_fd();
-    let t: Table = in_child("move below the target's PID ns", move || {
-        if pid {
-            if let Err(m) = unshare_raw(libc::CLONE_NEWPID) {
-                return Table::from([("unshare".to_string(), m)]);
-            }
-        }
-        in_child("join from the deeper PID ns", move || {
-            let mut t = Table::new();
-            let before = ino("self", "uts");
-            t.insert(
-                "setns UTS|PID".into(),
-                setns_raw(raw, libc::CLONE_NEWUTS | libc::CLONE_NEWPID),
-            );
-            t.insert(
-                "uts unchanged after the failure".into(),
-                yes(ino("self", "uts") == before),
-            );
-            t.insert("setns UTS".into(), setns_raw(raw, libc::CLONE_NEWUTS));
-            t.insert(
-                "uts changed after UTS alone".into(),
-                yes(ino("self", "uts") != before),
-            );
-            t
-        })
-        .unwrap_or_default()
-    })?;
-    facts(&t)
-}
-
-fn setns_08_check(cx: &mut Cx) -> CheckResult {
-    table_check(
-        cx,
-        Launch::host().user().uts().pid(),
-        &[
-            ("setns UTS|PID", "EINVAL"),
-            ("uts unchanged after the failure", "yes"),
-            ("setns UTS", OK),
-            ("uts changed after UTS alone", "yes"),
-        ],
-        "a failed pidfd setns changes nothing",
-    )
-}
-
-// ---------------------------------------------------------------------------------
+/// SETNS-12: Joining a mount ns needs CAP_SYS_CHROOT and CAP_SYS_ADMIN (else EPERM, also
+/// from a sibling user ns); afterwards cwd and root are the target ns root. setns(2) "Mount
+/// namespaces".
 pub const SETNS_12: Property = Property {
     id: "SETNS-12",
     area: Area::Setns,
@@ -816,60 +708,54 @@ pub const SETNS_12: Property = Property {
 
 fn setns_12_inside(cx: &Inside) -> Result<Value, StepError> {
     let dir = cx.workdir()?;
-    let d = dir.clone();
     let new = cx.launch.mnt;
-    let target = hold("make a mount ns with a marked tmpfs", move || {
+    let (target, ()) = held("make a mount ns with a marked tmpfs", || {
         if new {
-            unshare_raw(libc::CLONE_NEWNS)?;
+            unshare_step(CloneFlags::CLONE_NEWNS)?;
             nix::mount::mount(
                 Some("nsconform-setns12"),
-                &d,
+                &dir,
                 Some("tmpfs"),
                 nix::mount::MsFlags::empty(),
                 Some("size=16k"),
             )
-            .map_err(|e| format!("mount tmpfs: {e}"))?;
-            std::fs::write(d.join("marker"), b"").map_err(|e| e.to_string())?;
+            .step("mount tmpfs")?;
+            std::fs::write(dir.join("marker"), b"").step("write the marker")?;
         }
         Ok(())
     })?;
-    let mnt = open(&target.ns_path("mnt"))?;
+    let mnt = open(&target.ns_path(Ns::Mnt))?;
     let m = mnt.as_raw_fd();
-    let mut t: Table = in_child("join the mount ns from a subdirectory", move || {
+    let mut t: Table = Fork::new("join the mount ns from a subdirectory").run(|_| {
         let mut t = Table::new();
         let _ = nix::unistd::chdir(&dir);
-        t.insert("join".into(), setns_raw(m, libc::CLONE_NEWNS));
-        t.insert(
-            "cwd is /".into(),
+        t.set("join", setns_res(&m, libc::CLONE_NEWNS));
+        t.set(
+            "cwd is /",
             yes(nix::unistd::getcwd().is_ok_and(|c| c == std::path::Path::new("/"))),
         );
-        t.insert(
-            "target's mount visible".into(),
-            yes(dir.join("marker").exists()),
-        );
+        t.set("target's mount visible", yes(dir.join("marker").exists()));
         t
     })?;
-    use super::gen::{limit_effective_caps, CAP_SYS_ADMIN, CAP_SYS_CHROOT};
     for (label, cap) in [
         ("without CAP_SYS_CHROOT", CAP_SYS_CHROOT),
         ("without CAP_SYS_ADMIN", CAP_SYS_ADMIN),
     ] {
-        t.insert(
-            label.into(),
-            in_child(
-                "join without a capability",
-                move || match limit_effective_caps(!(1u64 << cap)).as_str() {
-                    OK => setns_raw(m, libc::CLONE_NEWNS),
+        t.set(
+            label,
+            Fork::new("join without a capability").run(|_| {
+                match res(limit_effective_caps(!(1u64 << cap))) {
+                    r if r == OK => setns_res(&m, libc::CLONE_NEWNS),
                     e => format!("capset {e}"),
-                },
-            )?,
+                }
+            })?,
         );
     }
-    t.insert(
-        "from a sibling user ns".into(),
-        in_child("join from a sibling user ns", move || match new_user_ns() {
-            Ok(()) => setns_raw(m, libc::CLONE_NEWNS),
-            Err(e) => e,
+    t.set(
+        "from a sibling user ns",
+        Fork::new("join from a sibling user ns").run(move |_| match new_user_ns() {
+            Ok(()) => setns_res(&m, libc::CLONE_NEWNS),
+            Err(e) => e.to_string(),
         })?,
     );
     facts(&t)
@@ -895,184 +781,88 @@ fn setns_12_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
-pub const SETNS_15: Property = Property {
-    id: "SETNS-15",
+/// SETNS-13: Joining a descendant PID ns changes only pid_for_children (getpid() unchanged;
+/// the next child is in it); joining an ancestor PID ns is EINVAL. setns(2) "PID
+/// namespaces"; pid_namespaces(7).
+pub const SETNS_13: Property = Property {
+    id: "SETNS-13",
     area: Area::Setns,
-    title: "Joining a time ns switches the caller's own CLOCK_MONOTONIC (vDSO and syscall) by the ns offset; a multithreaded caller gets EUSERS",
-    man: "setns(2); time_namespaces(7)",
-    prereq: Prereq::ROOTLESS.kernel(5, 6).config(&["CONFIG_TIME_NS"]),
-    coverage: "KST:timens/*, ~pidfd/pidfd_setns_test",
-    controls: &[Control::NoNewTime],
+    title: "Joining a descendant PID ns changes only pid_for_children (getpid() unchanged; the next child is in it); joining an ancestor PID ns is EINVAL",
+    man: "setns(2) \"PID namespaces\"; pid_namespaces(7)",
+    prereq: Prereq::ROOTLESS.kernel(4, 12).config(&["CONFIG_PID_NS"]),
+    coverage: "KST:~pidfd/pidfd_setns_test",
+    controls: &[Control::NoNewPid],
     global: false,
     subject: None,
-    inside: Some(setns_15_inside),
-    check: setns_15_check,
+    inside: Some(setns_13_inside),
+    check: setns_13_check,
 };
 
-const TIME_SHIFT: i64 = 1000;
-
-fn monotonic(raw: bool) -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    if raw {
-        // SAFETY: valid timespec pointer.
-        unsafe { libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &mut ts) };
-    } else {
-        // SAFETY: valid timespec pointer (libc uses the vDSO).
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    }
-    ts.tv_sec
-}
-
-fn setns_15_inside(cx: &Inside) -> Result<Value, StepError> {
-    let new = cx.launch.time;
-    let target = hold("make a time ns with an offset", move || {
-        if new {
-            unshare_raw(libc::CLONE_NEWTIME)?;
-            std::fs::write(
-                "/proc/self/timens_offsets",
-                format!("monotonic {TIME_SHIFT} 0\n"),
-            )
-            .map_err(|e| format!("write timens_offsets: {e}"))?;
-        }
-        Ok(())
+fn setns_13_inside(cx: &Inside) -> Result<Value, StepError> {
+    let new = cx.launch.pid;
+    // The helper unshares CLONE_NEWPID and forks the init of the new ns, which holds.
+    let (target, _init) = held("make a child PID ns with an init", || {
+        unshare_if(new, CloneFlags::CLONE_NEWPID)?;
+        let init = Fork::new("be the init of the child PID ns")
+            .hold()
+            .spawn(|_| ())?;
+        let pid = init.pid().as_raw();
+        // The init outlives this set-up (dropping it would kill it); it dies with the
+        // helper (parent-death signal).
+        std::mem::forget(init);
+        Ok(pid)
     })?;
-    let fd = open(&target.ns_path("time_for_children"))?;
-    let raw = fd.as_raw_fd();
-    let mut t: Table = in_child("join the time ns", move || {
+    let child_fd = open(&target.proc("ns/pid_for_children"))?;
+    let own_fd = open_ns("self", Ns::Pid)?;
+    let (c, o) = (child_fd.as_raw_fd(), own_fd.as_raw_fd());
+    let t: Table = Fork::new("join the child PID ns").run(move |_| {
         let mut t = Table::new();
-        let before = monotonic(false);
-        t.insert("join".into(), setns_raw(raw, libc::CLONE_NEWTIME));
-        let shifted = |now: i64| now - before >= TIME_SHIFT - 5 && now - before <= TIME_SHIFT + 5;
-        t.insert("vDSO clock shifted".into(), yes(shifted(monotonic(false))));
-        t.insert(
-            "syscall clock shifted".into(),
-            yes(shifted(monotonic(true))),
+        let pid = nix::unistd::getpid();
+        let own = ino("self", Ns::Pid);
+        t.set("join descendant", setns_res(&c, libc::CLONE_NEWPID));
+        t.set("getpid unchanged", yes(nix::unistd::getpid() == pid));
+        t.set("own pid ns unchanged", yes(ino("self", Ns::Pid) == own));
+        t.set(
+            "pid_for_children is the new ns",
+            yes(entry_ino("self", "pid_for_children") != own),
         );
+        let sub: Table = Fork::new("fork into the joined ns and try the ancestor")
+            .run(move |_| {
+                let mut t = Table::new();
+                t.set(
+                    "child is not pid 1 there",
+                    yes(nix::unistd::getpid().as_raw() > 1),
+                );
+                t.set("join ancestor", setns_res(&o, libc::CLONE_NEWPID));
+                t
+            })
+            .unwrap_or_default();
+        t.0.extend(sub.0);
         t
     })?;
-    t.insert(
-        "multithreaded join".into(),
-        in_child("join the time ns with a second thread", move || {
-            if !spawn_idle_thread() {
-                return "spawn failed".into();
-            }
-            setns_raw(raw, libc::CLONE_NEWTIME)
-        })?,
-    );
+    drop(target);
     facts(&t)
 }
 
-fn setns_15_check(cx: &mut Cx) -> CheckResult {
+fn setns_13_check(cx: &mut Cx) -> CheckResult {
     table_check(
         cx,
-        Launch::host().user().time(),
+        Launch::host().user().pid(),
         &[
-            ("join", OK),
-            ("vDSO clock shifted", "yes"),
-            ("syscall clock shifted", "yes"),
-            ("multithreaded join", "EUSERS"),
+            ("join descendant", OK),
+            ("getpid unchanged", "yes"),
+            ("own pid ns unchanged", "yes"),
+            ("pid_for_children is the new ns", "yes"),
+            ("child is not pid 1 there", "yes"),
+            ("join ancestor", "EINVAL"),
         ],
-        "a joined time ns shifts the caller's clocks",
+        "PID ns joins move only future children, never upwards",
     )
 }
 
 // ---------------------------------------------------------------------------------
-pub const SETNS_16: Property = Property {
-    id: "SETNS-16",
-    area: Area::Setns,
-    title: "PIDFD_GET_*_NAMESPACE ioctls on a pidfd return descriptors of the process's namespaces (incl. pid_for_children, time_for_children) usable with setns",
-    man: "uapi linux/pidfd.h PIDFD_GET_*_NAMESPACE; setns(2)",
-    prereq: Prereq::ROOTLESS.kernel(6, 11),
-    coverage: "KST:pidfd/pidfd_setns_test",
-    controls: &[Control::NoNewUts, Control::NoNewNet],
-    global: false,
-    subject: None,
-    inside: Some(setns_16_inside),
-    check: setns_16_check,
-};
-
-/// PIDFD_GET_*_NAMESPACE = _IO(0xFF, n) and the /proc/PID/ns entry each returns.
-const PIDFD_NS_IOCTLS: [(u64, &str); 10] = [
-    (1, "cgroup"),
-    (2, "ipc"),
-    (3, "mnt"),
-    (4, "net"),
-    (5, "pid"),
-    (6, "pid_for_children"),
-    (7, "time"),
-    (8, "time_for_children"),
-    (9, "user"),
-    (10, "uts"),
-];
-
-fn setns_16_inside(cx: &Inside) -> Result<Value, StepError> {
-    let mut flags = 0;
-    if cx.launch.uts {
-        flags |= libc::CLONE_NEWUTS;
-    }
-    if cx.launch.net {
-        flags |= libc::CLONE_NEWNET;
-    }
-    let target = hold("make UTS and net namespaces", move || unshare_raw(flags))?;
-    let pidfd = pidfd_open(target.pid)?;
-    let tp = target.pid.to_string();
-    let mut t = Table::new();
-    for (nr, name) in PIDFD_NS_IOCTLS {
-        let r = match super::gen::ioctl_fd_ino(pidfd.as_raw_fd(), 0xFF00 | nr as libc::c_ulong) {
-            Ok(i) => yes(Some(i) == ino(&tp, name)),
-            Err(e) => e,
-        };
-        t.insert(format!("{name} matches"), r);
-    }
-    for k in ["uts", "net"] {
-        t.insert(
-            format!("{k} differs from the probe's"),
-            yes(ino(&tp, k) != ino("self", k)),
-        );
-    }
-    let raw = pidfd.as_raw_fd();
-    t.insert(
-        "setns through the returned uts fd".into(),
-        in_child("setns through PIDFD_GET_UTS_NAMESPACE", move || {
-            // SAFETY: the request takes no argument and returns a new descriptor.
-            let fd = unsafe { libc::ioctl(raw, 0xFF0A as _, 0) };
-            if fd < 0 {
-                return crate::probe::errno_name(nix::errno::Errno::last());
-            }
-            setns_raw(fd, libc::CLONE_NEWUTS)
-        })?,
-    );
-    facts(&t)
-}
-
-fn setns_16_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host().user().uts().net(), Value::Null)?;
-    let f: Table = run.facts()?;
-    if f.values().any(|v| v == "ENOTTY") {
-        return Err(crate::outcome::Verdict::skip(
-            "needs PIDFD_GET_*_NAMESPACE (kernel 6.11); this kernel answered ENOTTY",
-        ));
-    }
-    let mut want: Vec<(String, &str)> = PIDFD_NS_IOCTLS
-        .iter()
-        .map(|(_, n)| (format!("{n} matches"), "yes"))
-        .collect();
-    want.push(("uts differs from the probe's".into(), "yes"));
-    want.push(("net differs from the probe's".into(), "yes"));
-    want.push(("setns through the returned uts fd".into(), OK));
-    let exp: Vec<(&str, &str)> = want.iter().map(|(a, b)| (a.as_str(), *b)).collect();
-    let mut e = Expect::new();
-    judge_table(&mut e, "result", &exp, &f);
-    Ok(
-        e.verdict("pidfd ioctls hand out the process's ns descriptors")
-            .with_observed(json!(f)),
-    )
-}
-
-// ---------------------------------------------------------------------------------
+/// SETNS-14: Joining a cgroup ns changes only the caller's view of /proc/self/cgroup, never
+/// its cgroup membership. setns(2) "Cgroup namespaces"; cgroup_namespaces(7).
 pub const SETNS_14: Property = Property {
     id: "SETNS-14",
     area: Area::Setns,
@@ -1093,36 +883,37 @@ fn read_cgroup(who: &str) -> String {
 
 fn setns_14_inside(cx: &Inside) -> Result<Value, StepError> {
     let new = cx.launch.cgroup;
-    let target = hold("make a cgroup ns", move || {
-        if new {
-            unshare_raw(libc::CLONE_NEWCGROUP)?;
-        }
-        Ok(())
+    let (target, ()) = held("make a cgroup ns", || {
+        unshare_if(new, CloneFlags::CLONE_NEWCGROUP)
     })?;
-    let fd = open(&target.ns_path("cgroup"))?;
-    let (raw, want) = (fd.as_raw_fd(), ino(&target.pid.to_string(), "cgroup"));
-    let joiner = hold("join the cgroup ns", move || {
-        let r = setns_raw(raw, libc::CLONE_NEWCGROUP);
+    let fd = open(&target.ns_path(Ns::Cgroup))?;
+    let want = ino(target.pid(), Ns::Cgroup);
+    let joiner = held("join the cgroup ns", || {
+        let r = setns_res(&fd, libc::CLONE_NEWCGROUP);
         if r != OK {
-            return Err(format!("setns: {r}"));
+            return Err(StepError::new(
+                "join the cgroup ns",
+                None,
+                format!("setns: {r}"),
+            ));
         }
-        Ok(ino("self", "cgroup") == want)
+        Ok(ino("self", Ns::Cgroup) == want)
     });
     let mut t = Table::new();
     match joiner {
         Err(e) => {
-            t.insert("join".into(), e.message);
+            t.set("join", e.message);
         }
-        Ok(j) => {
-            t.insert("join".into(), OK.into());
-            t.insert("joined the target".into(), yes(j.info));
-            t.insert(
-                "target differs from the probe's cgroup ns".into(),
-                yes(want != ino("self", "cgroup")),
+        Ok((j, joined)) => {
+            t.set("join", OK);
+            t.set("joined the target", yes(joined));
+            t.set(
+                "target differs from the probe's cgroup ns",
+                yes(want != ino("self", Ns::Cgroup)),
             );
-            t.insert(
-                "membership unchanged (as the probe sees it)".into(),
-                yes(read_cgroup(&j.pid.to_string()) == read_cgroup("self")),
+            t.set(
+                "membership unchanged (as the probe sees it)",
+                yes(read_cgroup(&j.pid().to_string()) == read_cgroup("self")),
             );
         }
     }
@@ -1140,5 +931,187 @@ fn setns_14_check(cx: &mut Cx) -> CheckResult {
             ("membership unchanged (as the probe sees it)", "yes"),
         ],
         "a cgroup ns join moves no process between cgroups",
+    )
+}
+// ---------------------------------------------------------------------------------
+/// SETNS-15: Joining a time ns switches the caller's own CLOCK_MONOTONIC (vDSO and syscall)
+/// by the ns offset; a multithreaded caller gets EUSERS. setns(2); time_namespaces(7).
+pub const SETNS_15: Property = Property {
+    id: "SETNS-15",
+    area: Area::Setns,
+    title: "Joining a time ns switches the caller's own CLOCK_MONOTONIC (vDSO and syscall) by the ns offset; a multithreaded caller gets EUSERS",
+    man: "setns(2); time_namespaces(7)",
+    prereq: Prereq::ROOTLESS.kernel(5, 6).config(&["CONFIG_TIME_NS"]),
+    coverage: "KST:timens/*, ~pidfd/pidfd_setns_test",
+    controls: &[Control::NoNewTime],
+    global: false,
+    subject: None,
+    inside: Some(setns_15_inside),
+    check: setns_15_check,
+};
+
+const TIME_SHIFT: i64 = 1000;
+
+/// CLOCK_MONOTONIC in seconds, through the vDSO (libc, via nix) or the raw syscall.
+fn monotonic(raw: bool) -> i64 {
+    if raw {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // The raw syscall on purpose (nix and libc take the vDSO).
+        // SAFETY: a valid timespec pointer for the kernel to fill.
+        unsafe { libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &mut ts) };
+        ts.tv_sec
+    } else {
+        nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).map_or(0, |t| t.tv_sec())
+    }
+}
+
+fn setns_15_inside(cx: &Inside) -> Result<Value, StepError> {
+    let new = cx.launch.time;
+    let (target, ()) = held("make a time ns with an offset", || {
+        if new {
+            unshare_step(Ns::Time.flag())?;
+            std::fs::write(
+                "/proc/self/timens_offsets",
+                format!("monotonic {TIME_SHIFT} 0\n"),
+            )
+            .step("write timens_offsets")?;
+        }
+        Ok(())
+    })?;
+    let fd = open(&target.proc("ns/time_for_children"))?;
+    let raw = fd.as_raw_fd();
+    let mut t: Table = Fork::new("join the time ns").run(move |_| {
+        let mut t = Table::new();
+        let before = monotonic(false);
+        t.set("join", setns_res(&raw, libc::CLONE_NEWTIME));
+        let shifted = |now: i64| now - before >= TIME_SHIFT - 5 && now - before <= TIME_SHIFT + 5;
+        t.set("vDSO clock shifted", yes(shifted(monotonic(false))));
+        t.set("syscall clock shifted", yes(shifted(monotonic(true))));
+        t
+    })?;
+    t.set(
+        "multithreaded join",
+        Fork::new("join the time ns with a second thread").run(move |_| {
+            if !spawn_idle_thread() {
+                return "spawn failed".to_string();
+            }
+            setns_res(&raw, libc::CLONE_NEWTIME)
+        })?,
+    );
+    facts(&t)
+}
+
+fn setns_15_check(cx: &mut Cx) -> CheckResult {
+    table_check(
+        cx,
+        Launch::host().user().time(),
+        &[
+            ("join", OK),
+            ("vDSO clock shifted", "yes"),
+            ("syscall clock shifted", "yes"),
+            ("multithreaded join", "EUSERS"),
+        ],
+        "a joined time ns shifts the caller's clocks",
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// SETNS-16: PIDFD_GET_*_NAMESPACE ioctls on a pidfd return descriptors of the process's
+/// namespaces (incl. pid_for_children, time_for_children) usable with setns. uapi
+/// linux/pidfd.h PIDFD_GET_*_NAMESPACE; setns(2).
+pub const SETNS_16: Property = Property {
+    id: "SETNS-16",
+    area: Area::Setns,
+    title: "PIDFD_GET_*_NAMESPACE ioctls on a pidfd return descriptors of the process's namespaces (incl. pid_for_children, time_for_children) usable with setns",
+    man: "uapi linux/pidfd.h PIDFD_GET_*_NAMESPACE; setns(2)",
+    prereq: Prereq::ROOTLESS.kernel(6, 11),
+    coverage: "KST:pidfd/pidfd_setns_test",
+    controls: &[Control::NoNewUts, Control::NoNewNet],
+    global: false,
+    subject: None,
+    inside: Some(setns_16_inside),
+    check: setns_16_check,
+};
+
+/// PIDFD_GET_*_NAMESPACE = `_IO(PIDFS_IOCTL_MAGIC, n)` (uapi linux/pidfd.h; not in
+/// `crate::ns`, which holds the nsfs ioctls only) and the /proc/PID/ns entry each returns.
+const fn pidfd_get_ns(n: u8) -> Ioctl {
+    nix::request_code_none!(0xFF, n)
+}
+const PIDFD_NS_IOCTLS: [(Ioctl, &str); 10] = [
+    (pidfd_get_ns(1), "cgroup"),
+    (pidfd_get_ns(2), "ipc"),
+    (pidfd_get_ns(3), "mnt"),
+    (pidfd_get_ns(4), "net"),
+    (pidfd_get_ns(5), "pid"),
+    (pidfd_get_ns(6), "pid_for_children"),
+    (pidfd_get_ns(7), "time"),
+    (pidfd_get_ns(8), "time_for_children"),
+    (pidfd_get_ns(9), "user"),
+    (pidfd_get_ns(10), "uts"),
+];
+const PIDFD_GET_UTS_NAMESPACE: Ioctl = pidfd_get_ns(10);
+
+fn setns_16_inside(cx: &Inside) -> Result<Value, StepError> {
+    let mut flags = CloneFlags::empty();
+    if cx.launch.uts {
+        flags |= CloneFlags::CLONE_NEWUTS;
+    }
+    if cx.launch.net {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
+    let (target, ()) = held("make UTS and net namespaces", || unshare_step(flags))?;
+    let pidfd = pidfd_open(target.pid().as_raw())?;
+    let tp = target.pid();
+    let mut t = Table::new();
+    for (req, name) in PIDFD_NS_IOCTLS {
+        let r = match ioctl_ino(&pidfd, req) {
+            Ok(i) => yes(Some(i) == entry_ino(tp, name)),
+            Err(e) => e,
+        };
+        t.set(format!("{name} matches"), r);
+    }
+    for k in [Ns::Uts, Ns::Net] {
+        t.set(
+            format!("{k} differs from the probe's"),
+            yes(ino(tp, k) != ino("self", k)),
+        );
+    }
+    t.set(
+        "setns through the returned uts fd",
+        Fork::new("setns through PIDFD_GET_UTS_NAMESPACE").run(|_| {
+            match crate::ns::ioctl_fd(pidfd.as_raw_fd(), PIDFD_GET_UTS_NAMESPACE) {
+                Ok(fd) => setns_res(&fd, libc::CLONE_NEWUTS),
+                Err(e) => errno_name(e),
+            }
+        })?,
+    );
+    facts(&t)
+}
+
+fn setns_16_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().user().uts().net(), Value::Null)?;
+    let f: Table = run.facts()?;
+    if f.0.values().any(|v| v == "ENOTTY") {
+        return Err(crate::outcome::Verdict::skip(
+            "needs PIDFD_GET_*_NAMESPACE (kernel 6.11); this kernel answered ENOTTY",
+        ));
+    }
+    let mut want: Vec<(String, &str)> = PIDFD_NS_IOCTLS
+        .iter()
+        .map(|(_, n)| (format!("{n} matches"), "yes"))
+        .collect();
+    want.push(("uts differs from the probe's".into(), "yes"));
+    want.push(("net differs from the probe's".into(), "yes"));
+    want.push(("setns through the returned uts fd".into(), OK));
+    let exp: Vec<(&str, &str)> = want.iter().map(|(a, b)| (a.as_str(), *b)).collect();
+    let mut e = Expect::new();
+    f.judge(&mut e, "result", &exp);
+    Ok(
+        e.verdict("pidfd ioctls hand out the process's ns descriptors")
+            .with_observed(json!(f)),
     )
 }
