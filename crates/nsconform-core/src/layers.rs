@@ -38,19 +38,52 @@ fn module_of(rel: &Path) -> String {
     parts.join("::")
 }
 
-/// The source without comments, string contents and a trailing `mod tests`.
+/// The source without comments and without its `#[cfg(test)] mod tests { .. }` blocks
+/// (tests may use anything), wherever in the file they are.
 fn code_of(src: &str) -> String {
-    let src = match src.find("#[cfg(test)]\nmod tests") {
-        Some(i) => &src[..i],
-        None => src,
-    };
-    src.lines()
+    let code: String = src
+        .lines()
         .map(|l| match l.find("//") {
             Some(i) => &l[..i],
             None => l,
         })
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    let mut out = String::new();
+    let mut rest = code.as_str();
+    while let Some(i) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let Some(open) = after.find('{') else {
+            rest = "";
+            break;
+        };
+        let head = &after[..open];
+        if !head.contains("mod ") {
+            // A cfg(test) item that is not a module: keep it.
+            out.push_str(&after[..open]);
+            rest = &after[open..];
+            continue;
+        }
+        let mut depth = 0usize;
+        let mut end = after.len();
+        for (k, c) in after[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + k + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The modules a source refers to: `crate::a::b` paths, `use crate::{a, b::c}` groups,
@@ -209,7 +242,12 @@ mod tests {
             "use super::user::helper;\nuse crate::kit::Fork; // crate::catalogue in a comment\n",
         )
         .unwrap();
-        std::fs::write(src.join("properties/user.rs"), "fn helper() {}\n").unwrap();
+        std::fs::write(
+            src.join("properties/user.rs"),
+            "fn helper() {}\n#[cfg(test)]\nmod tests {\n    use crate::run::x;\n}\nuse super::net::y;\n",
+        )
+        .unwrap();
+        std::fs::write(src.join("properties/net.rs"), "fn y() {}\n").unwrap();
         let bad = violations(src);
         assert!(bad.iter().any(|b| b.contains("ns imports run")), "{bad:?}");
         assert!(bad.iter().any(|b| b.contains("import cycle")), "{bad:?}");
@@ -219,5 +257,17 @@ mod tests {
             "{bad:?}"
         );
         assert!(!bad.iter().any(|b| b.contains("catalogue")), "{bad:?}");
+        // A test module in the middle of a file hides neither what follows it...
+        assert!(
+            bad.iter()
+                .any(|b| b.contains("properties::user imports properties::net")),
+            "{bad:?}"
+        );
+        // ...nor is its own content held against the file.
+        assert!(
+            !bad.iter()
+                .any(|b| b.contains("properties::user imports run")),
+            "{bad:?}"
+        );
     }
 }

@@ -6,6 +6,7 @@ use crate::kit::child::Fork;
 use crate::kit::nsfd::{dev_ino, open};
 use crate::kit::userns::SCRATCH_ID;
 use crate::kit::{facts, res, OK};
+use crate::ns::{fd_ino, NS_GET_ID, NS_GET_MNTNS_ID};
 use crate::ns::{
     ioctl, ioctl_fd, ioctl_u64, owner_uid, proc_entries, Ns, NS_GET_NSTYPE, NS_GET_OWNER_UID,
     NS_GET_PARENT, NS_GET_USERNS,
@@ -654,14 +655,3 @@ fn nsfs_07_check(cx: &mut Cx) -> CheckResult {
             })),
     )
 }
-
-// Compatibility for mnt.rs and net.rs, which still reach these through `super::nsfs`
-// until their own refactor (issue 8) lands: thin aliases of the kit and `crate::ns`.
-// Remove once no area imports this module.
-#[doc(hidden)]
-pub use crate::kit::nsfd::open as open_ns;
-#[doc(hidden)]
-pub use crate::ns::{ioctl as ns_ioctl, ioctl_fd as ns_ioctl_fd, ioctl_u64 as ns_ioctl_u64, Ioctl};
-// These three are also used here (imported once, public for the same reason).
-#[doc(hidden)]
-pub use crate::ns::{fd_ino, NS_GET_ID, NS_GET_MNTNS_ID};
