@@ -422,10 +422,13 @@ fn ipc_03_inside(cx: &Inside) -> Result<Value, StepError> {
             let w = write_res(&format!("/proc/sys/{name}"), value.as_bytes());
             written.push((name, w, value, read_sysctl(name)));
         }
-        let (nested, _) = in_helper("read the IPC sysctls of a nested IPC namespace", move || {
-            new_ipc_ns(make);
-            IPC_SYSCTLS.map(read_sysctl).to_vec()
-        })?;
+        let (nested, _) = in_helper(
+            "read the IPC sysctls of a nested IPC namespace",
+            move || {
+                new_ipc_ns(make);
+                IPC_SYSCTLS.map(read_sysctl).to_vec()
+            },
+        )?;
         let nested = nested.unwrap_or_default();
         let sysctls = written
             .into_iter()
@@ -621,19 +624,16 @@ fn ipc_05_inside(cx: &Inside) -> Result<Value, StepError> {
     guard::guarded(cx, Ns::Ipc, || {
         // One 4 x 8192-byte queue fits, a second does not.
         let limit = 48 * 1024;
-        nix::sys::resource::setrlimit(
-            nix::sys::resource::Resource::RLIMIT_MSGQUEUE,
-            limit,
-            limit,
-        )
-        .step("setrlimit(RLIMIT_MSGQUEUE)")?;
-        let (doomed, doomed_end) = in_helper("fill the queue budget in a new IPC namespace", move || {
-            new_ipc_ns(make);
-            (
-                mq_create_sized("/nsconform-a"),
-                mq_create_sized("/nsconform-b"),
-            )
-        })?;
+        nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_MSGQUEUE, limit, limit)
+            .step("setrlimit(RLIMIT_MSGQUEUE)")?;
+        let (doomed, doomed_end) =
+            in_helper("fill the queue budget in a new IPC namespace", move || {
+                new_ipc_ns(make);
+                (
+                    mq_create_sized("/nsconform-a"),
+                    mq_create_sized("/nsconform-b"),
+                )
+            })?;
         // The namespace is freed from a work queue: retry for up to half a second.
         let mut tries = 0;
         let mut first_try = String::new();
@@ -712,12 +712,13 @@ fn ipc_06_inside(cx: &Inside) -> Result<Value, StepError> {
     let make = cx.launch.ipc;
     guard::guarded(cx, Ns::Ipc, || {
         list_mqueues()?; // private tmpfs on /tmp
-        let (member, member_end) = in_helper("be the only member of an IPC namespace", move || {
-            let ns = new_ipc_ns(make);
-            let m = mount_mqueue("/tmp/pinned").map_or_else(|e| e.to_string(), |()| OK.into());
-            let q = mq_create("/pinned");
-            format!("unshare {ns}, mount {m}, mq_open {q}")
-        })?;
+        let (member, member_end) =
+            in_helper("be the only member of an IPC namespace", move || {
+                let ns = new_ipc_ns(make);
+                let m = mount_mqueue("/tmp/pinned").map_or_else(|e| e.to_string(), |()| OK.into());
+                let q = mq_create("/pinned");
+                format!("unshare {ns}, mount {m}, mq_open {q}")
+            })?;
         let left_in_mount = list_dir("/tmp/pinned");
         let queue_file_readable =
             std::fs::read_to_string("/tmp/pinned/pinned").is_ok_and(|t| t.contains("QSIZE"));
@@ -882,11 +883,7 @@ fn ipc_07_check(cx: &mut Cx) -> CheckResult {
         "nested",
         f.nested_shm_text.as_str(),
     );
-    e.eq(
-        "setns() into the outer IPC namespace",
-        OK,
-        f.setns.as_str(),
-    );
+    e.eq("setns() into the outer IPC namespace", OK, f.setns.as_str());
     e.eq("msgget(key) after setns()", OK, f.after_msgget.as_str());
     e.eq(
         "shm text read through the key after setns()",
@@ -1009,7 +1006,11 @@ fn ipc_08_subject(o: &SubjectObservation) -> Verdict {
     e.eq(
         "IPC namespace differs from the host's (seen from outside)",
         true,
-        o.outside.ns_differs.get(Ns::Ipc.name()).copied().unwrap_or(false),
+        o.outside
+            .ns_differs
+            .get(Ns::Ipc.name())
+            .copied()
+            .unwrap_or(false),
     );
     e.eq("SysV message queues inside", &empty, &ipc.msg);
     e.eq("SysV semaphore sets inside", &empty, &ipc.sem);
@@ -1032,4 +1033,3 @@ fn ipc_08_subject(o: &SubjectObservation) -> Verdict {
     e.verdict("IPC namespace empty; host objects invisible")
         .with_observed(json!({ "sysv_objects": ipc.msg.len() + ipc.sem.len() + ipc.shm.len(), "host_queue_visible": o.report.host_msqid_stat.is_none() }))
 }
-
