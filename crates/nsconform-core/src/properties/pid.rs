@@ -1475,7 +1475,7 @@ fn pid_14_inside(cx: &Inside) -> Result<Value, StepError> {
                 if make && unshare(CloneFlags::CLONE_NEWPID).is_err() {
                     return "unshare failed".to_string();
                 }
-                let init = Fork::new("call reboot() as a namespace init").spawn(|_| -> () {
+                let init = Fork::new("call reboot() as a namespace init").spawn::<()>(|_| {
                     // Only ever in a new PID namespace, as its init.
                     if !make || getpid() != 1 {
                         crate::kit::child::exit_now(NOT_A_NAMESPACE_INIT);
