@@ -1,13 +1,19 @@
 //! IPC namespaces: ipc_namespaces(7), mq_overview(7).
 
-use crate::harness::Cx;
+use crate::harness::{Cx, ProbeRun};
 use crate::host::{self, HostIpcObjects};
-use crate::kit::facts;
+use crate::kit::child::{Exit, Fork};
+use crate::kit::fact::read_trim;
+use crate::kit::guard::{self, Guarded};
+use crate::kit::{facts, res, sys_res, write_res, OK};
+use crate::ns::Ns;
 use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{view, Inside, Launch, StepError, StepExt};
 use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -15,12 +21,8 @@ pub const ALL: &[Property] = &[
     IPC_01, IPC_02, IPC_03, IPC_04, IPC_05, IPC_06, IPC_07, IPC_08,
 ];
 
-#[derive(Serialize, Deserialize, Debug)]
-struct Ipc08 {
-    ipc: view::Ipc,
-    /// errno of IPC_STAT on the host queue's id inside (EINVAL when invisible).
-    host_msqid_stat: Option<String>,
-}
+// ---------------------------------------------------------------------------------
+// Helpers of this area.
 
 /// Mount a private tmpfs on /tmp and an mqueue filesystem for the caller's IPC
 /// namespace under it; returns the queue names it lists (mq_overview(7)).
@@ -51,192 +53,58 @@ pub fn list_mqueues() -> Result<Vec<String>, StepError> {
     Ok(names)
 }
 
-// ---------------------------------------------------------------------------------
-/// IPC-08: a new IPC namespace starts empty: no SysV message queues, semaphore sets or
-/// shared memory segments and no POSIX message queues, even when the creator's namespace
-/// has some. ipc_namespaces(7).
-pub const IPC_08: Property = Property {
-    id: "IPC-08",
-    area: Area::Ipc,
-    title: "A new IPC namespace starts empty: no SysV objects and no POSIX message queues, though the host has some",
-    man: "ipc_namespaces(7)",
-    prereq: Prereq::ROOTLESS.config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC", "CONFIG_POSIX_MQUEUE"]),
-    coverage: "LTP:~mesgq_nstest,~shmnstest (same key, not emptiness)",
-    controls: &[Control::NoNewIpc],
-    global: true,
-    subject: Some(ipc_08_subject),
-    inside: Some(ipc_08_inside),
-    check: ipc_08_check,
-};
-
-fn ipc_08_inside(cx: &Inside) -> Result<Value, StepError> {
-    let msqid = cx.args.get("msqid").and_then(Value::as_i64).unwrap_or(-1) as i32;
-    let mut ds: libc::msqid_ds = unsafe { std::mem::zeroed() };
-    // SAFETY: ds is a valid msqid_ds to fill.
-    let r = unsafe { libc::msgctl(msqid, libc::IPC_STAT, &mut ds) };
-    let host_msqid_stat = (r != 0).then(|| crate::probe::errno_name(nix::errno::Errno::last()));
-    let mut ipc = view::View::gather().ipc;
-    ipc.mqueues = Some(list_mqueues()?);
-    facts(&Ipc08 {
-        ipc,
-        host_msqid_stat,
-    })
+/// The facts of a guarded inside half (see [`guard`]), or the failure "left in the
+/// host's IPC namespace".
+fn guarded_facts<T: DeserializeOwned>(run: &ProbeRun) -> Result<T, Verdict> {
+    run.facts::<Guarded<T>>()?.into_facts(Ns::Ipc)
 }
 
-fn ipc_08_check(cx: &mut Cx) -> CheckResult {
-    let host_ipc = host::own_ns_inode("ipc")?;
-    let objects = HostIpcObjects::create()?;
-    let (run, probe_ipc) = cx.run_held(
-        Launch::host().ipc().mnt(),
-        json!({ "msqid": objects.msqid }),
-        |run| host::ns_inode(run.host_pid.expect("held"), "ipc"),
-    )?;
-    let still_there = objects.msq_present();
-    drop(objects);
-    let f: Ipc08 = run.facts()?;
-    let empty: Vec<String> = Vec::new();
-    let mut e = Expect::new();
-    e.ne(
-        "IPC namespace of the probe (a new IPC namespace)",
-        host_ipc,
-        probe_ipc,
-    );
-    e.eq(
-        "SysV message queues inside (host's must not show)",
-        &empty,
-        &f.ipc.msg,
-    );
-    e.eq("SysV semaphore sets inside", &empty, &f.ipc.sem);
-    e.eq("SysV shared memory segments inside", &empty, &f.ipc.shm);
-    e.eq(
-        "POSIX message queues inside (host's must not show)",
-        Some(&empty),
-        f.ipc.mqueues.as_ref(),
-    );
-    e.eq(
-        "IPC_STAT of the host queue's id inside",
-        Some("EINVAL".to_string()),
-        f.host_msqid_stat.clone(),
-    );
-    e.eq(
-        "host queue still present in the host namespace",
-        true,
-        still_there,
-    );
-    Ok(
-        e.verdict("new IPC namespace is empty while the host has objects")
-            .with_observed(json!({
-                "sysv_msg": f.ipc.msg,
-                "sysv_sem": f.ipc.sem,
-                "sysv_shm": f.ipc.shm,
-                "posix_mqueues": f.ipc.mqueues,
-                "host_msqid_stat_inside": f.host_msqid_stat,
-                "ipc_ns_differs_from_host": probe_ipc != host_ipc,
-            })),
-    )
-}
-
-/// IPC-08 for a subject: no SysV objects inside, the host's queues invisible.
-fn ipc_08_subject(o: &SubjectObservation) -> Verdict {
-    let ipc = &o.report.view.ipc;
-    let empty: Vec<String> = Vec::new();
-    let mut e = Expect::new();
-    e.eq(
-        "IPC namespace differs from the host's (seen from outside)",
-        true,
-        o.outside.ns_differs.get("ipc").copied().unwrap_or(false),
-    );
-    e.eq("SysV message queues inside", &empty, &ipc.msg);
-    e.eq("SysV semaphore sets inside", &empty, &ipc.sem);
-    e.eq("SysV shared memory inside", &empty, &ipc.shm);
-    e.eq(
-        "IPC_STAT of the host's queue id inside",
-        Some("EINVAL"),
-        o.report.host_msqid_stat.as_deref(),
-    );
-    e.eq(
-        "mq_open of the host's POSIX queue inside",
-        Some("ENOENT"),
-        o.report.host_mq_open.as_deref(),
-    );
-    e.eq(
-        "host's queue still there afterwards",
-        true,
-        o.host_ipc_intact,
-    );
-    e.verdict("IPC namespace empty; host objects invisible")
-        .with_observed(json!({ "sysv_objects": ipc.msg.len() + ipc.sem.len() + ipc.shm.len(), "host_queue_visible": o.report.host_msqid_stat.is_none() }))
-}
-
-use super::pid::{fork_report, outcome, raw_outcome};
-use nix::sched::{unshare, CloneFlags};
-
-/// Facts of an inside half that refuses to work in the harness's IPC namespace.
+/// The arguments of inside halves that create IPC objects: a key unique to this harness.
+/// [`ipc_args`] adds the harness's IPC namespace (they refuse to touch it).
 #[derive(Serialize, Deserialize)]
-struct Guarded<T> {
-    result: Option<T>,
+struct IpcArgs {
+    key: libc::key_t,
 }
 
-/// The facts of a guarded run, or the failure "left in the host's IPC namespace".
-fn guarded_facts<T: serde::de::DeserializeOwned>(
-    run: &crate::harness::ProbeRun,
-) -> Result<T, Verdict> {
-    let g: Guarded<T> = run.facts()?;
-    g.result.ok_or_else(|| {
-        Verdict::fail(
-            "the probe was left in the harness's IPC namespace (no new IPC namespace); it refused to go on",
-            "a new IPC namespace",
-            "the host's",
-        )
-        .with_observed(json!({ "in_host_ipc_ns": true }))
-    })
-}
-
-/// Arguments for inside halves that create IPC objects: the harness's IPC namespace
-/// (they refuse to touch it) and a key unique to this harness.
 fn ipc_args() -> Result<Value, Verdict> {
-    Ok(json!({
-        "host_ipc": host::own_ns_inode("ipc")?,
-        "key": 0x4e53_0000_i64 | i64::from(std::process::id() & 0xffff),
-    }))
-}
-
-fn in_host_ipc(cx: &Inside) -> bool {
-    let host = cx.args.get("host_ipc").and_then(Value::as_u64).unwrap_or(0);
-    crate::probe::sys::ns_inode("self", "ipc").map_or(true, |i| i == host)
-}
-
-fn key_arg(cx: &Inside) -> libc::key_t {
-    cx.args
-        .get("key")
-        .and_then(Value::as_i64)
-        .unwrap_or(0x4e53_0001) as libc::key_t
+    let key = 0x4e53_0000 | (std::process::id() & 0xffff) as libc::key_t;
+    guard::args(Ns::Ipc, json!(IpcArgs { key }))
 }
 
 /// A new IPC namespace for later steps, unless a control removed IPC namespaces.
 fn new_ipc_ns(make: bool) -> String {
     if make {
-        outcome(unshare(CloneFlags::CLONE_NEWIPC))
+        res(unshare(Ns::Ipc.flag()))
     } else {
         "not attempted".into()
     }
 }
 
+/// Run `f` in a helper process; its result (None when it died first) and how it ended.
+fn in_helper<T: Serialize + DeserializeOwned>(
+    what: &str,
+    f: impl FnOnce() -> T,
+) -> Result<(Option<T>, Exit), StepError> {
+    Fork::new(what).spawn(|_| f())?.finish::<T>()
+}
+
 /// msgget, semget, shmget of `key` with `flags`: "ok" or errno, each.
 pub fn sysv_get(key: libc::key_t, flags: libc::c_int) -> [String; 3] {
-    // SAFETY: plain SysV IPC calls with constant arguments.
+    // SAFETY: plain SysV IPC calls with integer arguments (nix has no wrappers); each
+    // result is taken right after its call.
     unsafe {
         [
-            raw_outcome(libc::msgget(key, flags) as i64),
-            raw_outcome(libc::semget(key, 1, flags) as i64),
-            raw_outcome(libc::shmget(key, 4096, flags) as i64),
+            sys_res(libc::msgget(key, flags)),
+            sys_res(libc::semget(key, 1, flags)),
+            sys_res(libc::shmget(key, 4096, flags)),
         ]
     }
 }
 
 /// Remove the SysV objects of `key` in the caller's IPC namespace.
 pub fn sysv_remove(key: libc::key_t) {
-    // SAFETY: looking up and removing objects by key.
+    // SAFETY: looking up and removing objects by key: integer arguments and null
+    // buffers, which IPC_RMID ignores.
     unsafe {
         let id = libc::msgget(key, 0);
         if id >= 0 {
@@ -259,8 +127,57 @@ fn all(v: &[String; 3], what: &str) -> bool {
     v.iter().all(|x| x == what)
 }
 
+fn mq_create(name: &str) -> String {
+    mq_create_with(name, &nix::mqueue::MqAttr::new(0, 1, 16, 0))
+}
+
+/// mq_open(O_CREAT) of a queue with `attr`, closed again: "ok" or the errno.
+fn mq_create_with(name: &str, attr: &nix::mqueue::MqAttr) -> String {
+    res(nix::mqueue::mq_open(
+        name,
+        nix::mqueue::MQ_OFlag::O_CREAT | nix::mqueue::MQ_OFlag::O_RDWR,
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+        Some(attr),
+    )
+    .and_then(nix::mqueue::mq_close))
+}
+
+fn mq_exists(name: &str) -> String {
+    res(nix::mqueue::mq_open(
+        name,
+        nix::mqueue::MQ_OFlag::O_RDONLY,
+        nix::sys::stat::Mode::empty(),
+        None,
+    )
+    .and_then(nix::mqueue::mq_close))
+}
+
+fn list_dir(dir: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn mount_mqueue(at: &str) -> Result<(), StepError> {
+    std::fs::create_dir_all(at).step(&format!("mkdir {at}"))?;
+    mount(
+        Some("mqueue"),
+        at,
+        Some("mqueue"),
+        MsFlags::empty(),
+        None::<&str>,
+    )
+    .step(&format!("mount mqueue on {at}"))
+}
+
 // ---------------------------------------------------------------------------------
-/// IPC-01: SysV objects are per namespace.
+/// IPC-01: SysV objects are per namespace. ipc_namespaces(7).
 pub const IPC_01: Property = Property {
     id: "IPC-01",
     area: Area::Ipc,
@@ -284,39 +201,35 @@ struct Ipc01 {
 }
 
 fn ipc_01_inside(cx: &Inside) -> Result<Value, StepError> {
-    if in_host_ipc(cx) {
-        return facts(&Guarded::<Ipc01> { result: None });
-    }
-    let key = key_arg(cx);
-    let created_outer = sysv_get(key, CREATE);
+    let IpcArgs { key } = cx.args()?;
     let make = cx.launch.ipc;
-    let (nested, _) = fork_report(move || {
-        new_ipc_ns(make);
-        let lookup = sysv_get(key, 0o600);
-        let create = sysv_get(key, CREATE);
-        if all(&create, "ok") {
-            sysv_remove(key);
-        }
-        (lookup, create)
-    })?
-    .collect::<([String; 3], [String; 3])>()?;
-    let (nested_lookup, nested_create) = nested.unwrap_or_default();
-    let outer_lookup_after = sysv_get(key, 0o600);
-    sysv_remove(key);
-    facts(&Guarded {
-        result: Some(Ipc01 {
+    guard::guarded(cx, Ns::Ipc, || {
+        let created_outer = sysv_get(key, CREATE);
+        let (nested, _) = in_helper("look up a key in a nested IPC namespace", move || {
+            new_ipc_ns(make);
+            let lookup = sysv_get(key, 0o600);
+            let create = sysv_get(key, CREATE);
+            if all(&create, OK) {
+                sysv_remove(key);
+            }
+            (lookup, create)
+        })?;
+        let (nested_lookup, nested_create) = nested.unwrap_or_default();
+        let outer_lookup_after = sysv_get(key, 0o600);
+        sysv_remove(key);
+        Ok(Ipc01 {
             created_outer,
             nested_lookup,
             nested_create,
             outer_lookup_after,
-        }),
+        })
     })
 }
 
 fn ipc_01_check(cx: &mut Cx) -> CheckResult {
     let run = cx.run(Launch::host().ipc(), ipc_args()?)?;
     let f: Ipc01 = guarded_facts(&run)?;
-    let ok = ["ok", "ok", "ok"].map(String::from);
+    let ok = [OK; 3].map(String::from);
     let enoent = ["ENOENT", "ENOENT", "ENOENT"].map(String::from);
     let mut e = Expect::new();
     e.eq(
@@ -347,6 +260,7 @@ fn ipc_01_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// IPC-02: POSIX message queues are per namespace; an mqueue mount shows its mounter's.
+/// ipc_namespaces(7); mq_overview(7).
 pub const IPC_02: Property = Property {
     id: "IPC-02",
     area: Area::Ipc,
@@ -370,96 +284,37 @@ struct Ipc02 {
     outer_mount_after: Vec<String>,
 }
 
-fn mq_create(name: &str) -> String {
-    let attr = nix::mqueue::MqAttr::new(0, 1, 16, 0);
-    match nix::mqueue::mq_open(
-        name,
-        nix::mqueue::MQ_OFlag::O_CREAT | nix::mqueue::MQ_OFlag::O_RDWR,
-        nix::sys::stat::Mode::from_bits_truncate(0o600),
-        Some(&attr),
-    ) {
-        Ok(fd) => {
-            let _ = nix::mqueue::mq_close(fd);
-            "ok".into()
-        }
-        Err(e) => crate::probe::errno_name(e),
-    }
-}
-
-fn mq_exists(name: &str) -> String {
-    match nix::mqueue::mq_open(
-        name,
-        nix::mqueue::MQ_OFlag::O_RDONLY,
-        nix::sys::stat::Mode::empty(),
-        None,
-    ) {
-        Ok(fd) => {
-            let _ = nix::mqueue::mq_close(fd);
-            "ok".into()
-        }
-        Err(e) => crate::probe::errno_name(e),
-    }
-}
-
-fn list_dir(dir: &str) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
-fn mount_mqueue(at: &str) -> Result<(), StepError> {
-    std::fs::create_dir_all(at).step(&format!("mkdir {at}"))?;
-    mount(
-        Some("mqueue"),
-        at,
-        Some("mqueue"),
-        MsFlags::empty(),
-        None::<&str>,
-    )
-    .step(&format!("mount mqueue on {at}"))
-}
-
 fn ipc_02_inside(cx: &Inside) -> Result<Value, StepError> {
-    if in_host_ipc(cx) {
-        return facts(&Guarded::<Ipc02> { result: None });
-    }
-    list_mqueues()?; // tmpfs on /tmp, our namespace's mqueue on /tmp/mq
-    if mq_create("/outer") != "ok" {
-        return Err(StepError::new("mq_open(/outer, O_CREAT)", None, "failed"));
-    }
-    let outer_mount = list_dir("/tmp/mq");
     let make = cx.launch.ipc;
-    let (nested, _) = fork_report(move || {
-        new_ipc_ns(make);
-        let open_outer = mq_exists("/outer");
-        let sees = list_dir("/tmp/mq");
-        let _ = mq_create("/nested");
-        let own = match mount_mqueue("/tmp/mq2") {
-            Ok(()) => list_dir("/tmp/mq2"),
-            Err(e) => vec![e.to_string()],
-        };
-        (open_outer, sees, own)
-    })?
-    .collect::<(String, Vec<String>, Vec<String>)>()?;
-    let (nested_open_outer_queue, nested_sees_outer_mount, nested_own_mount) =
-        nested.unwrap_or_default();
-    let outer_mount_after = list_dir("/tmp/mq");
-    let _ = nix::mqueue::mq_unlink("/outer");
-    let _ = nix::mqueue::mq_unlink("/nested");
-    facts(&Guarded {
-        result: Some(Ipc02 {
+    guard::guarded(cx, Ns::Ipc, || {
+        list_mqueues()?; // tmpfs on /tmp, our namespace's mqueue on /tmp/mq
+        if mq_create("/outer") != OK {
+            return Err(StepError::new("mq_open(/outer, O_CREAT)", None, "failed"));
+        }
+        let outer_mount = list_dir("/tmp/mq");
+        let (nested, _) = in_helper("use POSIX queues in a nested IPC namespace", move || {
+            new_ipc_ns(make);
+            let open_outer = mq_exists("/outer");
+            let sees = list_dir("/tmp/mq");
+            let _ = mq_create("/nested");
+            let own = match mount_mqueue("/tmp/mq2") {
+                Ok(()) => list_dir("/tmp/mq2"),
+                Err(e) => vec![e.to_string()],
+            };
+            (open_outer, sees, own)
+        })?;
+        let (nested_open_outer_queue, nested_sees_outer_mount, nested_own_mount) =
+            nested.unwrap_or_default();
+        let outer_mount_after = list_dir("/tmp/mq");
+        let _ = nix::mqueue::mq_unlink("/outer");
+        let _ = nix::mqueue::mq_unlink("/nested");
+        Ok(Ipc02 {
             outer_mount,
             nested_open_outer_queue,
             nested_sees_outer_mount,
             nested_own_mount,
             outer_mount_after,
-        }),
+        })
     })
 }
 
@@ -499,12 +354,8 @@ fn ipc_02_check(cx: &mut Cx) -> CheckResult {
     )
 }
 
-fn guarded_fail_check<T: Serialize>(result: Option<T>) -> Result<Value, StepError> {
-    facts(&Guarded { result })
-}
-
 // ---------------------------------------------------------------------------------
-/// IPC-03: the IPC sysctls belong to the IPC namespace.
+/// IPC-03: the IPC sysctls belong to the IPC namespace. ipc_namespaces(7).
 pub const IPC_03: Property = Property {
     id: "IPC-03",
     area: Area::Ipc,
@@ -537,7 +388,7 @@ pub const IPC_SYSCTLS: [&str; 13] = [
 ];
 
 fn read_sysctl(name: &str) -> String {
-    std::fs::read_to_string(format!("/proc/sys/{name}"))
+    read_trim(&format!("/proc/sys/{name}"))
         .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
         .unwrap_or_default()
 }
@@ -563,38 +414,34 @@ struct Ipc03 {
 }
 
 fn ipc_03_inside(cx: &Inside) -> Result<Value, StepError> {
-    if in_host_ipc(cx) {
-        return guarded_fail_check(None::<Ipc03>);
-    }
-    let mut written = Vec::new();
-    for name in IPC_SYSCTLS {
-        let value = changed_value(name, &read_sysctl(name));
-        let w = match std::fs::write(format!("/proc/sys/{name}"), &value) {
-            Ok(()) => "ok".to_string(),
-            Err(e) => {
-                crate::probe::errno_name(nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)))
-            }
-        };
-        written.push((name, w, value, read_sysctl(name)));
-    }
     let make = cx.launch.ipc;
-    let (nested, _) = fork_report(move || {
-        new_ipc_ns(make);
-        IPC_SYSCTLS.map(read_sysctl).to_vec()
-    })?
-    .collect::<Vec<String>>()?;
-    let nested = nested.unwrap_or_default();
-    let sysctls = written
-        .into_iter()
-        .enumerate()
-        .map(|(i, (n, w, v, r))| {
-            (
-                n.to_string(),
-                (w, v, r, nested.get(i).cloned().unwrap_or_default()),
-            )
-        })
-        .collect();
-    guarded_fail_check(Some(Ipc03 { sysctls }))
+    guard::guarded(cx, Ns::Ipc, || {
+        let mut written = Vec::new();
+        for name in IPC_SYSCTLS {
+            let value = changed_value(name, &read_sysctl(name));
+            let w = write_res(&format!("/proc/sys/{name}"), value.as_bytes());
+            written.push((name, w, value, read_sysctl(name)));
+        }
+        let (nested, _) = in_helper(
+            "read the IPC sysctls of a nested IPC namespace",
+            move || {
+                new_ipc_ns(make);
+                IPC_SYSCTLS.map(read_sysctl).to_vec()
+            },
+        )?;
+        let nested = nested.unwrap_or_default();
+        let sysctls = written
+            .into_iter()
+            .enumerate()
+            .map(|(i, (n, w, v, r))| {
+                (
+                    n.to_string(),
+                    (w, v, r, nested.get(i).cloned().unwrap_or_default()),
+                )
+            })
+            .collect();
+        Ok(Ipc03 { sysctls })
+    })
 }
 
 /// First kernel whose IPC sysctls are owned by the IPC namespace's user namespace, so
@@ -619,7 +466,7 @@ fn ipc_03_check(cx: &mut Cx) -> CheckResult {
             e.that(name, false, "reported", "missing");
             continue;
         };
-        e.eq(&format!("write of {name} inside"), "ok", w.as_str());
+        e.eq(&format!("write of {name} inside"), OK, w.as_str());
         e.eq(&format!("{name} read back inside"), v, r);
         e.ne(&format!("{name} in a nested IPC namespace"), v, nested);
         e.eq(
@@ -643,6 +490,7 @@ fn ipc_03_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// IPC-04: /proc/sysvipc lists the reader's namespace, also right after setns().
+/// ipc_namespaces(7); proc(5) /proc/sysvipc.
 pub const IPC_04: Property = Property {
     id: "IPC-04",
     area: Area::Ipc,
@@ -680,34 +528,32 @@ fn sysvipc_lists() -> view::Ipc {
 }
 
 fn ipc_04_inside(cx: &Inside) -> Result<Value, StepError> {
-    if in_host_ipc(cx) {
-        return guarded_fail_check(None::<Ipc04>);
-    }
-    let key = key_arg(cx);
-    let nested_key = key ^ 0x0100_0000;
-    sysv_get(key, CREATE);
-    let outer_lists = sysvipc_lists();
-    let own = std::fs::File::open("/proc/self/ns/ipc").step("open /proc/self/ns/ipc")?;
+    let IpcArgs { key } = cx.args()?;
     let make = cx.launch.ipc;
-    let (nested, _) = fork_report(move || {
-        new_ipc_ns(make);
-        sysv_get(nested_key, CREATE);
-        let nested_lists = sysvipc_lists();
-        sysv_remove(nested_key);
-        let setns = outcome(nix::sched::setns(&own, CloneFlags::CLONE_NEWIPC));
-        (nested_lists, setns, sysvipc_lists())
-    })?
-    .collect::<(view::Ipc, String, view::Ipc)>()?;
-    sysv_remove(key);
-    let (nested_lists, setns, after_setns_lists) = nested.unwrap_or_default();
-    guarded_fail_check(Some(Ipc04 {
-        outer_key: format!("{:#x}", key as u32),
-        nested_key: format!("{:#x}", nested_key as u32),
-        outer_lists,
-        nested_lists,
-        setns,
-        after_setns_lists,
-    }))
+    guard::guarded(cx, Ns::Ipc, || {
+        let nested_key = key ^ 0x0100_0000;
+        sysv_get(key, CREATE);
+        let outer_lists = sysvipc_lists();
+        let own = crate::kit::nsfd::open_ns("self", Ns::Ipc)?;
+        let (nested, _) = in_helper("list /proc/sysvipc in a nested IPC namespace", move || {
+            new_ipc_ns(make);
+            sysv_get(nested_key, CREATE);
+            let nested_lists = sysvipc_lists();
+            sysv_remove(nested_key);
+            let setns = res(nix::sched::setns(&own, CloneFlags::CLONE_NEWIPC));
+            (nested_lists, setns, sysvipc_lists())
+        })?;
+        sysv_remove(key);
+        let (nested_lists, setns, after_setns_lists) = nested.unwrap_or_default();
+        Ok(Ipc04 {
+            outer_key: format!("{:#x}", key as u32),
+            nested_key: format!("{:#x}", nested_key as u32),
+            outer_lists,
+            nested_lists,
+            setns,
+            after_setns_lists,
+        })
+    })
 }
 
 fn ipc_04_check(cx: &mut Cx) -> CheckResult {
@@ -727,7 +573,7 @@ fn ipc_04_check(cx: &mut Cx) -> CheckResult {
     }
     e.eq(
         "setns() into the probe's IPC namespace",
-        "ok",
+        OK,
         f.setns.as_str(),
     );
     Ok(e.verdict("/proc/sysvipc follows the reader's IPC namespace")
@@ -740,7 +586,105 @@ fn ipc_04_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
-/// IPC-06: an mqueue mount keeps its IPC namespace alive.
+/// IPC-05: the objects of an IPC namespace go with it. Observed through the per-user
+/// RLIMIT_MSGQUEUE budget: a queue left in a namespace keeps its bytes charged until
+/// the namespace is destroyed (mq_overview(7) "/proc interfaces", getrlimit(2)).
+pub const IPC_05: Property = Property {
+    id: "IPC-05",
+    area: Area::Ipc,
+    title: "When an IPC namespace is destroyed its objects are destroyed: a POSIX queue left behind by the last member stops counting against RLIMIT_MSGQUEUE",
+    man: "ipc_namespaces(7); getrlimit(2) RLIMIT_MSGQUEUE",
+    prereq: Prereq::ROOTLESS.kernel(5, 14).config(&["CONFIG_IPC_NS", "CONFIG_POSIX_MQUEUE", "CONFIG_USER_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewIpc],
+    global: false,
+    subject: None,
+    inside: Some(ipc_05_inside),
+    check: ipc_05_check,
+};
+
+fn mq_create_sized(name: &str) -> String {
+    mq_create_with(name, &nix::mqueue::MqAttr::new(0, 4, 8192, 0))
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Ipc05 {
+    /// In the doomed namespace: first queue, then a second one over the budget.
+    doomed: (String, String),
+    doomed_end: String,
+    /// While the budget was still taken (first try after the member exited, if any).
+    first_try: String,
+    /// After the namespace was freed (asynchronously): our own queue of the same size.
+    eventually: String,
+    tries: u32,
+}
+
+fn ipc_05_inside(cx: &Inside) -> Result<Value, StepError> {
+    let make = cx.launch.ipc;
+    guard::guarded(cx, Ns::Ipc, || {
+        // One 4 x 8192-byte queue fits, a second does not.
+        let limit = 48 * 1024;
+        nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_MSGQUEUE, limit, limit)
+            .step("setrlimit(RLIMIT_MSGQUEUE)")?;
+        let (doomed, doomed_end) =
+            in_helper("fill the queue budget in a new IPC namespace", move || {
+                new_ipc_ns(make);
+                (
+                    mq_create_sized("/nsconform-a"),
+                    mq_create_sized("/nsconform-b"),
+                )
+            })?;
+        // The namespace is freed from a work queue: retry for up to half a second.
+        let mut tries = 0;
+        let mut first_try = String::new();
+        let eventually = loop {
+            tries += 1;
+            let r = mq_create_sized("/nsconform-c");
+            if tries == 1 {
+                first_try = r.clone();
+            }
+            if r == OK || r != "EMFILE" || tries >= 500 {
+                break r;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
+        let _ = nix::mqueue::mq_unlink("/nsconform-c");
+        Ok(Ipc05 {
+            doomed: doomed.unwrap_or_default(),
+            doomed_end: doomed_end.to_string(),
+            first_try,
+            eventually,
+            tries,
+        })
+    })
+}
+
+fn ipc_05_check(cx: &mut Cx) -> CheckResult {
+    // A user namespace of our own keeps the RLIMIT_MSGQUEUE count private to the run.
+    let run = cx.run(Launch::host().user().ipc(), ipc_args()?)?;
+    let f: Ipc05 = guarded_facts(&run)?;
+    let mut e = Expect::new();
+    e.eq(
+        "queues made by the only member of a new IPC namespace (the second is over budget)",
+        (OK.to_string(), "EMFILE".to_string()),
+        f.doomed.clone(),
+    );
+    e.eq("that member exited", "exited 0", f.doomed_end.as_str());
+    e.eq(
+        "a queue of the same size in our namespace once that namespace is gone",
+        OK,
+        f.eventually.as_str(),
+    );
+    Ok(
+        e.verdict("the destroyed namespace's queue was destroyed and uncharged")
+            .with_observed(json!({
+                "doomed": f.doomed,
+                "eventually": f.eventually,
+            })),
+    )
+}
+// ---------------------------------------------------------------------------------
+/// IPC-06: an mqueue mount keeps its IPC namespace alive. namespaces(7); mq_overview(7).
 pub const IPC_06: Property = Property {
     id: "IPC-06",
     area: Area::Ipc,
@@ -765,31 +709,30 @@ struct Ipc06 {
 }
 
 fn ipc_06_inside(cx: &Inside) -> Result<Value, StepError> {
-    if in_host_ipc(cx) {
-        return guarded_fail_check(None::<Ipc06>);
-    }
-    list_mqueues()?; // private tmpfs on /tmp
     let make = cx.launch.ipc;
-    let (member, member_end) = fork_report(move || {
-        let ns = new_ipc_ns(make);
-        let m = mount_mqueue("/tmp/pinned").map_or_else(|e| e.to_string(), |()| "ok".into());
-        let q = mq_create("/pinned");
-        format!("unshare {ns}, mount {m}, mq_open {q}")
-    })?
-    .collect::<String>()?;
-    let left_in_mount = list_dir("/tmp/pinned");
-    let queue_file_readable =
-        std::fs::read_to_string("/tmp/pinned/pinned").is_ok_and(|t| t.contains("QSIZE"));
-    let queue_in_our_namespace = mq_exists("/pinned");
-    let _ = std::fs::remove_file("/tmp/pinned/pinned");
-    let _ = nix::mount::umount2("/tmp/pinned", nix::mount::MntFlags::MNT_DETACH);
-    guarded_fail_check(Some(Ipc06 {
-        member: member.unwrap_or_default(),
-        member_end,
-        left_in_mount,
-        queue_file_readable,
-        queue_in_our_namespace,
-    }))
+    guard::guarded(cx, Ns::Ipc, || {
+        list_mqueues()?; // private tmpfs on /tmp
+        let (member, member_end) =
+            in_helper("be the only member of an IPC namespace", move || {
+                let ns = new_ipc_ns(make);
+                let m = mount_mqueue("/tmp/pinned").map_or_else(|e| e.to_string(), |()| OK.into());
+                let q = mq_create("/pinned");
+                format!("unshare {ns}, mount {m}, mq_open {q}")
+            })?;
+        let left_in_mount = list_dir("/tmp/pinned");
+        let queue_file_readable =
+            std::fs::read_to_string("/tmp/pinned/pinned").is_ok_and(|t| t.contains("QSIZE"));
+        let queue_in_our_namespace = mq_exists("/pinned");
+        let _ = std::fs::remove_file("/tmp/pinned/pinned");
+        let _ = nix::mount::umount2("/tmp/pinned", nix::mount::MntFlags::MNT_DETACH);
+        Ok(Ipc06 {
+            member: member.unwrap_or_default(),
+            member_end: member_end.to_string(),
+            left_in_mount,
+            queue_file_readable,
+            queue_in_our_namespace,
+        })
+    })
 }
 
 fn ipc_06_check(cx: &mut Cx) -> CheckResult {
@@ -820,7 +763,7 @@ fn ipc_06_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
-/// IPC-07: setns() changes which objects keys resolve to.
+/// IPC-07: setns() changes which objects keys resolve to. setns(2); ipc_namespaces(7).
 pub const IPC_07: Property = Property {
     id: "IPC-07",
     area: Area::Ipc,
@@ -846,33 +789,35 @@ struct Ipc07 {
 
 /// Create a shm segment for `key` holding `text`; returns "ok" or errno.
 fn shm_put(key: libc::key_t, text: &str) -> String {
-    // SAFETY: SysV shm calls; the attached page is 4096 bytes and text is shorter.
+    // SAFETY: SysV shm calls (nix has no wrappers); the attached segment is 4096 bytes
+    // and `text` is shorter; errno is read right after the failing call.
     unsafe {
         let id = libc::shmget(key, 4096, CREATE);
         if id < 0 {
-            return raw_outcome(-1);
+            return sys_res(-1);
         }
         let p = libc::shmat(id, std::ptr::null(), 0);
         if p as isize == -1 {
-            return raw_outcome(-1);
+            return sys_res(-1);
         }
         std::ptr::copy_nonoverlapping(text.as_ptr(), p.cast::<u8>(), text.len());
         libc::shmdt(p);
     }
-    "ok".into()
+    OK.into()
 }
 
 /// The text in the shm segment of `key` (shmget + shmat), or the errno.
 fn shm_get(key: libc::key_t) -> String {
-    // SAFETY: SysV shm calls; reading up to 64 bytes of a 4096-byte segment.
+    // SAFETY: SysV shm calls (nix has no wrappers); reading up to 64 bytes of a
+    // 4096-byte segment; errno is read right after the failing call.
     unsafe {
         let id = libc::shmget(key, 0, 0);
         if id < 0 {
-            return raw_outcome(-1);
+            return sys_res(-1);
         }
         let p = libc::shmat(id, std::ptr::null(), libc::SHM_RDONLY);
         if p as isize == -1 {
-            return raw_outcome(-1);
+            return sys_res(-1);
         }
         let bytes = std::slice::from_raw_parts(p.cast::<u8>(), 64);
         let end = bytes.iter().position(|&b| b == 0).unwrap_or(64);
@@ -882,40 +827,41 @@ fn shm_get(key: libc::key_t) -> String {
     }
 }
 
+/// msgget(2) of `key` with `flags`: "ok" or the errno.
+fn msgget(key: libc::key_t, flags: libc::c_int) -> String {
+    // SAFETY: msgget takes two integers (nix has no SysV wrappers).
+    sys_res(unsafe { libc::msgget(key, flags) })
+}
+
 fn ipc_07_inside(cx: &Inside) -> Result<Value, StepError> {
-    if in_host_ipc(cx) {
-        return guarded_fail_check(None::<Ipc07>);
-    }
-    let key = key_arg(cx);
-    shm_put(key, "outer");
-    // SAFETY: msgget with constant arguments.
-    unsafe { libc::msgget(key, CREATE) };
-    let own = std::fs::File::open("/proc/self/ns/ipc").step("open /proc/self/ns/ipc")?;
+    let IpcArgs { key } = cx.args()?;
     let make = cx.launch.ipc;
-    let (nested, _) = fork_report(move || {
-        new_ipc_ns(make);
-        let shm = shm_put(key, "nested");
-        // SAFETY: msgget with constant arguments.
-        let msg = raw_outcome(unsafe { libc::msgget(key, 0o600) } as i64);
-        let nested_shm_text = shm_get(key);
-        // Objects of the nested namespace go with it; remove them anyway.
-        if shm == "ok" {
-            sysv_remove(key);
-        }
-        let setns = outcome(nix::sched::setns(&own, CloneFlags::CLONE_NEWIPC));
-        // SAFETY: msgget with constant arguments.
-        let after_msgget = raw_outcome(unsafe { libc::msgget(key, 0o600) } as i64);
-        Ipc07 {
-            nested_create: [shm, msg, String::new()],
-            nested_shm_text,
-            setns,
-            after_msgget,
-            after_shm_text: shm_get(key),
-        }
-    })?
-    .collect::<Ipc07>()?;
-    sysv_remove(key);
-    guarded_fail_check(nested)
+    guard::guarded(cx, Ns::Ipc, || {
+        shm_put(key, "outer");
+        msgget(key, CREATE);
+        let own = crate::kit::nsfd::open_ns("self", Ns::Ipc)?;
+        let (nested, _) = in_helper("resolve keys in a nested IPC namespace", move || {
+            new_ipc_ns(make);
+            let shm = shm_put(key, "nested");
+            let msg = msgget(key, 0o600);
+            let nested_shm_text = shm_get(key);
+            // Objects of the nested namespace go with it; remove them anyway.
+            if shm == OK {
+                sysv_remove(key);
+            }
+            let setns = res(nix::sched::setns(&own, CloneFlags::CLONE_NEWIPC));
+            let after_msgget = msgget(key, 0o600);
+            Ipc07 {
+                nested_create: [shm, msg, String::new()],
+                nested_shm_text,
+                setns,
+                after_msgget,
+                after_shm_text: shm_get(key),
+            }
+        })?;
+        sysv_remove(key);
+        Ok(nested.unwrap_or_default())
+    })
 }
 
 fn ipc_07_check(cx: &mut Cx) -> CheckResult {
@@ -924,7 +870,7 @@ fn ipc_07_check(cx: &mut Cx) -> CheckResult {
     let mut e = Expect::new();
     e.eq(
         "shmget(key, IPC_CREAT|IPC_EXCL) in a nested namespace",
-        "ok",
+        OK,
         f.nested_create[0].as_str(),
     );
     e.eq(
@@ -937,12 +883,8 @@ fn ipc_07_check(cx: &mut Cx) -> CheckResult {
         "nested",
         f.nested_shm_text.as_str(),
     );
-    e.eq(
-        "setns() into the outer IPC namespace",
-        "ok",
-        f.setns.as_str(),
-    );
-    e.eq("msgget(key) after setns()", "ok", f.after_msgget.as_str());
+    e.eq("setns() into the outer IPC namespace", OK, f.setns.as_str());
+    e.eq("msgget(key) after setns()", OK, f.after_msgget.as_str());
     e.eq(
         "shm text read through the key after setns()",
         "outer",
@@ -955,113 +897,139 @@ fn ipc_07_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
-/// IPC-05: the objects of an IPC namespace go with it. Observed through the per-user
-/// RLIMIT_MSGQUEUE budget: a queue left in a namespace keeps its bytes charged until
-/// the namespace is destroyed (mq_overview(7) "/proc interfaces", getrlimit(2)).
-pub const IPC_05: Property = Property {
-    id: "IPC-05",
+#[derive(Serialize, Deserialize, Debug)]
+struct Ipc08 {
+    ipc: view::Ipc,
+    /// IPC_STAT on the host queue's id inside: "ok", or the errno (EINVAL when invisible).
+    host_msqid_stat: String,
+}
+
+/// The argument of IPC-08: the id of the queue the harness made on the host.
+#[derive(Serialize, Deserialize)]
+struct Ipc08Args {
+    msqid: i32,
+}
+
+/// IPC-08: a new IPC namespace starts empty: no SysV message queues, semaphore sets or
+/// shared memory segments and no POSIX message queues, even when the creator's namespace
+/// has some. ipc_namespaces(7).
+pub const IPC_08: Property = Property {
+    id: "IPC-08",
     area: Area::Ipc,
-    title: "When an IPC namespace is destroyed its objects are destroyed: a POSIX queue left behind by the last member stops counting against RLIMIT_MSGQUEUE",
-    man: "ipc_namespaces(7); getrlimit(2) RLIMIT_MSGQUEUE",
-    prereq: Prereq::ROOTLESS.kernel(5, 14).config(&["CONFIG_IPC_NS", "CONFIG_POSIX_MQUEUE", "CONFIG_USER_NS"]),
-    coverage: "new",
+    title: "A new IPC namespace starts empty: no SysV objects and no POSIX message queues, though the host has some",
+    man: "ipc_namespaces(7)",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC", "CONFIG_POSIX_MQUEUE"]),
+    coverage: "LTP:~mesgq_nstest,~shmnstest (same key, not emptiness)",
     controls: &[Control::NoNewIpc],
-    global: false,
-    subject: None,
-    inside: Some(ipc_05_inside),
-    check: ipc_05_check,
+    global: true,
+    subject: Some(ipc_08_subject),
+    inside: Some(ipc_08_inside),
+    check: ipc_08_check,
 };
 
-fn mq_create_sized(name: &str) -> String {
-    let attr = nix::mqueue::MqAttr::new(0, 4, 8192, 0);
-    match nix::mqueue::mq_open(
-        name,
-        nix::mqueue::MQ_OFlag::O_CREAT | nix::mqueue::MQ_OFlag::O_RDWR,
-        nix::sys::stat::Mode::from_bits_truncate(0o600),
-        Some(&attr),
-    ) {
-        Ok(fd) => {
-            let _ = nix::mqueue::mq_close(fd);
-            "ok".into()
-        }
-        Err(e) => crate::probe::errno_name(e),
-    }
+fn ipc_08_inside(cx: &Inside) -> Result<Value, StepError> {
+    let Ipc08Args { msqid } = cx.args()?;
+    // SAFETY: msgctl(2) IPC_STAT fills a msqid_ds (plain data, valid when zeroed); nix
+    // has no SysV IPC wrappers.
+    let host_msqid_stat = sys_res(unsafe {
+        let mut ds: libc::msqid_ds = std::mem::zeroed();
+        libc::msgctl(msqid, libc::IPC_STAT, &mut ds)
+    });
+    let mut ipc = view::View::gather().ipc;
+    ipc.mqueues = Some(list_mqueues()?);
+    facts(&Ipc08 {
+        ipc,
+        host_msqid_stat,
+    })
 }
 
-#[derive(Serialize, Deserialize, Debug, Default)]
-struct Ipc05 {
-    /// In the doomed namespace: first queue, then a second one over the budget.
-    doomed: (String, String),
-    doomed_end: String,
-    /// While the budget was still taken (first try after the member exited, if any).
-    first_try: String,
-    /// After the namespace was freed (asynchronously): our own queue of the same size.
-    eventually: String,
-    tries: u32,
-}
-
-fn ipc_05_inside(cx: &Inside) -> Result<Value, StepError> {
-    if in_host_ipc(cx) {
-        return guarded_fail_check(None::<Ipc05>);
-    }
-    // One 4 x 8192-byte queue fits, a second does not.
-    let limit = 48 * 1024;
-    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_MSGQUEUE, limit, limit)
-        .step("setrlimit(RLIMIT_MSGQUEUE)")?;
-    let make = cx.launch.ipc;
-    let (doomed, doomed_end) = fork_report(move || {
-        new_ipc_ns(make);
-        (
-            mq_create_sized("/nsconform-a"),
-            mq_create_sized("/nsconform-b"),
-        )
-    })?
-    .collect::<(String, String)>()?;
-    // The namespace is freed from a work queue: retry for up to half a second.
-    let mut tries = 0;
-    let mut first_try = String::new();
-    let eventually = loop {
-        tries += 1;
-        let r = mq_create_sized("/nsconform-c");
-        if tries == 1 {
-            first_try = r.clone();
-        }
-        if r == "ok" || r != "EMFILE" || tries >= 500 {
-            break r;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    };
-    let _ = nix::mqueue::mq_unlink("/nsconform-c");
-    guarded_fail_check(Some(Ipc05 {
-        doomed: doomed.unwrap_or_default(),
-        doomed_end,
-        first_try,
-        eventually,
-        tries,
-    }))
-}
-
-fn ipc_05_check(cx: &mut Cx) -> CheckResult {
-    // A user namespace of our own keeps the RLIMIT_MSGQUEUE count private to the run.
-    let run = cx.run(Launch::host().user().ipc(), ipc_args()?)?;
-    let f: Ipc05 = guarded_facts(&run)?;
+fn ipc_08_check(cx: &mut Cx) -> CheckResult {
+    let host_ipc = host::own_ns_inode(Ns::Ipc.name())?;
+    let objects = HostIpcObjects::create()?;
+    let (run, probe_ipc) = cx.run_held(
+        Launch::host().ipc().mnt(),
+        json!(Ipc08Args {
+            msqid: objects.msqid
+        }),
+        |run| host::ns_inode(run.host_pid.expect("held"), Ns::Ipc.name()),
+    )?;
+    let still_there = objects.msq_present();
+    drop(objects);
+    let f: Ipc08 = run.facts()?;
+    let empty: Vec<String> = Vec::new();
     let mut e = Expect::new();
-    e.eq(
-        "queues made by the only member of a new IPC namespace (the second is over budget)",
-        ("ok".to_string(), "EMFILE".to_string()),
-        f.doomed.clone(),
+    e.ne(
+        "IPC namespace of the probe (a new IPC namespace)",
+        host_ipc,
+        probe_ipc,
     );
-    e.eq("that member exited", "exited 0", f.doomed_end.as_str());
     e.eq(
-        "a queue of the same size in our namespace once that namespace is gone",
-        "ok",
-        f.eventually.as_str(),
+        "SysV message queues inside (host's must not show)",
+        &empty,
+        &f.ipc.msg,
+    );
+    e.eq("SysV semaphore sets inside", &empty, &f.ipc.sem);
+    e.eq("SysV shared memory segments inside", &empty, &f.ipc.shm);
+    e.eq(
+        "POSIX message queues inside (host's must not show)",
+        Some(&empty),
+        f.ipc.mqueues.as_ref(),
+    );
+    e.eq(
+        "IPC_STAT of the host queue's id inside",
+        "EINVAL",
+        f.host_msqid_stat.as_str(),
+    );
+    e.eq(
+        "host queue still present in the host namespace",
+        true,
+        still_there,
     );
     Ok(
-        e.verdict("the destroyed namespace's queue was destroyed and uncharged")
+        e.verdict("new IPC namespace is empty while the host has objects")
             .with_observed(json!({
-                "doomed": f.doomed,
-                "eventually": f.eventually,
+                "sysv_msg": f.ipc.msg,
+                "sysv_sem": f.ipc.sem,
+                "sysv_shm": f.ipc.shm,
+                "posix_mqueues": f.ipc.mqueues,
+                "host_msqid_stat_inside": f.host_msqid_stat,
+                "ipc_ns_differs_from_host": probe_ipc != host_ipc,
             })),
     )
+}
+
+/// IPC-08 for a subject: no SysV objects inside, the host's queues invisible.
+fn ipc_08_subject(o: &SubjectObservation) -> Verdict {
+    let ipc = &o.report.view.ipc;
+    let empty: Vec<String> = Vec::new();
+    let mut e = Expect::new();
+    e.eq(
+        "IPC namespace differs from the host's (seen from outside)",
+        true,
+        o.outside
+            .ns_differs
+            .get(Ns::Ipc.name())
+            .copied()
+            .unwrap_or(false),
+    );
+    e.eq("SysV message queues inside", &empty, &ipc.msg);
+    e.eq("SysV semaphore sets inside", &empty, &ipc.sem);
+    e.eq("SysV shared memory inside", &empty, &ipc.shm);
+    e.eq(
+        "IPC_STAT of the host's queue id inside",
+        Some("EINVAL"),
+        o.report.host_msqid_stat.as_deref(),
+    );
+    e.eq(
+        "mq_open of the host's POSIX queue inside",
+        Some("ENOENT"),
+        o.report.host_mq_open.as_deref(),
+    );
+    e.eq(
+        "host's queue still there afterwards",
+        true,
+        o.host_ipc_intact,
+    );
+    e.verdict("IPC namespace empty; host objects invisible")
+        .with_observed(json!({ "sysv_objects": ipc.msg.len() + ipc.sem.len() + ipc.shm.len(), "host_queue_visible": o.report.host_msqid_stat.is_none() }))
 }

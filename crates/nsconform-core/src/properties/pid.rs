@@ -2,18 +2,23 @@
 
 use crate::harness::Cx;
 use crate::host;
-use crate::kit::facts;
+use crate::kit::child::{
+    ping, pipe, recv_value, send_line, wait_for, wait_ping, Child, Exit, Fork,
+};
+use crate::kit::{facts, io_errno, res, sys_res, write_res, Table, OK};
+use crate::ns::{self, Ns};
 use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{view, Inside, Launch, StepError, StepExt};
 use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::sched::{unshare, CloneFlags};
+use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, ForkResult};
+use nix::unistd::Pid;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 
 pub const ALL: &[Property] = &[
     PID_01, PID_02, PID_03, PID_04, PID_05, PID_06, PID_07, PID_08, PID_09, PID_10, PID_11, PID_12,
@@ -23,6 +28,127 @@ pub const ALL: &[Property] = &[
 /// Deepest PID namespace level the kernel allows (`MAX_PID_NS_LEVEL`, pid_namespaces(7)
 /// "Nesting PID namespaces": "up to 32 levels").
 pub const MAX_PID_NS_LEVEL: usize = 32;
+
+// ---------------------------------------------------------------------------------
+// Helpers of this area: process trees built with the kit's [`Fork`].
+
+/// Run `f` in a helper process: its result (None when it died before reporting) and
+/// how it ended ("exited 0", "killed by SIGKILL").
+fn in_helper<T: Serialize + DeserializeOwned>(
+    what: &str,
+    f: impl FnOnce() -> T,
+) -> Result<(Option<T>, Exit), StepError> {
+    Fork::new(what).spawn(|_| f())?.finish::<T>()
+}
+
+/// Start a helper running `f`; collect it with [`Child::finish`].
+fn spawn<T: Serialize>(what: &str, f: impl FnOnce() -> T) -> Result<Child, StepError> {
+    Fork::new(what).spawn(|_| f())
+}
+
+/// The errno of a failed step (its message when it has none).
+fn step_errno(e: &StepError) -> String {
+    e.errno.clone().unwrap_or_else(|| e.message.clone())
+}
+
+/// unshare(CLONE_NEWPID) when the launch asks for PID namespaces (a negative control
+/// removes them), so later children go into a new PID namespace.
+fn new_pid_ns(cx: &Inside) -> Result<bool, StepError> {
+    if cx.launch.pid {
+        unshare(Ns::Pid.flag()).step("create a PID namespace (unshare CLONE_NEWPID)")?;
+    }
+    Ok(cx.launch.pid)
+}
+
+fn getpid() -> i32 {
+    nix::unistd::getpid().as_raw()
+}
+
+fn getppid() -> i32 {
+    nix::unistd::getppid().as_raw()
+}
+
+/// The inode of `/proc/<who>/ns/<name>` (0 when unreadable).
+fn ns_ino(who: &str, name: &str) -> u64 {
+    crate::probe::sys::ns_inode(who, name).unwrap_or(0)
+}
+
+/// `/proc/<who>/ns/pid_for_children`.
+const PID_FOR_CHILDREN: &str = "pid_for_children";
+
+/// Fork a child that just exits: "ok" or the errno of the fork.
+fn try_fork() -> String {
+    match Fork::new("fork a child that exits").run(|_| ()) {
+        Ok(()) => OK.to_string(),
+        Err(e) => step_errno(&e),
+    }
+}
+
+/// Open `path` and setns() into it with `flag`: "ok" or the errno of the failing step.
+fn setns_path(path: &str, flag: CloneFlags) -> String {
+    match std::fs::File::open(path) {
+        Ok(f) => res(nix::sched::setns(&f, flag)),
+        Err(e) => io_errno(&e),
+    }
+}
+
+/// NSpid of this process (/proc/self/status, via procfs).
+fn nspid() -> Vec<i32> {
+    crate::kit::proc::status("self")
+        .ok()
+        .and_then(|s| s.nspid)
+        .unwrap_or_default()
+}
+
+/// NStgid of this process.
+fn nstgid() -> Vec<i32> {
+    crate::kit::proc::status("self")
+        .ok()
+        .and_then(|s| s.nstgid)
+        .unwrap_or_default()
+}
+
+/// Write `n` to /proc/sys/kernel/ns_last_pid: "ok" or the errno.
+fn write_last_pid(n: i32) -> String {
+    write_res("/proc/sys/kernel/ns_last_pid", n.to_string().as_bytes())
+}
+
+// ---------------------------------------------------------------------------------
+// Signal plumbing for PID-09/PID-10: a SIGUSR1 handler recording si_pid.
+
+static USR1_SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static USR1_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+extern "C" fn on_usr1(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
+    let pid = unsafe { (*info).si_pid() };
+    USR1_PID.store(pid, std::sync::atomic::Ordering::SeqCst);
+    USR1_SEEN.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Install the SIGUSR1 handler (SA_SIGINFO | SA_RESTART).
+fn install_usr1_handler() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
+    let sa = SigAction::new(
+        SigHandler::SigAction(on_usr1),
+        SaFlags::SA_SIGINFO | SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler is async-signal-safe (two atomic stores).
+    let _ = unsafe { sigaction(Signal::SIGUSR1, &sa) };
+}
+
+fn usr1() -> (bool, i32) {
+    (
+        USR1_SEEN.load(std::sync::atomic::Ordering::SeqCst),
+        USR1_PID.load(std::sync::atomic::Ordering::SeqCst),
+    )
+}
+
+/// Send `sig` to `pid`: "ok" or the errno.
+fn send(pid: i32, sig: Signal) -> String {
+    res(nix::sys::signal::kill(Pid::from_raw(pid), sig))
+}
 
 // ---------------------------------------------------------------------------------
 /// PID-01: the first process in a new PID namespace is PID 1 with parent PID 0, and a
@@ -99,142 +225,6 @@ fn pid_01_check(cx: &mut Cx) -> CheckResult {
     )
 }
 
-// ---------------------------------------------------------------------------------
-/// PID-05: PID namespaces nest 32 levels deep; creating the 33rd level is refused
-/// (ENOSPC since the 4.9 ucount rework, EINVAL before). pid_namespaces(7) "Nesting PID
-/// namespaces"; clone(2)/unshare(2) ERRORS.
-pub const PID_05: Property = Property {
-    id: "PID-05",
-    area: Area::Pid,
-    title: "PID namespaces nest 32 levels deep; creating the 33rd level fails (ENOSPC; EINVAL on old kernels)",
-    man: "pid_namespaces(7) \"Nesting PID namespaces\"; unshare(2) ERRORS",
-    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
-    coverage: "LTP:~pidns32 (reaches 32, never checks the refusal)",
-    controls: &[Control::NoNewPid],
-    global: false,
-    subject: None,
-    inside: Some(pid_05_inside),
-    check: pid_05_check,
-};
-
-#[derive(Serialize, Deserialize, Debug)]
-struct Pid05 {
-    /// PID namespace level of the inside process before nesting (0 = initial).
-    start_level: usize,
-    /// Levels this scenario created.
-    created: usize,
-    /// Errno of the first refused unshare(CLONE_NEWPID), if any.
-    refused_errno: Option<String>,
-    /// Entries in NSpid of the deepest process (host procfs view).
-    deepest_nspid_len: usize,
-}
-
-fn pid_05_inside(cx: &Inside) -> Result<Value, StepError> {
-    // The launcher made level 1 (unless the control removed CLONE_NEWPID); /proc is the
-    // host's procfs, so NSpid lists every level from the initial namespace inward.
-    let start_level = view::status_ids("NSpid").len().saturating_sub(1);
-    let create = cx.launch.pid;
-    let (rd, wr) = nix::unistd::pipe().step("create the result pipe")?;
-    let mut created = 0;
-    let mut refused = None;
-    let mut is_top = true;
-    let mut top_forked = false;
-    while start_level + created <= MAX_PID_NS_LEVEL {
-        if create {
-            if let Err(e) = unshare(CloneFlags::CLONE_NEWPID) {
-                refused = Some(crate::probe::errno_name(e));
-                break;
-            }
-        }
-        // SAFETY: the probe is single-threaded.
-        match unsafe { fork() }.step("fork the next nesting level")? {
-            ForkResult::Child => {
-                is_top = false;
-                if !create {
-                    // Without CLONE_NEWPID there is nothing to nest: stop after one fork.
-                    break;
-                }
-                created += 1;
-            }
-            ForkResult::Parent { child } => {
-                let code = match waitpid(child, None) {
-                    Ok(WaitStatus::Exited(_, c)) => c,
-                    _ => 1,
-                };
-                if is_top {
-                    top_forked = true;
-                    break;
-                }
-                // SAFETY: leaving an intermediate level without running destructors.
-                unsafe { libc::_exit(code) }
-            }
-        }
-    }
-    if is_top && top_forked {
-        drop(wr);
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::fs::File::from(rd), &mut buf)
-            .step("read the deepest level's result")?;
-        let r: Pid05 = serde_json::from_slice(&buf)
-            .map_err(|e| StepError::new("parse the deepest level's result", None, e.to_string()))?;
-        return facts(&r);
-    }
-    let result = Pid05 {
-        start_level,
-        created,
-        refused_errno: refused,
-        deepest_nspid_len: view::status_ids("NSpid").len(),
-    };
-    if is_top {
-        return facts(&result);
-    }
-    let text = serde_json::to_vec(&result).unwrap_or_default();
-    crate::probe::sys::write_all(std::os::fd::AsRawFd::as_raw_fd(&wr), &text);
-    // SAFETY: leaving the deepest level.
-    unsafe { libc::_exit(0) }
-}
-
-fn pid_05_check(cx: &mut Cx) -> CheckResult {
-    let launch = Launch {
-        pid: true,
-        ..Launch::host()
-    };
-    let run = cx.run(launch, Value::Null)?;
-    let f: Pid05 = run.facts()?;
-    let expected_errno = match cx.env.version {
-        Some(v) if v < crate::env::KernelVersion(4, 9, 0) => "EINVAL",
-        _ => "ENOSPC",
-    };
-    let mut e = Expect::new();
-    e.eq(
-        "deepest PID namespace level reached (a new PID namespace per level)",
-        MAX_PID_NS_LEVEL,
-        f.start_level + f.created,
-    );
-    e.eq(
-        "NSpid entries of the deepest process",
-        MAX_PID_NS_LEVEL + 1,
-        f.deepest_nspid_len,
-    );
-    e.eq(
-        "errno of the 33rd-level unshare(CLONE_NEWPID)",
-        Some(expected_errno.to_string()),
-        f.refused_errno.clone(),
-    );
-    let mut v = e.verdict(&format!(
-        "32 levels nest, the 33rd is refused with {}",
-        f.refused_errno.as_deref().unwrap_or("nothing")
-    ));
-    if let Some(errno) = &f.refused_errno {
-        v = v.with_errno(errno.clone());
-    }
-    Ok(v.with_observed(json!({
-        "levels_reached": f.start_level + f.created,
-        "deepest_nspid_len": f.deepest_nspid_len,
-        "refused_errno": f.refused_errno,
-    })))
-}
-
 /// PID-01 for a subject: the probe is in a new PID namespace (PID 1, or a later PID under
 /// the runtime's own init) and the /proc it sees, read from outside through
 /// `/proc/<pid>/root/proc`, is a procfs of that namespace.
@@ -280,173 +270,8 @@ fn pid_01_subject(o: &SubjectObservation) -> Verdict {
 }
 
 // ---------------------------------------------------------------------------------
-// Helpers for inside halves that build process trees (shared with other areas).
-
-/// A forked helper process whose closure's result comes back as one JSON line.
-pub struct Forked {
-    pub pid: nix::unistd::Pid,
-    rd: OwnedFd,
-}
-
-/// Fork a helper that runs `f` and reports its result; the helper leaves with `_exit`.
-pub fn fork_report<T: Serialize>(f: impl FnOnce() -> T) -> Result<Forked, StepError> {
-    let (rd, wr) = nix::unistd::pipe().step("create a report pipe")?;
-    // SAFETY: the probe is single-threaded.
-    match unsafe { fork() }.step("fork a helper process")? {
-        ForkResult::Child => {
-            drop(rd);
-            let v = f();
-            send_line(&wr, &v);
-            // SAFETY: leaving the helper without running the parent's destructors.
-            unsafe { libc::_exit(0) }
-        }
-        ForkResult::Parent { child } => {
-            drop(wr);
-            Ok(Forked { pid: child, rd })
-        }
-    }
-}
-
-impl Forked {
-    /// Wait for the helper, then take its report (None when it died before reporting)
-    /// and how it ended ("exited 0", "killed by SIGKILL").
-    pub fn collect<T: DeserializeOwned>(self) -> Result<(Option<T>, String), StepError> {
-        let ws = wait_for(self.pid)?;
-        // Grandchildren may still hold the write end: read only what is there.
-        // SAFETY: fcntl on a descriptor we own.
-        unsafe {
-            let fl = libc::fcntl(self.rd.as_raw_fd(), libc::F_GETFL);
-            libc::fcntl(self.rd.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
-        }
-        Ok((recv_line(&self.rd), status_text(&ws)))
-    }
-}
-
-/// waitpid, retrying on EINTR and ignoring stops.
-pub fn wait_for(pid: nix::unistd::Pid) -> Result<WaitStatus, StepError> {
-    loop {
-        match waitpid(pid, None) {
-            Ok(ws @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => return Ok(ws),
-            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(e).step("wait for a helper process"),
-        }
-    }
-}
-
-/// "exited N" or "killed by SIGX".
-pub fn status_text(ws: &WaitStatus) -> String {
-    match ws {
-        WaitStatus::Exited(_, c) => format!("exited {c}"),
-        WaitStatus::Signaled(_, s, _) => format!("killed by {s:?}"),
-        other => format!("{other:?}"),
-    }
-}
-
-/// Write a value as one JSON line to a pipe.
-pub fn send_line<T: Serialize>(fd: &OwnedFd, v: &T) {
-    let mut text = serde_json::to_vec(v).unwrap_or_default();
-    text.push(b'\n');
-    crate::probe::sys::write_all(fd.as_raw_fd(), &text);
-}
-
-/// Read one JSON line from a pipe (None on EOF, EAGAIN or garbage).
-pub fn recv_line<T: DeserializeOwned>(fd: &OwnedFd) -> Option<T> {
-    let mut buf = Vec::new();
-    let mut b = [0u8; 256];
-    loop {
-        // SAFETY: reading into a stack buffer of its length.
-        let n = unsafe { libc::read(fd.as_raw_fd(), b.as_mut_ptr().cast(), b.len()) };
-        if n < 0 && nix::errno::Errno::last() == nix::errno::Errno::EINTR {
-            continue;
-        }
-        if n <= 0 {
-            break;
-        }
-        buf.extend_from_slice(&b[..n as usize]);
-        if buf.contains(&b'\n') {
-            break;
-        }
-    }
-    let line = buf.split(|&c| c == b'\n').next()?;
-    serde_json::from_slice(line).ok()
-}
-
-/// A pipe used to wake another process.
-pub fn pipe() -> Result<(OwnedFd, OwnedFd), StepError> {
-    nix::unistd::pipe().step("create a pipe")
-}
-
-/// Write one byte.
-pub fn ping(fd: &OwnedFd) {
-    crate::probe::sys::write_all(fd.as_raw_fd(), b"!");
-}
-
-/// Block for one byte; false on end of file.
-pub fn wait_ping(fd: &OwnedFd) -> bool {
-    let mut b = [0u8; 1];
-    loop {
-        // SAFETY: reading one byte into a stack buffer.
-        let n = unsafe { libc::read(fd.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
-        if n < 0 && nix::errno::Errno::last() == nix::errno::Errno::EINTR {
-            continue;
-        }
-        return n == 1;
-    }
-}
-
-/// "ok" or the errno name of a nix result.
-pub fn outcome<T>(r: nix::Result<T>) -> String {
-    match r {
-        Ok(_) => "ok".into(),
-        Err(e) => crate::probe::errno_name(e),
-    }
-}
-
-/// "ok" or the errno name of a raw libc return value (negative = failure).
-pub fn raw_outcome(r: i64) -> String {
-    if r < 0 {
-        crate::probe::errno_name(nix::errno::Errno::last())
-    } else {
-        "ok".into()
-    }
-}
-
-/// unshare(CLONE_NEWPID) when the launch asks for PID namespaces (a negative control
-/// removes them), so later children go into a new PID namespace.
-pub fn new_pid_ns(cx: &Inside) -> Result<bool, StepError> {
-    if cx.launch.pid {
-        unshare(CloneFlags::CLONE_NEWPID).step("create a PID namespace (unshare CLONE_NEWPID)")?;
-    }
-    Ok(cx.launch.pid)
-}
-
-fn getpid() -> i32 {
-    nix::unistd::getpid().as_raw()
-}
-
-fn getppid() -> i32 {
-    nix::unistd::getppid().as_raw()
-}
-
-fn ns_ino(who: &str, kind: &str) -> u64 {
-    crate::probe::sys::ns_inode(who, kind).unwrap_or(0)
-}
-
-/// Fork a child that just exits; "ok" or the errno of fork.
-fn try_fork() -> String {
-    // SAFETY: the probe is single-threaded.
-    match unsafe { fork() } {
-        Ok(ForkResult::Child) => unsafe { libc::_exit(0) },
-        Ok(ForkResult::Parent { child }) => {
-            let _ = wait_for(child);
-            "ok".into()
-        }
-        Err(e) => crate::probe::errno_name(e),
-    }
-}
-
-// ---------------------------------------------------------------------------------
 /// PID-02: unshare(CLONE_NEWPID) moves only the caller's later children.
+/// pid_namespaces(7); unshare(2) CLONE_NEWPID.
 pub const PID_02: Property = Property {
     id: "PID-02",
     area: Area::Pid,
@@ -474,24 +299,24 @@ struct Pid02 {
 fn pid_02_inside(cx: &Inside) -> Result<Value, StepError> {
     let (pid0, ns0, pfc0) = (
         getpid(),
-        ns_ino("self", "pid"),
-        ns_ino("self", "pid_for_children"),
+        ns_ino("self", Ns::Pid.name()),
+        ns_ino("self", PID_FOR_CHILDREN),
     );
     new_pid_ns(cx)?;
-    let (pid1, ns1) = (getpid(), ns_ino("self", "pid"));
+    let (pid1, ns1) = (getpid(), ns_ino("self", Ns::Pid.name()));
     // pid_for_children is only readable once its init exists (PID-04): look while the
     // child is alive.
     let (line_r, line_w) = pipe()?;
     let (rel_r, rel_w) = pipe()?;
-    let helper = fork_report(|| {
-        send_line(&line_w, &(getpid(), ns_ino("self", "pid")));
+    let mut helper = spawn("be the first child", || {
+        send_line(&line_w, &(getpid(), ns_ino("self", Ns::Pid.name())));
         wait_ping(&rel_r)
     })?;
     drop(line_w);
-    let child = recv_line::<(i32, u64)>(&line_r);
-    let pfc1 = ns_ino("self", "pid_for_children");
+    let child = recv_value::<(i32, u64)>(&line_r);
+    let pfc1 = ns_ino("self", PID_FOR_CHILDREN);
     ping(&rel_w);
-    helper.collect::<bool>()?;
+    helper.finish::<bool>()?;
     facts(&Pid02 {
         pid_unchanged: pid0 == pid1,
         pid_ns_unchanged: ns0 == ns1,
@@ -536,6 +361,7 @@ fn pid_02_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// PID-03: a process that already did unshare(CLONE_NEWPID) cannot do it again.
+/// unshare(2) ERRORS.
 pub const PID_03: Property = Property {
     id: "PID-03",
     area: Area::Pid,
@@ -559,12 +385,12 @@ struct Pid03 {
 
 fn pid_03_inside(cx: &Inside) -> Result<Value, StepError> {
     let first = if cx.launch.pid {
-        outcome(unshare(CloneFlags::CLONE_NEWPID))
+        res(unshare(CloneFlags::CLONE_NEWPID))
     } else {
         "not attempted".into()
     };
-    let second = outcome(unshare(CloneFlags::CLONE_NEWPID));
-    let (child_pid, _) = fork_report(getpid)?.collect::<i32>()?;
+    let second = res(unshare(CloneFlags::CLONE_NEWPID));
+    let (child_pid, _) = in_helper("report the next child's PID", getpid)?;
     facts(&Pid03 {
         first,
         second,
@@ -576,7 +402,7 @@ fn pid_03_check(cx: &mut Cx) -> CheckResult {
     let run = cx.run(Launch::host().pid(), Value::Null)?;
     let f: Pid03 = run.facts()?;
     let mut e = Expect::new();
-    e.eq("first unshare(CLONE_NEWPID)", "ok", f.first.as_str());
+    e.eq("first unshare(CLONE_NEWPID)", OK, f.first.as_str());
     e.eq("second unshare(CLONE_NEWPID)", "EINVAL", f.second.as_str());
     e.eq(
         "next child's PID (in the first new namespace)",
@@ -589,7 +415,220 @@ fn pid_03_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// PID-04: pid_for_children before the namespace has its init.
+/// namespaces(7) /proc/[pid]/ns/pid_for_children.
+pub const PID_04: Property = Property {
+    id: "PID-04",
+    area: Area::Pid,
+    title: "Before the first child exists, /proc/self/ns/pid_for_children cannot be read (ENOENT); newer kernels let another task open it and setns() in, its child becoming PID 1",
+    man: "namespaces(7) /proc/[pid]/ns/pid_for_children",
+    prereq: Prereq::ROOTLESS.kernel(4, 12).config(&["CONFIG_PID_NS"]),
+    coverage: "KST:pid_namespace/pidns_init_via_setns (new behaviour only)",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_04_inside),
+    check: pid_04_check,
+};
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid04 {
+    /// readlink of own pid_for_children before any child: "link" or errno.
+    readlink_before_child: String,
+    /// Another task's open + setns of that file: "ok" or errno.
+    other_setns: String,
+    /// PID of that task's child, when setns worked.
+    other_child_pid: Option<i32>,
+}
+
+fn pid_04_inside(cx: &Inside) -> Result<Value, StepError> {
+    let (go_r, go_w) = pipe()?;
+    let parent = getpid();
+    let mut other = spawn("join the init-less namespace", || {
+        wait_ping(&go_r);
+        let path = format!("/proc/{parent}/ns/{PID_FOR_CHILDREN}");
+        let r = setns_path(&path, CloneFlags::CLONE_NEWPID);
+        let child = if r == OK {
+            in_helper("report the joiner's child's PID", getpid)
+                .ok()
+                .and_then(|c| c.0)
+        } else {
+            None
+        };
+        (r, child)
+    })?;
+    new_pid_ns(cx)?;
+    let readlink_before_child =
+        match std::fs::read_link(format!("/proc/self/ns/{PID_FOR_CHILDREN}")) {
+            Ok(_) => "link".to_string(),
+            Err(e) => io_errno(&e),
+        };
+    ping(&go_w);
+    let (r, _) = other.finish::<(String, Option<i32>)>()?;
+    let (other_setns, other_child_pid) = r.unwrap_or_default();
+    facts(&Pid04 {
+        readlink_before_child,
+        other_setns,
+        other_child_pid,
+    })
+}
+
+/// First kernel that lets a task join a PID namespace that has no init yet (the
+/// pidns_init_via_setns selftest arrived after 6.18; 6.18 refuses with ENOENT).
+const PIDNS_JOIN_BEFORE_INIT: crate::env::KernelVersion = crate::env::KernelVersion(6, 19, 0);
+
+fn pid_04_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid04 = run.facts()?;
+    let new_behaviour = cx.env.version.is_some_and(|v| v >= PIDNS_JOIN_BEFORE_INIT);
+    let mut e = Expect::new();
+    if new_behaviour {
+        e.eq(
+            "another task's setns() into the init-less namespace",
+            OK,
+            f.other_setns.as_str(),
+        );
+        e.eq("PID of that task's first child", Some(1), f.other_child_pid);
+    } else {
+        e.eq(
+            "readlink of pid_for_children before the first child",
+            "ENOENT",
+            f.readlink_before_child.as_str(),
+        );
+        e.eq(
+            "another task's open+setns of that pid_for_children",
+            "ENOENT",
+            f.other_setns.as_str(),
+        );
+    }
+    Ok(e.verdict(if new_behaviour {
+        "an init-less PID namespace can be joined; the joiner's child is PID 1"
+    } else {
+        "pid_for_children of an init-less PID namespace is not reachable (ENOENT)"
+    })
+    .with_errno(f.other_setns.clone())
+    .with_observed(serde_json::to_value(&f).unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-05: PID namespaces nest 32 levels deep; creating the 33rd level is refused
+/// (ENOSPC since the 4.9 ucount rework, EINVAL before). pid_namespaces(7) "Nesting PID
+/// namespaces"; clone(2)/unshare(2) ERRORS.
+pub const PID_05: Property = Property {
+    id: "PID-05",
+    area: Area::Pid,
+    title: "PID namespaces nest 32 levels deep; creating the 33rd level fails (ENOSPC; EINVAL on old kernels)",
+    man: "pid_namespaces(7) \"Nesting PID namespaces\"; unshare(2) ERRORS",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:~pidns32 (reaches 32, never checks the refusal)",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_05_inside),
+    check: pid_05_check,
+};
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Pid05 {
+    /// PID namespace level of the inside process before nesting (0 = initial).
+    start_level: usize,
+    /// Levels this scenario created.
+    created: usize,
+    /// Errno of the first refused unshare(CLONE_NEWPID) ("ok" when none was refused).
+    refused_errno: String,
+    /// Entries in NSpid of the deepest process (host procfs view).
+    deepest_nspid_len: usize,
+}
+
+fn pid_05_inside(cx: &Inside) -> Result<Value, StepError> {
+    // The launcher made level 1 (unless the control removed CLONE_NEWPID); /proc is the
+    // host's procfs, so NSpid lists every level from the initial namespace inward.
+    let start_level = nspid().len().saturating_sub(1);
+    facts(&nest(cx.launch.pid, start_level, 0)?)
+}
+
+/// One nesting level: unshare(CLONE_NEWPID) and run the next level in a child (PID 1
+/// of the new namespace), until the kernel refuses or the limit is passed. The deepest
+/// process reports; every level passes its report up.
+fn nest(create: bool, start_level: usize, created: usize) -> Result<Pid05, StepError> {
+    let here = |refused_errno: String| Pid05 {
+        start_level,
+        created,
+        refused_errno,
+        deepest_nspid_len: nspid().len(),
+    };
+    if start_level + created > MAX_PID_NS_LEVEL {
+        return Ok(here(OK.to_string()));
+    }
+    if create {
+        if let Err(e) = unshare(CloneFlags::CLONE_NEWPID) {
+            return Ok(here(crate::probe::errno_name(e)));
+        }
+    }
+    Fork::new("run the next nesting level").run(|_| {
+        if create {
+            nest(create, start_level, created + 1)
+        } else {
+            // Without CLONE_NEWPID there is nothing to nest: stop after one fork.
+            Ok(Pid05 {
+                start_level,
+                created,
+                refused_errno: OK.to_string(),
+                deepest_nspid_len: nspid().len(),
+            })
+        }
+    })?
+}
+
+fn pid_05_check(cx: &mut Cx) -> CheckResult {
+    let launch = Launch {
+        pid: true,
+        ..Launch::host()
+    };
+    let run = cx.run(launch, Value::Null)?;
+    let f: Pid05 = run.facts()?;
+    let expected_errno = match cx.env.version {
+        Some(v) if v < crate::env::KernelVersion(4, 9, 0) => "EINVAL",
+        _ => "ENOSPC",
+    };
+    let mut e = Expect::new();
+    e.eq(
+        "deepest PID namespace level reached (a new PID namespace per level)",
+        MAX_PID_NS_LEVEL,
+        f.start_level + f.created,
+    );
+    e.eq(
+        "NSpid entries of the deepest process",
+        MAX_PID_NS_LEVEL + 1,
+        f.deepest_nspid_len,
+    );
+    e.eq(
+        "errno of the 33rd-level unshare(CLONE_NEWPID)",
+        expected_errno,
+        f.refused_errno.as_str(),
+    );
+    let refused = f.refused_errno != OK;
+    let mut v = e.verdict(&format!(
+        "32 levels nest, the 33rd is refused with {}",
+        if refused {
+            f.refused_errno.as_str()
+        } else {
+            "nothing"
+        }
+    ));
+    if refused {
+        v = v.with_errno(f.refused_errno.clone());
+    }
+    Ok(v.with_observed(json!({
+        "levels_reached": f.start_level + f.created,
+        "deepest_nspid_len": f.deepest_nspid_len,
+        "refused_errno": f.refused_errno,
+    })))
+}
+
+// ---------------------------------------------------------------------------------
 /// PID-06: a process sees only its own PID namespace and its descendants.
+/// pid_namespaces(7).
 pub const PID_06: Property = Property {
     id: "PID-06",
     area: Area::Pid,
@@ -611,24 +650,26 @@ struct Pid06 {
     getpriority_outside: String,
 }
 
+/// The argument of PID-06: a PID of the harness's namespace.
+#[derive(Serialize, Deserialize)]
+struct Pid06Args {
+    outside_pid: i32,
+}
+
 fn pid_06_inside(cx: &Inside) -> Result<Value, StepError> {
-    let target = cx
-        .args
-        .get("outside_pid")
-        .and_then(Value::as_i64)
-        .unwrap_or(0) as i32;
-    let kill_outside = outcome(nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(target),
-        None,
-    ));
+    let Pid06Args {
+        outside_pid: target,
+    } = cx.args()?;
+    let kill_outside = res(nix::sys::signal::kill(Pid::from_raw(target), None));
     nix::errno::Errno::clear();
-    // SAFETY: plain getpriority call.
+    // SAFETY: getpriority(2) takes two integers; nix has no wrapper. -1 is a valid
+    // priority, so errno (cleared above) tells a failure apart.
     let prio = unsafe { libc::getpriority(libc::PRIO_PROCESS, target as libc::id_t) };
     let errno = nix::errno::Errno::last();
     let getpriority_outside = if prio == -1 && errno != nix::errno::Errno::UnknownErrno {
         crate::probe::errno_name(errno)
     } else {
-        "ok".into()
+        OK.into()
     };
     facts(&Pid06 {
         own_pid: getpid(),
@@ -639,10 +680,11 @@ fn pid_06_inside(cx: &Inside) -> Result<Value, StepError> {
 
 fn pid_06_check(cx: &mut Cx) -> CheckResult {
     let me = std::process::id() as i32;
-    let (run, host_pid) =
-        cx.run_held(Launch::host().pid(), json!({ "outside_pid": me }), |run| {
-            Ok(run.host_pid.expect("held"))
-        })?;
+    let (run, host_pid) = cx.run_held(
+        Launch::host().pid(),
+        json!(Pid06Args { outside_pid: me }),
+        |run| Ok(run.host_pid.expect("held")),
+    )?;
     let f: Pid06 = run.facts()?;
     let mut e = Expect::new();
     e.eq(
@@ -675,6 +717,7 @@ fn pid_06_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// PID-07: NSpid and NStgid list the PID at every level, outermost first.
+/// proc(5) /proc/pid/status NSpid.
 pub const PID_07: Property = Property {
     id: "PID-07",
     area: Area::Pid,
@@ -699,12 +742,12 @@ struct Pid07 {
 
 fn pid_07_inside(cx: &Inside) -> Result<Value, StepError> {
     new_pid_ns(cx)?;
-    let child = fork_report(|| (view::status_ids("NSpid"), view::status_ids("NStgid")))?;
-    let child_pid_seen_by_parent = child.pid.as_raw();
-    let (ids, _) = child.collect::<(Vec<i32>, Vec<i32>)>()?;
+    let mut child = spawn("read NSpid in a nested namespace", || (nspid(), nstgid()))?;
+    let child_pid_seen_by_parent = child.pid().as_raw();
+    let (ids, _) = child.finish::<(Vec<i32>, Vec<i32>)>()?;
     let (child_nspid, child_nstgid) = ids.unwrap_or_default();
     facts(&Pid07 {
-        own_nspid: view::status_ids("NSpid"),
+        own_nspid: nspid(),
         child_pid_seen_by_parent,
         child_nspid,
         child_nstgid,
@@ -754,6 +797,7 @@ fn pid_07_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// PID-08: getppid() is 0 when the parent lives in an ancestor PID namespace.
+/// pid_namespaces(7) "The namespace init process"; setns(2).
 pub const PID_08: Property = Property {
     id: "PID-08",
     area: Area::Pid,
@@ -787,44 +831,37 @@ fn pid_08_inside(cx: &Inside) -> Result<Value, StepError> {
     let (rel_r, rel_w) = pipe()?;
     let make_ns = cx.launch.pid;
     // A: makes a nested namespace whose init (B) waits for release.
-    let a = fork_report(|| {
+    let mut a = spawn("make a nested PID namespace", || {
         if make_ns && unshare(CloneFlags::CLONE_NEWPID).is_err() {
             ping(&ready_w);
             return false;
         }
-        let b = fork_report(|| wait_ping(&rel_r));
+        let b = spawn("be the nested init", || wait_ping(&rel_r));
         ping(&ready_w);
-        if let Ok(b) = b {
-            let _ = b.collect::<bool>();
+        if let Ok(mut b) = b {
+            let _ = b.finish::<bool>();
         }
         true
     })?;
     wait_ping(&ready_r);
-    let a_pid = a.pid.as_raw();
+    let a_pid = a.pid().as_raw();
     // T: joins A's pid_for_children namespace and forks C.
-    let t = fork_report(|| {
-        let setns = std::fs::File::open(format!("/proc/{a_pid}/ns/pid_for_children"))
-            .map_err(|e| {
-                crate::probe::errno_name(nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)))
-            })
-            .and_then(|f| {
-                nix::sched::setns(&f, CloneFlags::CLONE_NEWPID).map_err(crate::probe::errno_name)
-            });
-        let child = match setns {
-            Ok(()) => fork_report(|| (getppid(), getpid()))
+    let (t, _) = in_helper("setns() into the nested namespace and fork", || {
+        let setns = setns_path(
+            &format!("/proc/{a_pid}/ns/{PID_FOR_CHILDREN}"),
+            CloneFlags::CLONE_NEWPID,
+        );
+        let child = if setns == OK {
+            in_helper("report getppid() after setns()", || (getppid(), getpid()))
                 .ok()
-                .and_then(|c| c.collect::<(i32, i32)>().ok())
-                .and_then(|c| c.0),
-            Err(_) => None,
+                .and_then(|c| c.0)
+        } else {
+            None
         };
-        Setnsed {
-            setns: setns.err().unwrap_or_else(|| "ok".into()),
-            child,
-        }
+        Setnsed { setns, child }
     })?;
-    let (t, _) = t.collect::<Setnsed>()?;
     ping(&rel_w);
-    let _ = a.collect::<bool>()?;
+    let _ = a.finish::<bool>()?;
     let t = t.unwrap_or_default();
     facts(&Pid08 {
         init_ppid: getppid(),
@@ -839,7 +876,7 @@ fn pid_08_check(cx: &mut Cx) -> CheckResult {
     let f: Pid08 = run.facts()?;
     let mut e = Expect::new();
     e.eq("getppid() of the namespace init", 0, f.init_ppid);
-    e.eq("setns() into a child PID namespace", "ok", f.setns.as_str());
+    e.eq("setns() into a child PID namespace", OK, f.setns.as_str());
     e.eq(
         "getppid() of a child forked after setns() (parent in the ancestor namespace)",
         Some(0),
@@ -854,153 +891,9 @@ fn pid_08_check(cx: &mut Cx) -> CheckResult {
         .with_observed(serde_json::to_value(&f).unwrap_or_default()))
 }
 
-/// errno name of a failed std::io call.
-fn io_errno(e: &std::io::Error) -> String {
-    crate::probe::errno_name(nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)))
-}
-
-/// Open `path` and setns() into it with `flag`: "ok" or the errno of the failing step.
-pub fn setns_path(path: &str, flag: CloneFlags) -> String {
-    match std::fs::File::open(path) {
-        Ok(f) => outcome(nix::sched::setns(&f, flag)),
-        Err(e) => io_errno(&e),
-    }
-}
-
-// ---------------------------------------------------------------------------------
-/// PID-04: pid_for_children before the namespace has its init.
-pub const PID_04: Property = Property {
-    id: "PID-04",
-    area: Area::Pid,
-    title: "Before the first child exists, /proc/self/ns/pid_for_children cannot be read (ENOENT); newer kernels let another task open it and setns() in, its child becoming PID 1",
-    man: "namespaces(7) /proc/[pid]/ns/pid_for_children",
-    prereq: Prereq::ROOTLESS.kernel(4, 12).config(&["CONFIG_PID_NS"]),
-    coverage: "KST:pid_namespace/pidns_init_via_setns (new behaviour only)",
-    controls: &[Control::NoNewPid],
-    global: false,
-    subject: None,
-    inside: Some(pid_04_inside),
-    check: pid_04_check,
-};
-
-#[derive(Serialize, Deserialize, Debug, Default)]
-struct Pid04 {
-    /// readlink of own pid_for_children before any child: "link" or errno.
-    readlink_before_child: String,
-    /// Another task's open + setns of that file: "ok" or errno.
-    other_setns: String,
-    /// PID of that task's child, when setns worked.
-    other_child_pid: Option<i32>,
-}
-
-fn pid_04_inside(cx: &Inside) -> Result<Value, StepError> {
-    let (go_r, go_w) = pipe()?;
-    let parent = getpid();
-    let other = fork_report(|| {
-        wait_ping(&go_r);
-        let path = format!("/proc/{parent}/ns/pid_for_children");
-        let r = setns_path(&path, CloneFlags::CLONE_NEWPID);
-        let child = if r == "ok" {
-            fork_report(getpid)
-                .ok()
-                .and_then(|c| c.collect::<i32>().ok())
-                .and_then(|c| c.0)
-        } else {
-            None
-        };
-        (r, child)
-    })?;
-    new_pid_ns(cx)?;
-    let readlink_before_child = match std::fs::read_link("/proc/self/ns/pid_for_children") {
-        Ok(_) => "link".to_string(),
-        Err(e) => io_errno(&e),
-    };
-    ping(&go_w);
-    let (r, _) = other.collect::<(String, Option<i32>)>()?;
-    let (other_setns, other_child_pid) = r.unwrap_or_default();
-    facts(&Pid04 {
-        readlink_before_child,
-        other_setns,
-        other_child_pid,
-    })
-}
-
-/// First kernel that lets a task join a PID namespace that has no init yet (the
-/// pidns_init_via_setns selftest arrived after 6.18; 6.18 refuses with ENOENT).
-const PIDNS_JOIN_BEFORE_INIT: crate::env::KernelVersion = crate::env::KernelVersion(6, 19, 0);
-
-fn pid_04_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host().pid(), Value::Null)?;
-    let f: Pid04 = run.facts()?;
-    let new_behaviour = cx.env.version.is_some_and(|v| v >= PIDNS_JOIN_BEFORE_INIT);
-    let mut e = Expect::new();
-    if new_behaviour {
-        e.eq(
-            "another task's setns() into the init-less namespace",
-            "ok",
-            f.other_setns.as_str(),
-        );
-        e.eq("PID of that task's first child", Some(1), f.other_child_pid);
-    } else {
-        e.eq(
-            "readlink of pid_for_children before the first child",
-            "ENOENT",
-            f.readlink_before_child.as_str(),
-        );
-        e.eq(
-            "another task's open+setns of that pid_for_children",
-            "ENOENT",
-            f.other_setns.as_str(),
-        );
-    }
-    Ok(e.verdict(if new_behaviour {
-        "an init-less PID namespace can be joined; the joiner's child is PID 1"
-    } else {
-        "pid_for_children of an init-less PID namespace is not reachable (ENOENT)"
-    })
-    .with_errno(f.other_setns.clone())
-    .with_observed(serde_json::to_value(&f).unwrap_or_default()))
-}
-
-// ---------------------------------------------------------------------------------
-// Signal plumbing for PID-09/PID-10: a SIGUSR1 handler recording si_pid.
-
-static USR1_SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-static USR1_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
-
-extern "C" fn on_usr1(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
-    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
-    let pid = unsafe { (*info).si_pid() };
-    USR1_PID.store(pid, std::sync::atomic::Ordering::SeqCst);
-    USR1_SEEN.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// Install the SIGUSR1 handler (SA_SIGINFO | SA_RESTART).
-pub fn install_usr1_handler() {
-    // SAFETY: installing an async-signal-safe handler.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_usr1 as *const () as usize;
-        sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
-    }
-}
-
-fn usr1() -> (bool, i32) {
-    (
-        USR1_SEEN.load(std::sync::atomic::Ordering::SeqCst),
-        USR1_PID.load(std::sync::atomic::Ordering::SeqCst),
-    )
-}
-
-fn send(pid: i32, sig: libc::c_int) -> String {
-    // SAFETY: plain kill.
-    raw_outcome(unsafe { libc::kill(pid, sig) } as i64)
-}
-
 // ---------------------------------------------------------------------------------
 /// PID-09: the namespace init ignores unhandled signals from its own namespace.
+/// pid_namespaces(7) "The namespace init process".
 pub const PID_09: Property = Property {
     id: "PID-09",
     area: Area::Pid,
@@ -1031,25 +924,20 @@ struct Pid09 {
 
 fn pid_09_inside(cx: &Inside) -> Result<Value, StepError> {
     new_pid_ns(cx)?;
-    let init = fork_report(|| {
+    let (init, init_end) = in_helper("be the namespace init", || {
         install_usr1_handler();
-        let sender = fork_report(|| {
+        let sender = spawn("signal the init from inside", || {
             let target = getppid();
-            let mut sends = Vec::new();
-            for (name, sig) in [
-                ("SIGKILL", libc::SIGKILL),
-                ("SIGTERM", libc::SIGTERM),
-                ("SIGUSR1", libc::SIGUSR1),
-            ] {
-                sends.push((name.to_string(), send(target, sig)));
-            }
-            sends
+            [Signal::SIGKILL, Signal::SIGTERM, Signal::SIGUSR1]
+                .into_iter()
+                .map(|sig| (sig.as_str().to_string(), send(target, sig)))
+                .collect::<Vec<(String, String)>>()
         });
         let (sends, sender_pid) = match sender {
-            Ok(s) => {
-                let pid = s.pid.as_raw();
+            Ok(mut s) => {
+                let pid = s.pid().as_raw();
                 (
-                    s.collect::<Vec<(String, String)>>().ok().and_then(|r| r.0),
+                    s.finish::<Vec<(String, String)>>().ok().and_then(|r| r.0),
                     pid,
                 )
             }
@@ -1063,8 +951,10 @@ fn pid_09_inside(cx: &Inside) -> Result<Value, StepError> {
             sender_pid,
         }
     })?;
-    let (init, init_end) = init.collect::<Pid09Init>()?;
-    facts(&Pid09 { init, init_end })
+    facts(&Pid09 {
+        init,
+        init_end: init_end.to_string(),
+    })
 }
 
 fn pid_09_check(cx: &mut Cx) -> CheckResult {
@@ -1100,6 +990,7 @@ fn pid_09_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// PID-10: signals from an ancestor namespace.
+/// pid_namespaces(7) "The namespace init process".
 pub const PID_10: Property = Property {
     id: "PID-10",
     area: Area::Pid,
@@ -1124,12 +1015,13 @@ struct Pid10 {
 }
 
 fn pid_10_inside(cx: &Inside) -> Result<Value, StepError> {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag};
     new_pid_ns(cx)?;
     let (ready_r, ready_w) = pipe()?;
     let (go_r, go_w) = pipe()?;
     let (line_r, line_w) = pipe()?;
     let (never_r, never_w) = pipe()?;
-    let init = fork_report(|| {
+    let mut init = spawn("be the namespace init", || {
         install_usr1_handler();
         ping(&ready_w);
         wait_ping(&go_r);
@@ -1138,29 +1030,33 @@ fn pid_10_inside(cx: &Inside) -> Result<Value, StepError> {
     })?;
     drop((ready_w, line_w, never_r));
     wait_ping(&ready_r);
-    let pid = init.pid.as_raw();
-    send(pid, libc::SIGTERM);
-    send(pid, libc::SIGUSR1);
-    send(pid, libc::SIGSTOP);
-    let after_stop = loop {
-        match waitpid(init.pid, Some(nix::sys::wait::WaitPidFlag::WUNTRACED)) {
-            Ok(WaitStatus::Stopped(_, s)) => break format!("stopped by {s:?}"),
-            Ok(ws @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => break status_text(&ws),
+    let pid = init.pid().as_raw();
+    send(pid, Signal::SIGTERM);
+    send(pid, Signal::SIGUSR1);
+    send(pid, Signal::SIGSTOP);
+    // WNOWAIT: an exit stays for `init.wait()` to reap.
+    let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
+    let stopped = loop {
+        match waitid(Id::Pid(init.pid()), flags) {
+            Ok(WaitStatus::Stopped(_, s)) => break Some(format!("stopped by {s:?}")),
+            Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) => break None,
             Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(e).step("wait for the init to stop"),
         }
     };
-    let alive = after_stop.starts_with("stopped");
     let mut seen = None;
-    let init_end = if alive {
-        send(pid, libc::SIGCONT);
-        ping(&go_w);
-        seen = recv_line::<(bool, i32)>(&line_r);
-        send(pid, libc::SIGKILL);
-        let (_, end) = init.collect::<()>()?;
-        end
-    } else {
-        after_stop.clone()
+    let (after_stop, init_end) = match stopped {
+        Some(after_stop) => {
+            send(pid, Signal::SIGCONT);
+            ping(&go_w);
+            seen = recv_value::<(bool, i32)>(&line_r);
+            send(pid, Signal::SIGKILL);
+            (after_stop, init.wait()?.to_string())
+        }
+        None => {
+            let end = init.wait()?.to_string();
+            (end.clone(), end)
+        }
     };
     drop(never_w);
     facts(&Pid10 {
@@ -1199,6 +1095,7 @@ fn pid_10_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// PID-11: when init dies, every process of its namespace is killed.
+/// pid_namespaces(7) "The namespace init process".
 pub const PID_11: Property = Property {
     id: "PID-11",
     area: Area::Pid,
@@ -1221,30 +1118,40 @@ struct Pid11 {
 }
 
 fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
+    use nix::poll::{poll, PollFd, PollFlags};
     use std::io::Read;
+    use std::os::fd::AsFd;
     // Orphans come back to us when a control removed the namespace, so we can clean up.
-    // SAFETY: plain prctl.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_child_subreaper(true);
     let nested = cx.launch.pid;
     new_pid_ns(cx)?;
     let (alive_r, alive_w) = pipe()?;
     let (ready_r, ready_w) = pipe()?;
     let (go_r, go_w) = pipe()?;
     let (never_r, never_w) = pipe()?;
-    let init = fork_report(|| {
-        // C1: a member; it makes a nested namespace whose init is C2. Both hold the
-        // write end of `alive` until they die.
-        // SAFETY: single-threaded.
-        if let Ok(ForkResult::Child) = unsafe { fork() } {
+    // A member announces its PID and waits; it holds the write end of `alive` until it
+    // dies. Members have no PR_SET_PDEATHSIG and their handles are forgotten, so only
+    // the namespace's end can kill them.
+    let member = || {
+        crate::probe::sys::write_all(ready_w.as_raw_fd(), &getpid().to_le_bytes());
+        wait_ping(&never_r);
+    };
+    let mut init = spawn("be the namespace init", || {
+        // C1: a member; it makes a nested namespace whose init is C2.
+        let c1 = Fork::new("be a member").no_deathsig().spawn(|_| {
             if nested {
                 let _ = unshare(CloneFlags::CLONE_NEWPID);
             }
-            // SAFETY: single-threaded. Parent and child both announce themselves.
-            let _ = unsafe { fork() };
-            crate::probe::sys::write_all(ready_w.as_raw_fd(), &getpid().to_le_bytes());
-            wait_ping(&never_r);
-            // SAFETY: leaving.
-            unsafe { libc::_exit(0) }
+            if let Ok(c2) = Fork::new("be a nested member")
+                .no_deathsig()
+                .spawn(|_| member())
+            {
+                std::mem::forget(c2);
+            }
+            member();
+        });
+        if let Ok(c1) = c1 {
+            std::mem::forget(c1);
         }
         wait_ping(&go_r);
     })?;
@@ -1256,20 +1163,14 @@ fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
         0
     };
     ping(&go_w);
-    let (_, init_end) = init.collect::<()>()?;
-    let mut fds = [libc::pollfd {
-        fd: alive_r.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    }];
-    // SAFETY: polling one valid descriptor.
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 300) };
-    let all_members_gone = n == 1;
+    let (_, init_end) = init.finish::<()>()?;
+    let mut fds = [PollFd::new(alive_r.as_fd(), PollFlags::POLLIN)];
+    let all_members_gone = poll(&mut fds, 300u16).is_ok_and(|n| n == 1);
     if !all_members_gone {
         for chunk in pids.chunks(4) {
             let pid = i32::from_le_bytes(chunk.try_into().unwrap_or([0; 4]));
             if pid > 1 {
-                send(pid, libc::SIGKILL);
+                send(pid, Signal::SIGKILL);
             }
         }
     }
@@ -1278,7 +1179,7 @@ fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
     while waitpid(None, None).is_ok() {}
     facts(&Pid11 {
         members_ready,
-        init_end,
+        init_end: init_end.to_string(),
         all_members_gone,
     })
 }
@@ -1304,6 +1205,7 @@ fn pid_11_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// PID-12: no new process can enter a PID namespace whose init has died.
+/// pid_namespaces(7) "The namespace init process".
 pub const PID_12: Property = Property {
     id: "PID-12",
     area: Area::Pid,
@@ -1329,11 +1231,11 @@ struct Pid12 {
 fn pid_12_inside(cx: &Inside) -> Result<Value, StepError> {
     let (go_r, go_w) = pipe()?;
     let parent = getpid();
-    let joiner = fork_report(|| {
+    let mut joiner = spawn("join the namespace after its init died", || {
         wait_ping(&go_r);
-        let path = format!("/proc/{parent}/ns/pid_for_children");
+        let path = format!("/proc/{parent}/ns/{PID_FOR_CHILDREN}");
         let r = setns_path(&path, CloneFlags::CLONE_NEWPID);
-        let f = if r == "ok" {
+        let f = if r == OK {
             try_fork()
         } else {
             "not attempted".into()
@@ -1342,13 +1244,13 @@ fn pid_12_inside(cx: &Inside) -> Result<Value, StepError> {
     })?;
     new_pid_ns(cx)?;
     // The namespace's init: exits at once.
-    let (_, init_end) = fork_report(|| ())?.collect::<()>()?;
+    let (_, init_end) = in_helper("be the namespace init and exit", || ())?;
     let caller_fork = try_fork();
     ping(&go_w);
-    let (j, _) = joiner.collect::<(String, String)>()?;
+    let (j, _) = joiner.finish::<(String, String)>()?;
     let (joiner_setns, joiner_fork) = j.unwrap_or_default();
     facts(&Pid12 {
-        init_end,
+        init_end: init_end.to_string(),
         caller_fork,
         joiner_setns,
         joiner_fork,
@@ -1367,7 +1269,7 @@ fn pid_12_check(cx: &mut Cx) -> CheckResult {
     );
     e.eq(
         "setns() into the dead namespace",
-        "ok",
+        OK,
         f.joiner_setns.as_str(),
     );
     e.eq(
@@ -1384,6 +1286,7 @@ fn pid_12_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// PID-13: adoption of orphans.
+/// pid_namespaces(7) "Adoption of orphaned children"; prctl(2) PR_SET_CHILD_SUBREAPER.
 pub const PID_13: Property = Property {
     id: "PID-13",
     area: Area::Pid,
@@ -1412,79 +1315,82 @@ struct Pid13 {
 fn make_orphan() -> Result<Option<i32>, StepError> {
     let (rel_r, rel_w) = pipe()?;
     let (line_r, line_w) = pipe()?;
-    let a = fork_report(|| {
-        // SAFETY: single-threaded.
-        if let Ok(ForkResult::Child) = unsafe { fork() } {
+    in_helper("leave an orphan", || {
+        // B outlives A (no PR_SET_PDEATHSIG, handle forgotten).
+        let b = Fork::new("be an orphan").no_deathsig().spawn(|_| {
             wait_ping(&rel_r);
             send_line(&line_w, &getppid());
-            // SAFETY: leaving.
-            unsafe { libc::_exit(0) }
+        });
+        if let Ok(b) = b {
+            std::mem::forget(b);
         }
     })?;
     drop(line_w);
-    a.collect::<()>()?;
     ping(&rel_w);
-    Ok(recv_line::<i32>(&line_r))
+    Ok(recv_value::<i32>(&line_r))
 }
 
 fn pid_13_inside(cx: &Inside) -> Result<Value, StepError> {
     // 1. A plain orphan in our namespace: adopted by its init (us, PID 1).
     let orphan_ppid = make_orphan()?;
     // 2. Under a subreaper.
-    let (r, _) = fork_report(|| {
-        // SAFETY: plain prctl.
-        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let (r, _) = in_helper("be a child subreaper", || {
+        let _ = nix::sys::prctl::set_child_subreaper(true);
         let ppid = make_orphan().ok().flatten();
         while waitpid(None, None).is_ok() {}
         (getpid(), ppid)
-    })?
-    .collect::<(i32, Option<i32>)>()?;
+    })?;
     let (subreaper_pid, subreaper_orphan_ppid) = r.unwrap_or((0, None));
     // 3. A child of a task that setns()'d into a nested namespace: its parent's active
     //    namespace is ours, so our init adopts it.
     let (ready_r, ready_w) = pipe()?;
     let (hold_r, hold_w) = pipe()?;
     let make_ns = cx.launch.pid;
-    let holder = fork_report(|| {
+    let mut holder = spawn("hold a nested PID namespace", || {
         if make_ns {
             let _ = unshare(CloneFlags::CLONE_NEWPID);
         }
-        let init = fork_report(|| wait_ping(&hold_r));
+        let init = spawn("be the nested init", || wait_ping(&hold_r));
         ping(&ready_w);
-        if let Ok(i) = init {
-            let _ = i.collect::<bool>();
+        if let Ok(mut i) = init {
+            let _ = i.finish::<bool>();
         }
     })?;
     wait_ping(&ready_r);
-    let holder_pid = holder.pid.as_raw();
+    let holder_pid = holder.pid().as_raw();
     let (rel_r, rel_w) = pipe()?;
     let (line_r, line_w) = pipe()?;
-    let (t, _) = fork_report(|| {
-        let r = setns_path(
-            &format!("/proc/{holder_pid}/ns/pid_for_children"),
-            CloneFlags::CLONE_NEWPID,
-        );
-        // SAFETY: single-threaded.
-        match unsafe { fork() } {
-            Ok(ForkResult::Child) => {
-                wait_ping(&rel_r);
-                send_line(&line_w, &getppid());
-                // SAFETY: leaving.
-                unsafe { libc::_exit(0) }
+    let (t, _) = in_helper(
+        "setns() into the nested namespace and leave a child",
+        || {
+            let r = setns_path(
+                &format!("/proc/{holder_pid}/ns/{PID_FOR_CHILDREN}"),
+                CloneFlags::CLONE_NEWPID,
+            );
+            // The child outlives this task (no PR_SET_PDEATHSIG, handle forgotten).
+            let child = Fork::new("be the setns()'d task's child")
+                .no_deathsig()
+                .spawn(|_| {
+                    wait_ping(&rel_r);
+                    send_line(&line_w, &getppid());
+                });
+            match child {
+                Ok(c) => {
+                    let pid = c.pid().as_raw();
+                    std::mem::forget(c);
+                    (r, pid)
+                }
+                Err(e) => (step_errno(&e), 0),
             }
-            Ok(ForkResult::Parent { child }) => (r, child.as_raw()),
-            Err(e) => (crate::probe::errno_name(e), 0),
-        }
-    })?
-    .collect::<(String, i32)>()?;
+        },
+    )?;
     drop(line_w);
     ping(&rel_w);
-    let setns_orphan_ppid = recv_line::<i32>(&line_r);
+    let setns_orphan_ppid = recv_value::<i32>(&line_r);
     let orphan = t.map(|t| t.1).unwrap_or(0);
-    let setns_orphan_reaped_by_us =
-        orphan > 0 && wait_for(nix::unistd::Pid::from_raw(orphan)).is_ok();
+    let setns_orphan_reaped_by_us = orphan > 0 && wait_for(Pid::from_raw(orphan)).is_ok();
     ping(&hold_w);
-    holder.collect::<()>()?;
+    holder.finish::<()>()?;
     // Reap the orphans of step 1.
     while waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
         .is_ok_and(|w| w != WaitStatus::StillAlive)
@@ -1563,20 +1469,21 @@ fn pid_14_inside(cx: &Inside) -> Result<Value, StepError> {
         ("HALT", libc::LINUX_REBOOT_CMD_HALT),
         ("CAD_ON", libc::LINUX_REBOOT_CMD_CAD_ON),
     ] {
-        let (r, _) = fork_report(move || {
-            if make && unshare(CloneFlags::CLONE_NEWPID).is_err() {
-                return "unshare failed".to_string();
-            }
-            // SAFETY: single-threaded.
-            match unsafe { fork() } {
-                Ok(ForkResult::Child) => {
+        let (r, _) = in_helper(
+            "make a PID namespace whose init calls reboot()",
+            move || {
+                if make && unshare(CloneFlags::CLONE_NEWPID).is_err() {
+                    return "unshare failed".to_string();
+                }
+                let init = Fork::new("call reboot() as a namespace init").spawn::<()>(|_| {
                     // Only ever in a new PID namespace, as its init.
                     if !make || getpid() != 1 {
-                        unsafe { libc::_exit(NOT_A_NAMESPACE_INIT) }
+                        crate::kit::child::exit_now(NOT_A_NAMESPACE_INIT);
                     }
                     let arg = c"nsconform";
-                    // SAFETY: reboot with the magic numbers; in a child PID namespace
-                    // it only acts on that namespace.
+                    // SAFETY: reboot(2) with the magic numbers (nix's reboot takes no
+                    // RESTART2 argument); in a child PID namespace it only acts on that
+                    // namespace.
                     unsafe {
                         libc::syscall(
                             libc::SYS_reboot,
@@ -1586,24 +1493,18 @@ fn pid_14_inside(cx: &Inside) -> Result<Value, StepError> {
                             arg.as_ptr(),
                         )
                     };
-                    let e = nix::errno::Errno::last() as i32;
-                    unsafe { libc::_exit(e) }
+                    crate::kit::child::exit_now(nix::errno::Errno::last() as i32)
+                });
+                match init.and_then(|mut c| c.wait()) {
+                    Ok(Exit::Exited(NOT_A_NAMESPACE_INIT)) => {
+                        "refused: not a namespace init".to_string()
+                    }
+                    Ok(Exit::Exited(c)) => crate::probe::errno_name(nix::errno::Errno::from_raw(c)),
+                    Ok(other) => other.to_string(),
+                    Err(e) => step_errno(&e),
                 }
-                Ok(ForkResult::Parent { child }) => wait_for(child)
-                    .map(|ws| match ws {
-                        WaitStatus::Exited(_, c) if c == NOT_A_NAMESPACE_INIT => {
-                            "refused: not a namespace init".to_string()
-                        }
-                        WaitStatus::Exited(_, c) => {
-                            crate::probe::errno_name(nix::errno::Errno::from_raw(c))
-                        }
-                        other => status_text(&other),
-                    })
-                    .unwrap_or_else(|e| e.to_string()),
-                Err(e) => crate::probe::errno_name(e),
-            }
-        })?
-        .collect::<String>()?;
+            },
+        )?;
         out.push((name.to_string(), r.unwrap_or_default()));
     }
     facts(&out)
@@ -1620,10 +1521,8 @@ fn pid_14_check(cx: &mut Cx) -> CheckResult {
         ("CAD_ON", "EINVAL"),
     ];
     let mut e = Expect::new();
-    for (cmd, expected) in want {
-        let got = f.iter().find(|(c, _)| c == cmd).map(|(_, r)| r.as_str());
-        e.eq(&format!("init after reboot({cmd})"), Some(expected), got);
-    }
+    let table: Table = f.iter().cloned().collect();
+    table.judge(&mut e, "init after reboot()", &want);
     Ok(
         e.verdict("reboot() in a PID namespace ends its init with the documented signal")
             .with_observed(serde_json::to_value(&f).unwrap_or_default()),
@@ -1632,6 +1531,7 @@ fn pid_14_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// PID-15: a procfs shows the PID namespace of its mounter, whoever reads it.
+/// pid_namespaces(7) "/proc and PID namespaces".
 pub const PID_15: Property = Property {
     id: "PID-15",
     area: Area::Pid,
@@ -1683,8 +1583,8 @@ fn pid_15_inside(cx: &Inside) -> Result<Value, StepError> {
     new_pid_ns(cx)?;
     let (ready_r, ready_w) = pipe()?;
     let (rel_r, rel_w) = pipe()?;
-    let child = fork_report(|| {
-        let mount = outcome(nix::mount::mount(
+    let mut child = spawn("mount a procfs in a nested PID namespace", || {
+        let mount = res(nix::mount::mount(
             Some("proc"),
             "/tmp/p2",
             Some("proc"),
@@ -1701,13 +1601,13 @@ fn pid_15_inside(cx: &Inside) -> Result<Value, StepError> {
         wait_ping(&rel_r);
         r
     })?;
-    let child_pid_seen_by_parent = child.pid.as_raw();
+    let child_pid_seen_by_parent = child.pid().as_raw();
     wait_ping(&ready_r);
     let parent_new_proc_self = link_text("/tmp/p2/self");
     let parent_new_proc_pids = view::proc_pids("/tmp/p2");
     let parent_proc_lists_child = view::proc_pids("/proc").contains(&child_pid_seen_by_parent);
     ping(&rel_w);
-    let (child, _) = child.collect::<Pid15Child>()?;
+    let (child, _) = child.finish::<Pid15Child>()?;
     let _ = nix::mount::umount2("/tmp/p2", nix::mount::MntFlags::MNT_DETACH);
     facts(&Pid15 {
         child_pid_seen_by_parent,
@@ -1725,7 +1625,7 @@ fn pid_15_check(cx: &mut Cx) -> CheckResult {
     let mut e = Expect::new();
     e.eq(
         "child mounts a procfs in its nested namespace",
-        Some("ok"),
+        Some(OK),
         c.map(|c| c.mount.as_str()),
     );
     e.eq(
@@ -1770,6 +1670,7 @@ fn pid_15_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// PID-16: ns_last_pid is per PID namespace.
+/// pid_namespaces(7) "/proc/sys/kernel/ns_last_pid".
 pub const PID_16: Property = Property {
     id: "PID-16",
     area: Area::Pid,
@@ -1793,13 +1694,6 @@ struct Pid16 {
     outer_last_after: String,
 }
 
-fn write_last_pid(n: i32) -> String {
-    match std::fs::write("/proc/sys/kernel/ns_last_pid", n.to_string()) {
-        Ok(()) => "ok".into(),
-        Err(e) => io_errno(&e),
-    }
-}
-
 fn pid_16_inside(cx: &Inside) -> Result<Value, StepError> {
     // Never write the initial namespace's counter.
     if !cx.launch.pid || getpid() != 1 {
@@ -1809,36 +1703,32 @@ fn pid_16_inside(cx: &Inside) -> Result<Value, StepError> {
         });
     }
     let write_outer = write_last_pid(100);
-    let (a, _) = fork_report(|| {
+    let (a, _) = in_helper("make a nested PID namespace", || {
         let me = getpid();
         if unshare(CloneFlags::CLONE_NEWPID).is_err() {
             return (me, None, None);
         }
-        let inner = fork_report(|| {
+        let inner = in_helper("write ns_last_pid in the nested namespace", || {
             let w = write_last_pid(50);
-            let next = fork_report(getpid)
+            let next = in_helper("report the next PID", getpid)
                 .ok()
-                .and_then(|c| c.collect::<i32>().ok())
                 .and_then(|c| c.0);
             (w, next)
         })
         .ok()
-        .and_then(|i| i.collect::<(String, Option<i32>)>().ok())
         .and_then(|r| r.0);
         (
             me,
             inner.as_ref().map(|i| i.0.clone()),
             inner.and_then(|i| i.1),
         )
-    })?
-    .collect::<(i32, Option<String>, Option<i32>)>()?;
+    })?;
     let (next_outer_pid, write_nested, next_nested_pid) = match a {
         Some((p, w, n)) => (Some(p), w, n),
         None => (None, None, None),
     };
-    let outer_last_after = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
+    let outer_last_after =
+        crate::kit::fact::read_trim("/proc/sys/kernel/ns_last_pid").unwrap_or_default();
     facts(&Pid16 {
         write_outer,
         next_outer_pid,
@@ -1854,13 +1744,13 @@ fn pid_16_check(cx: &mut Cx) -> CheckResult {
     let mut e = Expect::new();
     e.eq(
         "write 100 to ns_last_pid as the namespace init",
-        "ok",
+        OK,
         f.write_outer.as_str(),
     );
     e.eq("PID of the next child", Some(101), f.next_outer_pid);
     e.eq(
         "write 50 to ns_last_pid in a nested namespace",
-        Some("ok"),
+        Some(OK),
         f.write_nested.as_deref(),
     );
     e.eq("PID of the next child there", Some(51), f.next_nested_pid);
@@ -1876,7 +1766,101 @@ fn pid_16_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// PID-17: PIDs in SCM_CREDENTIALS are translated for the receiver.
+/// pid_namespaces(7) "Miscellaneous"; unix(7) SCM_CREDENTIALS.
+pub const PID_17: Property = Property {
+    id: "PID-17",
+    area: Area::Pid,
+    title: "PIDs crossing PID namespaces are translated for the receiver: SCM_CREDENTIALS from a nested process carries its PID in the receiver's namespace, and 0 when the sender is not visible",
+    man: "pid_namespaces(7) \"Miscellaneous\"; unix(7) SCM_CREDENTIALS",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
+    coverage: "LTP:pidns13,pidns30,pidns31 (signals/mq); SCM_CREDENTIALS new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_17_inside),
+    check: pid_17_check,
+};
+
+/// Receive one datagram and return the PID of its SCM_CREDENTIALS (SO_PASSCRED on).
+fn recv_cred_pid(fd: i32) -> Option<i32> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut buf = [0u8; 16];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut cmsg = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
+    let msg = recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::empty()).ok()?;
+    for c in msg.cmsgs().ok()? {
+        if let ControlMessageOwned::ScmCredentials(cred) = c {
+            return Some(cred.pid());
+        }
+    }
+    None
+}
+
+/// What PID-17 saw: PIDs of SCM_CREDENTIALS in both directions.
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid17 {
+    child_pid_here: i32,
+    child_own_pid: i32,
+    cred_pid_from_child: Option<i32>,
+    cred_pid_seen_by_child: Option<i32>,
+}
+
+fn pid_17_inside(cx: &Inside) -> Result<Value, StepError> {
+    use nix::sys::socket::{setsockopt, socketpair, sockopt, AddressFamily, SockFlag, SockType};
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::Datagram,
+        None,
+        SockFlag::empty(),
+    )
+    .step("socketpair(AF_UNIX, SOCK_DGRAM)")?;
+    setsockopt(&a, sockopt::PassCred, &true).step("SO_PASSCRED")?;
+    setsockopt(&b, sockopt::PassCred, &true).step("SO_PASSCRED")?;
+    new_pid_ns(cx)?;
+    let mut child = spawn("send credentials from a nested namespace", || {
+        let _ = nix::unistd::write(&b, b"c");
+        (getpid(), recv_cred_pid(b.as_raw_fd()))
+    })?;
+    let cpid = child.pid().as_raw();
+    let from_child = recv_cred_pid(a.as_raw_fd());
+    let _ = nix::unistd::write(&a, b"p");
+    let (r, _) = child.finish::<(i32, Option<i32>)>()?;
+    let (child_own_pid, child_saw) = r.map_or((0, None), |r| (r.0, r.1));
+    facts(&Pid17 {
+        child_pid_here: cpid,
+        child_own_pid,
+        cred_pid_from_child: from_child,
+        cred_pid_seen_by_child: child_saw,
+    })
+}
+
+fn pid_17_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid17 = run.facts()?;
+    let mut e = Expect::new();
+    e.eq("the nested child's own PID", 1, f.child_own_pid);
+    e.eq(
+        "SCM_CREDENTIALS pid from the nested child (translated to our namespace)",
+        Some(f.child_pid_here),
+        f.cred_pid_from_child,
+    );
+    e.eq(
+        "SCM_CREDENTIALS pid of our message seen by the child (we are not visible there)",
+        Some(0),
+        f.cred_pid_seen_by_child,
+    );
+    Ok(e.verdict("credential PIDs are translated for the receiver")
+        .with_observed(json!({
+            "child_own_pid": f.child_own_pid,
+            "cred_from_child_is_translated": f.cred_pid_from_child == Some(f.child_pid_here),
+            "cred_pid_seen_by_child": f.cred_pid_seen_by_child,
+        })))
+}
+
+// ---------------------------------------------------------------------------------
 /// PID-18: CLONE_NEWPID with CLONE_VM/CLONE_SIGHAND, and no threads after unshare.
+/// pid_namespaces(7); clone(2) ERRORS.
 pub const PID_18: Property = Property {
     id: "PID-18",
     area: Area::Pid,
@@ -1926,9 +1910,9 @@ fn clone_and_see(flags: CloneFlags, signal: Option<libc::c_int>) -> (String, Opt
                 // The child shares our memory (CLONE_VM), so its PID is in CLONED_PID
                 // once it has exited. With CLONE_SIGHAND it may already be reaped
                 // (ECHILD); a child killed by a signal is reported as such.
-                if let Ok(ws @ WaitStatus::Signaled(..)) = wait_for(child) {
+                if let Ok(e @ Exit::Killed(_)) = wait_for(child) {
                     std::mem::forget(stack);
-                    return (status_text(&ws), None);
+                    return (e.to_string(), None);
                 }
             }
             // Wait until the child (or thread) has run.
@@ -1940,10 +1924,18 @@ fn clone_and_see(flags: CloneFlags, signal: Option<libc::c_int>) -> (String, Opt
             }
             let seen = CLONED_PID.load(std::sync::atomic::Ordering::SeqCst);
             std::mem::forget(stack);
-            ("ok".into(), Some(seen))
+            (OK.into(), Some(seen))
         }
         Err(e) => (crate::probe::errno_name(e), None),
     }
+}
+
+/// What each clone() gave: the result and the PID the child saw.
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid18 {
+    thread_after_unshare: String,
+    vm: (String, Option<i32>),
+    vm_sighand: (String, Option<i32>),
 }
 
 fn pid_18_inside(cx: &Inside) -> Result<Value, StepError> {
@@ -1953,368 +1945,74 @@ fn pid_18_inside(cx: &Inside) -> Result<Value, StepError> {
         CloneFlags::empty()
     };
     let make = cx.launch.pid;
-    let vm =
-        fork_report(move || clone_and_see(CloneFlags::CLONE_VM | newpid, Some(libc::SIGCHLD)))?
-            .collect::<(String, Option<i32>)>()?
-            .0;
-    let sighand = fork_report(move || {
+    // The clones run in helpers made by Fork; the CLONE_VM children themselves are made
+    // by `clone_and_see` with a plain extern "C" function (see there).
+    let (vm, _) = in_helper("clone(CLONE_NEWPID|CLONE_VM)", move || {
+        clone_and_see(CloneFlags::CLONE_VM | newpid, Some(libc::SIGCHLD))
+    })?;
+    let (sighand, _) = in_helper("clone(CLONE_NEWPID|CLONE_VM|CLONE_SIGHAND)", move || {
         clone_and_see(
             CloneFlags::CLONE_VM | CloneFlags::CLONE_SIGHAND | newpid,
             Some(libc::SIGCHLD),
         )
-    })?
-    .collect::<(String, Option<i32>)>()?
-    .0;
-    let thread = fork_report(move || {
-        if make {
-            let _ = unshare(CloneFlags::CLONE_NEWPID);
-        }
-        clone_and_see(
-            CloneFlags::CLONE_VM | CloneFlags::CLONE_SIGHAND | CloneFlags::CLONE_THREAD,
-            None,
-        )
-        .0
-    })?
-    .collect::<String>()?
-    .0;
-    facts(&json!({ "vm": vm, "vm_sighand": sighand, "thread_after_unshare": thread }))
+    })?;
+    let (thread, _) = in_helper(
+        "clone(CLONE_THREAD) after unshare(CLONE_NEWPID)",
+        move || {
+            if make {
+                let _ = unshare(CloneFlags::CLONE_NEWPID);
+            }
+            clone_and_see(
+                CloneFlags::CLONE_VM | CloneFlags::CLONE_SIGHAND | CloneFlags::CLONE_THREAD,
+                None,
+            )
+            .0
+        },
+    )?;
+    facts(&Pid18 {
+        thread_after_unshare: thread.unwrap_or_default(),
+        vm: vm.unwrap_or_default(),
+        vm_sighand: sighand.unwrap_or_default(),
+    })
 }
 
 fn pid_18_check(cx: &mut Cx) -> CheckResult {
     let run = cx.run(Launch::host().pid(), Value::Null)?;
-    let f = run.facts.clone();
-    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    let f: Pid18 = run.facts()?;
     let new = cx
         .env
         .version
         .map_or(true, |v| v >= crate::env::KernelVersion(4, 3, 0));
+    let pid1 = (OK.to_string(), Some(1));
     let mut e = Expect::new();
     e.eq(
         "clone(CLONE_NEWPID|CLONE_VM): result and child PID",
-        json!(["ok", 1]),
-        v("vm"),
+        &pid1,
+        &f.vm,
     );
     e.eq(
         "clone(CLONE_NEWPID|CLONE_VM|CLONE_SIGHAND): result and child PID",
-        if new {
-            json!(["ok", 1])
+        &if new {
+            pid1.clone()
         } else {
-            json!(["EINVAL", null])
+            ("EINVAL".to_string(), None)
         },
-        v("vm_sighand"),
+        &f.vm_sighand,
     );
     e.eq(
         "clone(CLONE_THREAD) after unshare(CLONE_NEWPID)",
-        json!("EINVAL"),
-        v("thread_after_unshare"),
+        "EINVAL",
+        f.thread_after_unshare.as_str(),
     );
     Ok(e.verdict(
         "CLONE_NEWPID combines with CLONE_VM/CLONE_SIGHAND; threads are refused after unshare",
     )
-    .with_observed(f))
-}
-
-// ---------------------------------------------------------------------------------
-/// PID-20: pidfd_send_signal() only from the target's namespace or an ancestor.
-pub const PID_20: Property = Property {
-    id: "PID-20",
-    area: Area::Pid,
-    title: "pidfd_send_signal() works from the target's PID namespace or an ancestor; from a descendant namespace it fails with EINVAL",
-    man: "pidfd_send_signal(2) ERRORS",
-    prereq: Prereq::ROOTLESS.kernel(5, 3).config(&["CONFIG_PID_NS"]),
-    coverage: "new",
-    controls: &[Control::NoNewPid],
-    global: false,
-    subject: None,
-    inside: Some(pid_20_inside),
-    check: pid_20_check,
-};
-
-fn pidfd_open(pid: i32) -> i64 {
-    // SAFETY: raw pidfd_open.
-    unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) }
-}
-
-fn pidfd_signal(fd: i64, sig: libc::c_int) -> String {
-    // SAFETY: raw pidfd_send_signal with no siginfo.
-    raw_outcome(unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            fd as libc::c_int,
-            sig,
-            std::ptr::null::<u8>(),
-            0,
-        )
-    })
-}
-
-fn pid_20_inside(cx: &Inside) -> Result<Value, StepError> {
-    let (never_r, never_w) = pipe()?;
-    let never_w_raw = never_w.as_raw_fd();
-    let target = fork_report(|| {
-        // SAFETY: closing this process's copy of the write end, so EOF can arrive.
-        unsafe { libc::close(never_w_raw) };
-        wait_ping(&never_r)
-    })?;
-    let fd = pidfd_open(target.pid.as_raw());
-    if fd < 0 {
-        let e = raw_outcome(-1);
-        drop(never_w);
-        let _ = target.collect::<bool>();
-        return facts(&json!({ "pidfd_open": e }));
-    }
-    new_pid_ns(cx)?;
-    let (ready_r, ready_w) = pipe()?;
-    let (rel_r, rel_w) = pipe()?;
-    let desc = fork_report(|| {
-        let r = pidfd_signal(fd, 0);
-        ping(&ready_w);
-        wait_ping(&rel_r);
-        r
-    })?;
-    wait_ping(&ready_r);
-    let same_ns = pidfd_signal(fd, 0);
-    let dfd = pidfd_open(desc.pid.as_raw());
-    let to_descendant = if dfd < 0 {
-        raw_outcome(-1)
-    } else {
-        pidfd_signal(dfd, 0)
-    };
-    ping(&rel_w);
-    let (from_descendant, _) = desc.collect::<String>()?;
-    drop(never_w);
-    let _ = target.collect::<bool>()?;
-    facts(&json!({
-        "pidfd_open": "ok",
-        "same_namespace": same_ns,
-        "ancestor_to_descendant": to_descendant,
-        "descendant_to_ancestor": from_descendant,
-    }))
-}
-
-fn pid_20_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host().pid(), Value::Null)?;
-    let f = run.facts.clone();
-    if f.get("pidfd_open") == Some(&json!("ENOSYS")) {
-        return Err(crate::outcome::Verdict::skip(
-            "needs pidfd_open (kernel 5.3); this kernel answered ENOSYS",
-        ));
-    }
-    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
-    let mut e = Expect::new();
-    e.eq(
-        "pidfd_send_signal(0) within the same namespace",
-        json!("ok"),
-        v("same_namespace"),
-    );
-    e.eq(
-        "pidfd_send_signal(0) to a process in a descendant namespace",
-        json!("ok"),
-        v("ancestor_to_descendant"),
-    );
-    e.eq(
-        "pidfd_send_signal(0) from a descendant namespace to an ancestor's process",
-        json!("EINVAL"),
-        v("descendant_to_ancestor"),
-    );
-    Ok(e.verdict("pidfd signals flow only downward or sideways")
-        .with_errno("EINVAL")
-        .with_observed(f))
-}
-
-// ---------------------------------------------------------------------------------
-/// PID-22: translating PIDs through a PID namespace file descriptor.
-pub const PID_22: Property = Property {
-    id: "PID-22",
-    area: Area::Pid,
-    title: "NS_GET_{PID,TGID}_FROM_PIDNS and NS_GET_{PID,TGID}_IN_PIDNS translate a PID between a PID namespace fd and the caller's namespace; ESRCH when it is not visible",
-    man: "ioctl_nsfs(2) (uapi linux/nsfs.h, kernel 6.11)",
-    prereq: Prereq::ROOTLESS.kernel(6, 11).config(&["CONFIG_PID_NS"]),
-    coverage: "new",
-    controls: &[Control::NoNewPid],
-    global: false,
-    subject: None,
-    inside: Some(pid_22_inside),
-    check: pid_22_check,
-};
-
-const NS_GET_PID_FROM_PIDNS: libc::c_ulong = 0x8004_b706;
-const NS_GET_TGID_FROM_PIDNS: libc::c_ulong = 0x8004_b707;
-const NS_GET_PID_IN_PIDNS: libc::c_ulong = 0x8004_b708;
-const NS_GET_TGID_IN_PIDNS: libc::c_ulong = 0x8004_b709;
-
-fn ns_ioctl(fd: &std::fs::File, req: libc::c_ulong, pid: i32) -> Result<i32, String> {
-    // SAFETY: the nsfs PID ioctls take the PID by value and return the translation.
-    let r = unsafe { libc::ioctl(fd.as_raw_fd(), req, pid as libc::c_ulong) };
-    if r < 0 {
-        Err(crate::probe::errno_name(nix::errno::Errno::last()))
-    } else {
-        Ok(r)
-    }
-}
-
-fn pid_22_inside(cx: &Inside) -> Result<Value, StepError> {
-    new_pid_ns(cx)?;
-    let (rel_r, rel_w) = pipe()?;
-    let (ready_r, ready_w) = pipe()?;
-    let child = fork_report(|| {
-        ping(&ready_w);
-        wait_ping(&rel_r)
-    })?;
-    wait_ping(&ready_r);
-    let c = child.pid.as_raw();
-    let fd = std::fs::File::open(format!("/proc/{c}/ns/pid")).step("open the child's ns/pid")?;
-    let r = |req, pid| match ns_ioctl(&fd, req, pid) {
-        Ok(v) => json!(v),
-        Err(e) => json!(e),
-    };
-    let out = json!({
-        "child_pid_here": c,
-        "pid_from_pidns_1": r(NS_GET_PID_FROM_PIDNS, 1),
-        "tgid_from_pidns_1": r(NS_GET_TGID_FROM_PIDNS, 1),
-        "pid_in_pidns_child": r(NS_GET_PID_IN_PIDNS, c),
-        "tgid_in_pidns_child": r(NS_GET_TGID_IN_PIDNS, c),
-        "pid_in_pidns_self": r(NS_GET_PID_IN_PIDNS, getpid()),
-    });
-    ping(&rel_w);
-    child.collect::<bool>()?;
-    facts(&out)
-}
-
-fn pid_22_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host().pid(), Value::Null)?;
-    let f = run.facts.clone();
-    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
-    if v("pid_from_pidns_1") == json!("ENOTTY") {
-        return Err(crate::outcome::Verdict::skip(
-            "needs NS_GET_PID_FROM_PIDNS (kernel 6.11); this kernel answered ENOTTY",
-        ));
-    }
-    let c = v("child_pid_here");
-    let mut e = Expect::new();
-    e.eq(
-        "NS_GET_PID_FROM_PIDNS(1) on the child's namespace (its PID here)",
-        c.clone(),
-        v("pid_from_pidns_1"),
-    );
-    e.eq(
-        "NS_GET_TGID_FROM_PIDNS(1)",
-        c.clone(),
-        v("tgid_from_pidns_1"),
-    );
-    e.eq(
-        "NS_GET_PID_IN_PIDNS(<child>) (1 there)",
-        json!(1),
-        v("pid_in_pidns_child"),
-    );
-    e.eq(
-        "NS_GET_TGID_IN_PIDNS(<child>)",
-        json!(1),
-        v("tgid_in_pidns_child"),
-    );
-    e.eq(
-        "NS_GET_PID_IN_PIDNS(<caller>), not visible in the child namespace",
-        json!("ESRCH"),
-        v("pid_in_pidns_self"),
-    );
-    let c_is_1 = c == json!(1);
-    Ok(e.verdict("nsfs PID ioctls translate between namespaces")
-        .with_errno("ESRCH")
-        .with_observed(json!({
-            "child_pid_here_is_1": c_is_1,
-            "from_matches_child": v("pid_from_pidns_1") == c,
-            "pid_in_pidns_child": v("pid_in_pidns_child"),
-            "pid_in_pidns_self": v("pid_in_pidns_self"),
-        })))
-}
-
-// ---------------------------------------------------------------------------------
-/// PID-17: PIDs in SCM_CREDENTIALS are translated for the receiver.
-pub const PID_17: Property = Property {
-    id: "PID-17",
-    area: Area::Pid,
-    title: "PIDs crossing PID namespaces are translated for the receiver: SCM_CREDENTIALS from a nested process carries its PID in the receiver's namespace, and 0 when the sender is not visible",
-    man: "pid_namespaces(7) \"Miscellaneous\"; unix(7) SCM_CREDENTIALS",
-    prereq: Prereq::ROOTLESS.config(&["CONFIG_PID_NS"]),
-    coverage: "LTP:pidns13,pidns30,pidns31 (signals/mq); SCM_CREDENTIALS new",
-    controls: &[Control::NoNewPid],
-    global: false,
-    subject: None,
-    inside: Some(pid_17_inside),
-    check: pid_17_check,
-};
-
-/// Receive one datagram and return the PID of its SCM_CREDENTIALS (SO_PASSCRED on).
-fn recv_cred_pid(fd: i32) -> Option<i32> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-    let mut buf = [0u8; 16];
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let mut cmsg = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
-    let msg = recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::empty()).ok()?;
-    for c in msg.cmsgs().ok()? {
-        if let ControlMessageOwned::ScmCredentials(cred) = c {
-            return Some(cred.pid());
-        }
-    }
-    None
-}
-
-fn pid_17_inside(cx: &Inside) -> Result<Value, StepError> {
-    use nix::sys::socket::{setsockopt, socketpair, sockopt, AddressFamily, SockFlag, SockType};
-    let (a, b) = socketpair(
-        AddressFamily::Unix,
-        SockType::Datagram,
-        None,
-        SockFlag::empty(),
-    )
-    .step("socketpair(AF_UNIX, SOCK_DGRAM)")?;
-    setsockopt(&a, sockopt::PassCred, &true).step("SO_PASSCRED")?;
-    setsockopt(&b, sockopt::PassCred, &true).step("SO_PASSCRED")?;
-    new_pid_ns(cx)?;
-    let (braw, araw) = (b.as_raw_fd(), a.as_raw_fd());
-    let child = fork_report(move || {
-        crate::probe::sys::write_all(braw, b"c");
-        (getpid(), recv_cred_pid(braw))
-    })?;
-    let cpid = child.pid.as_raw();
-    let from_child = recv_cred_pid(araw);
-    crate::probe::sys::write_all(araw, b"p");
-    let (r, _) = child.collect::<(i32, Option<i32>)>()?;
-    let (child_own_pid, child_saw) = r.map_or((0, None), |r| (r.0, r.1));
-    facts(&json!({
-        "child_pid_here": cpid,
-        "child_own_pid": child_own_pid,
-        "cred_pid_from_child": from_child,
-        "cred_pid_seen_by_child": child_saw,
-    }))
-}
-
-fn pid_17_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host().pid(), Value::Null)?;
-    let f = run.facts.clone();
-    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
-    let mut e = Expect::new();
-    e.eq("the nested child's own PID", json!(1), v("child_own_pid"));
-    e.eq(
-        "SCM_CREDENTIALS pid from the nested child (translated to our namespace)",
-        v("child_pid_here"),
-        v("cred_pid_from_child"),
-    );
-    e.eq(
-        "SCM_CREDENTIALS pid of our message seen by the child (we are not visible there)",
-        json!(0),
-        v("cred_pid_seen_by_child"),
-    );
-    Ok(e.verdict("credential PIDs are translated for the receiver")
-        .with_observed(json!({
-            "child_own_pid": v("child_own_pid"),
-            "cred_from_child_is_translated": v("cred_pid_from_child") == v("child_pid_here"),
-            "cred_pid_seen_by_child": v("cred_pid_seen_by_child"),
-        })))
+    .with_observed(serde_json::to_value(&f).unwrap_or_default()))
 }
 
 // ---------------------------------------------------------------------------------
 /// PID-19: clone3() set_tid chooses the PID at each level.
+/// clone(2) "The set_tid array".
 pub const PID_19: Property = Property {
     id: "PID-19",
     area: Area::Pid,
@@ -2331,97 +2029,199 @@ pub const PID_19: Property = Property {
 
 /// clone3() with `set_tid`; the child exits at once. "ok <pid>" or the errno.
 fn clone3_tid(flags: u64, tids: &[i32]) -> String {
+    // Not Fork: the point is clone3() with a set_tid array, which Fork does not pass.
     // SAFETY: clone3 without a new stack behaves like fork; the probe is single-threaded
     // and the child only calls _exit.
     let r = match unsafe { crate::probe::sys::clone3(flags, tids) } {
-        Ok(0) => unsafe { libc::_exit(0) },
+        Ok(0) => crate::kit::child::exit_now(0),
         Ok(pid) => pid,
         Err(e) => return crate::probe::errno_name(e),
     };
-    let _ = wait_for(nix::unistd::Pid::from_raw(r as i32));
+    let _ = wait_for(Pid::from_raw(r));
     format!("ok {r}")
+}
+
+/// What PID-19 saw: each set_tid case and its result, or why it refused to try.
+#[derive(Serialize, Deserialize, Debug)]
+#[serde(rename_all = "snake_case")]
+enum Pid19 {
+    Refused(String),
+    Cases(Table),
 }
 
 fn pid_19_inside(cx: &Inside) -> Result<Value, StepError> {
     // Picking PIDs in the initial namespace is not this check's business.
     if !cx.launch.pid || getpid() != 1 {
-        return facts(&json!({ "refused": "not the init of a new PID namespace" }));
+        return facts(&Pid19::Refused(
+            "not the init of a new PID namespace".into(),
+        ));
     }
-    let pid_max: i32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+    let pid_max: i32 = crate::kit::fact::read_trim("/proc/sys/kernel/pid_max")
         .ok()
-        .and_then(|s| s.trim().parse().ok())
+        .and_then(|s| s.parse().ok())
         .unwrap_or(4_194_304);
     let newpid = libc::CLONE_NEWPID as u64;
-    let no_caps = fork_report(|| {
+    let (no_caps, _) = in_helper("clone3() from a new user namespace", || {
         if let Err(e) = unshare(CloneFlags::CLONE_NEWUSER) {
             return crate::probe::errno_name(e);
         }
         clone3_tid(0, &[802])
-    })?
-    .collect::<String>()?
-    .0
-    .unwrap_or_default();
-    facts(&json!({
-        "free": clone3_tid(0, &[500]),
-        "taken": clone3_tid(0, &[1]),
-        "zero": clone3_tid(0, &[0]),
-        "minus_one": clone3_tid(0, &[-1]),
-        "pid_max": clone3_tid(0, &[pid_max]),
-        "more_than_levels": clone3_tid(0, &[600, 600, 600]),
-        "new_ns_init_1": clone3_tid(newpid, &[1, 700]),
-        "new_ns_no_init": clone3_tid(newpid, &[5, 701]),
-        "no_caps": no_caps,
-    }))
+    })?;
+    let mut t = Table::new();
+    t.set("free", clone3_tid(0, &[500]))
+        .set("taken", clone3_tid(0, &[1]))
+        .set("zero", clone3_tid(0, &[0]))
+        .set("minus_one", clone3_tid(0, &[-1]))
+        .set("pid_max", clone3_tid(0, &[pid_max]))
+        .set("more_than_levels", clone3_tid(0, &[600, 600, 600]))
+        .set("new_ns_init_1", clone3_tid(newpid, &[1, 700]))
+        .set("new_ns_no_init", clone3_tid(newpid, &[5, 701]))
+        .set("no_caps", no_caps.unwrap_or_default());
+    facts(&Pid19::Cases(t))
 }
 
 fn pid_19_check(cx: &mut Cx) -> CheckResult {
     let run = cx.run(Launch::host().pid(), Value::Null)?;
-    let f = run.facts.clone();
-    if let Some(r) = f.get("refused") {
-        return Ok(crate::outcome::Verdict::fail(
-            "the probe is not the init of a new PID namespace; it refused to pick PIDs",
-            "PID 1 of a new PID namespace",
-            r,
-        )
-        .with_observed(f));
-    }
-    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    let t = match run.facts::<Pid19>()? {
+        Pid19::Cases(t) => t,
+        Pid19::Refused(r) => {
+            return Ok(crate::outcome::Verdict::fail(
+                "the probe is not the init of a new PID namespace; it refused to pick PIDs",
+                "PID 1 of a new PID namespace",
+                &r,
+            )
+            .with_observed(json!({ "refused": r })))
+        }
+    };
     let mut e = Expect::new();
-    for (what, key, want) in [
-        ("set_tid {500} (free)", "free", "ok 500"),
-        ("set_tid {1} (taken by us)", "taken", "EEXIST"),
-        ("set_tid {0}", "zero", "EINVAL"),
-        ("set_tid {-1}", "minus_one", "EINVAL"),
-        ("set_tid {pid_max}", "pid_max", "EINVAL"),
-        (
-            "set_tid with 3 entries at nesting level 1",
-            "more_than_levels",
-            "EINVAL",
-        ),
-        (
-            "CLONE_NEWPID with set_tid {1, 700}",
-            "new_ns_init_1",
-            "ok 700",
-        ),
-        (
-            "CLONE_NEWPID with set_tid {5, 701} (no init yet)",
-            "new_ns_no_init",
-            "EINVAL",
-        ),
-        (
-            "set_tid {802} from a user namespace without rights over ours",
-            "no_caps",
-            "EPERM",
-        ),
-    ] {
-        e.eq(what, json!(want), v(key));
-    }
+    // free: set_tid {500}; taken: {1} (us); more_than_levels: 3 entries at level 1;
+    // new_ns_*: CLONE_NEWPID with {1, 700} and {5, 701} (no init yet); no_caps: {802}
+    // from a user namespace without rights over ours.
+    t.judge(
+        &mut e,
+        "clone3() set_tid",
+        &[
+            ("free", "ok 500"),
+            ("taken", "EEXIST"),
+            ("zero", "EINVAL"),
+            ("minus_one", "EINVAL"),
+            ("pid_max", "EINVAL"),
+            ("more_than_levels", "EINVAL"),
+            ("new_ns_init_1", "ok 700"),
+            ("new_ns_no_init", "EINVAL"),
+            ("no_caps", "EPERM"),
+        ],
+    );
     Ok(e.verdict("clone3() set_tid follows the documented rules")
-        .with_observed(f))
+        .with_observed(serde_json::to_value(&t).unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------
+/// PID-20: pidfd_send_signal() only from the target's namespace or an ancestor.
+/// pidfd_send_signal(2) ERRORS.
+pub const PID_20: Property = Property {
+    id: "PID-20",
+    area: Area::Pid,
+    title: "pidfd_send_signal() works from the target's PID namespace or an ancestor; from a descendant namespace it fails with EINVAL",
+    man: "pidfd_send_signal(2) ERRORS",
+    prereq: Prereq::ROOTLESS.kernel(5, 3).config(&["CONFIG_PID_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_20_inside),
+    check: pid_20_check,
+};
+
+/// pidfd_send_signal(2) without siginfo (no nix wrapper): "ok" or the errno.
+fn pidfd_signal(fd: &impl AsRawFd, sig: libc::c_int) -> String {
+    // SAFETY: pidfd_send_signal takes a descriptor the caller holds, a signal number, a
+    // null siginfo and no flags.
+    sys_res(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            sig,
+            std::ptr::null::<u8>(),
+            0,
+        )
+    })
+}
+
+/// What PID-20 saw: pidfd_open of a helper, then the signal results.
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid20 {
+    pidfd_open: String,
+    #[serde(default)]
+    same_namespace: String,
+    #[serde(default)]
+    ancestor_to_descendant: String,
+    #[serde(default)]
+    descendant_to_ancestor: String,
+}
+
+fn pid_20_inside(cx: &Inside) -> Result<Value, StepError> {
+    // The target stays alive until its handle is dropped.
+    let _target = Fork::new("be a signal target").hold().spawn(|_| ())?;
+    let fd = match crate::kit::nsfd::pidfd_open(_target.pid().as_raw()) {
+        Ok(fd) => fd,
+        Err(e) => {
+            return facts(&Pid20 {
+                pidfd_open: step_errno(&e),
+                ..Pid20::default()
+            })
+        }
+    };
+    new_pid_ns(cx)?;
+    let mut desc = Fork::new("signal from a descendant namespace")
+        .hold()
+        .spawn(|_| pidfd_signal(&fd, 0))?;
+    let same_ns = pidfd_signal(&fd, 0);
+    let to_descendant = match crate::kit::nsfd::pidfd_open(desc.pid().as_raw()) {
+        Ok(dfd) => pidfd_signal(&dfd, 0),
+        Err(e) => step_errno(&e),
+    };
+    let from_descendant = desc.result::<String>().unwrap_or_default();
+    facts(&Pid20 {
+        pidfd_open: OK.to_string(),
+        same_namespace: same_ns,
+        ancestor_to_descendant: to_descendant,
+        descendant_to_ancestor: from_descendant,
+    })
+}
+
+fn pid_20_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid20 = run.facts()?;
+    if f.pidfd_open == "ENOSYS" {
+        return Err(crate::outcome::Verdict::skip(
+            "needs pidfd_open (kernel 5.3); this kernel answered ENOSYS",
+        ));
+    }
+    let mut e = Expect::new();
+    e.eq(
+        "pidfd_send_signal(0) within the same namespace",
+        OK,
+        f.same_namespace.as_str(),
+    );
+    e.eq(
+        "pidfd_send_signal(0) to a process in a descendant namespace",
+        OK,
+        f.ancestor_to_descendant.as_str(),
+    );
+    e.eq(
+        "pidfd_send_signal(0) from a descendant namespace to an ancestor's process",
+        "EINVAL",
+        f.descendant_to_ancestor.as_str(),
+    );
+    Ok(e.verdict("pidfd signals flow only downward or sideways")
+        .with_errno("EINVAL")
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
 }
 
 // ---------------------------------------------------------------------------------
 /// PID-21: pid_max per PID namespace (kernel 6.14, commit 7863dcc72d0f).
+/// pid_namespaces(7); kernel commit 7863dcc72d0f.
 pub const PID_21: Property = Property {
     id: "PID-21",
     area: Area::Pid,
@@ -2437,48 +2237,68 @@ pub const PID_21: Property = Property {
 };
 
 fn write_pid_max(n: i32) -> String {
-    match std::fs::write("/proc/sys/kernel/pid_max", n.to_string()) {
-        Ok(()) => "ok".into(),
-        Err(e) => io_errno(&e),
-    }
+    write_res("/proc/sys/kernel/pid_max", n.to_string().as_bytes())
+}
+
+/// What the nested namespace of PID-21 saw.
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid21Nested {
+    write: String,
+    child_nspid: Option<Vec<i32>>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Pid21Ran {
+    write: String,
+    read_back: String,
+    pids_after_998: [i32; 2],
+    /// None when the nested namespace could not be made.
+    nested: Option<Pid21Nested>,
+}
+
+/// What PID-21 saw, or why it refused to try.
+#[derive(Serialize, Deserialize, Debug)]
+#[serde(rename_all = "snake_case")]
+enum Pid21 {
+    Refused(String),
+    Ran(Pid21Ran),
 }
 
 fn pid_21_inside(cx: &Inside) -> Result<Value, StepError> {
     if !cx.launch.pid || getpid() != 1 {
-        return facts(&json!({ "refused": "not the init of a new PID namespace" }));
+        return facts(&Pid21::Refused(
+            "not the init of a new PID namespace".into(),
+        ));
     }
     let write = write_pid_max(1000);
-    let read_back = std::fs::read_to_string("/proc/sys/kernel/pid_max")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
+    let read_back = crate::kit::fact::read_trim("/proc/sys/kernel/pid_max").unwrap_or_default();
     write_last_pid(998);
-    let first = fork_report(|| ())?.pid.as_raw();
-    let second = fork_report(|| ())?.pid.as_raw();
-    while waitpid(None, None).is_ok() {}
-    let (nested, _) = fork_report(|| {
+    let mut first = spawn("take the next PID", || ())?;
+    let mut second = spawn("take the PID after it", || ())?;
+    let pids_after_998 = [first.pid().as_raw(), second.pid().as_raw()];
+    first.wait()?;
+    second.wait()?;
+    let (nested, _) = in_helper("make a nested PID namespace", || {
         if unshare(CloneFlags::CLONE_NEWPID).is_err() {
-            return json!("unshare failed");
+            return None;
         }
-        fork_report(|| {
+        in_helper("set pid_max in the nested namespace", || {
             let w = write_pid_max(5000);
             write_last_pid(4500);
-            let c = fork_report(|| view::status_ids("NSpid"))
-                .ok()
-                .and_then(|c| c.collect::<Vec<i32>>().ok())
-                .and_then(|c| c.0);
-            json!({ "write": w, "child_nspid": c })
+            let c = in_helper("report NSpid", nspid).ok().and_then(|c| c.0);
+            Pid21Nested {
+                write: w,
+                child_nspid: c,
+            }
         })
         .ok()
-        .and_then(|i| i.collect::<Value>().ok())
         .and_then(|r| r.0)
-        .unwrap_or(Value::Null)
-    })?
-    .collect::<Value>()?;
-    facts(&json!({
-        "write": write,
-        "read_back": read_back,
-        "pids_after_998": [first, second],
-        "nested": nested,
+    })?;
+    facts(&Pid21::Ran(Pid21Ran {
+        write,
+        read_back,
+        pids_after_998,
+        nested: nested.flatten(),
     }))
 }
 
@@ -2487,27 +2307,30 @@ fn pid_21_check(cx: &mut Cx) -> CheckResult {
     let (run, host_during) = cx.run_held(Launch::host().pid(), Value::Null, |_| {
         Ok(std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap_or_default())
     })?;
-    let f = run.facts.clone();
-    if let Some(r) = f.get("refused") {
-        return Ok(crate::outcome::Verdict::fail(
-            "the probe is not the init of a new PID namespace; it refused to set pid_max",
-            "PID 1 of a new PID namespace",
-            r,
-        )
-        .with_observed(f));
-    }
-    let v = |k: &str| f.get(k).cloned().unwrap_or(Value::Null);
+    let f = match run.facts::<Pid21>()? {
+        Pid21::Ran(f) => f,
+        Pid21::Refused(r) => {
+            return Ok(crate::outcome::Verdict::fail(
+                "the probe is not the init of a new PID namespace; it refused to set pid_max",
+                "PID 1 of a new PID namespace",
+                &r,
+            )
+            .with_observed(json!({ "refused": r })))
+        }
+    };
+    let nested_write = f.nested.as_ref().map(|n| n.write.as_str());
     let nspid = f
-        .pointer("/nested/child_nspid")
-        .and_then(|x| serde_json::from_value::<Vec<i32>>(x.clone()).ok())
+        .nested
+        .as_ref()
+        .and_then(|n| n.child_nspid.clone())
         .unwrap_or_default();
     let mut e = Expect::new();
     e.eq(
         "write 1000 to pid_max in our namespace",
-        json!("ok"),
-        v("write"),
+        OK,
+        f.write.as_str(),
     );
-    e.eq("pid_max read back", json!("1000"), v("read_back"));
+    e.eq("pid_max read back", "1000", f.read_back.as_str());
     e.eq(
         "host pid_max meanwhile",
         host_before.trim(),
@@ -2515,13 +2338,13 @@ fn pid_21_check(cx: &mut Cx) -> CheckResult {
     );
     e.eq(
         "PIDs after ns_last_pid=998 (999, then wrap below 1000 to 300)",
-        json!([999, 300]),
-        v("pids_after_998"),
+        [999, 300],
+        f.pids_after_998,
     );
     e.eq(
         "write 5000 to pid_max in a nested namespace",
-        Some(&json!("ok")),
-        f.pointer("/nested/write"),
+        Some(OK),
+        nested_write,
     );
     e.that(
         "NSpid of the nested child: below 1000 at our level, 4501 in its own",
@@ -2532,12 +2355,110 @@ fn pid_21_check(cx: &mut Cx) -> CheckResult {
     Ok(
         e.verdict("pid_max is per namespace and every level honours its own")
             .with_observed(json!({
-                "write": v("write"),
-                "read_back": v("read_back"),
-                "pids_after_998": v("pids_after_998"),
-                "nested_write": f.pointer("/nested/write"),
+                "write": f.write,
+                "read_back": f.read_back,
+                "pids_after_998": f.pids_after_998,
+                "nested_write": nested_write,
                 "nested_outer_below_limit": nspid.first().is_some_and(|p| *p < 1000),
                 "nested_inner_pid": nspid.get(1),
             })),
     )
+}
+// ---------------------------------------------------------------------------------
+/// PID-22: translating PIDs through a PID namespace file descriptor.
+/// ioctl_nsfs(2) (uapi linux/nsfs.h, kernel 6.11).
+pub const PID_22: Property = Property {
+    id: "PID-22",
+    area: Area::Pid,
+    title: "NS_GET_{PID,TGID}_FROM_PIDNS and NS_GET_{PID,TGID}_IN_PIDNS translate a PID between a PID namespace fd and the caller's namespace; ESRCH when it is not visible",
+    man: "ioctl_nsfs(2) (uapi linux/nsfs.h, kernel 6.11)",
+    prereq: Prereq::ROOTLESS.kernel(6, 11).config(&["CONFIG_PID_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewPid],
+    global: false,
+    subject: None,
+    inside: Some(pid_22_inside),
+    check: pid_22_check,
+};
+
+/// A PID translated by an nsfs ioctl, or the errno.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(untagged)]
+enum Translated {
+    Pid(i32),
+    Errno(String),
+}
+
+fn ns_ioctl(fd: &std::fs::File, req: ns::Ioctl, pid: i32) -> Translated {
+    match ns::ioctl(fd.as_raw_fd(), req, pid as usize) {
+        Ok(v) => Translated::Pid(v),
+        Err(e) => Translated::Errno(crate::probe::errno_name(e)),
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Pid22 {
+    child_pid_here: i32,
+    pid_from_pidns_1: Translated,
+    tgid_from_pidns_1: Translated,
+    pid_in_pidns_child: Translated,
+    tgid_in_pidns_child: Translated,
+    pid_in_pidns_self: Translated,
+}
+
+fn pid_22_inside(cx: &Inside) -> Result<Value, StepError> {
+    new_pid_ns(cx)?;
+    let child = Fork::new("be the namespace init").hold().spawn(|_| ())?;
+    let c = child.pid().as_raw();
+    let fd = std::fs::File::open(child.ns_path(Ns::Pid)).step("open the child's ns/pid")?;
+    facts(&Pid22 {
+        child_pid_here: c,
+        pid_from_pidns_1: ns_ioctl(&fd, ns::NS_GET_PID_FROM_PIDNS, 1),
+        tgid_from_pidns_1: ns_ioctl(&fd, ns::NS_GET_TGID_FROM_PIDNS, 1),
+        pid_in_pidns_child: ns_ioctl(&fd, ns::NS_GET_PID_IN_PIDNS, c),
+        tgid_in_pidns_child: ns_ioctl(&fd, ns::NS_GET_TGID_IN_PIDNS, c),
+        pid_in_pidns_self: ns_ioctl(&fd, ns::NS_GET_PID_IN_PIDNS, getpid()),
+    })
+}
+
+fn pid_22_check(cx: &mut Cx) -> CheckResult {
+    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let f: Pid22 = run.facts()?;
+    let errno = |e: &str| Translated::Errno(e.to_string());
+    if f.pid_from_pidns_1 == errno("ENOTTY") {
+        return Err(crate::outcome::Verdict::skip(
+            "needs NS_GET_PID_FROM_PIDNS (kernel 6.11); this kernel answered ENOTTY",
+        ));
+    }
+    let c = Translated::Pid(f.child_pid_here);
+    let mut e = Expect::new();
+    e.eq(
+        "NS_GET_PID_FROM_PIDNS(1) on the child's namespace (its PID here)",
+        &c,
+        &f.pid_from_pidns_1,
+    );
+    e.eq("NS_GET_TGID_FROM_PIDNS(1)", &c, &f.tgid_from_pidns_1);
+    e.eq(
+        "NS_GET_PID_IN_PIDNS(<child>) (1 there)",
+        &Translated::Pid(1),
+        &f.pid_in_pidns_child,
+    );
+    e.eq(
+        "NS_GET_TGID_IN_PIDNS(<child>)",
+        &Translated::Pid(1),
+        &f.tgid_in_pidns_child,
+    );
+    e.eq(
+        "NS_GET_PID_IN_PIDNS(<caller>), not visible in the child namespace",
+        &errno("ESRCH"),
+        &f.pid_in_pidns_self,
+    );
+    Ok(e.verdict("nsfs PID ioctls translate between namespaces")
+        .with_errno("ESRCH")
+        .with_observed(json!({
+            "child_pid_here_is_1": f.child_pid_here == 1,
+            "from_matches_child": f.pid_from_pidns_1 == c,
+            "pid_in_pidns_child": f.pid_in_pidns_child,
+            "pid_in_pidns_self": f.pid_in_pidns_self,
+        })))
 }

@@ -2,16 +2,24 @@
 
 use crate::harness::Cx;
 use crate::host;
-use crate::kit::facts;
+use crate::kit::child::Fork;
+use crate::kit::fact::read_trim;
+use crate::kit::guard::{self, Guarded};
+use crate::kit::{facts, res};
+use crate::ns::Ns;
 use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::subject::Action;
 use crate::probe::{Inside, Launch, StepError, StepExt};
 use crate::spec::{Area, CheckResult, Control, Prereq, Property};
+use nix::sched::{unshare, CloneFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub const ALL: &[Property] = &[UTS_01, UTS_02, UTS_03, UTS_04, UTS_05];
+
+// ---------------------------------------------------------------------------------
+// Helpers of this area.
 
 /// The two UTS identifiers the seed properties set.
 #[derive(Clone, Copy)]
@@ -41,10 +49,118 @@ impl Name {
     }
 }
 
+/// setdomainname(2) (nix has no wrapper).
 fn set_domainname(name: &str) -> nix::Result<()> {
     // SAFETY: pointer and length describe a valid byte buffer.
     let r = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
     nix::errno::Errno::result(r).map(drop)
+}
+
+/// The argument of an inside half that changes names: the harness's UTS namespace (it
+/// refuses to touch it, see [`guard`]).
+fn host_uts_arg() -> Result<Value, Verdict> {
+    guard::args(Ns::Uts, Value::Null)
+}
+
+/// The inode of the UTS namespace of the harness (`self`) or of a host PID.
+fn uts_ino(pid: Option<i32>) -> Result<u64, Verdict> {
+    match pid {
+        Some(p) => host::ns_inode(p, Ns::Uts.name()),
+        None => host::own_ns_inode(Ns::Uts.name()),
+    }
+}
+
+fn uname_names() -> (String, String) {
+    nix::sys::utsname::uname()
+        .map(|u| {
+            (
+                u.nodename().to_string_lossy().into_owned(),
+                u.domainname().to_string_lossy().into_owned(),
+            )
+        })
+        .unwrap_or_default()
+}
+
+fn proc_names() -> (String, String) {
+    let read = |p: &str| read_trim(p).unwrap_or_default();
+    (
+        read("/proc/sys/kernel/hostname"),
+        read("/proc/sys/kernel/domainname"),
+    )
+}
+
+// ---------------------------------------------------------------------------------
+/// UTS-01: a new UTS namespace starts with copies of the creator's names.
+/// uts_namespaces(7); clone(2) CLONE_NEWUTS.
+pub const UTS_01: Property = Property {
+    id: "UTS-01",
+    area: Area::Uts,
+    title: "A new UTS namespace starts with copies of the creator's hostname and NIS domain name",
+    man: "uts_namespaces(7); clone(2) CLONE_NEWUTS",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_UTS_NS"]),
+    coverage: "LTP:~utsname03",
+    controls: &[Control::NoNewUts],
+    global: false,
+    subject: None,
+    inside: Some(uts_01_inside),
+    check: uts_01_check,
+};
+
+/// What the inside process's uname() says.
+#[derive(Serialize, Deserialize)]
+struct Uts01 {
+    hostname: String,
+    domainname: String,
+}
+
+fn uts_01_inside(_: &Inside) -> Result<Value, StepError> {
+    let (hostname, domainname) = uname_names();
+    facts(&Uts01 {
+        hostname,
+        domainname,
+    })
+}
+
+fn uts_01_check(cx: &mut Cx) -> CheckResult {
+    let host_uts = uts_ino(None)?;
+    let (run, probe_uts) = cx.run_held(Launch::host().uts(), Value::Null, |run| {
+        uts_ino(Some(run.host_pid.expect("held")))
+    })?;
+    let Uts01 {
+        hostname,
+        domainname,
+    } = run.facts()?;
+    let mut e = Expect::new();
+    e.ne(
+        "UTS namespace of the probe (a new one)",
+        host_uts,
+        probe_uts,
+    );
+    e.eq(
+        "hostname inside (copied from the creator)",
+        host::hostname(),
+        hostname.clone(),
+    );
+    e.eq(
+        "domainname inside (copied from the creator)",
+        host::domainname(),
+        domainname.clone(),
+    );
+    Ok(e.verdict("the new UTS namespace inherited both names")
+        .with_observed(json!({
+            "hostname_copied": hostname == host::hostname(),
+            "domainname_copied": domainname == host::domainname(),
+            "uts_ns_differs_from_host": probe_uts != host_uts,
+        })))
+}
+
+// ---------------------------------------------------------------------------------
+// UTS-02 and UTS-03: setting a name inside (the seed properties).
+
+/// The argument of UTS-02/03: the name to set.
+#[derive(Serialize, Deserialize)]
+struct SetArgs {
+    value: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -55,85 +171,18 @@ struct SetName {
     proc_value: String,
 }
 
-// ---------------------------------------------------------------------------------
-/// UTS-02: a hostname set with sethostname(2) inside a new UTS namespace is seen there and
-/// not outside; the host's hostname is unchanged. uts_namespaces(7).
-pub const UTS_02: Property = Property {
-    id: "UTS-02",
-    area: Area::Uts,
-    title: "sethostname() in a new UTS namespace is seen inside and not by the host, whose hostname is unchanged",
-    man: "uts_namespaces(7)",
-    prereq: Prereq::ROOTLESS.config(&["CONFIG_UTS_NS"]),
-    coverage: "LTP:utsname01,utsname02,utsname03,setns02",
-    controls: &[Control::NoNewUts],
-    global: true,
-    subject: Some(uts_02_subject),
-    inside: Some(uts_02_inside),
-    check: uts_02_check,
-};
-
-fn uts_02_inside(cx: &Inside) -> Result<Value, StepError> {
-    let name = cx.arg_str("value")?;
-    nix::unistd::sethostname(name).step("sethostname inside")?;
-    facts(&SetName {
-        read_back: nix::unistd::gethostname()
-            .step("gethostname inside")?
-            .to_string_lossy()
-            .into_owned(),
-        proc_value: std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .step("read /proc/sys/kernel/hostname")?
-            .trim()
-            .to_string(),
-    })
-}
-
-fn uts_02_check(cx: &mut Cx) -> CheckResult {
-    set_name_check(cx, Name::Host)
-}
-
-// ---------------------------------------------------------------------------------
-/// UTS-03: setdomainname(2) is isolated the same way. uts_namespaces(7).
-pub const UTS_03: Property = Property {
-    id: "UTS-03",
-    area: Area::Uts,
-    title: "setdomainname() in a new UTS namespace is seen inside and not by the host, whose NIS domain name is unchanged",
-    man: "uts_namespaces(7)",
-    prereq: Prereq::ROOTLESS.config(&["CONFIG_UTS_NS"]),
-    coverage: "new",
-    controls: &[Control::NoNewUts],
-    global: true,
-    subject: Some(uts_03_subject),
-    inside: Some(uts_03_inside),
-    check: uts_03_check,
-};
-
-fn uts_03_inside(cx: &Inside) -> Result<Value, StepError> {
-    let name = cx.arg_str("value")?;
-    set_domainname(name).step("setdomainname inside")?;
-    let proc_value = std::fs::read_to_string("/proc/sys/kernel/domainname")
-        .step("read /proc/sys/kernel/domainname")?
-        .trim()
-        .to_string();
-    let uts = nix::sys::utsname::uname().step("uname inside")?;
-    facts(&SetName {
-        read_back: uts.domainname().to_string_lossy().into_owned(),
-        proc_value,
-    })
-}
-
-fn uts_03_check(cx: &mut Cx) -> CheckResult {
-    set_name_check(cx, Name::Domain)
-}
-
 /// Set a name inside, then compare inside and host views; if a control let the name
 /// leak to the host, put the host's value back and fail.
 fn set_name_check(cx: &mut Cx, which: Name) -> CheckResult {
     let before = which.of_host();
-    let host_uts = host::own_ns_inode("uts")?;
+    let host_uts = uts_ino(None)?;
     let value = format!("nsconform-{}-{}", which.label(), std::process::id());
-    let outcome = cx.run_held(Launch::host().uts(), json!({ "value": value }), |run| {
+    let args = json!(SetArgs {
+        value: value.clone()
+    });
+    let outcome = cx.run_held(Launch::host().uts(), args, |run| {
         let pid = run.host_pid.expect("held");
-        Ok((host::ns_inode(pid, "uts")?, which.of_host()))
+        Ok((uts_ino(Some(pid))?, which.of_host()))
     });
     let after = which.of_host();
     if after != before {
@@ -206,7 +255,11 @@ fn subject_name(o: &SubjectObservation, which: Name) -> Verdict {
     e.eq(
         "UTS namespace differs from the host's (seen from outside)",
         true,
-        o.outside.ns_differs.get("uts").copied().unwrap_or(false),
+        o.outside
+            .ns_differs
+            .get(Ns::Uts.name())
+            .copied()
+            .unwrap_or(false),
     );
     // Without a mapped root the probe has no capability in its UTS namespace and cannot
     // change the name: that is the user mapping's failure (USER-26), not the UTS one's.
@@ -237,101 +290,81 @@ fn subject_name(o: &SubjectObservation, which: Name) -> Verdict {
         .with_observed(json!({ "set_inside": matches!(action, Action::Done(v) if v == wanted), "host_unchanged": before == during && before == after }))
 }
 
+// ---------------------------------------------------------------------------------
+/// UTS-02: a hostname set with sethostname(2) inside a new UTS namespace is seen there and
+/// not outside; the host's hostname is unchanged. uts_namespaces(7).
+pub const UTS_02: Property = Property {
+    id: "UTS-02",
+    area: Area::Uts,
+    title: "sethostname() in a new UTS namespace is seen inside and not by the host, whose hostname is unchanged",
+    man: "uts_namespaces(7)",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_UTS_NS"]),
+    coverage: "LTP:utsname01,utsname02,utsname03,setns02",
+    controls: &[Control::NoNewUts],
+    global: true,
+    subject: Some(uts_02_subject),
+    inside: Some(uts_02_inside),
+    check: uts_02_check,
+};
+
+fn uts_02_inside(cx: &Inside) -> Result<Value, StepError> {
+    let SetArgs { value } = cx.args()?;
+    nix::unistd::sethostname(&value).step("sethostname inside")?;
+    facts(&SetName {
+        read_back: nix::unistd::gethostname()
+            .step("gethostname inside")?
+            .to_string_lossy()
+            .into_owned(),
+        proc_value: read_trim("/proc/sys/kernel/hostname")?,
+    })
+}
+
+fn uts_02_check(cx: &mut Cx) -> CheckResult {
+    set_name_check(cx, Name::Host)
+}
+
 fn uts_02_subject(o: &SubjectObservation) -> Verdict {
     subject_name(o, Name::Host)
+}
+
+// ---------------------------------------------------------------------------------
+/// UTS-03: setdomainname(2) is isolated the same way. uts_namespaces(7).
+pub const UTS_03: Property = Property {
+    id: "UTS-03",
+    area: Area::Uts,
+    title: "setdomainname() in a new UTS namespace is seen inside and not by the host, whose NIS domain name is unchanged",
+    man: "uts_namespaces(7)",
+    prereq: Prereq::ROOTLESS.config(&["CONFIG_UTS_NS"]),
+    coverage: "new",
+    controls: &[Control::NoNewUts],
+    global: true,
+    subject: Some(uts_03_subject),
+    inside: Some(uts_03_inside),
+    check: uts_03_check,
+};
+
+fn uts_03_inside(cx: &Inside) -> Result<Value, StepError> {
+    let SetArgs { value } = cx.args()?;
+    set_domainname(&value).step("setdomainname inside")?;
+    let proc_value = read_trim("/proc/sys/kernel/domainname")?;
+    let uts = nix::sys::utsname::uname().step("uname inside")?;
+    facts(&SetName {
+        read_back: uts.domainname().to_string_lossy().into_owned(),
+        proc_value,
+    })
+}
+
+fn uts_03_check(cx: &mut Cx) -> CheckResult {
+    set_name_check(cx, Name::Domain)
 }
 
 fn uts_03_subject(o: &SubjectObservation) -> Verdict {
     subject_name(o, Name::Domain)
 }
 
-/// The UTS namespace inode of the harness, given to inside halves that change names so
-/// they refuse to when a control left them in the host's namespace.
-fn host_uts_arg() -> Result<Value, Verdict> {
-    Ok(json!({ "host_uts": host::own_ns_inode("uts")? }))
-}
-
-/// True when the caller's UTS namespace is the one named by the `host_uts` argument.
-fn in_host_uts(cx: &Inside) -> bool {
-    let host = cx.args.get("host_uts").and_then(Value::as_u64).unwrap_or(0);
-    crate::probe::sys::ns_inode("self", "uts").map_or(true, |i| i == host)
-}
-
-fn uname_names() -> (String, String) {
-    nix::sys::utsname::uname()
-        .map(|u| {
-            (
-                u.nodename().to_string_lossy().into_owned(),
-                u.domainname().to_string_lossy().into_owned(),
-            )
-        })
-        .unwrap_or_default()
-}
-
-fn proc_names() -> (String, String) {
-    let read = |p: &str| {
-        std::fs::read_to_string(p)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
-    (
-        read("/proc/sys/kernel/hostname"),
-        read("/proc/sys/kernel/domainname"),
-    )
-}
-
-// ---------------------------------------------------------------------------------
-/// UTS-01: a new UTS namespace starts with copies of the creator's names.
-pub const UTS_01: Property = Property {
-    id: "UTS-01",
-    area: Area::Uts,
-    title: "A new UTS namespace starts with copies of the creator's hostname and NIS domain name",
-    man: "uts_namespaces(7); clone(2) CLONE_NEWUTS",
-    prereq: Prereq::ROOTLESS.config(&["CONFIG_UTS_NS"]),
-    coverage: "LTP:~utsname03",
-    controls: &[Control::NoNewUts],
-    global: false,
-    subject: None,
-    inside: Some(uts_01_inside),
-    check: uts_01_check,
-};
-
-fn uts_01_inside(_: &Inside) -> Result<Value, StepError> {
-    facts(&uname_names())
-}
-
-fn uts_01_check(cx: &mut Cx) -> CheckResult {
-    let host_uts = host::own_ns_inode("uts")?;
-    let (run, probe_uts) = cx.run_held(Launch::host().uts(), Value::Null, |run| {
-        host::ns_inode(run.host_pid.expect("held"), "uts")
-    })?;
-    let (hostname, domainname): (String, String) = run.facts()?;
-    let mut e = Expect::new();
-    e.ne(
-        "UTS namespace of the probe (a new one)",
-        host_uts,
-        probe_uts,
-    );
-    e.eq(
-        "hostname inside (copied from the creator)",
-        host::hostname(),
-        hostname.clone(),
-    );
-    e.eq(
-        "domainname inside (copied from the creator)",
-        host::domainname(),
-        domainname.clone(),
-    );
-    Ok(e.verdict("the new UTS namespace inherited both names")
-        .with_observed(json!({
-            "hostname_copied": hostname == host::hostname(),
-            "domainname_copied": domainname == host::domainname(),
-            "uts_ns_differs_from_host": probe_uts != host_uts,
-        })))
-}
-
 // ---------------------------------------------------------------------------------
 /// UTS-04: changing names needs CAP_SYS_ADMIN in the user namespace owning the UTS one.
+/// sethostname(2) ERRORS; user_namespaces(7).
 pub const UTS_04: Property = Property {
     id: "UTS-04",
     area: Area::Uts,
@@ -346,6 +379,7 @@ pub const UTS_04: Property = Property {
     check: uts_04_check,
 };
 
+/// Each case: the result of (sethostname, setdomainname).
 #[derive(Serialize, Deserialize, Debug, Default)]
 struct Uts04 {
     no_caps: (String, String),
@@ -356,77 +390,53 @@ struct Uts04 {
 
 fn try_set_both() -> (String, String) {
     (
-        super::pid::outcome(nix::unistd::sethostname("nsconform-uts04")),
-        super::pid::outcome(set_domainname("nsconform-uts04")),
+        res(nix::unistd::sethostname("nsconform-uts04")),
+        res(set_domainname("nsconform-uts04")),
     )
 }
 
+/// In a helper: unshare(`flags`), then try to set both names (the errno of the unshare
+/// when it fails).
+fn set_both_after(what: &str, flags: CloneFlags) -> Result<(String, String), StepError> {
+    let (r, _) = Fork::new(what)
+        .spawn(move |_| {
+            if let Err(e) = unshare(flags) {
+                return (crate::probe::errno_name(e), String::new());
+            }
+            try_set_both()
+        })?
+        .finish::<(String, String)>()?;
+    Ok(r.unwrap_or_default())
+}
+
 fn uts_04_inside(cx: &Inside) -> Result<Value, StepError> {
-    use super::pid::fork_report;
-    use nix::sched::{unshare, CloneFlags};
-    let in_host = in_host_uts(cx);
-    let guarded = |f: fn() -> (String, String)| {
-        if in_host {
-            ("refused: host UTS namespace".to_string(), String::new())
-        } else {
-            f()
-        }
-    };
-    let no_caps = fork_report(move || {
-        let hdr = libc_cap_header();
-        let data = [[0u32; 3]; 2];
-        // SAFETY: capset with a valid header and two zeroed data blocks.
-        unsafe { libc::syscall(libc::SYS_capset, &hdr, data.as_ptr()) };
-        guarded(try_set_both)
-    })?
-    .collect::<(String, String)>()?
-    .0
-    .unwrap_or_default();
-    let new_userns_old_uts = fork_report(move || {
-        if let Err(e) = unshare(CloneFlags::CLONE_NEWUSER) {
-            return (crate::probe::errno_name(e), String::new());
-        }
-        guarded(try_set_both)
-    })?
-    .collect::<(String, String)>()?
-    .0
-    .unwrap_or_default();
-    let new_userns_new_uts = fork_report(|| {
-        if let Err(e) = unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWUTS) {
-            return (crate::probe::errno_name(e), String::new());
-        }
-        try_set_both()
-    })?
-    .collect::<(String, String)>()?
-    .0
-    .unwrap_or_default();
-    let own_namespace = guarded(try_set_both);
-    facts(&Uts04 {
-        no_caps,
-        new_userns_old_uts,
-        new_userns_new_uts,
-        own_namespace,
+    guard::guarded(cx, Ns::Uts, || {
+        let (no_caps, _) = Fork::new("set names with no capabilities")
+            .spawn(|_| {
+                let _ = crate::kit::proc::limit_effective_caps(0);
+                try_set_both()
+            })?
+            .finish::<(String, String)>()?;
+        Ok(Uts04 {
+            no_caps: no_caps.unwrap_or_default(),
+            new_userns_old_uts: set_both_after(
+                "set names from a new user namespace",
+                CloneFlags::CLONE_NEWUSER,
+            )?,
+            new_userns_new_uts: set_both_after(
+                "set names from new user and UTS namespaces",
+                CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWUTS,
+            )?,
+            own_namespace: try_set_both(),
+        })
     })
-}
-
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: i32,
-}
-
-fn libc_cap_header() -> CapHeader {
-    CapHeader {
-        version: 0x2008_0522,
-        pid: 0,
-    }
 }
 
 fn uts_04_check(cx: &mut Cx) -> CheckResult {
     let run = cx.run(Launch::host().uts(), host_uts_arg()?)?;
-    let f: Uts04 = run.facts()?;
+    let f: Uts04 = run.facts::<Guarded<Uts04>>()?.into_facts(Ns::Uts)?;
     let eperm = ("EPERM".to_string(), "EPERM".to_string());
-    let ok = ("ok".to_string(), "ok".to_string());
+    let ok = (crate::kit::OK.to_string(), crate::kit::OK.to_string());
     let mut e = Expect::new();
     e.eq(
         "root of the probe's namespace setting names in its own new UTS namespace",
@@ -453,6 +463,7 @@ fn uts_04_check(cx: &mut Cx) -> CheckResult {
 
 // ---------------------------------------------------------------------------------
 /// UTS-05: uname(2) and /proc/sys/kernel reflect the reader's UTS namespace.
+/// uts_namespaces(7); proc(5) /proc/sys/kernel/hostname.
 pub const UTS_05: Property = Property {
     id: "UTS-05",
     area: Area::Uts,
@@ -467,7 +478,7 @@ pub const UTS_05: Property = Property {
     check: uts_05_check,
 };
 
-#[derive(Serialize, Deserialize, Debug, Default)]
+#[derive(Serialize, Deserialize, Debug, Default, Clone)]
 struct Views {
     uname: (String, String),
     proc: (String, String),
@@ -480,29 +491,39 @@ fn views() -> Views {
     }
 }
 
+/// The views in the probe's UTS namespace and in a nested one.
+#[derive(Serialize, Deserialize, Debug)]
+struct Uts05 {
+    outer: Views,
+    inner: Option<Views>,
+}
+
 fn uts_05_inside(cx: &Inside) -> Result<Value, StepError> {
-    use nix::sched::{unshare, CloneFlags};
-    if in_host_uts(cx) {
-        return facts(&(None::<Views>, None::<Views>));
-    }
-    nix::unistd::sethostname("nsconform-outer").step("sethostname")?;
-    set_domainname("outer.nsconform").step("setdomainname")?;
-    let make_ns = cx.launch.uts;
-    let (inner, _) = super::pid::fork_report(move || {
-        if make_ns && unshare(CloneFlags::CLONE_NEWUTS).is_err() {
-            return views();
-        }
-        let _ = nix::unistd::sethostname("nsconform-inner");
-        let _ = set_domainname("inner.nsconform");
-        views()
-    })?
-    .collect::<Views>()?;
-    facts(&(Some(views()), inner))
+    guard::guarded(cx, Ns::Uts, || {
+        nix::unistd::sethostname("nsconform-outer").step("sethostname")?;
+        set_domainname("outer.nsconform").step("setdomainname")?;
+        let make_ns = cx.launch.uts;
+        let (inner, _) = Fork::new("read names in a nested UTS namespace")
+            .spawn(move |_| {
+                if make_ns && unshare(Ns::Uts.flag()).is_err() {
+                    return views();
+                }
+                let _ = nix::unistd::sethostname("nsconform-inner");
+                let _ = set_domainname("inner.nsconform");
+                views()
+            })?
+            .finish::<Views>()?;
+        Ok(Uts05 {
+            outer: views(),
+            inner,
+        })
+    })
 }
 
 fn uts_05_check(cx: &mut Cx) -> CheckResult {
     let run = cx.run(Launch::host().uts(), host_uts_arg()?)?;
-    let (outer, inner): (Option<Views>, Option<Views>) = run.facts()?;
+    let f: Uts05 = run.facts::<Guarded<Uts05>>()?.into_facts(Ns::Uts)?;
+    let (outer, inner) = (Some(f.outer), f.inner);
     let o = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
     let mut e = Expect::new();
     e.eq(
