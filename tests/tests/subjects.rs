@@ -48,6 +48,7 @@ fn grade(argv: &[String], timeout: Duration) -> (subject::SubjectRun, BTreeMap<S
     let opts = RunOptions::new(probe());
     let env = Env::detect(None);
     let spec = SubjectSpec {
+        limits: nsconform_core::contain::Limits::default(),
         argv: argv.to_vec(),
         timeout,
         probe_into: None,
@@ -305,6 +306,7 @@ fn the_probe_runs_inside_a_foreign_root_filesystem() {
     );
     let opts = RunOptions::new(probe);
     let spec = SubjectSpec {
+        limits: nsconform_core::contain::Limits::default(),
         argv: words(&cmd),
         timeout: Duration::from_secs(10),
         probe_into: Some(rootfs.path().to_path_buf()),

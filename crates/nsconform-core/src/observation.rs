@@ -25,6 +25,23 @@ pub struct Outside {
     pub netdev: Vec<String>,
     pub host_hostname_during: String,
     pub host_domainname_during: String,
+    /// What the harness's own observer did and saw inside the probe's namespaces
+    /// (`None` when it could not run).
+    #[serde(default)]
+    pub seen: Option<crate::probe::observe::Observed>,
+    /// Why the observer could not run, when it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_error: Option<String>,
+    /// Whether the observer's marker tmpfs reached the host's mount table (a leak).
+    #[serde(default)]
+    pub observer_marker_on_host: bool,
+    /// Mounts of the probe's namespace in a peer group shared with the host's.
+    #[serde(default)]
+    pub shared_with_host: Vec<String>,
+    /// Whether the procfs at the probe's `/proc` belongs to the probe's own PID
+    /// namespace (its PID 1 is in the probe's PID namespace); `None` when unreadable.
+    #[serde(default)]
+    pub proc_is_own_pidns: Option<bool>,
 }
 
 /// Everything known about one subject run, the input of every subject judge.

@@ -42,6 +42,8 @@ pub struct SubjectSpec {
     pub probe_into: Option<PathBuf>,
     /// Working directory of the subject.
     pub cwd: Option<PathBuf>,
+    /// Limits of the subject's cgroup.
+    pub limits: crate::contain::Limits,
 }
 
 pub use crate::observation::{Outside, SubjectObservation};
@@ -71,6 +73,9 @@ pub struct SubjectRun {
     pub duration_ms: u64,
     #[serde(skip)]
     pub observation: Option<SubjectObservation>,
+    /// Where the subject ran: its cgroup and limits (see the contain module).
+    #[serde(default)]
+    pub contained_in: String,
     /// Host state a subject changed and the harness put back (e.g. the hostname).
     pub restored: Vec<String>,
 }
@@ -135,8 +140,8 @@ pub fn split_command(s: &str) -> Result<Vec<String>, String> {
 
 /// The subject's argv with `{probe}` replaced by the probe command (or appended):
 /// `probe` is the program and its leading arguments (`/path/nsconform __probe`, or
-/// `/nsconform-probe`), followed here by `subject --report-fd 3`.
-pub fn expand(argv: &[String], probe: &[String]) -> Vec<String> {
+/// `/nsconform-probe`), followed here by `subject --report-fd 3 --nonce <nonce>`.
+pub fn expand(argv: &[String], probe: &[String], nonce: &str) -> Vec<String> {
     let probe_cmd: Vec<String> = probe
         .iter()
         .cloned()
@@ -144,6 +149,8 @@ pub fn expand(argv: &[String], probe: &[String]) -> Vec<String> {
             "subject".into(),
             "--report-fd".into(),
             REPORT_FD.to_string(),
+            "--nonce".into(),
+            nonce.to_string(),
         ])
         .collect();
     let mut out = Vec::new();
@@ -163,15 +170,6 @@ pub fn expand(argv: &[String], probe: &[String]) -> Vec<String> {
         out.extend(probe_cmd);
     }
     out
-}
-
-fn tail(s: &[u8], max: usize) -> String {
-    let s = String::from_utf8_lossy(s);
-    let start = s.len().saturating_sub(max);
-    let start = (start..s.len())
-        .find(|&i| s.is_char_boundary(i))
-        .unwrap_or(s.len());
-    s[start..].to_string()
 }
 
 /// Whether an ELF executable is statically linked (has no PT_INTERP program header).
@@ -211,28 +209,6 @@ pub fn locate_static_probe(probe: &Path) -> Option<PathBuf> {
         .join(profile)
         .join("nsconform");
     is_static_elf(&built).then_some(built)
-}
-
-/// Is `pid` `ancestor` or one of its descendants (following PPid in /proc)?
-fn descends_from(mut pid: i32, ancestor: i32) -> bool {
-    for _ in 0..4096 {
-        if pid == ancestor {
-            return true;
-        }
-        if pid <= 1 {
-            return false;
-        }
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        match status
-            .lines()
-            .find_map(|l| l.strip_prefix("PPid:"))
-            .and_then(|p| p.trim().parse().ok())
-        {
-            Some(ppid) => pid = ppid,
-            None => return false,
-        }
-    }
-    false
 }
 
 /// Children of this process (all threads), from `/proc/self/task/*/children`.
@@ -352,6 +328,108 @@ fn recv_with_creds(fd: &OwnedFd, deadline: Instant) -> Result<Option<(Vec<u8>, i
     }
 }
 
+/// (st_dev, st_ino) of a file: how the kernel names the probe's executable.
+fn file_id(path: &Path) -> Result<(u64, u64), String> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .map(|m| (m.dev(), m.ino()))
+        .map_err(|e| {
+            format!(
+                "stat {}: {}",
+                path.display(),
+                crate::kit::fact::io_errno(&e)
+            )
+        })
+}
+
+/// 128 random bits as hex, for the probe's command line.
+fn random_nonce() -> String {
+    let mut b = [0u8; 16];
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .is_ok();
+    if !ok {
+        // No /dev/urandom (a very bare chroot): time and PID still make it per-run.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        b = (t ^ (u128::from(std::process::id()) << 64)).to_le_bytes();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Whether process `pid` is this run's probe, by kernel facts rather than by what it
+/// sent: its executable is the probe file nsconform provided (device and inode of
+/// `/proc/<pid>/exe`) and its command line carries this run's nonce. A subject that
+/// names another process in forged SCM_CREDENTIALS, or hands fd 3 to a helper, fails.
+fn identify(pid: i32, probe_file: (u64, u64), nonce: &str) -> Result<(), String> {
+    let exe = file_id(Path::new(&format!("/proc/{pid}/exe")))
+        .map_err(|e| format!("the process {pid} that sent the report cannot be inspected ({e})"))?;
+    if exe != probe_file {
+        return Err(format!(
+            "the report came from process {pid}, whose executable is not the probe nsconform provided"
+        ));
+    }
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let words: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    let has_nonce = words
+        .windows(2)
+        .any(|w| w[0] == b"--nonce" && w[1] == nonce.as_bytes());
+    if !has_nonce {
+        return Err(format!(
+            "the report came from process {pid}, a probe not started for this run (its command line lacks this run's nonce)"
+        ));
+    }
+    Ok(())
+}
+
+/// Run the observer ([`crate::probe::observe`]) against the probe `pid`: the harness's
+/// own process enters the probe's namespaces and acts there.
+fn observe(
+    opts: &RunOptions,
+    req: &crate::probe::observe::ObserveRequest,
+    deadline: Instant,
+) -> Result<crate::probe::observe::Observed, String> {
+    let json = serde_json::to_string(req).map_err(|e| e.to_string())?;
+    let mut child = opts
+        .probe
+        .command()
+        .arg("observe")
+        .arg(json)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("start the observer {}: {e}", opts.probe.program.display()))?;
+    let pid = child.id() as i32;
+    let out = crate::contain::capture(child.stdout.take().expect("piped"), 1 << 20);
+    if !crate::contain::wait_exit_until(pid, deadline) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err("the observer did not finish in time".into());
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let text = out
+        .recv_timeout(Duration::from_secs(2))
+        .map(|c| c.text())
+        .unwrap_or_default();
+    serde_json::from_str(text.trim())
+        .map_err(|e| format!("the observer ended ({status}) without a result ({e})"))
+}
+
+/// Whether the procfs mounted at the probe's `/proc` is one of the probe's own PID
+/// namespace: its PID 1 is in that namespace (a procfs of the parent namespace shows
+/// the host's init; a tmpfs with a directory `1` has no `1/ns/pid`).
+fn proc_is_own_pidns(pid: i32) -> Option<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let own = std::fs::metadata(format!("/proc/{pid}/ns/pid")).ok()?.ino();
+    match std::fs::metadata(format!("/proc/{pid}/root/proc/1/ns/pid")) {
+        Ok(m) => Some(m.ino() == own),
+        Err(_) => Some(false),
+    }
+}
+
 fn look_from_outside(pid: i32, req: &SubjectRequest) -> Outside {
     let mut ns_differs = BTreeMap::new();
     for kind in ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"] {
@@ -384,6 +462,14 @@ fn look_from_outside(pid: i32, req: &SubjectRequest) -> Outside {
         netdev,
         host_hostname_during: host::hostname(),
         host_domainname_during: host::domainname(),
+        seen: None,
+        seen_error: None,
+        observer_marker_on_host: false,
+        shared_with_host: crate::observation::shared_with_host(
+            &mountinfo::read(&format!("/proc/{pid}/mountinfo")).unwrap_or_default(),
+            &host::mounts(),
+        ),
+        proc_is_own_pidns: proc_is_own_pidns(pid),
     }
 }
 
@@ -401,6 +487,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
         stderr_tail: String::new(),
         duration_ms: start.elapsed().as_millis() as u64,
         observation: None,
+        contained_in: String::new(),
         restored,
     };
 
@@ -432,7 +519,19 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
             vec![format!("/{PROBE_NAME}")]
         }
     };
-    let argv = expand(&spec.argv, &probe_words);
+    // The probe is known by its file and this run's nonce, not by what it says.
+    let probe_file = match &spec.probe_into {
+        None => file_id(&opts.probe.program),
+        Some(root) => file_id(&root.join(PROBE_NAME)),
+    };
+    let probe_file = match probe_file {
+        Ok(id) => id,
+        Err(why) => return fail(Ending::NotStarted { why }, restored),
+    };
+    let nonce = random_nonce();
+    let argv = expand(&spec.argv, &probe_words, &nonce);
+    // What killed runs left behind goes first (found by name and owner PID).
+    restored.extend(crate::contain::sweep_stale());
 
     // A scratch dir in a shared mount: a subject that does not cut propagation leaks
     // its tmpfs into it, where the host sees it.
@@ -507,6 +606,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     };
     let _ = nix::sys::socket::setsockopt(&ours, nix::sys::socket::sockopt::PassCred, &true);
 
+    let cg = crate::contain::RunCgroup::create(spec.limits);
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .env("NSCONFORM_SCRATCH", &inner)
@@ -517,6 +617,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     if let Some(cwd) = &spec.cwd {
         cmd.current_dir(cwd);
     }
+    crate::contain::enter_on_exec(&mut cmd, &cg);
     let their_fd = theirs.as_raw_fd();
     {
         use std::os::unix::process::CommandExt;
@@ -556,18 +657,9 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     };
     drop(theirs);
     let child_pid = child.id() as i32;
-    let mut out_pipe = child.stdout.take().expect("piped");
-    let mut err_pipe = child.stderr.take().expect("piped");
-    let out_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out_pipe.read_to_end(&mut v);
-        v
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err_pipe.read_to_end(&mut v);
-        v
-    });
+    // Bounded capture: a subject that prints gigabytes costs no memory.
+    let out_rx = crate::contain::capture(child.stdout.take().expect("piped"), 64 << 10);
+    let err_rx = crate::contain::capture(child.stderr.take().expect("piped"), 64 << 10);
     let req_bytes = serde_json::to_vec(&request).expect("requests serialize");
     // SAFETY: sending an owned buffer on our socket.
     unsafe {
@@ -585,14 +677,30 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     let mut timed_out = false;
     match recv_with_creds(&ours, deadline) {
         Ok(Some((bytes, pid))) => {
-            if !descends_from(pid, child_pid) {
-                no_report_why = Some(format!(
-                    "a report came from process {pid}, which is not part of the subject's process tree"
-                ));
+            if let Err(why) = identify(pid, probe_file, &nonce) {
+                no_report_why = Some(why);
             } else {
                 match serde_json::from_slice::<SubjectReport>(&bytes) {
                     Ok(report) => {
-                        let outside = look_from_outside(pid, &request);
+                        // The harness's own eyes first (they act inside), then the
+                        // outside view (which reads the host's state after the acts).
+                        let observe_req = crate::probe::observe::ObserveRequest {
+                            pid,
+                            hostname: format!("nsconform-o-{tag}"),
+                            domainname: format!("nsconform-od-{tag}"),
+                            mount_target: request.mount_target.clone(),
+                            marker: format!("nsconform-om-{tag}"),
+                            host_msqid: request.host_msqid,
+                            host_mq: request.host_mq.clone(),
+                        };
+                        let seen = observe(opts, &observe_req, deadline);
+                        let mut outside = look_from_outside(pid, &request);
+                        outside.observer_marker_on_host =
+                            host::mounts().iter().any(|m| m.source == observe_req.marker);
+                        match seen {
+                            Ok(seen) => outside.seen = Some(seen),
+                            Err(e) => outside.seen_error = Some(e),
+                        }
                         observation = Some((report, outside));
                     }
                     Err(e) => no_report_why = Some(format!("the message on the report channel is not a probe report ({e})")),
@@ -609,25 +717,31 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     }
     drop(ours);
 
-    // Wait for the subject to finish, up to the deadline.
+    // Wait for the subject to finish, up to the deadline (a pidfd, no polling).
     let mut exit = None;
-    while !timed_out {
-        match child.try_wait() {
-            Ok(Some(status)) => {
+    if !timed_out {
+        if crate::contain::wait_exit_until(child_pid, deadline) {
+            if let Ok(Some(status)) = child.try_wait() {
                 exit = Some(status.code().unwrap_or_else(|| {
                     128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
                 }));
-                break;
             }
-            Ok(None) if Instant::now() >= deadline => timed_out = true,
-            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(_) => break,
+        } else {
+            timed_out = true;
         }
     }
+    // Everything it started goes: its cgroup (whatever escaped the process tree with
+    // setsid, a double fork or a cleared environment), then its tree and group.
+    cg.kill_all(Duration::from_secs(2));
     kill_tree(child_pid, &tag_env);
     let _ = child.wait();
-    let stdout = out_t.join().unwrap_or_default();
-    let stderr = err_t.join().unwrap_or_default();
+    // Never wait on a pipe something outside the run holds open.
+    let grace = Instant::now() + Duration::from_millis(200);
+    let take = |rx: std::sync::mpsc::Receiver<crate::contain::Captured>| {
+        rx.recv_timeout(grace.saturating_duration_since(Instant::now()))
+            .unwrap_or_default()
+    };
+    let (stdout, stderr) = (take(out_rx), take(err_rx));
 
     // Put the host back as it was.
     let hostname_after = host::hostname();
@@ -648,9 +762,10 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
             ));
         }
     }
+    let observer_marker = format!("nsconform-om-{tag}");
     for m in host::mounts()
         .iter()
-        .filter(|m| m.source == request.marker)
+        .filter(|m| m.source == request.marker || m.source == observer_marker)
         .rev()
     {
         if nix::mount::umount2(m.mount_point.as_str(), nix::mount::MntFlags::MNT_DETACH).is_ok() {
@@ -689,8 +804,9 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     SubjectRun {
         command: argv,
         ending,
-        stdout_tail: tail(&stdout, 4000),
-        stderr_tail: tail(&stderr, 4000),
+        stdout_tail: stdout.tail_text(4000),
+        stderr_tail: stderr.tail_text(4000),
+        contained_in: cg.describe(),
         duration_ms: start.elapsed().as_millis() as u64,
         observation: if timed_out { None } else { observation },
         restored,
@@ -800,14 +916,37 @@ mod tests {
     #[test]
     fn expands_or_appends_the_probe() {
         let p = ["/p".to_string()];
-        let v = expand(&["unshare".into(), "{probe}".into(), "x".into()], &p);
-        assert_eq!(v, vec!["unshare", "/p", "subject", "--report-fd", "3", "x"]);
-        let v = expand(&["./container".into()], &p);
-        assert_eq!(v, vec!["./container", "/p", "subject", "--report-fd", "3"]);
-        let v = expand(&["sh".into(), "-c".into(), "exec {probe}".into()], &p);
-        assert_eq!(v[2], "exec /p subject --report-fd 3");
+        let v = expand(&["unshare".into(), "{probe}".into(), "x".into()], &p, "n0");
+        assert_eq!(
+            v,
+            vec![
+                "unshare",
+                "/p",
+                "subject",
+                "--report-fd",
+                "3",
+                "--nonce",
+                "n0",
+                "x"
+            ]
+        );
+        let v = expand(&["./container".into()], &p, "n0");
+        assert_eq!(
+            v,
+            vec![
+                "./container",
+                "/p",
+                "subject",
+                "--report-fd",
+                "3",
+                "--nonce",
+                "n0"
+            ]
+        );
+        let v = expand(&["sh".into(), "-c".into(), "exec {probe}".into()], &p, "n0");
+        assert_eq!(v[2], "exec /p subject --report-fd 3 --nonce n0");
         let p = ["/bin/nsconform".to_string(), "__probe".to_string()];
-        let v = expand(&["./container".into(), "{probe}".into()], &p);
+        let v = expand(&["./container".into(), "{probe}".into()], &p, "n0");
         assert_eq!(
             v,
             vec![
@@ -816,8 +955,27 @@ mod tests {
                 "__probe",
                 "subject",
                 "--report-fd",
-                "3"
+                "3",
+                "--nonce",
+                "n0"
             ]
         );
+    }
+
+    #[test]
+    fn the_probe_is_known_by_its_file_and_nonce() {
+        let me = std::process::id() as i32;
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let id = file_id(&exe).unwrap();
+        // This test process is not started with a nonce.
+        let e = identify(me, id, "nonce-that-is-not-there").unwrap_err();
+        assert!(e.contains("nonce"), "{e}");
+        // Another executable is not the probe.
+        let other = file_id(std::path::Path::new("/bin/sh")).unwrap();
+        let e = identify(me, other, "x").unwrap_err();
+        assert!(e.contains("not the probe"), "{e}");
+        assert!(identify(i32::MAX, id, "x").is_err());
+        assert_eq!(random_nonce().len(), 32);
+        assert_ne!(random_nonce(), random_nonce());
     }
 }

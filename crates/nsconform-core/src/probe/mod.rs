@@ -102,7 +102,8 @@ USAGE:
     nsconform-probe view                   print what this process sees
     nsconform-probe preflight              try to create each namespace type, report errnos
     nsconform-probe observe '<json>'       enter a subject probe's namespaces and act there
-    nsconform-probe subject [--report-fd N] run inside a subject: request and report on fd N (3)
+    nsconform-probe subject [--report-fd N] [--nonce X]
+                                           run inside a subject: request and report on fd N (3)
     nsconform-probe --help
 
 Output: one JSON object per line on stdout (subject: one message on fd N).
@@ -140,14 +141,20 @@ pub fn main_with(args: Vec<String>, lookup: Lookup) -> ! {
             std::process::exit(0)
         }
         Some("subject") => {
-            let fd = match args.get(1..) {
-                Some([flag, n]) if flag == "--report-fd" => n.parse().ok(),
-                Some([]) => Some(3),
-                _ => None,
-            };
+            // `--nonce X` only marks the process for the harness (it reads our command
+            // line from outside); nothing here depends on it.
+            let mut fd = Some(3);
+            let mut rest = args[1..].iter();
+            while let Some(a) = rest.next() {
+                match (a.as_str(), rest.next()) {
+                    ("--report-fd", Some(n)) => fd = n.parse().ok(),
+                    ("--nonce", Some(_)) => {}
+                    _ => fd = None,
+                }
+            }
             match fd {
                 Some(fd) => subject::main(fd),
-                None => usage_error("expected `subject [--report-fd N]`"),
+                None => usage_error("expected `subject [--report-fd N] [--nonce X]`"),
             }
         }
         Some("--help" | "-h" | "help") => {

@@ -208,6 +208,7 @@ fn run_subject(
         ));
     }
     let spec = subject::SubjectSpec {
+        limits: nsconform_core::contain::Limits::default(),
         argv,
         timeout: Duration::from_secs_f64(args.subject_timeout),
         probe_into: args.probe_into.clone(),
