@@ -62,6 +62,24 @@ pub struct SubjectObservation {
     pub outer_uid: u32,
 }
 
+impl SubjectObservation {
+    /// The harness's own observation inside the probe's namespaces, or the `error`
+    /// verdict saying why there is none (the harness's fault, not the subject's).
+    pub fn seen(&self) -> Result<&crate::probe::observe::Observed, crate::outcome::Verdict> {
+        match (&self.outside.seen, &self.outside.seen_error) {
+            (Some(s), _) if s.setns_error.is_none() => Ok(s),
+            (Some(s), _) => Err(crate::outcome::Verdict::error(format!(
+                "the harness could not enter the probe's namespaces to look for itself: {}",
+                s.setns_error.as_deref().unwrap_or("unknown")
+            ))),
+            (None, e) => Err(crate::outcome::Verdict::error(format!(
+                "the harness could not look inside the probe's namespaces: {}",
+                e.as_deref().unwrap_or("the observer did not run")
+            ))),
+        }
+    }
+}
+
 /// One line of a `uid_map`/`gid_map`: ids inside, ids outside, how many.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MapExtent {

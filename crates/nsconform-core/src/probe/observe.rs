@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 /// What the harness asks the observer to do.
-#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct ObserveRequest {
     /// The probe process, as the harness's PID namespace numbers it.
     pub pid: i32,
@@ -40,6 +40,9 @@ pub struct ObserveRequest {
 /// What the observer did and saw. Results are `"ok"` or the errno name.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct Observed {
+    /// What was asked (the names and marker the observer used).
+    #[serde(default)]
+    pub request: ObserveRequest,
     /// Namespace types of the probe that are not the observer's own (entered).
     pub entered: Vec<String>,
     /// Types the probe shares with the observer (the host's): never acted on.
@@ -145,7 +148,10 @@ fn uname_names() -> (String, String) {
 /// Observe the probe of `req` from inside its namespaces. Runs in a process of its own
 /// (it enters the namespaces for good).
 pub fn observe(req: &ObserveRequest) -> Observed {
-    let mut out = Observed::default();
+    let mut out = Observed {
+        request: req.clone(),
+        ..Observed::default()
+    };
     let pidfd = match pidfd_open(req.pid) {
         Ok(fd) => fd,
         Err(e) => {

@@ -5,7 +5,7 @@ use crate::host;
 use crate::kit::child::Fork;
 use crate::kit::fact::read_trim;
 use crate::kit::guard::{self, Guarded};
-use crate::kit::{facts, res};
+use crate::kit::{facts, res, OK};
 use crate::ns::Ns;
 use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
@@ -234,17 +234,17 @@ fn set_name_check(cx: &mut Cx, which: Name) -> CheckResult {
 
 /// UTS-02/03 for a subject: the probe's name change stays inside, the host keeps its own.
 fn subject_name(o: &SubjectObservation, which: Name) -> Verdict {
-    let (action, wanted, before, during, after) = match which {
+    let seen = match o.seen() {
+        Ok(s) => s,
+        Err(v) => return v,
+    };
+    let (before, during, after) = match which {
         Name::Host => (
-            &o.report.sethostname,
-            &o.request.hostname,
             &o.host_hostname_before,
             &o.outside.host_hostname_during,
             &o.host_hostname_after,
         ),
         Name::Domain => (
-            &o.report.setdomainname,
-            &o.request.domainname,
             &o.host_domainname_before,
             &o.outside.host_domainname_during,
             &o.host_domainname_after,
@@ -252,23 +252,33 @@ fn subject_name(o: &SubjectObservation, which: Name) -> Verdict {
     };
     let label = which.label();
     let mut e = Expect::new();
+    // Judged from the harness's own eyes: its observer entered the probe's UTS
+    // namespace (never the host's), set the name there and read it back with uname(2).
+    let own_ns = seen.entered.iter().any(|n| n == Ns::Uts.name());
     e.eq(
-        "UTS namespace differs from the host's (seen from outside)",
+        "UTS namespace of the probe differs from the host's (seen by the harness)",
         true,
-        o.outside
-            .ns_differs
-            .get(Ns::Uts.name())
-            .copied()
-            .unwrap_or(false),
+        own_ns,
     );
-    // Without a mapped root the probe has no capability in its UTS namespace and cannot
-    // change the name: that is the user mapping's failure (USER-26), not the UTS one's.
-    let refused = matches!(action, Action::Refused(errno) if errno == "EPERM");
-    if !refused {
+    let (set, read_back, wanted) = match (&seen.uts, which) {
+        (Some(u), Name::Host) => (
+            u.sethostname.clone(),
+            u.hostname.clone(),
+            seen.request.hostname.clone(),
+        ),
+        (Some(u), Name::Domain) => (
+            u.setdomainname.clone(),
+            u.domainname.clone(),
+            seen.request.domainname.clone(),
+        ),
+        (None, _) => ("not run".into(), String::new(), String::new()),
+    };
+    if own_ns {
+        e.eq(&format!("set{label} inside, by the harness"), OK.to_string(), set.clone());
         e.eq(
-            &format!("set{label} inside"),
-            Action::Done(wanted.clone()),
-            action.clone(),
+            &format!("{label} read back inside with uname(2)"),
+            wanted.clone(),
+            read_back.clone(),
         );
     }
     e.eq(
@@ -281,13 +291,12 @@ fn subject_name(o: &SubjectObservation, which: Name) -> Verdict {
         before,
         after,
     );
-    let summary = if refused {
-        format!("new UTS namespace, host {label} unchanged (set{label} refused inside: EPERM, no capability there)")
-    } else {
-        format!("{label} isolated; the host's is unchanged")
-    };
-    e.verdict(&summary)
-        .with_observed(json!({ "set_inside": matches!(action, Action::Done(v) if v == wanted), "host_unchanged": before == during && before == after }))
+    e.verdict(&format!("{label} isolated; the host's is unchanged"))
+        .with_observed(json!({
+            "own_uts_ns": own_ns,
+            "set_inside": set == OK && read_back == wanted,
+            "host_unchanged": before == during && before == after,
+        }))
 }
 
 // ---------------------------------------------------------------------------------
