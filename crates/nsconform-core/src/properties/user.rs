@@ -1359,10 +1359,8 @@ fn user_16_inside(cx: &Inside) -> Result<Value, StepError> {
     // glibc's wrapper dereferences a NULL timeval).
     let null = std::ptr::null::<libc::c_void>();
     // SAFETY: settimeofday(2) with two NULL pointers reads and writes no memory.
-    t.set(
-        "settimeofday",
-        sys_res(unsafe { libc::syscall(libc::SYS_settimeofday, null, null) }),
-    );
+    let settime = unsafe { libc::syscall(libc::SYS_settimeofday, null, null) };
+    t.set("settimeofday", sys_res(settime));
     t.set(
         "mknod",
         res(nix::sys::stat::mknod(
@@ -1373,10 +1371,8 @@ fn user_16_inside(cx: &Inside) -> Result<Value, StepError> {
         )),
     );
     // SAFETY: fd -1 and an empty C string: the capability check comes first, then EBADF.
-    t.set(
-        "finit_module",
-        sys_res(unsafe { libc::syscall(libc::SYS_finit_module, -1, c"".as_ptr(), 0) }),
-    );
+    let module = unsafe { libc::syscall(libc::SYS_finit_module, -1, c"".as_ptr(), 0) };
+    t.set("finit_module", sys_res(module));
     let target = dir.join("m");
     std::fs::create_dir(&target).step("create a mount point")?;
     t.set(
