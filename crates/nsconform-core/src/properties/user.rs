@@ -93,9 +93,7 @@ fn run_self_made<T: DeserializeOwned>(cx: &mut Cx, unprivileged: bool) -> Result
 
 /// (CapEff, CapPrm, CapBnd) of this process (0 when unreadable).
 fn caps() -> (u64, u64, u64) {
-    status("self").map_or((0, 0, 0), |s| {
-        (s.capeff, s.capprm, s.capbnd.unwrap_or(0))
-    })
+    status("self").map_or((0, 0, 0), |s| (s.capeff, s.capprm, s.capbnd.unwrap_or(0)))
 }
 
 /// The /proc/self/status an exec'd `cat` printed, parsed by procfs (None when the
@@ -462,11 +460,7 @@ fn user_04_check(cx: &mut Cx) -> CheckResult {
     };
     let f: [i64; 3] = cx.run(launch, Value::Null)?.facts()?;
     let mut e = Expect::new();
-    e.eq(
-        "bytes read from uid_map, gid_map, projid_map",
-        [0, 0, 0],
-        f,
-    );
+    e.eq("bytes read from uid_map, gid_map, projid_map", [0, 0, 0], f);
     Ok(e.verdict("all three map files read empty")
         .with_observed(json!({"map_bytes": f})))
 }
@@ -765,11 +759,7 @@ fn user_08_check(cx: &mut Cx) -> CheckResult {
         .collect();
     let mut e = Expect::new();
     f.cases.judge(&mut e, "errno of the write", &expected);
-    e.eq(
-        "a valid line followed by NUL and junk",
-        OK,
-        f.nul.as_str(),
-    );
+    e.eq("a valid line followed by NUL and junk", OK, f.nul.as_str());
     e.eq(
         "map after the NUL-terminated write",
         format!("0 {} 1", f.u),
@@ -777,7 +767,9 @@ fn user_08_check(cx: &mut Cx) -> CheckResult {
     );
     Ok(e.verdict("malformed writes are EINVAL, NUL ends input")
         .with_errno("EINVAL")
-        .with_observed(json!({"cases": f.cases, "nul_terminated_write": f.nul, "pwrite_at_1": f.pwrite})))
+        .with_observed(
+            json!({"cases": f.cases, "nul_terminated_write": f.nul, "pwrite_at_1": f.pwrite}),
+        ))
 }
 
 // ---------------------------------------------------------------------------------
@@ -957,13 +949,19 @@ fn user_11_inside(cx: &Inside) -> Result<Value, StepError> {
     let mut c = map_target(user_flag(cx)?)?;
     let gid = format!("0 {g} 1\n");
     let mut t = Table::new();
-    t.set("gid_before_deny", write_res(&c.proc("gid_map"), gid.as_bytes()));
+    t.set(
+        "gid_before_deny",
+        write_res(&c.proc("gid_map"), gid.as_bytes()),
+    );
     t.set(
         "uid",
         write_res(&c.proc("uid_map"), format!("0 {u} 1\n").as_bytes()),
     );
     t.set("deny", write_res(&c.proc("setgroups"), b"deny"));
-    t.set("gid_after_deny", write_res(&c.proc("gid_map"), gid.as_bytes()));
+    t.set(
+        "gid_after_deny",
+        write_res(&c.proc("gid_map"), gid.as_bytes()),
+    );
     c.result::<()>()?;
     facts(&t)
 }
@@ -1591,12 +1589,7 @@ pub const USER_19: Property = Property {
 fn set_ids(ids: &[u32]) -> Vec<[String; 2]> {
     use nix::unistd::{setgid, setuid, Gid, Uid};
     ids.iter()
-        .map(|&i| {
-            [
-                res(setuid(Uid::from_raw(i))),
-                res(setgid(Gid::from_raw(i))),
-            ]
-        })
+        .map(|&i| [res(setuid(Uid::from_raw(i))), res(setgid(Gid::from_raw(i)))])
         .collect()
 }
 
@@ -1689,7 +1682,11 @@ fn user_20_check(cx: &mut Cx) -> CheckResult {
     let overflow_line = format!("{ou} {ou} {ou} {ou}");
     let mut e = Expect::new();
     e.eq("owner of / (root, unmapped)", [ou, og], f.root_dir);
-    e.eq("Uid line of PID 1", overflow_line.clone(), f.init_uid.clone());
+    e.eq(
+        "Uid line of PID 1",
+        overflow_line.clone(),
+        f.init_uid.clone(),
+    );
     e.eq(
         "initial namespace's uid_map read inside (field 2 unmapped)",
         "0 4294967295 4294967295",
@@ -2084,11 +2081,8 @@ pub const USER_25: Property = Property {
     inside: Some(user_25_inside),
     check: user_25_check,
 };
-const USER_25_EXPECTED: &[(&str, &str)] = &[
-    ("bad_format", "EINVAL"),
-    ("range", OK),
-    ("second", "EPERM"),
-];
+const USER_25_EXPECTED: &[(&str, &str)] =
+    &[("bad_format", "EINVAL"), ("range", OK), ("second", "EPERM")];
 
 #[derive(Serialize, Deserialize, Debug)]
 struct User25 {
