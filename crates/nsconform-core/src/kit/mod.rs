@@ -13,6 +13,7 @@
 pub mod child;
 pub mod fact;
 pub mod guard;
+pub mod ids;
 pub mod nsfd;
 pub mod nsops;
 pub mod proc;

@@ -1,12 +1,13 @@
 //! CG properties: cgroup_namespaces(7).
 
-use super::user::{fork_with, self_made, try_write};
 use crate::harness::Cx;
 use crate::host;
+use crate::kit::ids::SelfMade;
+use crate::kit::{facts, res, write_res, Fork, OK};
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{Inside, Launch, StepError, StepExt};
 use crate::spec::{Area, CheckResult, Control, Prereq, Property};
-use nix::sched::{unshare, CloneFlags};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -40,6 +41,8 @@ pub fn relative(target: &str, root: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------
+/// CG-01: after CLONE_NEWCGROUP the creator's /proc/self/cgroup shows `/` for every
+/// hierarchy. cgroup_namespaces(7).
 pub const CG_01: Property = Property {
     id: "CG-01",
     area: Area::Cg,
@@ -55,7 +58,7 @@ pub const CG_01: Property = Property {
 };
 
 fn cg_01_inside(_: &Inside) -> Result<Value, StepError> {
-    Ok(json!(cgroup_paths("self")))
+    facts(&cgroup_paths("self"))
 }
 
 fn cg_01_check(cx: &mut Cx) -> CheckResult {
@@ -84,7 +87,30 @@ fn cg_01_check(cx: &mut Cx) -> CheckResult {
     })))
 }
 
+/// CG-01 for a subject: the probe is in a cgroup namespace of its own (seen from
+/// outside), whose root is its own cgroup, so /proc/self/cgroup shows `/` everywhere.
+fn cg_01_subject(o: &crate::observation::SubjectObservation) -> Verdict {
+    let lines = &o.report.view.cgroup;
+    let at_root = !lines.is_empty() && lines.iter().all(|l| l.ends_with(":/"));
+    let mut e = Expect::new();
+    e.eq(
+        "cgroup namespace differs from the host's (seen from outside; CLONE_NEWCGROUP)",
+        true,
+        o.outside.ns_differs.get("cgroup").copied().unwrap_or(false),
+    );
+    e.that(
+        "/proc/self/cgroup inside shows the namespace root `/` for every hierarchy",
+        at_root,
+        "every line ends in `:/`",
+        lines.join(" "),
+    );
+    e.verdict("own cgroup namespace rooted at the probe's cgroup")
+        .with_observed(json!({ "at_root": at_root }))
+}
+
 // ---------------------------------------------------------------------------------
+/// CG-02: other processes' cgroup paths are relative to the reader's namespace root.
+/// cgroup_namespaces(7).
 pub const CG_02: Property = Property {
     id: "CG-02",
     area: Area::Cg,
@@ -100,7 +126,7 @@ pub const CG_02: Property = Property {
 };
 
 fn cg_02_inside(_: &Inside) -> Result<Value, StepError> {
-    Ok(json!(cgroup_paths("1")))
+    facts(&cgroup_paths("1"))
 }
 
 fn cg_02_check(cx: &mut Cx) -> CheckResult {
@@ -135,6 +161,8 @@ fn cg_02_check(cx: &mut Cx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------------------------
+/// CG-03: the namespace root is the creator's cgroup at creation and stays put when the
+/// creator is migrated. cgroup_namespaces(7).
 pub const CG_03: Property = Property {
     id: "CG-03",
     area: Area::Cg,
@@ -149,30 +177,51 @@ pub const CG_03: Property = Property {
     check: cg_03_check,
 };
 
+#[derive(Serialize, Deserialize, Debug)]
+struct Cg03Args {
+    #[serde(flatten)]
+    made: SelfMade,
+    #[serde(default)]
+    dirs: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Cg03Facts {
+    at_creation: BTreeMap<String, String>,
+    /// The mover's writes into `<dir>/b/cgroup.procs`, one per hierarchy.
+    moves: Vec<String>,
+    after_move: BTreeMap<String, String>,
+}
+
 fn cg_03_inside(cx: &Inside) -> Result<Value, StepError> {
-    let dirs: Vec<String> = serde_json::from_value(cx.args["dirs"].clone()).unwrap_or_default();
+    let args: Cg03Args = cx.args()?;
+    let dirs = args.dirs;
     let me = nix::unistd::getpid().as_raw();
     let moved = dirs.clone();
-    let mover = fork_with(CloneFlags::empty(), move |_| {
-        Ok(json!(moved
-            .iter()
-            .map(|d| try_write(&format!("{d}/b/cgroup.procs"), me.to_string().as_bytes()))
-            .collect::<Vec<_>>()))
-    })?;
+    let mut mover = Fork::new("move the probe to the sibling cgroup")
+        .gated()
+        .spawn(move |_| {
+            moved
+                .iter()
+                .map(|d| write_res(&format!("{d}/b/cgroup.procs"), me.to_string().as_bytes()))
+                .collect::<Vec<_>>()
+        })?;
     for d in &dirs {
-        if let Some(e) = try_write(&format!("{d}/a/cgroup.procs"), b"0") {
+        let r = write_res(&format!("{d}/a/cgroup.procs"), b"0");
+        if r != OK {
             return Err(StepError::new(
                 format!("move into {d}/a"),
-                Some(e),
+                Some(r),
                 "refused",
             ));
         }
     }
-    if cx.args["create_cgroup"].as_bool().unwrap_or(false) {
-        unshare(CloneFlags::CLONE_NEWCGROUP).step("unshare(CLONE_NEWCGROUP)")?;
+    let flags = args.made.cgroup();
+    if !flags.is_empty() {
+        nix::sched::unshare(flags).step("unshare(CLONE_NEWCGROUP)")?;
     }
     let at_creation = cgroup_paths("self");
-    let moves = mover.release()?;
+    let moves: Vec<String> = mover.result()?;
     let after_move = cgroup_paths("self");
     // Leave the test cgroups so the harness can remove them.
     for d in &dirs {
@@ -180,10 +229,14 @@ fn cg_03_inside(cx: &Inside) -> Result<Value, StepError> {
             .parent()
             .map(|p| p.display().to_string());
         if let Some(p) = parent {
-            let _ = try_write(&format!("{p}/cgroup.procs"), b"0");
+            let _ = write_res(&format!("{p}/cgroup.procs"), b"0");
         }
     }
-    Ok(json!({"at_creation": at_creation, "moves": moves, "after_move": after_move}))
+    facts(&Cg03Facts {
+        at_creation,
+        moves,
+        after_move,
+    })
 }
 
 /// Mount points of the v2 hierarchy and of one v1 hierarchy, with their /proc/self/cgroup keys.
@@ -238,17 +291,19 @@ fn cg_03_check(cx: &mut Cx) -> CheckResult {
         }
         dirs.push(base);
     }
-    let (l, mut args) = self_made(cx, Launch::host().cgroup(), false);
-    args["dirs"] = json!(dirs);
+    let (l, made) = cx.self_made(Launch::host().cgroup(), false);
+    let args = json!(Cg03Args {
+        made: SelfMade::of(made)?,
+        dirs: dirs.clone(),
+    });
     let run = cx.run_exact(l, args, |_| Ok(()));
     cleanup(&dirs);
-    let f = run?.facts;
+    let f: Cg03Facts = run?.facts()?;
     let mut e = Expect::new();
     let mut labels = Vec::new();
     for (key, _) in &hier {
-        let pick = |which: &str| -> Option<String> {
-            f[which]
-                .as_object()?
+        let pick = |paths: &BTreeMap<String, String>| -> Option<String> {
+            paths
                 .iter()
                 .find(|(k, _)| {
                     if key == "0:" {
@@ -259,7 +314,7 @@ fn cg_03_check(cx: &mut Cx) -> CheckResult {
                             .is_some_and(|c| c.split(',').any(|x| x == key))
                     }
                 })
-                .and_then(|(_, v)| v.as_str().map(str::to_string))
+                .map(|(_, v)| v.clone())
         };
         let label = if key == "0:" {
             "v2".to_string()
@@ -269,18 +324,18 @@ fn cg_03_check(cx: &mut Cx) -> CheckResult {
         e.eq(
             &format!("{label} path right after unshare"),
             Some("/".to_string()),
-            pick("at_creation"),
+            pick(&f.at_creation),
         );
         e.eq(
             &format!("{label} path after migration to the sibling cgroup"),
             Some("/../b".to_string()),
-            pick("after_move"),
+            pick(&f.after_move),
         );
         labels.push(label);
     }
     Ok(
         e.verdict("the namespace root stays at the creation-time cgroup")
-            .with_observed(json!({"hierarchies": labels, "moves": f["moves"]})),
+            .with_observed(json!({"hierarchies": labels, "moves": f.moves})),
     )
 }
 
@@ -294,6 +349,8 @@ fn cleanup(dirs: &[String]) {
 }
 
 // ---------------------------------------------------------------------------------
+/// CG-04: inherited cgroup mounts show their root relative to the namespace root; an own
+/// cgroup2 mount is rooted at `/`. cgroup_namespaces(7).
 pub const CG_04: Property = Property {
     id: "CG-04",
     area: Area::Cg,
@@ -322,12 +379,21 @@ fn cgroup_mounts() -> Vec<(String, String, String)> {
         .collect()
 }
 
+#[derive(Serialize, Deserialize, Debug)]
+struct Cg04Facts {
+    /// (mount point, root, fs type) of the cgroup mounts inherited from the harness.
+    inherited: Vec<(String, String, String)>,
+    /// Root of the cgroup2 mount made inside, as mountinfo shows it.
+    own_root: Option<String>,
+    mount: String,
+}
+
 fn cg_04_inside(cx: &Inside) -> Result<Value, StepError> {
     let inherited = cgroup_mounts();
     let target = cx.workdir()?.join("cg2");
     std::fs::create_dir(&target).step("create a mount point")?;
     // Refused (EPERM) when the cgroup namespace is not owned by our user namespace.
-    let mount = super::user::nix_errno(nix::mount::mount(
+    let mount = res(nix::mount::mount(
         Some("cgroup2"),
         &target,
         Some("cgroup2"),
@@ -339,26 +405,29 @@ fn cg_04_inside(cx: &Inside) -> Result<Value, StepError> {
         .into_iter()
         .find(|(mp, _, _)| *mp == t)
         .map(|m| m.1);
-    Ok(json!({"inherited": inherited, "own_root": own, "mount": mount}))
+    facts(&Cg04Facts {
+        inherited,
+        own_root: own,
+        mount,
+    })
 }
 
 fn cg_04_check(cx: &mut Cx) -> CheckResult {
     let host_mounts = cgroup_mounts();
     let mut l = cx.prepare(Launch::host().user().mnt().cgroup());
-    super::user::scratch_for(cx, &mut l)?;
+    cx.scratch_for(&mut l)?;
     l.hold = true;
     let mut probe = BTreeMap::new();
-    let f = cx
+    let f: Cg04Facts = cx
         .run_exact(l, Value::Null, |run| {
             probe = cgroup_paths(&run.host_pid.expect("held").to_string());
             Ok(())
         })?
-        .facts;
+        .facts()?;
     // The probe's cgroup per hierarchy (host view), by mount point.
     let mut e = Expect::new();
     let mut outside = 0;
-    let inherited: Vec<(String, String, String)> =
-        serde_json::from_value(f["inherited"].clone()).unwrap_or_default();
+    let inherited = &f.inherited;
     for (mp, _, fs) in &host_mounts {
         let Some(path) = mount_cgroup(&probe, mp, fs) else {
             continue;
@@ -374,11 +443,11 @@ fn cg_04_check(cx: &mut Cx) -> CheckResult {
             got,
         );
     }
-    e.eq("mount cgroup2 inside", None, super::user::fs(&f, "mount"));
+    e.eq("mount cgroup2 inside", OK, f.mount.as_str());
     e.eq(
         "root of the cgroup2 mount made inside",
         Some("/".to_string()),
-        super::user::fs(&f, "own_root"),
+        f.own_root.clone(),
     );
     if outside == 0 {
         return Ok(Verdict::skip(
@@ -387,7 +456,7 @@ fn cg_04_check(cx: &mut Cx) -> CheckResult {
     }
     Ok(
         e.verdict("inherited mount roots are relative; the own mount is rooted at /")
-            .with_observed(json!({"inherited_outside_root": outside, "own_root": f["own_root"]})),
+            .with_observed(json!({"inherited_outside_root": outside, "own_root": f.own_root})),
     )
 }
 
@@ -407,25 +476,4 @@ fn mount_cgroup(probe: &BTreeMap<String, String>, mp: &str, fs: &str) -> Option<
             })
         })
         .map(|(_, v)| v.clone())
-}
-
-/// CG-01 for a subject: the probe is in a cgroup namespace of its own (seen from
-/// outside), whose root is its own cgroup, so /proc/self/cgroup shows `/` everywhere.
-fn cg_01_subject(o: &crate::observation::SubjectObservation) -> Verdict {
-    let lines = &o.report.view.cgroup;
-    let at_root = !lines.is_empty() && lines.iter().all(|l| l.ends_with(":/"));
-    let mut e = Expect::new();
-    e.eq(
-        "cgroup namespace differs from the host's (seen from outside; CLONE_NEWCGROUP)",
-        true,
-        o.outside.ns_differs.get("cgroup").copied().unwrap_or(false),
-    );
-    e.that(
-        "/proc/self/cgroup inside shows the namespace root `/` for every hierarchy",
-        at_root,
-        "every line ends in `:/`",
-        lines.join(" "),
-    );
-    e.verdict("own cgroup namespace rooted at the probe's cgroup")
-        .with_observed(json!({ "at_root": at_root }))
 }
