@@ -17,9 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::os::unix::fs::MetadataExt;
 
-/// Re-exported while `properties/nsfs.rs` still names it as `super::user::SCRATCH_ID`
-/// (its own refactor moves it onto the kit).
-pub use crate::kit::userns::SCRATCH_ID;
+use crate::kit::userns::SCRATCH_ID;
 
 pub const ALL: &[Property] = &[
     USER_01, USER_02, USER_03, USER_04, USER_05, USER_06, USER_07, USER_08, USER_09, USER_10,

@@ -9,7 +9,6 @@ use crate::kit::{facts, res, OK};
 use crate::ns::Ns;
 use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
-use crate::probe::subject::Action;
 use crate::probe::{Inside, Launch, StepError, StepExt};
 use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::sched::{unshare, CloneFlags};
@@ -274,7 +273,11 @@ fn subject_name(o: &SubjectObservation, which: Name) -> Verdict {
         (None, _) => ("not run".into(), String::new(), String::new()),
     };
     if own_ns {
-        e.eq(&format!("set{label} inside, by the harness"), OK.to_string(), set.clone());
+        e.eq(
+            &format!("set{label} inside, by the harness"),
+            OK.to_string(),
+            set.clone(),
+        );
         e.eq(
             &format!("{label} read back inside with uname(2)"),
             wanted.clone(),
