@@ -45,7 +45,7 @@ pub struct Outside {
 }
 
 /// Everything known about one subject run, the input of every subject judge.
-#[derive(Serialize, Deserialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct SubjectObservation {
     pub request: SubjectRequest,
     pub report: SubjectReport,

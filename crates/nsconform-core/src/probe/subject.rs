@@ -34,8 +34,14 @@ pub enum Action {
     Refused(String),
 }
 
+impl Default for Action {
+    fn default() -> Self {
+        Action::Refused("not run".into())
+    }
+}
+
 /// What the probe reports from inside a subject.
-#[derive(Serialize, Deserialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct SubjectReport {
     /// The view before any action.
     pub view: View,

@@ -90,22 +90,34 @@ fn cg_01_check(cx: &mut Cx) -> CheckResult {
 /// CG-01 for a subject: the probe is in a cgroup namespace of its own (seen from
 /// outside), whose root is its own cgroup, so /proc/self/cgroup shows `/` everywhere.
 fn cg_01_subject(o: &crate::observation::SubjectObservation) -> Verdict {
-    let lines = &o.report.view.cgroup;
+    let seen = match o.seen() {
+        Ok(s) => s,
+        Err(v) => return v,
+    };
+    let own_ns = seen.entered.iter().any(|n| n == "cgroup");
+    let text = seen
+        .cgroup
+        .as_ref()
+        .map(|c| c.probe_cgroup.clone())
+        .unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
     let at_root = !lines.is_empty() && lines.iter().all(|l| l.ends_with(":/"));
     let mut e = Expect::new();
     e.eq(
-        "cgroup namespace differs from the host's (seen from outside; CLONE_NEWCGROUP)",
+        "cgroup namespace of the probe differs from the host's (seen by the harness; CLONE_NEWCGROUP)",
         true,
-        o.outside.ns_differs.get("cgroup").copied().unwrap_or(false),
+        own_ns,
     );
-    e.that(
-        "/proc/self/cgroup inside shows the namespace root `/` for every hierarchy",
-        at_root,
-        "every line ends in `:/`",
-        lines.join(" "),
-    );
+    if own_ns {
+        e.that(
+            "the probe's /proc/<pid>/cgroup, read inside its cgroup namespace, shows the root `/` for every hierarchy",
+            at_root,
+            "every line ends in `:/`",
+            lines.join(" "),
+        );
+    }
     e.verdict("own cgroup namespace rooted at the probe's cgroup")
-        .with_observed(json!({ "at_root": at_root }))
+        .with_observed(json!({ "own_cgroup_ns": own_ns, "at_root": at_root }))
 }
 
 // ---------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ use crate::mountinfo;
 use crate::ns::{self, Ns};
 use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
-use crate::probe::subject::Action;
 use crate::probe::{Inside, Launch, StepError, StepExt};
 use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::mount::{mount, MsFlags};
@@ -371,40 +370,43 @@ fn mnt_01_check(cx: &mut Cx) -> CheckResult {
 /// MNT-01 for a subject: the probe's tmpfs is in its own mount table (read from outside)
 /// and never appeared in the host's, even under a shared host directory.
 fn mnt_01_subject(o: &SubjectObservation) -> Verdict {
-    let mounted = matches!(o.report.mount, Action::Done(_));
+    let seen = match o.seen() {
+        Ok(s) => s,
+        Err(v) => return v,
+    };
+    let own_ns = seen.entered.iter().any(|n| n == Ns::Mnt.name());
+    let mounted = seen.mnt.as_ref().is_some_and(|m| m.mount == OK);
     let mut e = Expect::new();
     e.eq(
-        "mount namespace differs from the host's (seen from outside)",
+        "mount namespace of the probe differs from the host's (seen by the harness)",
         true,
-        o.outside.ns_differs.get("mnt").copied().unwrap_or(false),
+        own_ns,
     );
-    // Without capability in its mount namespace (no mapped root) the probe cannot mount:
-    // the user mapping's failure (USER-26); the namespace itself is still checked.
-    let refused = matches!(&o.report.mount, Action::Refused(errno) if errno == "EPERM");
-    if !refused {
-        e.that(
-            "tmpfs mount inside",
-            mounted,
-            "mounted",
-            format!("{:?}", o.report.mount),
-        );
-        e.eq(
-            "tmpfs in the probe's mount table (read from outside)",
-            true,
-            o.outside.marker_in_probe_mounts,
-        );
-    }
+    // Whether or not a test mount could be made, a mount that shares a peer group with
+    // the host's propagates both ways (mount_namespaces(7) "Shared subtrees").
+    e.that(
+        "no mount of the probe's namespace is a peer of a host mount",
+        o.outside.shared_with_host.is_empty(),
+        "no shared peer group with the host",
+        o.outside.shared_with_host.join(", "),
+    );
     e.eq(
-        "tmpfs in the host's mount table (propagation cut by making / rprivate?)",
+        "the harness's tmpfs mounted inside reached the host's mount table",
+        false,
+        o.outside.observer_marker_on_host,
+    );
+    e.eq(
+        "the probe's tmpfs reached the host's mount table",
         false,
         o.outside.marker_on_host,
     );
-    e.verdict(if refused {
-        "new mount namespace; the probe could not mount (EPERM, no capability there)"
-    } else {
-        "mounts made inside are invisible to the host"
-    })
-    .with_observed(json!({ "mounted_inside": mounted, "leaked_to_host": o.outside.marker_on_host }))
+    e.verdict("mounts made inside are invisible to the host")
+        .with_observed(json!({
+            "own_mnt_ns": own_ns,
+            "mounted_inside": mounted,
+            "shared_with_host": !o.outside.shared_with_host.is_empty(),
+            "leaked_to_host": o.outside.marker_on_host || o.outside.observer_marker_on_host,
+        }))
 }
 
 // ---------------------------------------------------------------------------------
@@ -1999,4 +2001,46 @@ fn mnt_17_check(cx: &mut Cx) -> CheckResult {
         e.verdict("mount namespace ids are consistent across nsfs, listmount and statmount")
             .with_observed(serde_json::to_value(&f).unwrap_or_default()),
     )
+}
+
+#[cfg(test)]
+mod subject_tests {
+    use super::*;
+    use crate::outcome::Outcome;
+    use crate::probe::observe::{MntSeen, Observed};
+
+    fn observed(mount: &str, shared: Vec<String>) -> SubjectObservation {
+        let mut o = SubjectObservation::default();
+        o.outside.seen = Some(Observed {
+            entered: vec!["mnt".into()],
+            mnt: Some(MntSeen {
+                target: "/tmp".into(),
+                mount: mount.into(),
+            }),
+            ..Observed::default()
+        });
+        o.outside.shared_with_host = shared;
+        o
+    }
+
+    #[test]
+    fn mnt_01_fails_a_shared_peer_group_even_without_a_mount() {
+        assert_eq!(mnt_01_subject(&observed(OK, vec![])).outcome, Outcome::Pass);
+        let v = mnt_01_subject(&observed(
+            "EPERM",
+            vec!["/tmp/s (peer of the host's /tmp/s)".into()],
+        ));
+        assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+        let mut leaked = observed(OK, vec![]);
+        leaked.outside.observer_marker_on_host = true;
+        assert_eq!(mnt_01_subject(&leaked).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn mnt_01_without_the_harness_s_eyes_is_an_error() {
+        let mut o = observed(OK, vec![]);
+        o.outside.seen = None;
+        o.outside.seen_error = Some("EPERM".into());
+        assert_eq!(mnt_01_subject(&o).outcome, Outcome::Error);
+    }
 }

@@ -243,19 +243,26 @@ fn pid_01_subject(o: &SubjectObservation) -> Verdict {
         None => false,
     };
     e.that(
-        "/proc inside is a procfs of the new PID namespace (fresh /proc mounted)",
+        "/proc inside lists the probe and no host PIDs",
         proc_private,
         format!("a procfs listing PID {inner} and not host PIDs"),
         match &o.outside.proc_pids {
             Some(p) if p.len() > 12 => format!("{} processes, host PIDs among them", p.len()),
-            Some(p) => format!("{p:?}"),
+            Some(p) => p.iter().map(i32::to_string).collect::<Vec<_>>().join(" "),
             None => "no procfs at /proc".into(),
         },
     );
-    e.eq(
-        "probe's own getpid() agrees with NSpid",
-        inner,
-        o.report.view.pid,
+    // A procfs of the parent PID namespace, or a tmpfs dressed up with a directory `1`,
+    // is not the probe's own: its PID 1 must be in the probe's PID namespace.
+    let own_procfs = o.outside.proc_is_own_pidns == Some(true);
+    e.that(
+        "the procfs at /proc belongs to the probe's own PID namespace (its PID 1 is there)",
+        own_procfs,
+        "/proc/1/ns/pid inside is the probe's PID namespace",
+        match o.outside.proc_is_own_pidns {
+            Some(false) => "another PID namespace's procfs, or not a procfs".to_string(),
+            _ => "unreadable from outside".to_string(),
+        },
     );
     let what = if inner == 1 {
         "probe is PID 1 of a new PID namespace with a private /proc".to_string()
@@ -266,6 +273,8 @@ fn pid_01_subject(o: &SubjectObservation) -> Verdict {
         "new_pid_ns": new_ns,
         "pid_inside": inner,
         "proc_private": proc_private,
+        "procfs_of_own_pid_ns": own_procfs,
+        "report_agrees": o.report.view.pid == inner,
     }))
 }
 
@@ -2461,4 +2470,34 @@ fn pid_22_check(cx: &mut Cx) -> CheckResult {
             "pid_in_pidns_child": f.pid_in_pidns_child,
             "pid_in_pidns_self": f.pid_in_pidns_self,
         })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Outcome;
+
+    fn probe_as_pid_1(procfs_own: Option<bool>, listed: Option<Vec<i32>>) -> SubjectObservation {
+        let mut o = SubjectObservation::default();
+        o.outside.ns_differs.insert("pid".into(), true);
+        o.outside.nspid = vec![4242, 1];
+        o.outside.proc_pids = listed;
+        o.outside.proc_is_own_pidns = procfs_own;
+        o
+    }
+
+    #[test]
+    fn pid_01_needs_the_probes_own_procfs() {
+        let good = probe_as_pid_1(Some(true), Some(vec![1]));
+        assert_eq!(pid_01_subject(&good).outcome, Outcome::Pass);
+        // A tmpfs holding an empty directory `1` lists "PID 1" but is not a procfs.
+        let fake = probe_as_pid_1(Some(false), Some(vec![1]));
+        assert_eq!(pid_01_subject(&fake).outcome, Outcome::Fail);
+        // The parent namespace's procfs lists host PIDs.
+        let parent = probe_as_pid_1(Some(false), Some(vec![1, 4242, 99]));
+        assert_eq!(pid_01_subject(&parent).outcome, Outcome::Fail);
+        let mut flat = probe_as_pid_1(Some(true), Some(vec![1]));
+        flat.outside.nspid = vec![4242];
+        assert_eq!(pid_01_subject(&flat).outcome, Outcome::Fail);
+    }
 }

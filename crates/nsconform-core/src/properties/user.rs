@@ -2208,25 +2208,82 @@ fn user_26_check(cx: &mut Cx) -> CheckResult {
 /// USER-26 for a subject: the probe is in a new user namespace whose uid_map (read from
 /// outside) maps root inside to an id outside, and it runs as root there.
 fn user_26_subject(o: &SubjectObservation) -> Verdict {
-    let map = squash(&o.outside.uid_map);
-    let root_mapped = map.lines().any(|l| l.split(' ').next() == Some("0"));
+    use crate::observation::{map_id, parse_id_map};
+    let own_ns = o.outside.ns_differs.get("user").copied().unwrap_or(false);
     let mut e = Expect::new();
     e.eq(
         "user namespace differs from the host's (seen from outside)",
         true,
-        o.outside.ns_differs.get("user").copied().unwrap_or(false),
+        own_ns,
     );
+    // Every line of the map, as the harness reads it from outside.
+    let (root_outside, map_text) = match parse_id_map(&o.outside.uid_map) {
+        Ok(map) => (
+            map_id(&map, 0),
+            map.iter()
+                .map(|x| format!("{} {} {}", x.inside, x.outside, x.count))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Err(why) => (None, why),
+    };
     e.that(
         "uid_map maps root inside (read from outside)",
-        root_mapped,
-        "a line `0 <outer uid> <count>`",
-        if map.is_empty() {
+        root_outside.is_some(),
+        "a line mapping uid 0 inside",
+        if map_text.is_empty() {
             "empty (no uid_map written)".to_string()
         } else {
-            map.clone()
+            map_text.clone()
         },
     );
-    e.eq("uid inside", 0, o.report.view.uid);
+    // Root inside must not be root outside: a map `0 0 N` gives the container the
+    // host's root (and nothing the kernel isolates would stop it).
+    if let Some(x) = root_outside {
+        e.that(
+            "root inside maps to an unprivileged id outside",
+            x != 0,
+            "an id other than 0",
+            format!("uid {x}"),
+        );
+    }
     e.verdict("root inside a new user namespace, mapped to an unprivileged id outside")
-        .with_observed(json!({ "root_mapped": root_mapped, "uid_inside": o.report.view.uid }))
+        .with_observed(json!({
+            "own_user_ns": own_ns,
+            "root_mapped": root_outside.is_some(),
+            "root_is_host_root": root_outside == Some(0),
+            "report_agrees": o.report.view.uid == 0,
+        }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Outcome;
+
+    fn with_map(map: &str) -> SubjectObservation {
+        let mut o = SubjectObservation::default();
+        o.outside.ns_differs.insert("user".into(), true);
+        o.outside.uid_map = map.into();
+        o
+    }
+
+    #[test]
+    fn user_26_refuses_maps_that_make_root_host_root() {
+        for bad in ["0 0 1", "         0          0 4294967295", "", "0 x 1"] {
+            let v = user_26_subject(&with_map(bad));
+            assert_eq!(v.outcome, Outcome::Fail, "{bad:?}: {v:?}");
+        }
+        let mut shared = with_map("0 100000 65536");
+        shared.outside.ns_differs.insert("user".into(), false);
+        assert_eq!(user_26_subject(&shared).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn user_26_reads_every_map_line() {
+        for good in ["0 100000 65536", "1000 0 1\n0 100000 1000\n", "0 65534 1\n"] {
+            let v = user_26_subject(&with_map(good));
+            assert_eq!(v.outcome, Outcome::Pass, "{good:?}: {v:?}");
+        }
+    }
 }
