@@ -7,7 +7,7 @@
 
 use nsconform_core::catalogue::{Control, Property};
 use nsconform_core::env::Env;
-use nsconform_core::harness::{self, ProbeCommand, RunOptions};
+use nsconform_core::harness::{ProbeCommand, RunOptions};
 use nsconform_core::run::{self, PropertyResult};
 use std::path::PathBuf;
 

@@ -62,6 +62,16 @@ fn grade(argv: &[String], timeout: Duration) -> (subject::SubjectRun, BTreeMap<S
     (run, verdicts)
 }
 
+/// Run as root, a correct rootless container is started unprivileged: `unshare -r` run by
+/// root maps root inside to root outside, which USER-26 rightly fails.
+fn as_unprivileged(cmd: &str) -> String {
+    if root() {
+        format!("setpriv --reuid 100000 --regid 100000 --clear-groups {cmd}")
+    } else {
+        cmd.to_string()
+    }
+}
+
 fn words(s: &str) -> Vec<String> {
     subject::split_command(s).unwrap()
 }
@@ -222,7 +232,7 @@ fn the_cli_grades_unshare_and_reports_json() {
             "--format",
             "json",
             "--subject",
-            "unshare -pfnuimC --mount-proc -r {probe}",
+            as_unprivileged("unshare -pfnuimC --mount-proc -r {probe}").as_str(),
         ],
     )
     .stdout_capture()
@@ -300,10 +310,15 @@ fn the_probe_runs_inside_a_foreign_root_filesystem() {
     for d in ["proc", "tmp", "dev"] {
         std::fs::create_dir(rootfs.path().join(d)).unwrap();
     }
-    let cmd = format!(
+    std::fs::set_permissions(
+        rootfs.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let cmd = as_unprivileged(&format!(
         "unshare -pfnuimCT -r --root={} --mount-proc {{probe}}",
         rootfs.path().display()
-    );
+    ));
     let opts = RunOptions::new(probe);
     let spec = SubjectSpec {
         limits: nsconform_core::contain::Limits::default(),

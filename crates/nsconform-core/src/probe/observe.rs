@@ -105,15 +105,6 @@ pub struct MntSeen {
     pub mount: String,
 }
 
-const TYPES: [(&str, i32); 6] = [
-    ("user", libc::CLONE_NEWUSER),
-    ("uts", libc::CLONE_NEWUTS),
-    ("ipc", libc::CLONE_NEWIPC),
-    ("net", libc::CLONE_NEWNET),
-    ("cgroup", libc::CLONE_NEWCGROUP),
-    ("mnt", libc::CLONE_NEWNS),
-];
-
 fn res<T>(r: nix::Result<T>) -> String {
     match r {
         Ok(_) => "ok".to_string(),
@@ -161,7 +152,13 @@ pub fn observe(req: &ObserveRequest) -> Observed {
     };
     let who = req.pid.to_string();
     let mut differ: BTreeMap<&str, i32> = BTreeMap::new();
-    for (name, flag) in TYPES {
+    // PID and time namespaces are judged from outside: setns into them affects only
+    // children, and the observer acts itself.
+    for row in crate::ns::TABLE
+        .iter()
+        .filter(|r| !matches!(r.ns, crate::ns::Ns::Pid | crate::ns::Ns::Time))
+    {
+        let (name, flag) = (row.name, row.flag);
         match (ns_inode(&who, name), ns_inode("self", name)) {
             (Ok(theirs), Ok(own)) if theirs != own => {
                 differ.insert(name, flag);
