@@ -65,6 +65,24 @@ fn usage_errors_exit_2_with_a_message() {
 }
 
 #[test]
+fn numbers_out_of_range_are_usage_errors_not_panics() {
+    for args in [
+        &["run", "UTS-01", "--timeout", "1e30"][..],
+        &["run", "UTS-01", "--timeout", "1e19"],
+        &["run", "UTS-01", "--timeout", "0"],
+        &["run", "UTS-01", "--timeout", "NaN"],
+        &["run", "--subject", "true", "--subject-timeout", "1e30"],
+        &["run", "UTS-01", "--rootless-as", "0"],
+        &["run", "UTS-01", "--rootless-as", "4294967295"],
+        &["run", "UTS-01", "--rootless-as", "65534:4294967295"],
+    ] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
 #[file_serial(host_state)]
 fn a_failing_property_exits_1() {
     if !nix::unistd::geteuid().is_root() {

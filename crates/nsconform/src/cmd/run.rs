@@ -1,13 +1,13 @@
 //! `nsconform run`: the catalogue (or a selection) on this kernel, or a subject.
 
 use super::{emit, rubric_for, want_color, Format, UsageError};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use nsconform_core::catalogue::Control;
 use nsconform_core::env::Env;
 use nsconform_core::harness::{self, RunOptions};
 use nsconform_core::report::Report;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -90,6 +90,17 @@ pub fn run(args: RunArgs) -> Result<i32> {
         None => None,
         Some(s) => {
             let ids = parse_ids(s).map_err(|e| UsageError(format!("--rootless-as: {e:#}")))?;
+            // 0 is root itself, and (uid_t)-1 means "unchanged" to setresuid(2): either
+            // would run the "rootless" checks as real root.
+            for (what, id) in [("uid", ids.0), ("gid", ids.1)] {
+                if id == 0 || id == u32::MAX {
+                    return Err(UsageError(format!(
+                        "--rootless-as: {what} {id} is not an unprivileged id (0 is root, \
+                         4294967295 means \"unchanged\"); use e.g. 65534"
+                    ))
+                    .into());
+                }
+            }
             if !nix::unistd::geteuid().is_root() {
                 return Err(
                     UsageError("--rootless-as needs root (it drops to that uid)".into()).into(),
@@ -100,12 +111,8 @@ pub fn run(args: RunArgs) -> Result<i32> {
     };
     let mut opts = probe_options()?;
     opts.rootless_as = rootless_as;
-    if !args.timeout.is_finite() || args.timeout <= 0.0 {
-        bail!(UsageError(
-            "--timeout must be a positive number of seconds".into()
-        ));
-    }
-    opts.timeout = Duration::from_secs_f64(args.timeout);
+    opts.timeout = nsconform_core::contain::timeout_from_secs(args.timeout, "--timeout")
+        .map_err(UsageError)?;
     if let Some(j) = args.jobs {
         opts.jobs = j.max(1);
     }
@@ -173,11 +180,9 @@ fn run_subject(
         )
         .into());
     }
-    if !args.subject_timeout.is_finite() || args.subject_timeout <= 0.0 {
-        return Err(
-            UsageError("--subject-timeout must be a positive number of seconds".into()).into(),
-        );
-    }
+    let subject_timeout =
+        nsconform_core::contain::timeout_from_secs(args.subject_timeout, "--subject-timeout")
+            .map_err(UsageError)?;
     let props: Vec<_> = props
         .iter()
         .copied()
@@ -210,7 +215,7 @@ fn run_subject(
     let spec = subject::SubjectSpec {
         limits: nsconform_core::contain::Limits::default(),
         argv,
-        timeout: Duration::from_secs_f64(args.subject_timeout),
+        timeout: subject_timeout,
         probe_into: args.probe_into.clone(),
         cwd: None,
     };
