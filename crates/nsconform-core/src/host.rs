@@ -172,10 +172,7 @@ impl HostIpcObjects {
 
     /// Whether the SysV queue still exists in the harness's namespace.
     pub fn msq_present(&self) -> bool {
-        // SAFETY: msqid_ds is a plain C struct; all-zero is a valid value.
-        let mut ds: libc::msqid_ds = unsafe { std::mem::zeroed() };
-        // SAFETY: ds is a valid msqid_ds to fill.
-        unsafe { libc::msgctl(self.msqid, libc::IPC_STAT, &mut ds) == 0 }
+        crate::probe::sys::msq_stat(self.msqid).is_ok()
     }
 }
 

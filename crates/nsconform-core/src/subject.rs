@@ -751,16 +751,12 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
             "hostname {hostname_after:?} -> {hostname_before:?}"
         ));
     }
-    if domainname_after != domainname_before {
-        // SAFETY: pointer and length describe a valid byte buffer.
-        let r = unsafe {
-            libc::setdomainname(domainname_before.as_ptr().cast(), domainname_before.len())
-        };
-        if r == 0 {
-            restored.push(format!(
-                "domainname {domainname_after:?} -> {domainname_before:?}"
-            ));
-        }
+    if domainname_after != domainname_before
+        && crate::probe::sys::set_domainname(&domainname_before).is_ok()
+    {
+        restored.push(format!(
+            "domainname {domainname_after:?} -> {domainname_before:?}"
+        ));
     }
     let observer_marker = format!("nsconform-om-{tag}");
     for m in host::mounts()

@@ -14,7 +14,7 @@
 //! setns into a mount namespace also changes root and working directory, so the mount
 //! comes last, after everything that reads the host's /proc.
 
-use super::sys::{errno_name, ns_inode};
+use super::sys::{errno_name, mq_visible, msq_stat, ns_inode, set_domainname, uname_names};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -125,17 +125,6 @@ fn setns(fd: &OwnedFd, flags: i32) -> nix::Result<()> {
     nix::errno::Errno::result(unsafe { libc::setns(fd.as_raw_fd(), flags) }).map(drop)
 }
 
-fn uname_names() -> (String, String) {
-    nix::sys::utsname::uname()
-        .map(|u| {
-            (
-                u.nodename().to_string_lossy().into_owned(),
-                u.domainname().to_string_lossy().into_owned(),
-            )
-        })
-        .unwrap_or_default()
-}
-
 /// Observe the probe of `req` from inside its namespaces. Runs in a process of its own
 /// (it enters the namespaces for good).
 pub fn observe(req: &ObserveRequest) -> Observed {
@@ -187,10 +176,7 @@ pub fn observe(req: &ObserveRequest) -> Observed {
     }
     if differ.contains_key("uts") {
         let sethostname = res(nix::unistd::sethostname(&req.hostname));
-        // SAFETY: pointer and length describe a valid byte buffer (nix has no wrapper).
-        let r =
-            unsafe { libc::setdomainname(req.domainname.as_ptr().cast(), req.domainname.len()) };
-        let setdomainname = res(nix::errno::Errno::result(r));
+        let setdomainname = res(set_domainname(&req.domainname));
         let (hostname, domainname) = uname_names();
         out.uts = Some(UtsSeen {
             sethostname,
@@ -200,23 +186,8 @@ pub fn observe(req: &ObserveRequest) -> Observed {
         });
     }
     if differ.contains_key("ipc") {
-        // SAFETY: msqid_ds is a plain C struct; all-zero is a valid value.
-        let mut ds: libc::msqid_ds = unsafe { std::mem::zeroed() };
-        // SAFETY: ds is a valid msqid_ds for IPC_STAT to fill.
-        let r = unsafe { libc::msgctl(req.host_msqid, libc::IPC_STAT, &mut ds) };
-        let host_msqid_stat = res(nix::errno::Errno::result(r));
-        let host_mq_open = match nix::mqueue::mq_open(
-            req.host_mq.as_str(),
-            nix::mqueue::MQ_OFlag::O_RDONLY,
-            nix::sys::stat::Mode::empty(),
-            None,
-        ) {
-            Ok(q) => {
-                let _ = nix::mqueue::mq_close(q);
-                "ok".to_string()
-            }
-            Err(e) => errno_name(e),
-        };
+        let host_msqid_stat = res(msq_stat(req.host_msqid));
+        let host_mq_open = res(mq_visible(&req.host_mq));
         let sysv_objects = ["msg", "shm", "sem"]
             .into_iter()
             .map(|k| {

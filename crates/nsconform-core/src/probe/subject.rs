@@ -97,21 +97,12 @@ pub fn main(fd: i32) -> ! {
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default()
     });
-    let setdomainname = act(
-        {
-            // SAFETY: pointer and length describe a valid byte buffer.
-            let r = unsafe {
-                libc::setdomainname(req.domainname.as_ptr().cast(), req.domainname.len())
-            };
-            nix::errno::Errno::result(r).map(drop)
-        },
-        || {
-            std::fs::read_to_string("/proc/sys/kernel/domainname")
-                .unwrap_or_default()
-                .trim()
-                .to_string()
-        },
-    );
+    let setdomainname = act(super::sys::set_domainname(&req.domainname), || {
+        std::fs::read_to_string("/proc/sys/kernel/domainname")
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    });
     let target = if std::path::Path::new(&req.mount_target).is_dir() {
         req.mount_target.clone()
     } else {
@@ -133,23 +124,9 @@ pub fn main(fd: i32) -> ! {
             format!("{target} (visible inside: {seen})")
         },
     );
-    // SAFETY: msqid_ds is a plain C struct; all-zero is a valid value.
-    let mut ds: libc::msqid_ds = unsafe { std::mem::zeroed() };
-    // SAFETY: ds is a valid msqid_ds to fill.
-    let r = unsafe { libc::msgctl(req.host_msqid, libc::IPC_STAT, &mut ds) };
-    let host_msqid_stat = (r != 0).then(|| errno_name(nix::errno::Errno::last()));
-    let host_mq_open = match nix::mqueue::mq_open(
-        req.host_mq.as_str(),
-        nix::mqueue::MQ_OFlag::O_RDONLY,
-        nix::sys::stat::Mode::empty(),
-        None,
-    ) {
-        Ok(q) => {
-            let _ = nix::mqueue::mq_close(q);
-            None
-        }
-        Err(e) => Some(errno_name(e)),
-    };
+    let host_msqid_stat = super::sys::msq_stat(req.host_msqid).err().map(errno_name);
+    let host_mq_open = super::sys::mq_visible(&req.host_mq).err().map(errno_name);
+
     let report = SubjectReport {
         view,
         sethostname,

@@ -87,6 +87,48 @@ pub fn status(who: &str) -> Result<procfs::process::Status, StepError> {
         .map_err(|e| StepError::new(format!("read /proc/{who}/status"), None, e.to_string()))
 }
 
+/// setdomainname(2) (nix has no wrapper).
+pub fn set_domainname(name: &str) -> nix::Result<()> {
+    // SAFETY: pointer and length describe a valid byte buffer.
+    let r = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    nix::errno::Errno::result(r).map(drop)
+}
+
+/// Host name and NIS domain name from uname(2) (empty when it fails, which it does not).
+pub fn uname_names() -> (String, String) {
+    nix::sys::utsname::uname()
+        .map(|u| {
+            (
+                u.nodename().to_string_lossy().into_owned(),
+                u.domainname().to_string_lossy().into_owned(),
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// msgctl(IPC_STAT) of a SysV message queue id in the caller's IPC namespace (nix has
+/// no SysV IPC wrappers): Ok when the queue is visible, EINVAL when it is not.
+pub fn msq_stat(id: i32) -> nix::Result<()> {
+    // SAFETY: msqid_ds is a plain C struct; all-zero is a valid value.
+    let mut ds: libc::msqid_ds = unsafe { std::mem::zeroed() };
+    // SAFETY: ds is a valid msqid_ds for IPC_STAT to fill.
+    let r = unsafe { libc::msgctl(id, libc::IPC_STAT, &mut ds) };
+    nix::errno::Errno::result(r).map(drop)
+}
+
+/// Open (and close) a POSIX message queue read-only in the caller's IPC namespace: Ok
+/// when it is visible, ENOENT when it is not.
+pub fn mq_visible(name: &str) -> nix::Result<()> {
+    let q = nix::mqueue::mq_open(
+        name,
+        nix::mqueue::MQ_OFlag::O_RDONLY,
+        nix::sys::stat::Mode::empty(),
+        None,
+    )?;
+    let _ = nix::mqueue::mq_close(q);
+    Ok(())
+}
+
 /// Leave a forked process at once, without the parent's destructors or atexit handlers.
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit(2) ends the process at once; nix has no wrapper. Called only in forked

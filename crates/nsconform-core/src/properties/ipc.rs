@@ -929,12 +929,7 @@ pub const IPC_08: Property = Property {
 
 fn ipc_08_inside(cx: &Inside) -> Result<Value, StepError> {
     let Ipc08Args { msqid } = cx.args()?;
-    // SAFETY: msgctl(2) IPC_STAT fills a msqid_ds (plain data, valid when zeroed); nix
-    // has no SysV IPC wrappers.
-    let host_msqid_stat = sys_res(unsafe {
-        let mut ds: libc::msqid_ds = std::mem::zeroed();
-        libc::msgctl(msqid, libc::IPC_STAT, &mut ds)
-    });
+    let host_msqid_stat = res(crate::probe::sys::msq_stat(msqid));
     let mut ipc = view::View::gather().ipc;
     ipc.mqueues = Some(list_mqueues()?);
     facts(&Ipc08 {

@@ -9,6 +9,7 @@ use crate::kit::{facts, res, OK};
 use crate::ns::Ns;
 use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
+use crate::probe::sys::{set_domainname, uname_names};
 use crate::probe::{Inside, Launch, StepError, StepExt};
 use crate::spec::{Area, CheckResult, Control, Prereq, Property};
 use nix::sched::{unshare, CloneFlags};
@@ -48,13 +49,6 @@ impl Name {
     }
 }
 
-/// setdomainname(2) (nix has no wrapper).
-fn set_domainname(name: &str) -> nix::Result<()> {
-    // SAFETY: pointer and length describe a valid byte buffer.
-    let r = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
-    nix::errno::Errno::result(r).map(drop)
-}
-
 /// The argument of an inside half that changes names: the harness's UTS namespace (it
 /// refuses to touch it, see [`guard`]).
 fn host_uts_arg() -> Result<Value, Verdict> {
@@ -67,17 +61,6 @@ fn uts_ino(pid: Option<i32>) -> Result<u64, Verdict> {
         Some(p) => host::ns_inode(p, Ns::Uts.name()),
         None => host::own_ns_inode(Ns::Uts.name()),
     }
-}
-
-fn uname_names() -> (String, String) {
-    nix::sys::utsname::uname()
-        .map(|u| {
-            (
-                u.nodename().to_string_lossy().into_owned(),
-                u.domainname().to_string_lossy().into_owned(),
-            )
-        })
-        .unwrap_or_default()
 }
 
 fn proc_names() -> (String, String) {
