@@ -65,6 +65,38 @@ fn usage_errors_exit_2_with_a_message() {
 }
 
 #[test]
+fn inputs_and_output_paths_are_checked_before_the_run() {
+    let (code, _, err) = run(&["run", "UTS-01", "-o", "/nonexistent/dir/r.json"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("does not exist"), "{err}");
+    let (code, _, err) = run(&["run", "UTS-01", "-o", "/tmp"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&["run", "--subject", "true", "--rubric", "/nonexistent.toml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("ENOENT"), "{err}");
+    // Atomic: the report appears whole under its name, no temporary file stays behind.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let (code, _, err) = run(&[
+        "run",
+        "UTS-01",
+        "--format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("r.json")]);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(v["results"][0]["id"], "UTS-01");
+}
+
+#[test]
 fn numbers_out_of_range_are_usage_errors_not_panics() {
     for args in [
         &["run", "UTS-01", "--timeout", "1e30"][..],

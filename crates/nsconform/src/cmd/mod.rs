@@ -50,18 +50,29 @@ pub enum ListFormat {
 }
 
 pub fn load_rubric(path: &Path) -> Result<Rubric> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("read the rubric {}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UsageError(format!(
+            "read the rubric {}: {}",
+            path.display(),
+            nsconform_core::kit::io_errno(&e)
+        ))
+    })?;
     Ok(Rubric::parse(&text, &path.display().to_string()).map_err(|e| UsageError(e.to_string()))?)
 }
 
 /// The rubric a report is scored with: `path` when given, else the default lab rubric
 /// for a subject's report, else none.
 pub fn rubric_for(path: Option<&Path>, report: &Report) -> Result<Option<Rubric>> {
-    match (path, &report.subject) {
+    rubric_before_run(path, report.subject.is_some())
+}
+
+/// The rubric of a run, read once before anything runs (a subject cannot change it):
+/// the given file, the default lab rubric for a subject, or none.
+pub fn rubric_before_run(path: Option<&Path>, subject: bool) -> Result<Option<Rubric>> {
+    match (path, subject) {
         (Some(path), _) => Ok(Some(load_rubric(path)?)),
-        (None, Some(_)) => Ok(Some(Rubric::default_lab())),
-        (None, None) => Ok(None),
+        (None, true) => Ok(Some(Rubric::default_lab())),
+        (None, false) => Ok(None),
     }
 }
 
@@ -102,11 +113,57 @@ pub fn emit(
     Ok(report.exit_code())
 }
 
-/// Write `text` to `dest`, or print it to stdout.
+/// Check, before any work starts, that a report can be written to `dest`: its folder
+/// exists and is writable, and it is not a folder itself (usage error otherwise).
+pub fn check_output(dest: Option<&Path>) -> Result<()> {
+    let Some(path) = dest else { return Ok(()) };
+    if path.is_dir() {
+        return Err(UsageError(format!("-o {}: is a directory", path.display())).into());
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(UsageError(format!(
+            "-o {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        ))
+        .into());
+    }
+    if let Err(e) = nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK) {
+        return Err(UsageError(format!(
+            "-o {}: the folder {} is not writable ({})",
+            path.display(),
+            dir.display(),
+            nsconform_core::probe::errno_name(e)
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Write `text` to `dest` atomically (a temporary file in the same folder, renamed over
+/// it: a reader never sees half a report), or print it to stdout.
 pub fn write_to(dest: Option<&Path>, text: &str, what: &str) -> Result<()> {
     match dest {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("write {what} to {}", path.display()))?,
+        Some(path) if path.starts_with("/dev") || path.starts_with("/proc") => {
+            std::fs::write(path, text)
+                .with_context(|| format!("write {what} to {}", path.display()))?
+        }
+        Some(path) => {
+            let name = path
+                .file_name()
+                .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
+            let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+            std::fs::write(&tmp, text)
+                .and_then(|()| std::fs::rename(&tmp, path))
+                .inspect_err(|_| {
+                    let _ = std::fs::remove_file(&tmp);
+                })
+                .with_context(|| format!("write {what} to {}", path.display()))?
+        }
         None => print!("{text}"),
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! `nsconform run`: the catalogue (or a selection) on this kernel, or a subject.
 
-use super::{emit, rubric_for, want_color, Format, UsageError};
+use super::{check_output, emit, rubric_before_run, want_color, Format, UsageError};
 use anyhow::{Context, Result};
 use nsconform_core::catalogue::Control;
 use nsconform_core::env::Env;
@@ -116,6 +116,11 @@ pub fn run(args: RunArgs) -> Result<i32> {
     if let Some(j) = args.jobs {
         opts.jobs = j.max(1);
     }
+    // Inputs first: the rubric is read, and the output folder checked, before anything
+    // runs (a subject cannot rewrite the rubric, a bad -o loses no run).
+    let rubric = rubric_before_run(args.rubric.as_deref(), args.subject.is_some())?;
+    let dest = args.output.as_deref();
+    check_output(dest)?;
     let env = Env::detect(rootless_as.map(|(u, _)| u));
     let start = Instant::now();
     let report = match &args.subject {
@@ -135,8 +140,6 @@ pub fn run(args: RunArgs) -> Result<i32> {
             report
         }
     };
-    let rubric = rubric_for(args.rubric.as_deref(), &report)?;
-    let dest = args.output.as_deref();
     emit(
         &report,
         rubric.as_ref(),
