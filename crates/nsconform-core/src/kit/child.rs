@@ -250,6 +250,15 @@ impl Fork {
     }
 }
 
+/// Run `f` in a plain helper, wait for it to end, and take what it reported (None when
+/// it died first, e.g. killed by a signal the check provokes) and how it ended.
+pub fn in_helper<T: Serialize + DeserializeOwned>(
+    what: &str,
+    f: impl FnOnce() -> T,
+) -> Result<(Option<T>, Exit), StepError> {
+    Fork::new(what).spawn(|_| f())?.finish::<T>()
+}
+
 /// `CLONE_NEWUSER|CLONE_NEWNS`-style names of clone flags, for messages.
 pub fn flag_names(flags: CloneFlags) -> String {
     let named: Vec<String> = crate::ns::TABLE

@@ -2,7 +2,7 @@
 
 use crate::harness::{Cx, ProbeRun};
 use crate::host::{self, HostIpcObjects};
-use crate::kit::child::{Exit, Fork};
+use crate::kit::child::in_helper;
 use crate::kit::fact::read_trim;
 use crate::kit::guard::{self, Guarded};
 use crate::kit::{facts, res, sys_res, write_res, OK};
@@ -78,14 +78,6 @@ fn new_ipc_ns(make: bool) -> String {
     } else {
         "not attempted".into()
     }
-}
-
-/// Run `f` in a helper process; its result (None when it died first) and how it ended.
-fn in_helper<T: Serialize + DeserializeOwned>(
-    what: &str,
-    f: impl FnOnce() -> T,
-) -> Result<(Option<T>, Exit), StepError> {
-    Fork::new(what).spawn(|_| f())?.finish::<T>()
 }
 
 /// msgget, semget, shmget of `key` with `flags`: "ok" or errno, each.

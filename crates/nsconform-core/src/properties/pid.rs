@@ -2,6 +2,7 @@
 
 use crate::harness::Cx;
 use crate::host;
+use crate::kit::child::in_helper;
 use crate::kit::child::{
     ping, pipe, recv_value, send_line, wait_for, wait_ping, Child, Exit, Fork,
 };
@@ -15,7 +16,6 @@ use nix::sched::{unshare, CloneFlags};
 use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::os::fd::AsRawFd;
@@ -31,15 +31,6 @@ pub const MAX_PID_NS_LEVEL: usize = 32;
 
 // ---------------------------------------------------------------------------------
 // Helpers of this area: process trees built with the kit's [`Fork`].
-
-/// Run `f` in a helper process: its result (None when it died before reporting) and
-/// how it ended ("exited 0", "killed by SIGKILL").
-fn in_helper<T: Serialize + DeserializeOwned>(
-    what: &str,
-    f: impl FnOnce() -> T,
-) -> Result<(Option<T>, Exit), StepError> {
-    Fork::new(what).spawn(|_| f())?.finish::<T>()
-}
 
 /// Start a helper running `f`; collect it with [`Child::finish`].
 fn spawn<T: Serialize>(what: &str, f: impl FnOnce() -> T) -> Result<Child, StepError> {
