@@ -214,13 +214,6 @@ impl RunCgroup {
         &self.procs
     }
 
-    /// Move process `pid` (and so its later children) into every cgroup of the run.
-    pub fn adopt(&self, pid: i32) {
-        for (_, dir) in &self.dirs {
-            let _ = std::fs::write(dir.join("cgroup.procs"), pid.to_string());
-        }
-    }
-
     fn dir(&self, controller: &str) -> Option<&Path> {
         self.dirs
             .iter()
@@ -482,10 +475,8 @@ pub fn enter_on_exec(cmd: &mut std::process::Command, cg: &RunCgroup) {
 /// polling: poll(2) on a pidfd, which becomes readable when the process exits.
 /// Returns false at the deadline.
 pub fn wait_exit_until(pid: i32, deadline: Instant) -> bool {
-    use std::os::fd::{AsFd, FromRawFd, OwnedFd};
-    // SAFETY: pidfd_open takes two integers.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
+    use std::os::fd::AsFd;
+    let Ok(fd) = crate::probe::sys::pidfd_open(pid) else {
         // Already reaped, or no pidfd support (before 5.3): fall back to waitpid polling.
         loop {
             match nix::sys::wait::waitpid(
@@ -499,9 +490,7 @@ pub fn wait_exit_until(pid: i32, deadline: Instant) -> bool {
                 _ => return true,
             }
         }
-    }
-    // SAFETY: the kernel just returned this descriptor; nothing else owns it.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    };
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);

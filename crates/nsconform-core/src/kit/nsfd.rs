@@ -5,7 +5,7 @@ use crate::kit::fact::{res, sys_res};
 use crate::ns::Ns;
 use crate::probe::sys::{StepError, StepExt};
 use nix::sched::CloneFlags;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 
 pub use crate::ns::fd_ino;
@@ -53,11 +53,5 @@ pub fn unshare_res(flags: CloneFlags) -> String {
 
 /// pidfd_open(2) (no nix wrapper).
 pub fn pidfd_open(pid: i32) -> Result<OwnedFd, StepError> {
-    // SAFETY: pidfd_open takes two integers.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
-        return Err(nix::errno::Errno::last()).step(&format!("pidfd_open({pid})"));
-    }
-    // SAFETY: the kernel just returned this descriptor; nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    crate::probe::sys::pidfd_open(pid).step(&format!("pidfd_open({pid})"))
 }

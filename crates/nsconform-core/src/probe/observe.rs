@@ -14,10 +14,12 @@
 //! setns into a mount namespace also changes root and working directory, so the mount
 //! comes last, after everything that reads the host's /proc.
 
-use super::sys::{errno_name, mq_visible, msq_stat, ns_inode, set_domainname, uname_names};
+use super::sys::{
+    errno_name, mq_visible, msq_stat, ns_inode, pidfd_open, set_domainname, uname_names,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// What the harness asks the observer to do.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -110,14 +112,6 @@ fn res<T>(r: nix::Result<T>) -> String {
         Ok(_) => "ok".to_string(),
         Err(e) => errno_name(e),
     }
-}
-
-fn pidfd_open(pid: i32) -> nix::Result<OwnedFd> {
-    // SAFETY: pidfd_open takes two integers.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    nix::errno::Errno::result(fd)
-        // SAFETY: the kernel just returned this descriptor; nothing else owns it.
-        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 fn setns(fd: &OwnedFd, flags: i32) -> nix::Result<()> {

@@ -129,6 +129,15 @@ pub fn mq_visible(name: &str) -> nix::Result<()> {
     Ok(())
 }
 
+/// pidfd_open(2) (no nix wrapper): a descriptor that names process `pid` for good.
+pub fn pidfd_open(pid: i32) -> nix::Result<std::os::fd::OwnedFd> {
+    // SAFETY: pidfd_open takes two integers.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    nix::errno::Errno::result(fd)
+        // SAFETY: the kernel just returned this descriptor; nothing else owns it.
+        .map(|fd| unsafe { std::os::fd::FromRawFd::from_raw_fd(fd as i32) })
+}
+
 /// Leave a forked process at once, without the parent's destructors or atexit handlers.
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit(2) ends the process at once; nix has no wrapper. Called only in forked
