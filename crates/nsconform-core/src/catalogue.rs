@@ -8,7 +8,8 @@
 pub use crate::probe::Control;
 use crate::properties::{cg, cr, gen, ipc, mnt, net, nsfs, pid, setns, time, user, uts};
 pub use crate::spec::{
-    on_path, Area, CheckFn, CheckResult, InsideFn, Prereq, Privilege, Property, SubjectFn,
+    on_path, Area, CheckFn, CheckResult, InsideFn, Prereq, Privilege, Property, SubjectCheck,
+    SubjectFn,
 };
 use std::sync::OnceLock;
 

@@ -191,6 +191,7 @@ fn grade_one(
         Report::new(env, results, start.elapsed().as_millis() as u64)
     } else {
         let spec = SubjectSpec {
+            bundle: None,
             limits: crate::contain::Limits::default(),
             argv: argv.to_vec(),
             timeout: g.timeout,

@@ -48,7 +48,9 @@ pub struct Outside {
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct SubjectObservation {
     pub request: SubjectRequest,
-    pub report: SubjectReport,
+    /// The probe's own report: supplementary, and absent when the runtime gave it no
+    /// channel (see `subject::Transport`).
+    pub report: Option<SubjectReport>,
     pub outside: Outside,
     pub host_hostname_before: String,
     pub host_domainname_before: String,

@@ -159,6 +159,33 @@ pub fn on_path(program: &str) -> bool {
 /// A subject judge: the verdict of one property from one observation of a subject run.
 pub type SubjectFn = fn(&SubjectObservation) -> Verdict;
 
+/// How a property applies to subjects.
+#[derive(Clone, Copy)]
+pub struct SubjectCheck {
+    pub judge: SubjectFn,
+    /// `Some(why)` for isolation a container may legitimately lack (a time namespace):
+    /// when the probe never ran, the property is skipped with this reason instead of
+    /// failed (there is nothing to judge, and nothing required was missing).
+    pub optional: Option<&'static str>,
+}
+
+impl SubjectCheck {
+    /// A property every subject must hold.
+    pub const fn required(judge: SubjectFn) -> SubjectCheck {
+        SubjectCheck {
+            judge,
+            optional: None,
+        }
+    }
+    /// A property that is optional for containers (`why` says so).
+    pub const fn optional(judge: SubjectFn, why: &'static str) -> SubjectCheck {
+        SubjectCheck {
+            judge,
+            optional: Some(why),
+        }
+    }
+}
+
 /// The outside half: runs in the harness, launches the probe through `cx` and judges.
 pub type CheckFn = fn(&mut Cx) -> CheckResult;
 
@@ -187,7 +214,7 @@ pub struct Property {
     /// How to judge the property for a subject (a foreign launcher with the probe
     /// inside), for the properties that apply to subjects.
     #[serde(serialize_with = "is_some")]
-    pub subject: Option<SubjectFn>,
+    pub subject: Option<SubjectCheck>,
     #[serde(skip)]
     pub inside: Option<InsideFn>,
     #[serde(skip)]

@@ -27,6 +27,10 @@ use std::time::{Duration, Instant};
 
 /// The placeholder in a subject command that is replaced by the probe command.
 pub const PROBE_PLACEHOLDER: &str = "{probe}";
+/// In the subject command of an OCI bundle run (`--bundle`): this run's copy of the
+/// bundle, and a container name of this run's.
+pub const BUNDLE_PLACEHOLDER: &str = "{bundle}";
+pub const ID_PLACEHOLDER: &str = "{id}";
 /// The fd on which the subject's probe finds its report channel.
 pub const REPORT_FD: i32 = 3;
 
@@ -40,6 +44,9 @@ pub struct SubjectSpec {
     /// Copy the probe into this root filesystem and refer to it as `/nsconform-probe`
     /// (for runtimes that pivot_root into a rootfs).
     pub probe_into: Option<PathBuf>,
+    /// An OCI bundle whose `config.json` has `{probe}` in `process.args`: the probe goes
+    /// into its rootfs, `{bundle}` in the command names this run's copy of the bundle.
+    pub bundle: Option<PathBuf>,
     /// Working directory of the subject.
     pub cwd: Option<PathBuf>,
     /// Limits of the subject's cgroup.
@@ -68,6 +75,9 @@ pub enum Ending {
 pub struct SubjectRun {
     pub command: Vec<String>,
     pub ending: Ending,
+    /// How the harness reached the probe (absent when it did not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
     pub stdout_tail: String,
     pub stderr_tail: String,
     pub duration_ms: u64,
@@ -138,11 +148,10 @@ pub fn split_command(s: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-/// The subject's argv with `{probe}` replaced by the probe command (or appended):
-/// `probe` is the program and its leading arguments (`/path/nsconform __probe`, or
-/// `/nsconform-probe`), followed here by `subject --report-fd 3 --nonce <nonce>`.
-pub fn expand(argv: &[String], probe: &[String], nonce: &str) -> Vec<String> {
-    let probe_cmd: Vec<String> = probe
+/// The probe's command inside a subject: `probe` (the program and its leading
+/// arguments) followed by `subject --report-fd 3 --nonce <nonce>`.
+pub fn probe_command(probe: &[String], nonce: &str) -> Vec<String> {
+    probe
         .iter()
         .cloned()
         .chain([
@@ -152,7 +161,124 @@ pub fn expand(argv: &[String], probe: &[String], nonce: &str) -> Vec<String> {
             "--nonce".into(),
             nonce.to_string(),
         ])
+        .collect()
+}
+
+/// The root filesystem of an OCI bundle: `root.path` of its `config.json`, relative to
+/// the bundle (runtime-spec `config.md`).
+pub fn bundle_rootfs(bundle: &Path) -> Result<PathBuf, String> {
+    let config = read_bundle_config(bundle)?;
+    let root = config
+        .pointer("/root/path")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| {
+            format!(
+                "{}/config.json has no root.path: it is not an OCI bundle config",
+                bundle.display()
+            )
+        })?;
+    let root = bundle.join(root);
+    if !root.is_dir() {
+        return Err(format!(
+            "the bundle's root filesystem {} is not a directory",
+            root.display()
+        ));
+    }
+    Ok(root)
+}
+
+/// Check an OCI bundle before anything runs: a config with a rootfs directory and
+/// `{probe}` in `process.args`.
+pub fn check_bundle(bundle: &Path) -> Result<(), String> {
+    bundle_rootfs(bundle)?;
+    let config = read_bundle_config(bundle)?;
+    bundle_args_have_probe(&config)
+}
+
+fn bundle_args_have_probe(config: &serde_json::Value) -> Result<(), String> {
+    let args = config
+        .pointer("/process/args")
+        .and_then(|a| a.as_array())
+        .ok_or("the bundle's config.json has no process.args")?;
+    if args.iter().any(|a| a.as_str() == Some(PROBE_PLACEHOLDER)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the bundle's process.args has no \"{PROBE_PLACEHOLDER}\" word: put it where the \
+             container's command goes, e.g. \"args\": [\"{PROBE_PLACEHOLDER}\"]"
+        ))
+    }
+}
+
+fn read_bundle_config(bundle: &Path) -> Result<serde_json::Value, String> {
+    let path = bundle.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "read the OCI bundle config {}: {}",
+            path.display(),
+            crate::kit::fact::io_errno(&e)
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| format!("parse {}: {e}", path.display()))
+}
+
+/// Write this run's copy of the OCI bundle `bundle` into `dir`: its `config.json` with
+/// every `{probe}` word of `process.args` replaced by the probe command and `root.path`
+/// made absolute (the rootfs stays where it is). `{bundle}` in the subject command names
+/// `dir`, so the user's bundle is never modified and concurrent runs do not collide.
+pub fn prepare_bundle(bundle: &Path, dir: &Path, probe_cmd: &[String]) -> Result<(), String> {
+    let mut config = read_bundle_config(bundle)?;
+    let root = bundle_rootfs(bundle)?.canonicalize().map_err(|e| {
+        format!(
+            "resolve the bundle's rootfs: {}",
+            crate::kit::fact::io_errno(&e)
+        )
+    })?;
+    config["root"]["path"] = serde_json::Value::String(root.display().to_string());
+    bundle_args_have_probe(&config)?;
+    let args = config
+        .pointer("/process/args")
+        .and_then(|a| a.as_array())
+        .ok_or("the bundle's config.json has no process.args")?;
+    let expanded: Vec<serde_json::Value> = args
+        .iter()
+        .flat_map(|a| match a.as_str() {
+            Some(PROBE_PLACEHOLDER) => probe_cmd
+                .iter()
+                .map(|w| serde_json::Value::String(w.clone()))
+                .collect(),
+            _ => vec![a.clone()],
+        })
         .collect();
+    config["process"]["args"] = serde_json::Value::Array(expanded);
+    std::fs::create_dir(dir).map_err(|e| {
+        format!(
+            "create {}: {}",
+            dir.display(),
+            crate::kit::fact::io_errno(&e)
+        )
+    })?;
+    let text = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("config.json"), text).map_err(|e| {
+        format!(
+            "write {}/config.json: {}",
+            dir.display(),
+            crate::kit::fact::io_errno(&e)
+        )
+    })
+}
+
+fn remove_probe_dir(dir: &Option<PathBuf>) {
+    if let Some(d) = dir {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// The subject's argv with `{probe}` replaced by the probe command (or appended):
+/// `probe` is the program and its leading arguments (`/path/nsconform __probe`, or
+/// `/nsconform-probe`), followed here by `subject --report-fd 3 --nonce <nonce>`.
+pub fn expand(argv: &[String], probe: &[String], nonce: &str) -> Vec<String> {
+    let probe_cmd = probe_command(probe, nonce);
     let mut out = Vec::new();
     let mut found = false;
     for w in argv {
@@ -368,7 +494,7 @@ fn identify(pid: i32, probe_file: (u64, u64), nonce: &str) -> Result<(), String>
         .map_err(|e| format!("the process {pid} that sent the report cannot be inspected ({e})"))?;
     if exe != probe_file {
         return Err(format!(
-            "the report came from process {pid}, whose executable is not the probe nsconform provided"
+            "the report came from process {pid}, whose executable is not the probe nsconform provided (a runtime that runs programs through a loader or emulator, such as proot, hides the probe from the kernel, so nothing it sends can be trusted)"
         ));
     }
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
@@ -382,6 +508,186 @@ fn identify(pid: i32, probe_file: (u64, u64), nonce: &str) -> Result<(), String>
         ));
     }
     Ok(())
+}
+
+/// How the harness reached the probe inside a subject.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// The report came on fd 3, from the process the kernel names as its sender, which
+    /// runs the probe file with this run's nonce.
+    Fd3,
+    /// No fd 3 (the runtime closed it, or the probe is not our descendant): the probe was
+    /// found from outside by its executable and nonce; its report came framed on stdout.
+    Stdout,
+    /// Found from outside as above, with no report of its own: judged from outside alone.
+    OutsideOnly,
+}
+
+impl Transport {
+    /// How a person reads it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Transport::Fd3 => "report on fd 3",
+            Transport::Stdout => {
+                "found from outside by executable and nonce; its report came on stdout"
+            }
+            Transport::OutsideOnly => {
+                "found from outside by executable and nonce; judged from outside alone"
+            }
+        }
+    }
+}
+
+/// Whether `hay` contains `needle`.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every process on this machine that runs this run's probe: its command line has
+/// `--nonce <nonce>` and its executable is the probe file ([`identify`]). Found from
+/// outside, so it works whatever the runtime does with fd 3 or whoever is the parent
+/// (podman's conmon double-forks; nspawn and lxc move the payload to cgroups of
+/// their own).
+fn find_probes(probe_file: (u64, u64), nonce: &str) -> Vec<i32> {
+    let needle = format!("--nonce\0{nonce}");
+    let me = std::process::id() as i32;
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&p| p != me)
+        .filter(|&p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| contains(&c, needle.as_bytes()))
+        })
+        .filter(|&p| identify(p, probe_file, nonce).is_ok())
+        .collect()
+}
+
+/// Whether process `pid` holds our report socket (inode `ino`) as its fd 3.
+fn holds_report_socket(pid: i32, ino: u64) -> bool {
+    std::fs::read_link(format!("/proc/{pid}/fd/{REPORT_FD}"))
+        .is_ok_and(|l| l.as_os_str() == format!("socket:[{ino}]").as_str())
+}
+
+/// Whether process `pid` has a handler for `sig` (the `SigCgt` mask of its status).
+fn catches(pid: i32, sig: i32) -> Option<bool> {
+    let st = crate::probe::sys::status(&pid.to_string()).ok()?;
+    Some(st.sigcgt & (1u64 << (sig - 1)) != 0)
+}
+
+/// The probe's report framed on stdout (`nsconform-report <nonce> <json>`), if any.
+/// Supplementary only: whoever holds the subject's stdout could have written it.
+fn stdout_report(text: &str, nonce: &str) -> Option<SubjectReport> {
+    let prefix = format!("{} {nonce} ", crate::probe::subject::STDOUT_FRAME);
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|json| serde_json::from_str(json).ok())
+}
+
+/// Sleep for `*step` (1 ms, doubling up to 16 ms): the scans stay cheap while the
+/// probe starts, and answer within milliseconds once it runs.
+fn back_off(step: &mut Duration) {
+    std::thread::sleep(*step);
+    *step = (*step * 2).min(Duration::from_millis(16));
+}
+
+/// What waiting for the probe gave.
+enum Found {
+    /// A report on fd 3 from a process identified as the probe (its PID).
+    Report(Vec<u8>, i32),
+    /// The probe, found from outside, without a report channel.
+    Probe(i32),
+    /// No probe: why.
+    Nothing(String),
+    TimedOut,
+}
+
+/// The exit status of a process as a shell shows it (128 + signal when killed).
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    status.code().unwrap_or_else(|| {
+        128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
+    })
+}
+
+/// Wait for the probe until `deadline`: a report on the socket `ours` (inode
+/// `socket_ino` on the subject's side), or a process found from outside that runs the
+/// probe file with the nonce and does not hold the socket. The subject exiting ends the
+/// wait once nothing of it is left in its cgroup (`exit` receives its status).
+#[allow(clippy::too_many_arguments)]
+fn find_probe(
+    ours: &OwnedFd,
+    socket_ino: u64,
+    child: &mut std::process::Child,
+    cg: &crate::contain::RunCgroup,
+    probe_file: (u64, u64),
+    nonce: &str,
+    deadline: Instant,
+    exit: &mut Option<i32>,
+) -> Found {
+    let mut socket_open = true;
+    let mut step = Duration::from_millis(1);
+    loop {
+        if socket_open {
+            let until = (Instant::now() + step).min(deadline);
+            match recv_with_creds(ours, until) {
+                Ok(Some((bytes, pid))) => {
+                    return match identify(pid, probe_file, nonce) {
+                        Ok(()) => Found::Report(bytes, pid),
+                        Err(why) => Found::Nothing(why),
+                    }
+                }
+                Ok(None) => socket_open = false,
+                Err(e) if e == "timeout" => step = (step * 2).min(Duration::from_millis(16)),
+                Err(e) => return Found::Nothing(e),
+            }
+        } else {
+            back_off(&mut step);
+        }
+        let probes: Vec<i32> = find_probes(probe_file, nonce)
+            .into_iter()
+            .filter(|&p| !(socket_open && holds_report_socket(p, socket_ino)))
+            .collect();
+        match probes[..] {
+            [] => {}
+            [p] => return Found::Probe(p),
+            _ => {
+                return Found::Nothing(format!(
+                    "{} processes run this run's probe (PIDs {}); a subject runs it once",
+                    probes.len(),
+                    probes
+                        .iter()
+                        .map(i32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
+        }
+        if exit.is_none() {
+            if let Ok(Some(status)) = child.try_wait() {
+                *exit = Some(exit_code(status));
+            }
+        }
+        // Gone, and nothing of it left running that could still start the probe.
+        if exit.is_some() && (!cg.active() || cg.pids().is_empty()) {
+            return Found::Nothing(if socket_open {
+                "the probe never ran: no process ran the probe nsconform provided with this \
+                 run's nonce before the subject exited (is `{probe}` in the command, and does \
+                 the subject exec it?)"
+                    .into()
+            } else {
+                "the probe never ran: the subject exited, and no process ran the probe \
+                 nsconform provided with this run's nonce (is `{probe}` in the command, and \
+                 does the subject exec it?)"
+                    .into()
+            });
+        }
+        if Instant::now() >= deadline {
+            return Found::TimedOut;
+        }
+    }
 }
 
 /// Run the observer ([`crate::probe::observe`]) against the probe `pid`: the harness's
@@ -483,6 +789,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     let fail = |ending: Ending, restored: Vec<String>| SubjectRun {
         command: spec.argv.clone(),
         ending,
+        transport: None,
         stdout_tail: String::new(),
         stderr_tail: String::new(),
         duration_ms: start.elapsed().as_millis() as u64,
@@ -491,45 +798,87 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
         restored,
     };
 
-    // The probe command, or the static copy inside a root filesystem: named
-    // `nsconform-probe` there, it is the probe by its argv[0] alone.
-    let probe_words = match &spec.probe_into {
-        None => opts.probe.words(),
+    let nonce = random_nonce();
+    // Names of this run's own files: concurrent runs never share one.
+    let run_name = format!("nsconform-{}-{}", std::process::id(), &nonce[..8]);
+    // An OCI bundle: its rootfs receives the probe, and `{probe}` in `process.args`.
+    let probe_into = match (&spec.bundle, &spec.probe_into) {
+        (Some(b), None) => match bundle_rootfs(b) {
+            Ok(r) => Some(r),
+            Err(why) => return fail(Ending::NotStarted { why }, restored),
+        },
+        (_, p) => p.clone(),
+    };
+    // The probe command, or the static probe inside a root filesystem, in a directory
+    // of this run's (`/.nsconform-<pid>-<n>/nsconform-probe`): named `nsconform-probe`,
+    // it is the probe by its argv[0] alone.
+    let mut probe_dir = None;
+    let (probe_words, probe_file) = match &probe_into {
+        None => (opts.probe.words(), file_id(&opts.probe.program)),
         Some(root) => {
             let Some(static_probe) = locate_static_probe(&opts.probe.program) else {
                 return fail(
                     Ending::NotStarted {
-                        why: "--probe-into needs a statically linked probe (a foreign root \
-                              filesystem has no matching C library): build it with \
-                              ci/build-static or point NSCONFORM_STATIC_PROBE at one"
+                        why: "a probe inside a root filesystem must be statically linked (a \
+                              foreign root filesystem has no matching C library): build it \
+                              with ci/build-static or point NSCONFORM_STATIC_PROBE at one"
                             .into(),
                     },
                     restored,
                 );
             };
-            let dest = root.join(PROBE_NAME);
-            if let Err(e) = std::fs::copy(&static_probe, &dest) {
+            let dir = root.join(format!(".{run_name}"));
+            let dest = dir.join(PROBE_NAME);
+            // A copy, never a hard link: a runtime that chowns its rootfs (or an id-mapped
+            // container root) must not change the user's own nsconform.
+            let placed = std::fs::create_dir(&dir)
+                .and_then(|()| std::fs::copy(&static_probe, &dest).map(drop));
+            probe_dir = Some(dir.clone());
+            if let Err(e) = placed {
+                let _ = std::fs::remove_dir_all(&dir);
                 return fail(
                     Ending::NotStarted {
-                        why: format!("copy the probe to {}: {e}", dest.display()),
+                        why: format!(
+                            "place the probe at {}: {}",
+                            dest.display(),
+                            crate::kit::fact::io_errno(&e)
+                        ),
                     },
                     restored,
                 );
             }
-            vec![format!("/{PROBE_NAME}")]
+            (vec![format!("/.{run_name}/{PROBE_NAME}")], file_id(&dest))
         }
     };
     // The probe is known by its file and this run's nonce, not by what it says.
-    let probe_file = match &spec.probe_into {
-        None => file_id(&opts.probe.program),
-        Some(root) => file_id(&root.join(PROBE_NAME)),
-    };
     let probe_file = match probe_file {
         Ok(id) => id,
-        Err(why) => return fail(Ending::NotStarted { why }, restored),
+        Err(why) => {
+            remove_probe_dir(&probe_dir);
+            return fail(Ending::NotStarted { why }, restored);
+        }
     };
-    let nonce = random_nonce();
-    let argv = expand(&spec.argv, &probe_words, &nonce);
+    let mut bundle_dir = None;
+    let argv = match &spec.bundle {
+        None => expand(&spec.argv, &probe_words, &nonce),
+        Some(b) => {
+            let dir = std::env::temp_dir().join(format!("{run_name}-bundle"));
+            if let Err(why) = prepare_bundle(b, &dir, &probe_command(&probe_words, &nonce)) {
+                let _ = std::fs::remove_dir_all(&dir);
+                remove_probe_dir(&probe_dir);
+                return fail(Ending::NotStarted { why }, restored);
+            }
+            let bundle_text = dir.display().to_string();
+            bundle_dir = Some(dir);
+            spec.argv
+                .iter()
+                .map(|w| {
+                    w.replace(BUNDLE_PLACEHOLDER, &bundle_text)
+                        .replace(ID_PLACEHOLDER, &run_name)
+                })
+                .collect()
+        }
+    };
     // What killed runs left behind goes first (found by name and owner PID).
     restored.extend(crate::contain::sweep_stale());
 
@@ -655,6 +1004,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
             );
         }
     };
+    let socket_ino = nix::sys::stat::fstat(&theirs).map_or(0, |st| st.st_ino);
     drop(theirs);
     let child_pid = child.id() as i32;
     // Bounded capture: a subject that prints gigabytes costs no memory.
@@ -675,56 +1025,88 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     let mut observation = None;
     let mut no_report_why = None;
     let mut timed_out = false;
-    match recv_with_creds(&ours, deadline) {
-        Ok(Some((bytes, pid))) => {
-            if let Err(why) = identify(pid, probe_file, &nonce) {
-                no_report_why = Some(why);
-            } else {
-                match serde_json::from_slice::<SubjectReport>(&bytes) {
-                    Ok(report) => {
-                        // The harness's own eyes first (they act inside), then the
-                        // outside view (which reads the host's state after the acts).
-                        let observe_req = crate::probe::observe::ObserveRequest {
-                            pid,
-                            hostname: format!("nsconform-o-{tag}"),
-                            domainname: format!("nsconform-od-{tag}"),
-                            mount_target: request.mount_target.clone(),
-                            marker: format!("nsconform-om-{tag}"),
-                            host_msqid: request.host_msqid,
-                            host_mq: request.host_mq.clone(),
-                        };
-                        let seen = observe(opts, &observe_req, deadline);
-                        let mut outside = look_from_outside(pid, &request);
-                        outside.observer_marker_on_host =
-                            host::mounts().iter().any(|m| m.source == observe_req.marker);
-                        match seen {
-                            Ok(seen) => outside.seen = Some(seen),
-                            Err(e) => outside.seen_error = Some(e),
-                        }
-                        observation = Some((report, outside));
+    let mut transport = None;
+    let mut exit = None;
+    // Wait for the probe: its report on fd 3, or, for runtimes that close fd 3 or are
+    // not its parent, the probe itself found from outside (executable and nonce).
+    let found = find_probe(
+        &ours, socket_ino, &mut child, &cg, probe_file, &nonce, deadline, &mut exit,
+    );
+    let mut probe_pidfd = None;
+    match found {
+        Found::Report(bytes, pid) => match serde_json::from_slice::<SubjectReport>(&bytes) {
+            Ok(report) => {
+                transport = Some(Transport::Fd3);
+                observation = Some((Some(report), pid));
+            }
+            Err(e) => {
+                no_report_why = Some(format!(
+                    "the message on the report channel is not a probe report ({e})"
+                ))
+            }
+        },
+        Found::Probe(pid) => {
+            // Wait until it is settled (its SIGUSR1 handler is in place), then look.
+            probe_pidfd = crate::probe::sys::pidfd_open(pid).ok();
+            let mut step = Duration::from_millis(1);
+            loop {
+                match catches(pid, libc::SIGUSR1) {
+                    Some(true) => {
+                        transport = Some(Transport::OutsideOnly);
+                        observation = Some((None, pid));
+                        break;
                     }
-                    Err(e) => no_report_why = Some(format!("the message on the report channel is not a probe report ({e})")),
+                    None => {
+                        no_report_why = Some(format!(
+                            "the probe (process {pid}) exited before the harness could look at it"
+                        ));
+                        break;
+                    }
+                    Some(false) if Instant::now() >= deadline => {
+                        timed_out = true;
+                        break;
+                    }
+                    Some(false) => back_off(&mut step),
                 }
             }
         }
-        Ok(None) => {
-            no_report_why = Some(
-                "the probe never reported: the subject exited or closed fd 3 without running it (is `{probe}` in the command, and does the subject exec it?)".into(),
-            )
-        }
-        Err(e) if e == "timeout" => timed_out = true,
-        Err(e) => no_report_why = Some(e),
+        Found::Nothing(why) => no_report_why = Some(why),
+        Found::TimedOut => timed_out = true,
     }
+    let observation = observation.map(|(report, pid)| {
+        // The harness's own eyes first (they act inside), then the outside view
+        // (which reads the host's state after the acts).
+        let observe_req = crate::probe::observe::ObserveRequest {
+            pid,
+            hostname: format!("nsconform-o-{tag}"),
+            domainname: format!("nsconform-od-{tag}"),
+            mount_target: request.mount_target.clone(),
+            marker: format!("nsconform-om-{tag}"),
+            host_msqid: request.host_msqid,
+            host_mq: request.host_mq.clone(),
+        };
+        let seen = observe(opts, &observe_req, deadline);
+        let mut outside = look_from_outside(pid, &request);
+        outside.observer_marker_on_host = host::mounts()
+            .iter()
+            .any(|m| m.source == observe_req.marker);
+        match seen {
+            Ok(seen) => outside.seen = Some(seen),
+            Err(e) => outside.seen_error = Some(e),
+        }
+        (report, outside)
+    });
+    // Let the probe go: close its channel, or signal the one found from outside.
     drop(ours);
+    if let Some(fd) = &probe_pidfd {
+        let _ = crate::probe::sys::pidfd_send_signal(fd, libc::SIGUSR1);
+    }
 
     // Wait for the subject to finish, up to the deadline (a pidfd, no polling).
-    let mut exit = None;
-    if !timed_out {
+    if !timed_out && exit.is_none() {
         if crate::contain::wait_exit_until(child_pid, deadline) {
             if let Ok(Some(status)) = child.try_wait() {
-                exit = Some(status.code().unwrap_or_else(|| {
-                    128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
-                }));
+                exit = Some(exit_code(status));
             }
         } else {
             timed_out = true;
@@ -742,6 +1124,14 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
             .unwrap_or_default()
     };
     let (stdout, stderr) = (take(out_rx), take(err_rx));
+    // A probe found from outside may have printed its report on stdout.
+    let mut observation = observation;
+    if let Some((report @ None, _)) = &mut observation {
+        *report = stdout_report(&stdout.text(), &nonce);
+        if report.is_some() {
+            transport = Some(Transport::Stdout);
+        }
+    }
 
     // Put the host back as it was.
     let hostname_after = host::hostname();
@@ -771,8 +1161,9 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     let host_ipc_intact = ipc.msq_present();
     drop(ipc);
     cleanup_scratch(&scratch, scratch_mounted);
-    if let Some(root) = &spec.probe_into {
-        let _ = std::fs::remove_file(root.join(PROBE_NAME));
+    remove_probe_dir(&probe_dir);
+    if let Some(dir) = &bundle_dir {
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     let ending = if timed_out {
@@ -800,6 +1191,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     SubjectRun {
         command: argv,
         ending,
+        transport: if timed_out { None } else { transport },
         stdout_tail: stdout.tail_text(4000),
         stderr_tail: stderr.tail_text(4000),
         contained_in: cg.describe(),
@@ -816,6 +1208,17 @@ fn cleanup_scratch(scratch: &Path, mounted: bool) {
     let _ = std::fs::remove_dir_all(scratch);
 }
 
+/// The last non-empty line of a subject's output, shortened: the likeliest cause when
+/// it did not run the probe (a runtime's error message).
+fn last_line(text: &str) -> Option<String> {
+    let l = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
+    Some(if l.chars().count() > 300 {
+        l.chars().take(300).collect::<String>() + "..."
+    } else {
+        l.to_string()
+    })
+}
+
 /// Judge every subject-scoped property of `props` from one run.
 pub fn judge(
     run: &SubjectRun,
@@ -824,8 +1227,13 @@ pub fn judge(
     props
         .iter()
         .filter_map(|p| Some((p, p.subject?)))
-        .map(|(p, judge)| {
+        .map(|(p, check)| {
             let verdict = match (&run.ending, &run.observation) {
+                // Nothing to judge, and nothing required missing.
+                (Ending::NoReport { .. }, _) if check.optional.is_some() => Verdict::skip(format!(
+                    "the probe never ran, and {}",
+                    check.optional.unwrap_or_default()
+                )),
                 (Ending::TimedOut { after_ms }, _) => Verdict::timeout(format!(
                     "the subject did not finish within {:.1} s; its whole process tree was killed",
                     *after_ms as f64 / 1000.0
@@ -835,14 +1243,17 @@ pub fn judge(
                 }
                 (Ending::NoReport { exit, why }, _) => Verdict::fail(
                     format!(
-                        "no genuine probe report: {why}{}",
+                        "no genuine probe report: {why}{}{}",
                         exit.map(|c| format!(" (subject exit status {c})"))
+                            .unwrap_or_default(),
+                        last_line(&run.stderr_tail)
+                            .map(|l| format!("; its stderr ends: {l}"))
                             .unwrap_or_default()
                     ),
                     "a report from the probe running inside the subject",
                     "none",
                 ),
-                (Ending::Reported { .. }, Some(obs)) => judge(obs),
+                (Ending::Reported { .. }, Some(obs)) => (check.judge)(obs),
                 (Ending::Reported { .. }, None) => {
                     Verdict::error("internal: report without observation")
                 }
@@ -956,6 +1367,97 @@ mod tests {
                 "n0"
             ]
         );
+    }
+
+    #[test]
+    fn a_probe_without_fd_3_is_found_from_outside_by_file_and_nonce() {
+        let nonce = random_nonce();
+        // A stand-in "probe": a shell waiting on stdin, with the nonce on its command
+        // line and a SIGUSR1 handler, as the real probe has.
+        let mut child = Command::new("sh")
+            .args(["-c", "trap 'exit 0' USR1; read x", "--nonce", &nonce])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let exe = file_id(Path::new(&format!("/proc/{pid}/exe"))).unwrap();
+        let mut step = Duration::from_millis(1);
+        let mut found = Vec::new();
+        for _ in 0..400 {
+            found = find_probes(exe, &nonce);
+            if catches(pid, libc::SIGUSR1) == Some(true) && !found.is_empty() {
+                break;
+            }
+            back_off(&mut step);
+        }
+        assert_eq!(found, vec![pid]);
+        assert_eq!(catches(pid, libc::SIGUSR1), Some(true));
+        // Another run's nonce, or another executable, finds nothing.
+        assert!(find_probes(exe, &random_nonce()).is_empty());
+        let other = file_id(Path::new("/proc/self/exe")).unwrap();
+        assert!(find_probes(other, &nonce).is_empty());
+        assert!(!holds_report_socket(pid, 1));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(catches(pid, libc::SIGUSR1), None);
+    }
+
+    #[test]
+    fn a_report_on_stdout_needs_this_run_s_nonce() {
+        let report = serde_json::to_string(&SubjectReport::default()).unwrap();
+        let text = format!("hello\nnsconform-report abc {report}\nbye\n");
+        assert!(stdout_report(&text, "abc").is_some());
+        assert!(stdout_report(&text, "abd").is_none());
+        assert!(stdout_report("nsconform-report abc {not json", "abc").is_none());
+        assert!(stdout_report("", "abc").is_none());
+    }
+
+    #[test]
+    fn an_oci_bundle_gets_the_probe_in_process_args() {
+        let b = tempfile::tempdir().unwrap();
+        std::fs::create_dir(b.path().join("rootfs")).unwrap();
+        let config = serde_json::json!({
+            "root": {"path": "rootfs"},
+            "process": {"args": ["{probe}", "extra"]}
+        });
+        std::fs::write(b.path().join("config.json"), config.to_string()).unwrap();
+        check_bundle(b.path()).unwrap();
+        let out = b.path().join("run");
+        let cmd = probe_command(&["/p".into()], "n0");
+        prepare_bundle(b.path(), &out, &cmd).unwrap();
+        let got: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            got["process"]["args"],
+            serde_json::json!([
+                "/p",
+                "subject",
+                "--report-fd",
+                "3",
+                "--nonce",
+                "n0",
+                "extra"
+            ])
+        );
+        let root = got["root"]["path"].as_str().unwrap();
+        assert!(Path::new(root).is_absolute(), "{root}");
+        assert_eq!(
+            Path::new(root),
+            b.path().join("rootfs").canonicalize().unwrap()
+        );
+        // Without `{probe}`, without a rootfs, without a config: refused, saying why.
+        let config = serde_json::json!({"root": {"path": "rootfs"}, "process": {"args": ["sh"]}});
+        std::fs::write(b.path().join("config.json"), config.to_string()).unwrap();
+        assert!(check_bundle(b.path()).unwrap_err().contains("{probe}"));
+        let config =
+            serde_json::json!({"root": {"path": "nope"}, "process": {"args": ["{probe}"]}});
+        std::fs::write(b.path().join("config.json"), config.to_string()).unwrap();
+        assert!(check_bundle(b.path())
+            .unwrap_err()
+            .contains("not a directory"));
+        let e = check_bundle(&b.path().join("missing")).unwrap_err();
+        assert!(e.contains("ENOENT"), "{e}");
     }
 
     #[test]

@@ -141,19 +141,20 @@ pub fn main_with(args: Vec<String>, lookup: Lookup) -> ! {
             std::process::exit(0)
         }
         Some("subject") => {
-            // `--nonce X` only marks the process for the harness (it reads our command
-            // line from outside); nothing here depends on it.
+            // `--nonce X` marks the process for the harness (it reads our command line
+            // from outside); it also frames a report sent on stdout.
             let mut fd = Some(3);
+            let mut nonce = String::new();
             let mut rest = args[1..].iter();
             while let Some(a) = rest.next() {
                 match (a.as_str(), rest.next()) {
                     ("--report-fd", Some(n)) => fd = n.parse().ok(),
-                    ("--nonce", Some(_)) => {}
+                    ("--nonce", Some(n)) => nonce = n.clone(),
                     _ => fd = None,
                 }
             }
             match fd {
-                Some(fd) => subject::main(fd),
+                Some(fd) => subject::main(fd, &nonce),
                 None => usage_error("expected `subject [--report-fd N] [--nonce X]`"),
             }
         }

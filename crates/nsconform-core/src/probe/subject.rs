@@ -79,29 +79,72 @@ fn act(r: nix::Result<()>, read_back: impl FnOnce() -> String) -> Action {
     }
 }
 
-/// Entry of `nsconform-probe subject --report-fd FD`. Never returns.
-pub fn main(fd: i32) -> ! {
-    let req = match recv_request(fd) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!(
-                "nsconform-probe: {e}; the subject must pass fd {fd} through to the probe \
-                 (runc: --preserve-fds; bwrap and unshare do by default)"
-            );
-            std::process::exit(4)
-        }
+/// The line prefix of a report sent on stdout (runtimes that do not pass fd 3):
+/// `nsconform-report <nonce> <json>`.
+pub const STDOUT_FRAME: &str = "nsconform-report";
+
+/// How long a probe without a report channel waits for the harness's signal.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Entry of `nsconform-probe subject --report-fd FD --nonce X`. Never returns.
+///
+/// With the harness's socket on `fd`: read the request, act, report there, and stay
+/// until the harness closes it. Without it (runtimes such as firejail and
+/// systemd-nspawn close inherited descriptors, podman's conmon is not our parent): look
+/// around without acting, print the report framed with the nonce on stdout, and stay
+/// until the harness, which found this process from outside by its executable and nonce,
+/// sends SIGUSR1 (it waits for our handler to show in `SigCgt` first).
+pub fn main(fd: i32, nonce: &str) -> ! {
+    // The handler goes first, so that the harness can see (SigCgt) when we are ready.
+    let usr1 = nix::sys::signal::SigSet::from(nix::sys::signal::Signal::SIGUSR1);
+    let _ = usr1.thread_block();
+    // SAFETY: the handler does nothing (the signal is blocked and taken by sigtimedwait).
+    let _ = unsafe {
+        nix::sys::signal::sigaction(
+            nix::sys::signal::Signal::SIGUSR1,
+            &nix::sys::signal::SigAction::new(
+                nix::sys::signal::SigHandler::Handler(ignore),
+                nix::sys::signal::SaFlags::empty(),
+                nix::sys::signal::SigSet::empty(),
+            ),
+        )
     };
+    match recv_request(fd) {
+        Ok(req) => with_channel(fd, &req),
+        Err(e) => without_channel(fd, nonce, &e),
+    }
+}
+
+extern "C" fn ignore(_: libc::c_int) {}
+
+fn without_channel(fd: i32, nonce: &str, why: &str) -> ! {
+    let report = SubjectReport {
+        view: View::gather(),
+        sethostname: Action::Refused(format!("no request ({why})")),
+        ..SubjectReport::default()
+    };
+    let json = serde_json::to_string(&report).expect("reports serialize");
+    println!("{STDOUT_FRAME} {nonce} {json}");
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    let _ = fd;
+    let usr1 = nix::sys::signal::SigSet::from(nix::sys::signal::Signal::SIGUSR1);
+    let ts = libc::timespec {
+        tv_sec: LINGER.as_secs() as libc::time_t,
+        tv_nsec: 0,
+    };
+    // SAFETY: waits for a blocked signal of a valid set, with a valid timeout.
+    unsafe { libc::sigtimedwait(usr1.as_ref(), std::ptr::null_mut(), &ts) };
+    std::process::exit(0)
+}
+
+fn with_channel(fd: i32, req: &SubjectRequest) -> ! {
     let view = View::gather();
+    // Read back with uname(2): a subject's /proc may not be its own.
     let sethostname = act(nix::unistd::sethostname(&req.hostname), || {
-        nix::unistd::gethostname()
-            .map(|h| h.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        super::sys::uname_names().0
     });
     let setdomainname = act(super::sys::set_domainname(&req.domainname), || {
-        std::fs::read_to_string("/proc/sys/kernel/domainname")
-            .unwrap_or_default()
-            .trim()
-            .to_string()
+        super::sys::uname_names().1
     });
     let target = if std::path::Path::new(&req.mount_target).is_dir() {
         req.mount_target.clone()

@@ -138,6 +138,22 @@ pub fn pidfd_open(pid: i32) -> nix::Result<std::os::fd::OwnedFd> {
         .map(|fd| unsafe { std::os::fd::FromRawFd::from_raw_fd(fd as i32) })
 }
 
+/// pidfd_send_signal(2): signal the process a pidfd refers to (no PID reuse race).
+pub fn pidfd_send_signal(pidfd: &std::os::fd::OwnedFd, sig: i32) -> nix::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid pidfd, a signal number, no siginfo, no flags.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    nix::errno::Errno::result(r).map(drop)
+}
+
 /// Leave a forked process at once, without the parent's destructors or atexit handlers.
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit(2) ends the process at once; nix has no wrapper. Called only in forked

@@ -52,7 +52,7 @@ pub const CG_01: Property = Property {
     coverage: "OTH:~CRIU cgroupns",
     controls: &[Control::NoNewCgroup],
     global: false,
-    subject: Some(cg_01_subject),
+    subject: Some(crate::spec::SubjectCheck::required(cg_01_subject)),
     inside: Some(cg_01_inside),
     check: cg_01_check,
 };

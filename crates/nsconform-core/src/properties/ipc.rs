@@ -914,7 +914,7 @@ pub const IPC_08: Property = Property {
     coverage: "LTP:~mesgq_nstest,~shmnstest (same key, not emptiness)",
     controls: &[Control::NoNewIpc],
     global: true,
-    subject: Some(ipc_08_subject),
+    subject: Some(crate::spec::SubjectCheck::required(ipc_08_subject)),
     inside: Some(ipc_08_inside),
     check: ipc_08_check,
 };

@@ -232,7 +232,7 @@ pub const MNT_01: Property = Property {
     coverage: "LTP:mountns02,unshare01.sh",
     controls: &[Control::NoNewMnt, Control::SharedRoot],
     global: true,
-    subject: Some(mnt_01_subject),
+    subject: Some(crate::spec::SubjectCheck::required(mnt_01_subject)),
     inside: Some(mnt_01_inside),
     check: mnt_01_check,
 };

@@ -155,7 +155,7 @@ pub const NET_01: Property = Property {
     coverage: "LTP:~netns_comm (brings lo up, never asserts the initial state)",
     controls: &[Control::NoNewNet],
     global: false,
-    subject: Some(net_01_subject),
+    subject: Some(crate::spec::SubjectCheck::required(net_01_subject)),
     inside: Some(net_01_inside),
     check: net_01_check,
 };

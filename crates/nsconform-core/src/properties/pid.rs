@@ -154,7 +154,7 @@ pub const PID_01: Property = Property {
     coverage: "LTP:pidns01,unshare05; KST:pid_namespace/pidns_init_via_setns",
     controls: &[Control::NoNewPid, Control::NoProcMount],
     global: false,
-    subject: Some(pid_01_subject),
+    subject: Some(crate::spec::SubjectCheck::required(pid_01_subject)),
     inside: Some(pid_01_inside),
     check: pid_01_check,
 };
@@ -265,7 +265,7 @@ fn pid_01_subject(o: &SubjectObservation) -> Verdict {
         "pid_inside": inner,
         "proc_private": proc_private,
         "procfs_of_own_pid_ns": own_procfs,
-        "report_agrees": o.report.view.pid == inner,
+        "report_agrees": o.report.as_ref().map(|r| r.view.pid == inner),
     }))
 }
 

@@ -2125,7 +2125,7 @@ pub const USER_26: Property = Property {
     coverage: "LTP:~userns02",
     controls: &[Control::NoUserMap, Control::NoNewUser],
     global: false,
-    subject: Some(user_26_subject),
+    subject: Some(crate::spec::SubjectCheck::required(user_26_subject)),
     inside: Some(user_26_inside),
     check: user_26_check,
 };
@@ -2252,7 +2252,7 @@ fn user_26_subject(o: &SubjectObservation) -> Verdict {
             "own_user_ns": own_ns,
             "root_mapped": root_outside.is_some(),
             "root_is_host_root": root_outside == Some(0),
-            "report_agrees": o.report.view.uid == 0,
+            "report_agrees": o.report.as_ref().map(|r| r.view.uid == 0),
         }))
 }
 

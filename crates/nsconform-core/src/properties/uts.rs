@@ -297,7 +297,7 @@ pub const UTS_02: Property = Property {
     coverage: "LTP:utsname01,utsname02,utsname03,setns02",
     controls: &[Control::NoNewUts],
     global: true,
-    subject: Some(uts_02_subject),
+    subject: Some(crate::spec::SubjectCheck::required(uts_02_subject)),
     inside: Some(uts_02_inside),
     check: uts_02_check,
 };
@@ -333,7 +333,7 @@ pub const UTS_03: Property = Property {
     coverage: "new",
     controls: &[Control::NoNewUts],
     global: true,
-    subject: Some(uts_03_subject),
+    subject: Some(crate::spec::SubjectCheck::required(uts_03_subject)),
     inside: Some(uts_03_inside),
     check: uts_03_check,
 };

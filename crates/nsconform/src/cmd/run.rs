@@ -44,6 +44,12 @@ pub struct RunArgs {
     /// the subject command, for runtimes that pivot_root into a rootfs.
     #[arg(long, value_name = "DIR")]
     probe_into: Option<PathBuf>,
+    /// An OCI bundle (runc, crun) whose config.json has "{probe}" in process.args: the
+    /// probe goes into its rootfs, and `{bundle}` / `{id}` in the subject command name
+    /// this run's copy of the bundle and a container name of this run's, e.g.
+    /// `--bundle b --subject 'runc run -b {bundle} {id}'`.
+    #[arg(long, value_name = "DIR", conflicts_with = "probe_into")]
+    bundle: Option<PathBuf>,
     /// Score with this rubric (TOML; see fixtures/rubrics/container-lab.toml, the
     /// default for subjects and for --format gradescope with a subject).
     #[arg(long, value_name = "FILE")]
@@ -186,6 +192,9 @@ fn run_subject(
     let subject_timeout =
         nsconform_core::contain::timeout_from_secs(args.subject_timeout, "--subject-timeout")
             .map_err(UsageError)?;
+    if let Some(b) = &args.bundle {
+        subject::check_bundle(b).map_err(|e| UsageError(format!("--bundle: {e}")))?;
+    }
     let props: Vec<_> = props
         .iter()
         .copied()
@@ -220,6 +229,7 @@ fn run_subject(
         argv,
         timeout: subject_timeout,
         probe_into: args.probe_into.clone(),
+        bundle: args.bundle.clone(),
         cwd: None,
     };
     let run = subject::run_subject(&spec, env, opts);
