@@ -111,3 +111,47 @@ pub fn series_suffix() -> String {
         _ => String::new(),
     }
 }
+
+/// The properties that apply to subjects.
+pub fn subject_props() -> Vec<&'static Property> {
+    nsconform_core::catalogue::all()
+        .iter()
+        .filter(|p| p.subject.is_some())
+        .collect()
+}
+
+/// Run a subject command line (split like a shell) with the probe inside and judge it:
+/// the run and the outcome per property ID.
+pub fn run_subject_cmd(
+    cmd: &str,
+    timeout: std::time::Duration,
+) -> (
+    nsconform_core::subject::SubjectRun,
+    std::collections::BTreeMap<String, nsconform_core::Outcome>,
+) {
+    use nsconform_core::subject;
+    let spec = subject::SubjectSpec {
+        limits: nsconform_core::contain::Limits::default(),
+        argv: subject::split_command(cmd).expect("a valid command line"),
+        timeout,
+        probe_into: None,
+        bundle: None,
+        cwd: None,
+    };
+    let run = subject::run_subject(&spec, &Env::detect(None), &RunOptions::new(probe()));
+    let verdicts = subject::judge(&run, &subject_props())
+        .into_iter()
+        .map(|r| (r.id, r.verdict.outcome))
+        .collect();
+    (run, verdicts)
+}
+
+/// `cmd` started as an unprivileged user when the tests run as root (a rootless
+/// container started by root would map root inside to root outside).
+pub fn unprivileged(cmd: &str) -> String {
+    if nix::unistd::geteuid().is_root() {
+        format!("setpriv --reuid 100000 --regid 100000 --clear-groups {cmd}")
+    } else {
+        cmd.to_string()
+    }
+}
