@@ -163,14 +163,14 @@ proptest! {
 fn rubric_item() -> impl Strategy<Value = String> {
     let ids: Vec<String> = catalogue::all().iter().map(|p| p.id.to_string()).collect();
     let id = prop_oneof![
-        3 => prop::sample::select(ids),
+        8 => prop::sample::select(ids),
         1 => "[A-Z]{2,4}-[0-9]{1,3}",
         1 => text(),
     ];
     let points = prop_oneof![
-        any::<u16>().prop_map(|n| n.to_string()),
-        (0.0..100.0f64).prop_map(|p| format!("{p:?}")),
-        prop::sample::select(vec![
+        2 => any::<u16>().prop_map(|n| n.to_string()),
+        2 => (0.0..100.0f64).prop_map(|p| format!("{p:?}")),
+        1 => prop::sample::select(vec![
             "nan",
             "+nan",
             "-nan",
@@ -192,7 +192,7 @@ fn rubric_item() -> impl Strategy<Value = String> {
         .prop_map(str::to_string),
     ];
     let visibility = prop_oneof![
-        prop::sample::select(vec![
+        4 => prop::sample::select(vec![
             "visible",
             "hidden",
             "after_due_date",
@@ -202,14 +202,14 @@ fn rubric_item() -> impl Strategy<Value = String> {
             "public",
         ])
         .prop_map(str::to_string),
-        text(),
+        1 => text(),
     ];
     (
         id,
         points,
         prop::option::of(visibility),
         prop::option::of(text()),
-        any::<bool>(),
+        prop::bool::weighted(0.1),
     )
         .prop_map(|(id, points, vis, name, extra)| {
             let q = |s: &str| toml_string(s);
@@ -272,7 +272,7 @@ proptest! {
     fn rubric_parse_judges_near_valid_toml(
         title in prop::option::of(text()),
         timeout in prop::option::of(any_secs()),
-        items in prop::collection::vec(rubric_item(), 0..6),
+        items in prop::collection::vec(rubric_item(), 0..5),
         cut in any::<prop::sample::Index>(),
     ) {
         let mut t = String::new();
@@ -398,37 +398,75 @@ fn valid_report() -> serde_json::Value {
     })
 }
 
-/// Replace the value at a random place of `v` (an object member or array element, at
-/// any depth) with `with`; or drop it.
-fn mutate(
-    v: &mut serde_json::Value,
-    path: &[prop::sample::Index],
-    with: serde_json::Value,
+/// What a mutation puts in place of a value.
+#[derive(Debug, Clone)]
+struct Edit {
+    path: Vec<prop::sample::Index>,
+    /// Drop the member or element instead.
     drop: bool,
-) {
+    /// Keep the JSON type of what is replaced (a string for a string, a number for a
+    /// number), so that most mutated reports still parse and get rendered.
+    keep_type: bool,
+    any: serde_json::Value,
+    text: String,
+    number: serde_json::Value,
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    use serde_json::Value;
+    let number = prop_oneof![
+        any::<u64>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        (0u64..10).prop_map(Value::from),
+    ];
+    (
+        prop::collection::vec(any::<prop::sample::Index>(), 0..5),
+        prop::bool::weighted(0.1),
+        prop::bool::weighted(0.8),
+        json_value(),
+        text(),
+        number,
+    )
+        .prop_map(|(path, drop, keep_type, any, text, number)| Edit {
+            path,
+            drop,
+            keep_type,
+            any,
+            text,
+            number,
+        })
+}
+
+/// Apply `e` at a random place of `v` (an object member or array element, at any depth).
+fn mutate(v: &mut serde_json::Value, path: &[prop::sample::Index], e: &Edit) {
     use serde_json::Value;
     let Some((first, rest)) = path.split_first() else {
-        *v = with;
+        *v = match v {
+            Value::String(_) if e.keep_type => e.text.clone().into(),
+            Value::Number(_) if e.keep_type => e.number.clone(),
+            _ => e.any.clone(),
+        };
         return;
     };
     match v {
         Value::Object(m) if !m.is_empty() => {
             let key = m.keys().nth(first.index(m.len())).cloned().expect("a key");
-            if rest.is_empty() && drop {
+            if rest.is_empty() && e.drop {
                 m.remove(&key);
             } else if let Some(x) = m.get_mut(&key) {
-                mutate(x, rest, with, drop);
+                mutate(x, rest, e);
             }
         }
         Value::Array(a) if !a.is_empty() => {
             let i = first.index(a.len());
-            if rest.is_empty() && drop {
+            if rest.is_empty() && e.drop {
                 a.remove(i);
             } else {
-                mutate(&mut a[i], rest, with, drop);
+                mutate(&mut a[i], rest, e);
             }
         }
-        other => *other = with,
+        other => mutate(other, &[], e),
     }
 }
 
@@ -484,18 +522,15 @@ proptest! {
 
     #[test]
     fn mutated_reports_parse_or_are_refused(
-        edits in prop::collection::vec(
-            (prop::collection::vec(any::<prop::sample::Index>(), 0..5), json_value(), any::<bool>()),
-            1..4,
-        ),
+        edits in prop::collection::vec(edit(), 1..4),
         text_of in any::<String>(),
         cut in any::<prop::sample::Index>(),
     ) {
         let mut v = valid_report();
         let base = Report::from_json(&v.to_string()).map_err(TestCaseError::fail)?;
         check_report(&base)?;
-        for (path, with, drop) in edits {
-            mutate(&mut v, &path, with, drop);
+        for e in &edits {
+            mutate(&mut v, &e.path, e);
         }
         let json = v.to_string();
         match Report::from_json(&json) {
