@@ -57,7 +57,44 @@ pub fn timeout_from_secs(secs: f64, what: &str) -> Result<Duration, String> {
             "{what} of {secs} s is more than a day ({MAX_TIMEOUT_SECS} s), the most nsconform accepts"
         ));
     }
+    // (A timeout that rounds to nothing would kill every run at once.)
+    if secs < MIN_TIMEOUT_SECS {
+        return Err(format!(
+            "{what} of {secs} s is less than a millisecond ({MIN_TIMEOUT_SECS} s), the least nsconform accepts"
+        ));
+    }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// The shortest timeout [`timeout_from_secs`] accepts.
+pub const MIN_TIMEOUT_SECS: f64 = 0.001;
+
+/// `--rootless-as UID[:GID]` (the GID defaults to the UID): two numeric ids, neither 0
+/// (root itself) nor 4294967295 (`(uid_t)-1`, "unchanged" to setresuid(2)): either
+/// would run the rootless checks as real root.
+pub fn rootless_ids(s: &str) -> Result<(u32, u32), String> {
+    let (u, g) = s.split_once(':').unwrap_or((s, s));
+    let id = |text: &str, what: &str| -> Result<u32, String> {
+        let n: u32 = text
+            .parse()
+            .map_err(|e| format!("`{text}` is not a numeric {what}: {e}"))?;
+        if n == 0 || n == u32::MAX {
+            return Err(format!(
+                "{what} {n} is not an unprivileged id (0 is root, 4294967295 means \
+                 \"unchanged\"); use e.g. 65534"
+            ));
+        }
+        Ok(n)
+    };
+    Ok((id(u, "uid")?, id(g, "gid")?))
+}
+
+/// `--jobs N`: how many checks or builds run at once; a whole number, 0 taken as 1.
+pub fn jobs_from_str(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse::<usize>()
+        .map(|n| n.max(1))
+        .map_err(|e| format!("`{s}` is not a whole number of jobs: {e}"))
 }
 
 /// The prefix of every cgroup directory nsconform makes.
@@ -624,6 +661,35 @@ mod tests {
             assert!(timeout_from_secs(bad, "--timeout").is_err(), "{bad}");
         }
         assert!(timeout_from_secs(86_400.0, "t").is_ok());
+        assert!(timeout_from_secs(0.001, "t").is_ok());
+        assert!(timeout_from_secs(1e-12, "t").is_err());
+    }
+
+    #[test]
+    fn rootless_ids_refuse_root_and_unchanged() {
+        assert_eq!(rootless_ids("65534"), Ok((65534, 65534)));
+        assert_eq!(rootless_ids("1000:100"), Ok((1000, 100)));
+        for bad in [
+            "0",
+            "4294967295",
+            "65534:0",
+            "65534:4294967295",
+            "x",
+            "1:",
+            ":1",
+            "1:2:3",
+        ] {
+            assert!(rootless_ids(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn jobs_are_whole_numbers_at_least_one() {
+        assert_eq!(jobs_from_str("4"), Ok(4));
+        assert_eq!(jobs_from_str("0"), Ok(1));
+        for bad in ["", "-1", "1.5", "x", "99999999999999999999999"] {
+            assert!(jobs_from_str(bad).is_err(), "{bad}");
+        }
     }
 
     fn sh(script: &str) -> std::process::Command {

@@ -1,7 +1,7 @@
 //! `nsconform diff`: where two runs differ (two kernels, or before and after a change),
 //! per property: outcome, errno, and the normalized observed facts (the snapshot).
 
-use crate::report::Report;
+use crate::report::{escape_line, Report};
 use crate::run::PropertyResult;
 use serde::Serialize;
 
@@ -124,19 +124,21 @@ pub fn diff(old: &Report, new: &Report) -> Diff {
     }
 }
 
-/// The comparison as text.
+/// The comparison as text. Kernels, IDs, errno names and observed facts come from the
+/// two report files, so each is passed through [`escape_line`] before it is printed.
 pub fn human(d: &Diff) -> String {
     use std::fmt::Write as _;
     let mut s = format!(
         "old: kernel {}\nnew: kernel {}\n\n",
-        d.old_kernel, d.new_kernel
+        escape_line(&d.old_kernel),
+        escape_line(&d.new_kernel)
     );
     for c in &d.changes {
+        let id = escape_line(&c.id);
         if let Some(p) = &c.presence {
             let _ = writeln!(
                 s,
-                "{:<9} {}",
-                c.id,
+                "{id:<9} {}",
                 if p == "only-old" {
                     "only in old run"
                 } else {
@@ -146,19 +148,29 @@ pub fn human(d: &Diff) -> String {
             continue;
         }
         if let Some((a, b)) = &c.outcome {
-            let _ = writeln!(s, "{:<9} outcome {a} -> {b}", c.id);
+            let _ = writeln!(
+                s,
+                "{id:<9} outcome {} -> {}",
+                escape_line(a),
+                escape_line(b)
+            );
         }
         if let Some((a, b)) = &c.errno {
             let _ = writeln!(
                 s,
-                "{:<9} errno {} -> {}",
-                c.id,
-                a.as_deref().unwrap_or("-"),
-                b.as_deref().unwrap_or("-")
+                "{id:<9} errno {} -> {}",
+                escape_line(a.as_deref().unwrap_or("-")),
+                escape_line(b.as_deref().unwrap_or("-"))
             );
         }
         for (k, a, b) in &c.observed {
-            let _ = writeln!(s, "{:<9} observed {k}: {a} -> {b}", c.id);
+            let _ = writeln!(
+                s,
+                "{id:<9} observed {}: {} -> {}",
+                escape_line(k),
+                escape_line(&a.to_string()),
+                escape_line(&b.to_string())
+            );
         }
     }
     let _ = writeln!(
@@ -248,5 +260,34 @@ mod tests {
         let d = diff(&r, &r.clone());
         assert!(d.changes.is_empty());
         assert_eq!(d.same, 1);
+    }
+
+    #[test]
+    fn human_escapes_what_the_reports_say() {
+        let env = Env::detect(None);
+        let mut old = Report::new(
+            &env,
+            vec![res(
+                "A-01\x1b[2K",
+                Verdict::pass("x")
+                    .with_errno("E\u{202e}X")
+                    .with_observed(json!({"k\x1b": "v\u{202e}"})),
+            )],
+            1,
+        );
+        old.kernel = "6.1\x1b[1A".into();
+        let mut new = old.clone();
+        new.results[0].verdict = Verdict::fail("f", "", "").with_errno("EPERM");
+        let text = human(&diff(&old, &new));
+        assert!(
+            !text.contains('\x1b') && !text.contains('\u{202e}'),
+            "{text:?}"
+        );
+        assert!(text.contains("old: kernel 6.1\\x1b[1A\n"), "{text}");
+        assert!(text.contains("errno E\\u{202e}X -> EPERM"), "{text}");
+        assert!(
+            text.contains("observed k\\x1b: \"v\\u{202e}\" -> null"),
+            "{text}"
+        );
     }
 }

@@ -2,30 +2,48 @@
 //! Gradescope's results.json. (`human` and `json` live in [`crate::report`].)
 
 use crate::outcome::Outcome;
-use crate::report::{ending_text, Report};
+use crate::report::{ending_text, escape_for_terminal, escape_line, Report};
 use crate::rubric::{Rubric, Visibility};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::time::Duration;
+
+/// Text made legal in XML 1.0 and harmless where a CI system shows it: control
+/// characters (but `\n` and `\t`), C1 controls and bidi overrides are escaped as
+/// [`escape_for_terminal`] does, and the non-characters U+FFFE and U+FFFF (which XML
+/// forbids too) as `\u{fffe}`. quick-junit then escapes `<`, `&` and quotes.
+fn xml_text(s: &str) -> String {
+    let t = escape_for_terminal(s);
+    if !t.contains(['\u{fffe}', '\u{ffff}']) {
+        return t.into_owned();
+    }
+    t.chars()
+        .map(|c| match c {
+            '\u{fffe}' | '\u{ffff}' => format!("\\u{{{:x}}}", c as u32),
+            c => c.to_string(),
+        })
+        .collect()
+}
 
 /// JUnit XML (the Jenkins flavour): one testsuite, one testcase per property. `fail` is a
 /// `<failure>`, `error` an `<error>`, `timeout` a `<failure type="timeout">`, `skip` a
 /// `<skipped>` with the reason.
 pub fn junit(report: &Report) -> String {
     use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
-    let mut suite = TestSuite::new(format!("nsconform on {}", report.kernel));
+    let x = xml_text;
+    let mut suite = TestSuite::new(format!("nsconform on {}", x(&report.kernel)));
     suite.set_time(Duration::from_millis(report.duration_ms));
-    suite.add_property(("kernel", report.kernel.as_str()));
+    suite.add_property(("kernel", x(&report.kernel).as_str()));
     suite.add_property((
         "privileged",
         if report.privileged { "true" } else { "false" },
     ));
     if let Some(sub) = &report.subject {
-        suite.add_property(("subject", sub.command.join(" ").as_str()));
+        suite.add_property(("subject", x(&sub.command.join(" ")).as_str()));
         let mut out = format!("{}\n", ending_text(&sub.ending));
         out.push_str(&sub.stdout_tail);
-        suite.set_system_out(out);
-        suite.set_system_err(sub.stderr_tail.as_str());
+        suite.set_system_out(x(&out));
+        suite.set_system_err(x(&sub.stderr_tail));
     }
     for r in &report.results {
         let v = &r.verdict;
@@ -40,7 +58,7 @@ pub fn junit(report: &Report) -> String {
             Outcome::Pass => TestCaseStatus::success(),
             Outcome::Skip => {
                 let mut s = TestCaseStatus::skipped();
-                s.set_message(v.detail.as_str());
+                s.set_message(x(&v.detail));
                 s
             }
             o => {
@@ -50,17 +68,17 @@ pub fn junit(report: &Report) -> String {
                     NonSuccessKind::Failure
                 };
                 let mut s = TestCaseStatus::non_success(kind);
-                s.set_message(v.detail.as_str());
+                s.set_message(x(&v.detail));
                 s.set_type(o.as_str());
-                s.set_description(text.as_str());
+                s.set_description(x(&text));
                 s
             }
         };
-        let mut case = TestCase::new(format!("{} {}", r.id, r.title), status);
-        case.set_classname(format!(
+        let mut case = TestCase::new(x(&format!("{} {}", r.id, r.title)), status);
+        case.set_classname(x(&format!(
             "nsconform.{}",
             r.id.split('-').next().unwrap_or("").to_lowercase()
-        ));
+        )));
         case.set_time(Duration::from_millis(r.duration_ms));
         suite.add_test_case(case);
     }
@@ -70,11 +88,45 @@ pub fn junit(report: &Report) -> String {
     j.to_string().expect("JUnit serializes")
 }
 
-/// Escape a TAP description (`#` and `\` are the only escapes, TAP 14).
+/// Escape a TAP description or comment: one line (a newline becomes a space, carriage
+/// returns and other controls are escaped as [`escape_line`] does), then `#` and `\`,
+/// the only escapes of TAP 14.
 fn tap_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
+    escape_line(&s.replace('\n', " "))
+        .replace('\\', "\\\\")
         .replace('#', "\\#")
-        .replace('\n', " ")
+}
+
+/// A YAML double-quoted scalar: a JSON string, with the characters YAML does not allow
+/// raw or takes as line breaks also written as `\uXXXX` (DEL, C1 controls, U+2028,
+/// U+2029, bidi overrides, U+FEFF and the non-characters U+FFFE, U+FFFF).
+fn yaml_quote(s: &str) -> String {
+    let json = serde_json::to_string(s).expect("strings serialize");
+    let bad = |c: char| {
+        matches!(
+            c,
+            '\u{7f}'..='\u{9f}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+                | '\u{fffe}'
+                | '\u{ffff}'
+        )
+    };
+    if !json.contains(bad) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if bad(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// TAP version 14 with YAML diagnostics; `skip` is `ok ... # SKIP reason`, `fail`,
@@ -85,7 +137,8 @@ pub fn tap(report: &Report) -> String {
     let _ = writeln!(
         s,
         "# nsconform {} on kernel {}",
-        report.version, report.kernel
+        tap_escape(&report.version),
+        tap_escape(&report.kernel)
     );
     if let Some(sub) = &report.subject {
         let _ = writeln!(s, "# subject: {}", tap_escape(&sub.command.join(" ")));
@@ -106,7 +159,7 @@ pub fn tap(report: &Report) -> String {
             o => {
                 let _ = writeln!(s, "not ok {n} - {desc}");
                 s.push_str("  ---\n");
-                let q = |x: &str| serde_json::to_string(x).expect("strings serialize");
+                let q = yaml_quote;
                 let _ = writeln!(s, "  severity: {}", o.as_str());
                 let _ = writeln!(s, "  message: {}", q(&v.detail));
                 if let Some(e) = &v.expected {
@@ -220,4 +273,77 @@ pub fn gradescope(report: &Report, rubric: &Rubric) -> String {
         "tests": tests,
     }))
     .expect("results serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::hostile_report;
+
+    #[test]
+    fn the_xml_check_rejects_raw_control_characters() {
+        // What the JUnit test below relies on: the parser refuses what XML 1.0 forbids.
+        assert!(roxmltree::Document::parse("<a>\x1b</a>").is_err());
+        assert!(roxmltree::Document::parse("<a>\x00</a>").is_err());
+        assert!(roxmltree::Document::parse("<a>\u{fffe}</a>").is_err());
+        assert!(roxmltree::Document::parse("<a>ok</a>").is_ok());
+    }
+
+    #[test]
+    fn junit_with_hostile_text_is_well_formed_xml() {
+        let xml = junit(&hostile_report());
+        let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        let failure = doc
+            .descendants()
+            .find(|n| n.has_tag_name("failure"))
+            .expect("a failure element");
+        assert_eq!(
+            failure.attribute("message"),
+            Some("boom\\x1b[2K\\x1b[1A\\u{202e}ssap")
+        );
+        let text = failure.text().unwrap_or("");
+        assert!(text.contains("expected: a\\x00b"), "{text}");
+        let out = doc
+            .descendants()
+            .find(|n| n.has_tag_name("system-out"))
+            .and_then(|n| n.text())
+            .unwrap_or("");
+        assert!(out.contains("out\\x1b[2J\\x00\\u{fffe}"), "{out}");
+        assert!(!xml.contains('\u{202e}') && !xml.contains('\u{2066}'));
+    }
+
+    #[test]
+    fn tap_lines_carry_no_raw_controls_or_newlines() {
+        let mut r = hostile_report();
+        let mut skipped = r.results[0].clone();
+        skipped.id = "UTS-02".into();
+        skipped.verdict = crate::outcome::Verdict::skip("two\nlines\r# not a comment\x1b");
+        r.results.push(skipped);
+        let tap = tap(&r);
+        for line in tap.lines() {
+            assert!(
+                !line.chars().any(|c| c.is_control() && c != '\t'),
+                "{line:?}"
+            );
+            assert!(!line.contains(['\u{202e}', '\u{2066}']), "{line:?}");
+        }
+        assert!(
+            tap.contains("ok 2 - UTS-02 hostname is private # SKIP two lines\\\\x0d\\# not a comment\\\\x1b\n"),
+            "{tap}"
+        );
+        assert!(
+            tap.contains("  message: \"boom\\u001b[2K\\u001b[1A\\u202essap\"\n"),
+            "{tap}"
+        );
+        assert!(tap.contains("  errno: \"E\\u0007\"\n"), "{tap}");
+        assert!(tap.contains("  actual: \"c\\u009bd\"\n"), "{tap}");
+    }
+
+    #[test]
+    fn gradescope_with_hostile_text_is_valid_json() {
+        let r = hostile_report();
+        let rubric = Rubric::one_point_each(&r.results);
+        let v: serde_json::Value = serde_json::from_str(&gradescope(&r, &rubric)).unwrap();
+        assert_eq!(v["tests"][0]["status"], "failed");
+    }
 }

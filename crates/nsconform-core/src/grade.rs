@@ -259,11 +259,13 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// The class summary as a readable table (submission × property).
+/// The class summary as a readable table (submission × property); submission names
+/// (folder names chosen by students) are escaped for the terminal.
 pub fn summary_table(graded: &[Graded], rubric: &Rubric) -> String {
+    use crate::report::escape_line;
     let namew = graded
         .iter()
-        .map(|g| g.name.len())
+        .map(|g| escape_line(&g.name).chars().count())
         .max()
         .unwrap_or(10)
         .max(10);
@@ -278,7 +280,7 @@ pub fn summary_table(graded: &[Graded], rubric: &Rubric) -> String {
             Some(b) if b.ok => "ok",
             Some(_) => "FAILED",
         };
-        s.push_str(&format!("{:<namew$}  {:<6}", g.name, build));
+        s.push_str(&format!("{:<namew$}  {:<6}", escape_line(&g.name), build));
         for i in &rubric.items {
             let o = g
                 .report

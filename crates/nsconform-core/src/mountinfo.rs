@@ -47,17 +47,21 @@ fn parse_line(line: &str) -> Option<MountEntry> {
     })
 }
 
-/// Undo the octal escapes (`\040` for space) the kernel uses in mountinfo.
+/// Undo the octal escapes (`\040` for space) the kernel uses in mountinfo. Three octal
+/// digits above `\377` are no byte (the kernel never writes them): they stay as they are.
 fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+        let byte = (b[i] == b'\\' && i + 3 < b.len())
+            .then(|| &b[i + 1..i + 4])
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)))
+            .and_then(|d| {
+                let v = d.iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0'));
+                u8::try_from(v).ok()
+            });
+        if let Some(v) = byte {
             out.push(v);
             i += 4;
         } else {
@@ -88,5 +92,13 @@ mod tests {
         assert_eq!(m[0].fs_type, "ext3");
         assert_eq!(m[0].source, "/dev/root");
         assert!(m[1].propagation.is_empty());
+    }
+
+    #[test]
+    fn octal_escapes_above_a_byte_stay_literal() {
+        // `\400` is 256: no byte; it used to overflow (a panic in debug builds).
+        let m = parse("1 0 0:1 / /a\\400b\\377\\134 rw - ext4 /dev/x rw\n");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].mount_point, "/a\\400b\u{fffd}\\");
     }
 }

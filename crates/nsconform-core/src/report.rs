@@ -4,8 +4,62 @@ use crate::env::Env;
 use crate::outcome::Outcome;
 use crate::run::{tally, PropertyResult};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+/// Whether `c` must not reach a terminal raw: C0 controls, DEL, C1 controls (U+0080 to
+/// U+009F, which some terminals take as CSI and friends) and the bidi embeddings,
+/// overrides and isolates (U+202A-U+202E, U+2066-U+2069) that reorder what a reader
+/// sees. `keep_layout` lets `\n` and `\t` through.
+fn needs_escape(c: char, keep_layout: bool) -> bool {
+    match c {
+        '\n' | '\t' => !keep_layout,
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' => true,
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => true,
+        _ => false,
+    }
+}
+
+fn escape_with(s: &str, keep_layout: bool) -> Cow<'_, str> {
+    if !s.chars().any(|c| needs_escape(c, keep_layout)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !needs_escape(c, keep_layout) {
+            out.push(c);
+        } else if c == '\n' {
+            out.push_str("\\n");
+        } else if c == '\t' {
+            out.push_str("\\t");
+        } else if (c as u32) < 0x80 {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Text that came from a subject, a probe or the kernel, made safe to print on a
+/// terminal: control characters (but `\n` and `\t`), ESC, DEL, C1 controls and bidi
+/// overrides are shown escaped (`\x1b`, `\u{202e}`), everything else is unchanged.
+///
+/// ```
+/// use nsconform_core::report::escape_for_terminal;
+/// assert_eq!(escape_for_terminal("a\x1b[2Kb\u{202e}\n"), "a\\x1b[2Kb\\u{202e}\n");
+/// assert_eq!(escape_for_terminal("plain ü"), "plain ü");
+/// ```
+pub fn escape_for_terminal(s: &str) -> Cow<'_, str> {
+    escape_with(s, true)
+}
+
+/// [`escape_for_terminal`] for a field of a one-line row: `\n` and `\t` are escaped too,
+/// so the text cannot break the table's layout.
+pub fn escape_line(s: &str) -> Cow<'_, str> {
+    escape_with(s, false)
+}
 
 /// Version of the JSON report schema; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -67,18 +121,34 @@ impl Report {
         }
     }
 
+    /// Read a JSON report (`nsconform run --format json`), as `nsconform diff` does: a
+    /// report of a newer schema than this build knows is refused, not misread.
+    pub fn from_json(text: &str) -> Result<Report, String> {
+        let r: Report = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if r.schema > SCHEMA_VERSION {
+            return Err(format!(
+                "the report has schema {}, this nsconform reads schema {SCHEMA_VERSION} and older; \
+                 use a newer nsconform",
+                r.schema
+            ));
+        }
+        Ok(r)
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("reports serialize")
     }
 
-    /// A readable table; `color` adds ANSI colors to the outcome column.
+    /// A readable table; `color` adds ANSI colors to the outcome column. Every string
+    /// that came from the kernel, a probe or a subject is passed through [`escape_line`]:
+    /// it cannot move the cursor, erase a row or reorder the text.
     pub fn to_human(&self, color: bool) -> String {
         let mut s = String::new();
         let _ = writeln!(
             s,
             "nsconform {} on kernel {} ({}, uid {})",
-            self.version,
-            self.kernel,
+            escape_line(&self.version),
+            escape_line(&self.kernel),
             if self.privileged {
                 "privileged"
             } else {
@@ -87,24 +157,24 @@ impl Report {
             self.uid
         );
         if let Some(sub) = &self.subject {
-            let _ = writeln!(s, "subject: {}", sub.command.join(" "));
+            let _ = writeln!(s, "subject: {}", escape_line(&sub.command.join(" ")));
             let _ = writeln!(s, "ended:   {}", ending_text(&sub.ending));
             for r in &sub.restored {
-                let _ = writeln!(s, "restored on the host: {r}");
+                let _ = writeln!(s, "restored on the host: {}", escape_line(r));
             }
         }
-        let idw = self
-            .results
+        let ids: Vec<Cow<'_, str>> = self.results.iter().map(|r| escape_line(&r.id)).collect();
+        let idw = ids
             .iter()
-            .map(|r| r.id.len())
+            .map(|id| id.chars().count())
             .max()
             .unwrap_or(2)
             .max(2);
-        for r in &self.results {
+        for (r, id) in self.results.iter().zip(&ids) {
             let o = r.verdict.outcome;
             let tag = format!("{:<7}", o.as_str().to_uppercase());
             let tag = if color { paint(o, &tag) } else { tag };
-            let _ = writeln!(s, "{:<idw$}  {tag}  {}", r.id, r.verdict.detail);
+            let _ = writeln!(s, "{id:<idw$}  {tag}  {}", escape_line(&r.verdict.detail));
         }
         let counts: Vec<String> = self
             .summary
@@ -136,10 +206,11 @@ fn paint(o: Outcome, text: &str) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-/// One line on how a subject run ended.
+/// One line on how a subject run ended; the reasons (which may quote the subject) are
+/// escaped with [`escape_line`], so the line is safe on a terminal and stays one line.
 pub fn ending_text(e: &crate::subject::Ending) -> String {
     use crate::subject::Ending;
-    match e {
+    let text = match e {
         Ending::Reported { exit } => format!(
             "probe reported; subject exit status {}",
             exit.map_or("unknown".into(), |c| c.to_string())
@@ -155,5 +226,125 @@ pub fn ending_text(e: &crate::subject::Ending) -> String {
                 *after_ms as f64 / 1000.0
             )
         }
+    };
+    escape_line(&text).into_owned()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::outcome::Verdict;
+
+    /// Erase the line, cursor up, then a right-to-left override: a detail that, printed
+    /// raw, would wipe the FAIL row and show the rest reversed.
+    pub(crate) const HOSTILE: &str = "boom\x1b[2K\x1b[1A\u{202e}ssap";
+
+    pub(crate) fn hostile_report() -> Report {
+        let env = crate::env::Env::detect(None);
+        let result = PropertyResult {
+            id: "UTS-01".into(),
+            title: "hostname is private".into(),
+            man: "uts_namespaces(7)".into(),
+            control: None,
+            verdict: Verdict::fail(HOSTILE, "a\x00b", "c\u{9b}d").with_errno("E\x07"),
+            duration_ms: 1,
+        };
+        let mut r = Report::new(&env, vec![result], 1);
+        r.kernel = "6.1\x1b]0;owned\x07".into();
+        r.subject = Some(
+            serde_json::from_value(serde_json::json!({
+                "command": ["./c\x1b[31m", "{probe}"],
+                "ending": {"ended": "no_report", "exit": 1, "why": "bad\nline\x1b[A"},
+                "stdout_tail": "out\x1b[2J\x00\u{fffe}",
+                "stderr_tail": "err\x1b[1A\u{2066}",
+                "duration_ms": 1,
+                "restored": ["hostname `x\x1b[1A`"],
+            }))
+            .expect("a subject run"),
+        );
+        r
+    }
+
+    #[test]
+    fn escapes_controls_c1_and_bidi_but_not_plain_text() {
+        assert!(matches!(escape_for_terminal("ü-ok\tx\n"), Cow::Borrowed(_)));
+        assert_eq!(escape_for_terminal("a\x1bb"), "a\\x1bb");
+        assert_eq!(escape_for_terminal("\x00\x7f\r"), "\\x00\\x7f\\x0d");
+        assert_eq!(
+            escape_for_terminal("\u{80}\u{9b}\u{9f}"),
+            "\\u{80}\\u{9b}\\u{9f}"
+        );
+        assert_eq!(
+            escape_for_terminal("\u{202a}\u{202e}\u{2066}\u{2069}"),
+            "\\u{202a}\\u{202e}\\u{2066}\\u{2069}"
+        );
+        assert_eq!(escape_for_terminal("a\nb\tc"), "a\nb\tc");
+        assert_eq!(escape_line("a\nb\tc"), "a\\nb\\tc");
+        // Neighbours of the ranges stay as they are.
+        assert_eq!(
+            escape_for_terminal("\u{a0}\u{2029}\u{206a}"),
+            "\u{a0}\u{2029}\u{206a}"
+        );
+    }
+
+    #[test]
+    fn human_output_shows_hostile_text_escaped_and_keeps_the_fail_row() {
+        let r = hostile_report();
+        // The input is hostile: printed raw it would carry ESC and the override.
+        assert!(r.results[0].verdict.detail.contains('\x1b'));
+        let text = r.to_human(false);
+        assert!(
+            !text.contains('\x1b') && !text.contains('\u{202e}'),
+            "{text:?}"
+        );
+        assert!(
+            !text.contains('\x07') && !text.contains('\u{9b}'),
+            "{text:?}"
+        );
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("UTS-01"))
+            .expect("the row is there");
+        assert!(row.contains("FAIL"), "{row}");
+        assert!(row.contains("boom\\x1b[2K\\x1b[1A\\u{202e}ssap"), "{row}");
+        assert!(text.contains("kernel 6.1\\x1b]0;owned\\x07 "), "{text}");
+        assert!(text.contains("subject: ./c\\x1b[31m {probe}"), "{text}");
+        // The ending's reason stays on its one line.
+        assert!(text.contains("(bad\\nline\\x1b[A)"), "{text}");
+        assert!(text.contains("hostname `x\\x1b[1A`"), "{text}");
+        // With colors, the only ESCs are the two of our own paint.
+        let colored = r.to_human(true);
+        assert_eq!(colored.matches('\x1b').count(), 2, "{colored:?}");
+    }
+
+    #[test]
+    fn from_json_reads_reports_and_refuses_newer_schemas() {
+        let r = hostile_report();
+        let back = Report::from_json(&r.to_json()).expect("round trip");
+        assert_eq!(back.results, r.results);
+        let mut v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        v["schema"] = (SCHEMA_VERSION + 1).into();
+        let e = Report::from_json(&v.to_string()).unwrap_err();
+        assert!(e.contains("newer nsconform"), "{e}");
+        assert!(Report::from_json("{}").is_err());
+        assert!(Report::from_json("").is_err());
+    }
+
+    #[test]
+    fn grade_table_escapes_submission_names() {
+        let report = hostile_report();
+        let rubric = crate::rubric::Rubric::one_point_each(&report.results);
+        let graded = [crate::grade::Graded {
+            name: "alice\x1b[2K\u{202e}".into(),
+            build: None,
+            report,
+        }];
+        let table = crate::grade::summary_table(&graded, &rubric);
+        assert!(
+            !table.contains('\x1b') && !table.contains('\u{202e}'),
+            "{table:?}"
+        );
+        assert!(table.contains("alice\\x1b[2K\\u{202e}  -"), "{table}");
+        assert!(table.contains("  fail"), "{table}");
     }
 }

@@ -60,7 +60,11 @@ fn main() {
     let code = match dispatch(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("nsconform: error: {e:#}");
+            let text = format!("{e:#}");
+            eprintln!(
+                "nsconform: error: {}",
+                nsconform_core::report::escape_for_terminal(&text)
+            );
             if e.downcast_ref::<UsageError>().is_some() {
                 2
             } else {

@@ -18,7 +18,7 @@ pub struct DiffArgs {
 fn load(p: &Path) -> Result<Report> {
     let text = std::fs::read_to_string(p)
         .map_err(|e| UsageError(format!("read the report {}: {e}", p.display())))?;
-    serde_json::from_str(&text).map_err(|e| {
+    Report::from_json(&text).map_err(|e| {
         UsageError(format!(
             "{} is not an nsconform JSON report: {e}",
             p.display()

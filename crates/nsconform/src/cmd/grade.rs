@@ -33,7 +33,7 @@ pub struct GradeArgs {
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
     /// Builds at once.
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = nsconform_core::contain::jobs_from_str)]
     jobs: Option<usize>,
     /// Where reports go.
     #[arg(long, short, default_value = "grades", value_name = "DIR")]
@@ -68,7 +68,10 @@ pub fn run(args: GradeArgs) -> Result<i32> {
     }
     let opts = super::run::probe_options()?;
     if let Err(why) = nsconform_core::subject::preflight(&opts) {
-        eprintln!("nsconform: environment error: {why}");
+        eprintln!(
+            "nsconform: environment error: {}",
+            nsconform_core::report::escape_line(&why)
+        );
         return Ok(3);
     }
     let env = Env::detect(None);
@@ -80,7 +83,7 @@ pub fn run(args: GradeArgs) -> Result<i32> {
             .expect("valid template"),
     );
     let graded = grade::grade_all(&args.dir, &g, &rubric, &env, &opts, &|one| {
-        bar.set_message(one.name.clone());
+        bar.set_message(nsconform_core::report::escape_line(&one.name).into_owned());
         bar.inc(1);
     })
     .map_err(UsageError)?;

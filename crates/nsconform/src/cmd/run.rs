@@ -26,7 +26,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     timeout: f64,
     /// Checks run at once (host-global ones always run alone).
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = nsconform_core::contain::jobs_from_str)]
     jobs: Option<usize>,
     /// Run the negative control NAME: only properties that list it, with that piece of
     /// isolation removed from the launcher; every one of them should FAIL.
@@ -69,16 +69,6 @@ fn parse_control(s: &str) -> Result<Control, String> {
     })
 }
 
-fn parse_ids(s: &str) -> Result<(u32, u32)> {
-    let (u, g) = s.split_once(':').unwrap_or((s, s));
-    Ok((
-        u.parse()
-            .with_context(|| format!("`{u}` is not a numeric uid"))?,
-        g.parse()
-            .with_context(|| format!("`{g}` is not a numeric gid"))?,
-    ))
-}
-
 /// The probe of this run: `$NSCONFORM_PROBE`, else this very executable (`__probe`).
 pub fn probe_options() -> Result<RunOptions> {
     let probe = harness::locate_probe().context(
@@ -95,18 +85,8 @@ pub fn run(args: RunArgs) -> Result<i32> {
     let rootless_as = match &args.rootless_as {
         None => None,
         Some(s) => {
-            let ids = parse_ids(s).map_err(|e| UsageError(format!("--rootless-as: {e:#}")))?;
-            // 0 is root itself, and (uid_t)-1 means "unchanged" to setresuid(2): either
-            // would run the "rootless" checks as real root.
-            for (what, id) in [("uid", ids.0), ("gid", ids.1)] {
-                if id == 0 || id == u32::MAX {
-                    return Err(UsageError(format!(
-                        "--rootless-as: {what} {id} is not an unprivileged id (0 is root, \
-                         4294967295 means \"unchanged\"); use e.g. 65534"
-                    ))
-                    .into());
-                }
-            }
+            let ids = nsconform_core::contain::rootless_ids(s)
+                .map_err(|e| UsageError(format!("--rootless-as: {e}")))?;
             if !nix::unistd::geteuid().is_root() {
                 return Err(
                     UsageError("--rootless-as needs root (it drops to that uid)".into()).into(),

@@ -2,7 +2,7 @@
 
 use super::{emit, rubric_for, want_color, Format, UsageError};
 use anyhow::{Context, Result};
-use nsconform_core::report::Report;
+use nsconform_core::report::{escape_for_terminal, Report};
 use nsconform_vm::{Accel, VmConfig, VmOutcome};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -188,7 +188,10 @@ pub fn run(args: VmArgs) -> Result<i32> {
             return Ok(code);
         }
         VmOutcome::KernelPanic { message } => {
-            eprintln!("nsconform vm: kernel panic: {message}");
+            eprintln!(
+                "nsconform vm: kernel panic: {}",
+                escape_for_terminal(message)
+            );
         }
         VmOutcome::Timeout => {
             eprintln!(
@@ -197,10 +200,16 @@ pub fn run(args: VmArgs) -> Result<i32> {
             );
         }
         VmOutcome::NeverBooted { reason } => {
-            eprintln!("nsconform vm: the kernel never booted: {reason}");
+            eprintln!(
+                "nsconform vm: the kernel never booted: {}",
+                escape_for_terminal(reason)
+            );
         }
         VmOutcome::HarnessError { message } => {
-            eprintln!("nsconform vm: harness error: {message}");
+            eprintln!(
+                "nsconform vm: harness error: {}",
+                escape_for_terminal(message)
+            );
         }
     }
     if matches!(args.format, Format::Json) {
