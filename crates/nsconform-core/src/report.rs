@@ -159,6 +159,9 @@ impl Report {
         if let Some(sub) = &self.subject {
             let _ = writeln!(s, "subject: {}", escape_line(&sub.command.join(" ")));
             let _ = writeln!(s, "ended:   {}", ending_text(&sub.ending));
+            if let Some(t) = sub.transport {
+                let _ = writeln!(s, "probe:   {}", t.describe());
+            }
             for r in &sub.restored {
                 let _ = writeln!(s, "restored on the host: {}", escape_line(r));
             }
