@@ -144,4 +144,37 @@ mod tests {
             assert!(!actual.contains("Some("), "{actual}");
         }
     }
+
+    #[test]
+    fn without_a_report_only_attributed_changes_decide() {
+        use crate::subject::{judge, Ending, SubjectRun};
+        let mut run = SubjectRun {
+            command: vec!["x".into()],
+            ending: Ending::NoReport {
+                exit: Some(0),
+                why: "never ran the probe".into(),
+            },
+            stdout_tail: String::new(),
+            stderr_tail: String::new(),
+            duration_ms: 1,
+            observation: None,
+            contained_in: String::new(),
+            restored: vec![],
+            host_changes: vec![finding(false, false)],
+        };
+        let one = |run: &SubjectRun| judge(run, &[&HOST_01])[0].verdict.clone();
+        // Nothing of the subject's: it shares the run's failure (no report).
+        let v = one(&run);
+        assert_eq!(v.outcome, crate::outcome::Outcome::Fail);
+        assert!(v.detail.contains("no genuine probe report"), "{}", v.detail);
+        // A leaked mount fails it for the mount, reported or not.
+        run.host_changes.push(finding(true, true));
+        let v = one(&run);
+        assert_eq!(v.outcome, crate::outcome::Outcome::Fail);
+        assert!(v.detail.contains("changed the host"), "{}", v.detail);
+        run.ending = Ending::TimedOut { after_ms: 5 };
+        assert!(one(&run).detail.contains("changed the host"));
+        run.host_changes.pop();
+        assert_eq!(one(&run).outcome, crate::outcome::Outcome::Timeout);
+    }
 }
