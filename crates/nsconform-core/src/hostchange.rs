@@ -897,7 +897,7 @@ impl Attribution {
         let names = c.names();
         if names.iter().any(|n| carries_tag(n, &self.tag)) {
             return Decision::Ours(
-                "carries this run's tag (a name the harness gave the probe)".into(),
+                "carries this run's tag, a name the harness gave the probe".into(),
             );
         }
         if let Some(p) = c.path() {

@@ -56,11 +56,14 @@ fn kinds(list: &[&HostFinding]) -> Vec<serde_json::Value> {
     list.iter()
         .map(|f| {
             let v = serde_json::to_value(&f.change).unwrap_or_default();
-            json!({
+            let mut o = json!({
                 "kind": v.get("kind").cloned().unwrap_or_default(),
-                "change": v.get("change").cloned().unwrap_or_default(),
                 "restored": f.restored,
-            })
+            });
+            if let Some(c) = v.get("change") {
+                o["change"] = c.clone();
+            }
+            o
         })
         .collect()
 }
