@@ -439,7 +439,10 @@ fn a_named_netns_and_a_veth_left_on_the_host_fail_host_01_and_are_removed() {
     assert!(ns[0].attributed && ns[0].restored, "{:?}", ns[0]);
     let links = findings_of(&run, "link");
     assert_eq!(links.len(), 2, "{:#?}", run.host_changes);
-    assert!(links.iter().all(|f| f.attributed && f.restored), "{links:?}");
+    assert!(
+        links.iter().all(|f| f.attributed && f.restored),
+        "{links:?}"
+    );
     assert!(!std::path::Path::new(&format!("/run/netns/nsc-test-{pid}")).exists());
     assert!(!std::path::Path::new(&format!("/sys/class/net/nscv{pid}")).exists());
     let diff = HostState::capture().diff(&before);
@@ -464,7 +467,9 @@ fn a_well_behaved_subject_passes_host_01() {
     let v = host_01(&run);
     assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
     assert!(
-        run.host_changes.iter().all(|f| !f.attributed && !f.restored),
+        run.host_changes
+            .iter()
+            .all(|f| !f.attributed && !f.restored),
         "{:#?}",
         run.host_changes
     );

@@ -874,7 +874,7 @@ impl Attribution {
     }
 
     fn in_host(&self, s: &Sighting, kind: &str) -> bool {
-        self.host_ns.get(kind).is_some() && s.ns.get(kind) == self.host_ns.get(kind)
+        self.host_ns.contains_key(kind) && s.ns.get(kind) == self.host_ns.get(kind)
     }
 
     fn ns_rule(&self, kind: &str, what: &str) -> Decision {
