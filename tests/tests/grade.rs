@@ -61,26 +61,26 @@ fn grades_a_class_and_writes_the_summary() {
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(
         rows[0],
-        "submission,build,PID-01,UTS-02,UTS-03,IPC-08,NET-01,USER-26,MNT-01,CG-01,score,max"
+        "submission,build,PID-01,UTS-02,UTS-03,IPC-08,NET-01,USER-26,MNT-01,CG-01,HOST-01,score,max"
     );
     assert_eq!(
         rows[1],
-        "alice,ok,pass,pass,pass,pass,pass,pass,pass,pass,10.5,10.5"
+        "alice,ok,pass,pass,pass,pass,pass,pass,pass,pass,pass,11.5,11.5"
     );
     assert_eq!(
         rows[2],
-        "bob,ok,pass,pass,pass,pass,fail,pass,pass,pass,9.5,10.5"
+        "bob,ok,pass,pass,pass,pass,fail,pass,pass,pass,pass,10.5,11.5"
     );
     assert_eq!(
         rows[3],
-        "carol,failed,fail,fail,fail,fail,fail,fail,fail,fail,0,10.5"
+        "carol,failed,fail,fail,fail,fail,fail,fail,fail,fail,fail,0,11.5"
     );
     assert_eq!(
         rows[4],
-        "dave,ok,timeout,timeout,timeout,timeout,timeout,timeout,timeout,timeout,0,10.5"
+        "dave,ok,timeout,timeout,timeout,timeout,timeout,timeout,timeout,timeout,timeout,0,11.5"
     );
     assert!(
-        stdout.contains("alice") && stdout.contains("10.5/10.5"),
+        stdout.contains("alice") && stdout.contains("11.5/11.5"),
         "{stdout}"
     );
     // One report per submission; the failed build's log reaches the student.
@@ -102,7 +102,7 @@ fn grades_a_class_and_writes_the_summary() {
     let alice: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("alice.json")).unwrap()).unwrap();
     assert_eq!(alice["build"]["ok"], true);
-    assert_eq!(alice["report"]["score"]["earned"], 10.5);
+    assert_eq!(alice["report"]["score"]["earned"], 11.5);
 }
 
 #[test]

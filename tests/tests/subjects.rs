@@ -362,3 +362,129 @@ fn the_probe_runs_inside_a_foreign_root_filesystem() {
         .collect();
     assert!(left.is_empty(), "the probe copy was left behind: {left:?}");
 }
+
+/// HOST-01's verdict of a run, and the run's findings of one kind.
+fn host_01(run: &subject::SubjectRun) -> nsconform_core::outcome::Verdict {
+    let p = catalogue::find("HOST-01").expect("HOST-01 is in the catalogue");
+    subject::judge(run, &[p]).remove(0).verdict
+}
+
+fn findings_of<'a>(
+    run: &'a subject::SubjectRun,
+    kind: &str,
+) -> Vec<&'a nsconform_core::hostchange::HostFinding> {
+    run.host_changes
+        .iter()
+        .filter(|f| serde_json::to_value(&f.change).unwrap()["kind"] == kind)
+        .collect()
+}
+
+/// A subject without namespaces that mounts a tmpfs on the host (outside the scratch
+/// directory it was given): HOST-01 fails for the mount, which is unmounted.
+#[test]
+#[file_serial(host_state)]
+fn a_mount_leaked_into_the_host_fails_host_01_and_is_unmounted() {
+    if !root() {
+        eprintln!("SKIP: mounting on the host needs root");
+        return;
+    }
+    let before = HostState::capture();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().display().to_string();
+    let cmd = format!("sh -c 'mount -t tmpfs nsc-leak {target} && exec {{probe}}'");
+    let (run, _) = grade(&words(&cmd), Duration::from_secs(10));
+    let v = host_01(&run);
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    let leak: Vec<_> = findings_of(&run, "mount")
+        .into_iter()
+        .filter(|f| matches!(&f.change, nsconform_core::hostchange::HostChange::Mount { mount_point, .. } if *mount_point == target))
+        .collect();
+    assert_eq!(leak.len(), 1, "{:#?}", run.host_changes);
+    assert!(leak[0].attributed && leak[0].restored, "{:?}", leak[0]);
+    assert!(v.actual.unwrap_or_default().contains(&target));
+    assert!(
+        !nsconform_core::host::mounts()
+            .iter()
+            .any(|m| m.mount_point == target),
+        "the leaked tmpfs is still mounted"
+    );
+    let diff = HostState::capture().diff(&before);
+    assert!(diff.is_empty(), "host changed:\n{}", diff.join("\n"));
+}
+
+/// A subject that makes a SysV message queue in the host's IPC namespace (`ipcmk -Q`):
+/// HOST-01 fails, the queue is removed.
+#[test]
+#[file_serial(host_state)]
+fn a_sysv_queue_left_on_the_host_fails_host_01_and_is_removed() {
+    let before = HostState::capture();
+    let (run, _) = grade(
+        &words("sh -c 'ipcmk -Q >/dev/null && exec {probe}'"),
+        Duration::from_secs(10),
+    );
+    let v = host_01(&run);
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    let q = findings_of(&run, "sysv_msg");
+    assert_eq!(q.len(), 1, "{:#?}", run.host_changes);
+    assert!(q[0].attributed && q[0].restored, "{:?}", q[0]);
+    let diff = HostState::capture().diff(&before);
+    assert!(diff.is_empty(), "host changed:\n{}", diff.join("\n"));
+}
+
+/// A subject that leaves a named network namespace and a veth pair in the host's network
+/// namespace: HOST-01 fails, both are removed.
+#[test]
+#[file_serial(host_state)]
+fn a_named_netns_and_a_veth_left_on_the_host_fail_host_01_and_are_removed() {
+    if !root() || !nsconform_core::catalogue::on_path("ip") {
+        eprintln!("SKIP: needs root and ip(8)");
+        return;
+    }
+    let before = HostState::capture();
+    let pid = std::process::id();
+    let cmd = format!(
+        "sh -c 'ip netns add nsc-test-{pid} && ip link add nscv{pid} type veth peer name nscw{pid} && exec {{probe}}'"
+    );
+    let (run, _) = grade(&words(&cmd), Duration::from_secs(10));
+    let v = host_01(&run);
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    let ns = findings_of(&run, "named_netns");
+    assert_eq!(ns.len(), 1, "{:#?}", run.host_changes);
+    assert!(ns[0].attributed && ns[0].restored, "{:?}", ns[0]);
+    let links = findings_of(&run, "link");
+    assert_eq!(links.len(), 2, "{:#?}", run.host_changes);
+    assert!(
+        links.iter().all(|f| f.attributed && f.restored),
+        "{links:?}"
+    );
+    assert!(!std::path::Path::new(&format!("/run/netns/nsc-test-{pid}")).exists());
+    assert!(!std::path::Path::new(&format!("/sys/class/net/nscv{pid}")).exists());
+    let diff = HostState::capture().diff(&before);
+    assert!(diff.is_empty(), "host changed:\n{}", diff.join("\n"));
+}
+
+/// A well-behaved rootless container changes nothing on the host: HOST-01 passes, and
+/// nothing of the host's was touched.
+#[test]
+#[file_serial(host_state)]
+fn a_well_behaved_subject_passes_host_01() {
+    let (run, _) = grade(
+        &words(&as_unprivileged("unshare -pfnuimC --mount-proc -r {probe}")),
+        Duration::from_secs(10),
+    );
+    assert!(
+        matches!(run.ending, Ending::Reported { .. }),
+        "{:?} {}",
+        run.ending,
+        run.stderr_tail
+    );
+    let v = host_01(&run);
+    assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+    assert!(
+        run.host_changes
+            .iter()
+            .all(|f| !f.attributed && !f.restored),
+        "{:#?}",
+        run.host_changes
+    );
+}

@@ -6,7 +6,7 @@
 //! for the layers above (run, subject, grade, CLI).
 
 pub use crate::probe::Control;
-use crate::properties::{cg, cr, gen, ipc, mnt, net, nsfs, pid, setns, time, user, uts};
+use crate::properties::{cg, cr, gen, host, ipc, mnt, net, nsfs, pid, setns, time, user, uts};
 pub use crate::spec::{
     on_path, Area, CheckFn, CheckResult, InsideFn, Prereq, Privilege, Property, SubjectCheck,
     SubjectFn,
@@ -14,7 +14,7 @@ pub use crate::spec::{
 use std::sync::OnceLock;
 
 /// Every area's property list, in area order.
-const AREAS: [&[Property]; 12] = [
+const AREAS: [&[Property]; 13] = [
     gen::ALL,
     setns::ALL,
     cr::ALL,
@@ -27,6 +27,7 @@ const AREAS: [&[Property]; 12] = [
     cg::ALL,
     time::ALL,
     nsfs::ALL,
+    host::ALL,
 ];
 
 /// Every property, in catalogue order (area order, then ID).
@@ -72,7 +73,7 @@ mod tests {
     }
 
     /// Area files as text, to check what the compiler cannot: that no const is left out.
-    const SOURCES: [(&str, &str); 12] = [
+    const SOURCES: [(&str, &str); 13] = [
         ("gen", include_str!("properties/gen.rs")),
         ("setns", include_str!("properties/setns.rs")),
         ("cr", include_str!("properties/cr.rs")),
@@ -85,6 +86,7 @@ mod tests {
         ("cg", include_str!("properties/cg.rs")),
         ("time", include_str!("properties/time.rs")),
         ("nsfs", include_str!("properties/nsfs.rs")),
+        ("host", include_str!("properties/host.rs")),
     ];
 
     /// Every `pub const AREA_NN: Property` of a source, with the doc comment above it.

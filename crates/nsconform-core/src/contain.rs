@@ -258,6 +258,11 @@ impl RunCgroup {
             .map(|(_, d)| d.as_path())
     }
 
+    /// The run's cgroup directories, one per hierarchy used.
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|(_, d)| d.clone()).collect()
+    }
+
     /// Whether any cgroup could be made at all (else only the process group contains).
     pub fn active(&self) -> bool {
         !self.dirs.is_empty()

@@ -8,7 +8,7 @@
 //! | leaves | [`outcome`], [`env`], [`mountinfo`], [`ns`] |
 //! | probe | [`probe`]: the single-threaded process that does all namespace work |
 //! | kit | [`kit`]: the helpers the checks share (fork, facts, /proc, guard) |
-//! | host, harness | [`host`], [`harness`], [`observation`], [`contain`]: starting the probe, looking from outside, containing untrusted programs |
+//! | host, harness | [`host`], [`hostchange`], [`harness`], [`observation`], [`contain`]: starting the probe, looking from outside, what a subject changed on the host, containing untrusted programs |
 //! | spec | [`spec`]: what a property is |
 //! | areas | [`properties`]`::<area>`: the properties, never importing each other |
 //! | catalogue | [`catalogue`]: all properties, by ID |
@@ -29,6 +29,7 @@ pub mod formats;
 pub mod grade;
 pub mod harness;
 pub mod host;
+pub mod hostchange;
 pub mod kit;
 #[cfg(test)]
 mod layers;

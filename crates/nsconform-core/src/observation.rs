@@ -62,6 +62,10 @@ pub struct SubjectObservation {
     pub overflowgid: u32,
     /// The uid the subject ran as on the host.
     pub outer_uid: u32,
+    /// What changed on the host from before the subject ran to after it was killed,
+    /// attributed and (where safe) put back ([`crate::hostchange`]).
+    #[serde(default)]
+    pub host_changes: Vec<crate::hostchange::HostFinding>,
 }
 
 impl SubjectObservation {

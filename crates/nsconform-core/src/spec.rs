@@ -32,10 +32,12 @@ pub enum Area {
     Cg,
     Time,
     Nsfs,
+    /// What a subject leaves on the host (subjects only).
+    Host,
 }
 
 impl Area {
-    pub const ALL: [Area; 12] = [
+    pub const ALL: [Area; 13] = [
         Area::Gen,
         Area::Setns,
         Area::Cr,
@@ -48,6 +50,7 @@ impl Area {
         Area::Cg,
         Area::Time,
         Area::Nsfs,
+        Area::Host,
     ];
     pub fn prefix(self) -> &'static str {
         match self {
@@ -63,6 +66,7 @@ impl Area {
             Area::Cg => "CG",
             Area::Time => "TIME",
             Area::Nsfs => "NSFS",
+            Area::Host => "HOST",
         }
     }
 }

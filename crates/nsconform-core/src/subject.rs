@@ -86,8 +86,13 @@ pub struct SubjectRun {
     /// Where the subject ran: its cgroup and limits (see the contain module).
     #[serde(default)]
     pub contained_in: String,
-    /// Host state a subject changed and the harness put back (e.g. the hostname).
+    /// Host state the harness put back: what killed runs left, and each change of
+    /// `host_changes` that was restored.
     pub restored: Vec<String>,
+    /// Every change of the host found after the subject, attributed to it or not, and
+    /// whether it was put back ([`crate::hostchange`]).
+    #[serde(default)]
+    pub host_changes: Vec<crate::hostchange::HostFinding>,
 }
 
 /// Split a subject command line like a shell would (quotes, backslashes), without
@@ -796,6 +801,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
         observation: None,
         contained_in: String::new(),
         restored,
+        host_changes: Vec::new(),
     };
 
     let nonce = random_nonce();
@@ -922,11 +928,17 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
 
     let hostname_before = host::hostname();
     let domainname_before = host::domainname();
+    let host_before = crate::hostchange::Snapshot::capture();
     let ipc = match HostIpcObjects::create() {
         Ok(o) => o,
         Err(v) => return fail(Ending::NotStarted { why: v.detail }, restored),
     };
     let tag = format!("{}-{}", std::process::id(), ipc.msqid);
+    let given: Vec<PathBuf> = std::iter::once(scratch.clone())
+        .chain(spec.probe_into.clone())
+        .collect();
+    let mut seen = crate::hostchange::Attribution::new(&tag, &given);
+    seen.harness_ipc(ipc.msqid, &ipc.mq_name);
     let request = SubjectRequest {
         hostname: format!("nsconform-s-{tag}"),
         domainname: format!("nsconform-d-{tag}"),
@@ -1007,6 +1019,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     let socket_ino = nix::sys::stat::fstat(&theirs).map_or(0, |st| st.st_ino);
     drop(theirs);
     let child_pid = child.id() as i32;
+    seen.saw_start(child_pid);
     // Bounded capture: a subject that prints gigabytes costs no memory.
     let out_rx = crate::contain::capture(child.stdout.take().expect("piped"), 64 << 10);
     let err_rx = crate::contain::capture(child.stderr.take().expect("piped"), 64 << 10);
@@ -1073,6 +1086,10 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
         Found::Nothing(why) => no_report_why = Some(why),
         Found::TimedOut => timed_out = true,
     }
+    if let Some((_, pid)) = &observation {
+        seen.saw_probe(*pid);
+        seen.saw_cgroup(&cg);
+    }
     let observation = observation.map(|(report, pid)| {
         // The harness's own eyes first (they act inside), then the outside view
         // (which reads the host's state after the acts).
@@ -1114,6 +1131,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     }
     // Everything it started goes: its cgroup (whatever escaped the process tree with
     // setsid, a double fork or a cleared environment), then its tree and group.
+    seen.saw_cgroup(&cg);
     cg.kill_all(Duration::from_secs(2));
     kill_tree(child_pid, &tag_env);
     let _ = child.wait();
@@ -1133,31 +1151,12 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
         }
     }
 
-    // Put the host back as it was.
-    let hostname_after = host::hostname();
-    let domainname_after = host::domainname();
-    if hostname_after != hostname_before && nix::unistd::sethostname(&hostname_before).is_ok() {
-        restored.push(format!(
-            "hostname {hostname_after:?} -> {hostname_before:?}"
-        ));
-    }
-    if domainname_after != domainname_before
-        && crate::probe::sys::set_domainname(&domainname_before).is_ok()
-    {
-        restored.push(format!(
-            "domainname {domainname_after:?} -> {domainname_before:?}"
-        ));
-    }
-    let observer_marker = format!("nsconform-om-{tag}");
-    for m in host::mounts()
-        .iter()
-        .filter(|m| m.source == request.marker || m.source == observer_marker)
-        .rev()
-    {
-        if nix::mount::umount2(m.mount_point.as_str(), nix::mount::MntFlags::MNT_DETACH).is_ok() {
-            restored.push(format!("unmounted leaked tmpfs at {}", m.mount_point));
-        }
-    }
+    // Put the host back as it was, where the change is the subject's and safe to undo.
+    let settled = seen.settle(&host_before);
+    let hostname_after = settled.after.hostname.clone();
+    let domainname_after = settled.after.domainname.clone();
+    restored.extend(settled.restored_lines());
+    let host_changes = settled.findings;
     let host_ipc_intact = ipc.msq_present();
     drop(ipc);
     cleanup_scratch(&scratch, scratch_mounted);
@@ -1187,6 +1186,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
         overflowuid: env.overflowuid,
         overflowgid: env.overflowgid,
         outer_uid: nix::unistd::geteuid().as_raw(),
+        host_changes: host_changes.clone(),
     });
     SubjectRun {
         command: argv,
@@ -1198,6 +1198,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
         duration_ms: start.elapsed().as_millis() as u64,
         observation: if timed_out { None } else { observation },
         restored,
+        host_changes,
     }
 }
 
@@ -1229,6 +1230,18 @@ pub fn judge(
         .filter_map(|p| Some((p, p.subject?)))
         .map(|(p, check)| {
             let verdict = match (&run.ending, &run.observation) {
+                // What the subject left on the host is known in every ending it ran in:
+                // without a report, such properties fail for what it left (and share the
+                // run's failure or timeout otherwise).
+                (Ending::TimedOut { .. } | Ending::NoReport { .. }, _)
+                    if p.area == crate::spec::Area::Host
+                        && run.host_changes.iter().any(|c| c.attributed) =>
+                {
+                    (check.judge)(&SubjectObservation {
+                        host_changes: run.host_changes.clone(),
+                        ..SubjectObservation::default()
+                    })
+                }
                 // Nothing to judge, and nothing required missing.
                 (Ending::NoReport { .. }, _) if check.optional.is_some() => Verdict::skip(format!(
                     "the probe never ran, and {}",

@@ -4,13 +4,14 @@
 //! check, subject judge and negative controls sit together in its area's file.
 //!
 //! Area files import from [`crate::spec`], [`crate::kit`], [`crate::harness`],
-//! [`crate::host`], [`crate::probe`] and the leaves, never from each other: a helper two
+//! [`crate::host`], [`crate::hostchange`], [`crate::probe`] and the leaves, never from each other: a helper two
 //! areas need belongs in the kit. Tests in the catalogue module
 //! enforce both the import rule and that every const is listed in its `ALL`.
 
 pub mod cg;
 pub mod cr;
 pub mod gen;
+pub mod host;
 pub mod ipc;
 pub mod mnt;
 pub mod net;
