@@ -493,6 +493,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
 
     // The probe command, or the static copy inside a root filesystem: named
     // `nsconform-probe` there, it is the probe by its argv[0] alone.
+    let mut probe_copy = None;
     let probe_words = match &spec.probe_into {
         None => opts.probe.words(),
         Some(root) => {
@@ -508,6 +509,9 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
                 );
             };
             let dest = root.join(PROBE_NAME);
+            probe_copy = Some(crate::cleanup::hold(crate::cleanup::Resource::File {
+                path: dest.clone(),
+            }));
             if let Err(e) = std::fs::copy(&static_probe, &dest) {
                 return fail(
                     Ending::NotStarted {
@@ -535,38 +539,13 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
 
     // A scratch dir in a shared mount: a subject that does not cut propagation leaks
     // its tmpfs into it, where the host sees it.
-    let scratch = std::env::temp_dir().join(format!(
-        "nsconform-subject-{}-{}",
-        std::process::id(),
-        start.elapsed().as_nanos()
-    ));
-    let root = nix::unistd::geteuid().is_root();
-    let mut scratch_mounted = false;
-    if std::fs::create_dir(&scratch).is_ok() {
-        let _ = std::fs::set_permissions(
-            &scratch,
-            std::os::unix::fs::PermissionsExt::from_mode(0o777),
-        );
-        if root {
-            use nix::mount::{mount, MsFlags};
-            scratch_mounted = mount(
-                Some("nsconform-scratch"),
-                &scratch,
-                Some("tmpfs"),
-                MsFlags::empty(),
-                Some("size=1m,mode=0777"),
-            )
-            .is_ok()
-                && mount(
-                    None::<&str>,
-                    &scratch,
-                    None::<&str>,
-                    MsFlags::MS_SHARED,
-                    None::<&str>,
-                )
-                .is_ok();
-        }
-    }
+    // (Named and held by `cleanup`: removed on signals and after a SIGKILL too.)
+    let scratch_dir = crate::cleanup::Scratch::shared_tmpfs().ok();
+    let scratch = scratch_dir.as_ref().map_or_else(
+        || std::env::temp_dir().join(crate::cleanup::unique_name()),
+        |s| s.path().to_path_buf(),
+    );
+    let scratch_mounted = scratch_dir.as_ref().is_some_and(|s| s.mounted());
     let inner = scratch.join("probe");
     let _ = std::fs::create_dir(&inner);
     let _ = std::fs::set_permissions(&inner, std::os::unix::fs::PermissionsExt::from_mode(0o777));
@@ -636,7 +615,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
             });
         }
     }
-    let mut child = match cmd.spawn() {
+    let mut child = match crate::cleanup::spawn(&mut cmd) {
         Ok(c) => c,
         Err(e) => {
             cleanup_scratch(&scratch, scratch_mounted);
@@ -774,6 +753,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     if let Some(root) = &spec.probe_into {
         let _ = std::fs::remove_file(root.join(PROBE_NAME));
     }
+    drop(probe_copy);
 
     let ending = if timed_out {
         Ending::TimedOut {
