@@ -607,8 +607,7 @@ fn undo(r: &Resource, owner: Owner) -> Vec<String> {
     }
 }
 
-/// Undo `held` (processes first, then cgroups, then the rest; names last), then the
-/// leftovers named after `owner`.
+/// Undo `held`: host names, processes, cgroups, the rest, host names again.
 fn undo_all(held: &[Resource], owner: Owner) -> Vec<String> {
     let mut out = Vec::new();
     let rank = |r: &Resource| match r {
@@ -619,6 +618,11 @@ fn undo_all(held: &[Resource], owner: Owner) -> Vec<String> {
     };
     let mut order: Vec<&Resource> = held.iter().collect();
     order.sort_by_key(|r| rank(r));
+    // The names first (before the processes are killed, their owner's threads may wake
+    // up and see them), and again last (in case a dying process renamed the host again).
+    for r in order.iter().filter(|r| rank(r) == 3) {
+        out.extend(undo(r, owner));
+    }
     for r in order.iter().filter(|r| rank(r) == 0) {
         out.extend(undo(r, owner));
     }
