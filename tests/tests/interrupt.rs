@@ -594,3 +594,37 @@ fn four_runs_at_once_give_the_verdicts_of_one() {
     }
     assert_same(&before, &snapshot(tmp.path()), "after the runs");
 }
+
+#[test]
+#[file_serial(host_state)]
+fn sigterm_during_grade() {
+    let tmp = scratch_tmp();
+    let class = tempfile::tempdir().unwrap();
+    std::fs::create_dir(class.path().join("alice")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let grades = out.path().join("grades");
+    let before = clean_snapshot(tmp.path());
+    let mark = "30.4716";
+    let run = sleeping_subject(mark, "");
+    let mut child = start(
+        &[
+            "grade",
+            class.path().to_str().unwrap(),
+            "--build",
+            "true",
+            "--run",
+            &run,
+            "--out",
+            grades.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    wait_until(&mut child, "the submission's subject", || {
+        running_with_arg(mark)
+    });
+    let (status, stderr) = end_with(child, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(status, Some(143), "{stderr}");
+    assert!(!running_with_arg(mark), "the subject outlived grade");
+    no_report(out.path());
+    assert_same(&before, &snapshot(tmp.path()), "grade");
+}
