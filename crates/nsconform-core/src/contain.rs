@@ -8,8 +8,10 @@
 //! `/sys/fs/cgroup/unified`, like Debian's default with systemd's legacy layout) the run
 //! gets a directory in the v2 tree (membership and `cgroup.kill`) and in the v1 `pids`,
 //! `memory` and `freezer` hierarchies (limits, freezing). Directories are named
-//! `nsconform-<pid>-<n>` after the nsconform process that made them, so that a later run
-//! (or `nsconform cleanup`) can remove what a killed run left ([`sweep_stale`]).
+//! `nsconform-<pid>-<starttime>-<n>` after the nsconform process that made them
+//! ([`crate::cleanup::unique_name`]) and held in the run's registry, so that a signal
+//! handler, a later run or `nsconform cleanup` can remove what an interrupted or killed
+//! run left ([`sweep_stale`]).
 //! Without permission to create cgroups (rootless, no delegation) a run is still
 //! contained by its process group and subreaper; [`RunCgroup::describe`] says which.
 
@@ -17,7 +19,6 @@ use crate::mountinfo;
 use std::ffi::CString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Resource limits of one contained run.
@@ -171,24 +172,21 @@ pub struct RunCgroup {
     missing: Vec<String>,
     /// `cgroup.procs` files, for the child to enter between fork and exec.
     procs: Vec<CString>,
+    /// The directories in the run's registry (`crate::cleanup`).
+    held: Vec<crate::cleanup::Held>,
 }
 
 impl RunCgroup {
     /// Make the run's cgroups with `limits`. Never fails: what cannot be made is recorded
     /// ([`RunCgroup::describe`]) and the run is contained without it.
     pub fn create(limits: Limits) -> RunCgroup {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "{PREFIX}{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
         let mut cg = RunCgroup {
-            name,
+            name: crate::cleanup::unique_name(),
             dirs: Vec::new(),
             limits,
             missing: Vec::new(),
             procs: Vec::new(),
+            held: Vec::new(),
         };
         let hs = hierarchies();
         if hs.is_empty() {
@@ -202,6 +200,10 @@ impl RunCgroup {
             } else {
                 format!("the v1 {} hierarchy", h.controller)
             };
+            cg.held
+                .push(crate::cleanup::hold(crate::cleanup::Resource::Cgroup {
+                    path: dir.clone(),
+                }));
             if let Err(e) = std::fs::create_dir(&dir) {
                 cg.missing.push(format!(
                     "cannot create {} ({label}): {}",
@@ -362,11 +364,12 @@ pub fn owner_of(name: &str) -> Option<i32> {
     name.strip_prefix(PREFIX)?.split('-').next()?.parse().ok()
 }
 
-/// Remove the cgroups that runs which are no longer alive left behind (killed with
-/// SIGKILL, machine crash): kill their members, remove the directories. Returns what
-/// was removed.
+/// Remove what runs which are no longer alive left behind (killed with SIGKILL, machine
+/// crash): everything [`crate::cleanup::sweep_dead`] finds, and the cgroups named after
+/// a dead run next to this process's own (their members killed). A live run's are never
+/// touched. Returns what was removed, one line each.
 pub fn sweep_stale() -> Vec<String> {
-    let mut removed = Vec::new();
+    let mut removed = crate::cleanup::sweep_dead();
     for h in hierarchies() {
         let Ok(entries) = std::fs::read_dir(&h.own) else {
             continue;
@@ -376,10 +379,12 @@ pub fn sweep_stale() -> Vec<String> {
             let Some(owner) = owner_of(&name) else {
                 continue;
             };
-            if owner == std::process::id() as i32 || Path::new(&format!("/proc/{owner}")).exists() {
+            if !crate::cleanup::name_owner(&name).is_some_and(|o| o.dead()) {
                 continue;
             }
             let dir = e.path();
+            // A v1 freezer cgroup left frozen would keep its members from dying.
+            let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
             for _ in 0..100 {
                 let pids = read_pids(&dir.join("cgroup.procs"));
                 if pids.is_empty() {
@@ -396,7 +401,7 @@ pub fn sweep_stale() -> Vec<String> {
             }
             if std::fs::remove_dir(&dir).is_ok() {
                 removed.push(format!(
-                    "cgroup {} (left by dead process {owner})",
+                    "removed cgroup {} (left by dead process {owner})",
                     dir.display()
                 ));
             }

@@ -9,7 +9,6 @@ use crate::probe::{Launch, Message, Request, StepError};
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -143,7 +142,8 @@ pub struct Cx<'a> {
     pub env: &'a Env,
     opts: &'a RunOptions,
     control: Option<Control>,
-    scratch: Vec<PathBuf>,
+    /// Scratch directories (unmounted below and removed when dropped).
+    scratch: Vec<crate::cleanup::Scratch>,
 }
 
 impl<'a> Cx<'a> {
@@ -259,17 +259,18 @@ impl<'a> Cx<'a> {
         Ok(dir)
     }
 
-    /// A fresh scratch directory owned by the probe's outer uid, removed after the check.
+    /// A fresh scratch directory owned by the probe's outer uid, removed after the check
+    /// (and by a signal handler or a later run if the run is interrupted or killed: its
+    /// name is [`crate::cleanup::unique_name`], see [`crate::cleanup::Scratch`]).
     pub fn scratch_dir(&mut self) -> Result<PathBuf, Verdict> {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "nsconform-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir(&dir).map_err(|e| {
-            Verdict::error(format!("create scratch directory {}: {e}", dir.display()))
+        let scratch = crate::cleanup::Scratch::new(0o755).map_err(|e| {
+            Verdict::error(format!(
+                "create a scratch directory in {}: {}; set TMPDIR to a writable folder",
+                std::env::temp_dir().display(),
+                crate::kit::fact::io_errno(&e)
+            ))
         })?;
+        let dir = scratch.path().to_path_buf();
         let (uid, gid) = self.outer_ids();
         if nix::unistd::geteuid().is_root() {
             let _ = nix::unistd::chown(
@@ -278,7 +279,7 @@ impl<'a> Cx<'a> {
                 Some(nix::unistd::Gid::from_raw(gid)),
             );
         }
-        self.scratch.push(dir.clone());
+        self.scratch.push(scratch);
         Ok(dir)
     }
 
@@ -323,15 +324,6 @@ impl<'a> Cx<'a> {
     }
 }
 
-impl Drop for Cx<'_> {
-    fn drop(&mut self) {
-        for dir in self.scratch.drain(..) {
-            let _ = nix::mount::umount2(&dir, nix::mount::MntFlags::MNT_DETACH);
-            let _ = std::fs::remove_dir_all(&dir);
-        }
-    }
-}
-
 /// Turn a probe step error into a verdict: failing to create namespaces at all is the
 /// environment's problem (`error`), with what to do about it.
 pub fn step_verdict(e: &StepError) -> Verdict {
@@ -355,7 +347,8 @@ pub fn step_verdict(e: &StepError) -> Verdict {
 }
 
 struct Spawned {
-    child: Child,
+    /// The probe, its process group held in the run's registry while it lives.
+    child: crate::cleanup::Tracked,
     lines: mpsc::Receiver<String>,
     stderr: std::thread::JoinHandle<String>,
 }
@@ -363,21 +356,19 @@ struct Spawned {
 fn start(probe: &ProbeCommand, req: &Request, hold: bool) -> Result<Spawned, Verdict> {
     use std::os::unix::process::CommandExt;
     let json = serde_json::to_string(req).expect("requests serialize");
-    let mut child = probe
-        .command()
-        .arg("run")
+    let mut cmd = probe.command();
+    cmd.arg("run")
         .arg(json)
         .stdin(if hold { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| {
-            Verdict::error(format!(
-                "start the probe {}: {e}; build it with `cargo build` or set NSCONFORM_PROBE",
-                probe.program.display()
-            ))
-        })?;
+        .process_group(0);
+    let mut child = crate::cleanup::spawn(&mut cmd).map_err(|e| {
+        Verdict::error(format!(
+            "start the probe {}: {e}; build it with `cargo build` or set NSCONFORM_PROBE",
+            probe.program.display()
+        ))
+    })?;
     let stdout = child.stdout.take().expect("piped");
     let mut stderr_pipe = child.stderr.take().expect("piped");
     let (tx, lines) = mpsc::channel();

@@ -133,22 +133,31 @@ impl HostState {
 
 /// A SysV message queue and a POSIX message queue the harness creates in its own IPC
 /// namespace, and removes when dropped.
+/// Both are held in the run's registry ([`crate::cleanup`]): a signal handler, a later
+/// run or `nsconform cleanup` removes them when the run cannot.
 pub struct HostIpcObjects {
     pub msqid: i32,
     pub mq_name: String,
+    held: Vec<crate::cleanup::Held>,
 }
 
 impl HostIpcObjects {
     pub fn create() -> Result<Self, Verdict> {
+        use crate::cleanup::{hold, Resource};
         // SAFETY: msgget with constant arguments.
         let msqid = unsafe { libc::msgget(libc::IPC_PRIVATE, libc::IPC_CREAT | 0o600) };
         if msqid < 0 {
             return Err(Verdict::error(format!(
-                "create a SysV message queue on the host (msgget): {}",
-                nix::errno::Errno::last()
+                "create a SysV message queue on the host (msgget): {}; \
+                 check kernel.msgmni and `ipcs -q`",
+                crate::probe::sys::errno_name(nix::errno::Errno::last())
             )));
         }
-        let mq_name = format!("/nsconform-{}-{msqid}", std::process::id());
+        let mut held = vec![hold(Resource::SysvMsg { id: msqid })];
+        let mq_name = format!("/{}", crate::cleanup::unique_name());
+        held.push(hold(Resource::PosixMq {
+            name: mq_name.clone(),
+        }));
         let attr = nix::mqueue::MqAttr::new(0, 1, 16, 0);
         match nix::mqueue::mq_open(
             mq_name.as_str(),
@@ -163,11 +172,17 @@ impl HostIpcObjects {
                 // SAFETY: removing the queue we just made.
                 unsafe { libc::msgctl(msqid, libc::IPC_RMID, std::ptr::null_mut()) };
                 return Err(Verdict::error(format!(
-                    "create POSIX message queue {mq_name} on the host (mq_open): {e}"
+                    "create POSIX message queue {mq_name} on the host (mq_open): {}; \
+                     check CONFIG_POSIX_MQUEUE and fs.mqueue.queues_max",
+                    crate::probe::sys::errno_name(e)
                 )));
             }
         }
-        Ok(HostIpcObjects { msqid, mq_name })
+        Ok(HostIpcObjects {
+            msqid,
+            mq_name,
+            held,
+        })
     }
 
     /// Whether the SysV queue still exists in the harness's namespace.
@@ -181,5 +196,6 @@ impl Drop for HostIpcObjects {
         // SAFETY: removing objects this harness created.
         unsafe { libc::msgctl(self.msqid, libc::IPC_RMID, std::ptr::null_mut()) };
         let _ = nix::mqueue::mq_unlink(self.mq_name.as_str());
+        self.held.clear();
     }
 }

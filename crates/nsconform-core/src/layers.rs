@@ -12,7 +12,7 @@ fn rank(top: &str) -> Option<u8> {
         "outcome" | "env" | "mountinfo" | "ns" => 0,
         "probe" => 1,
         "kit" => 2,
-        "host" | "hostchange" | "harness" | "observation" | "contain" => 3,
+        "host" | "hostchange" | "harness" | "observation" | "contain" | "cleanup" => 3,
         "spec" => 4,
         "properties" => 5,
         "catalogue" => 6,

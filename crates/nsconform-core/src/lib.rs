@@ -8,7 +8,7 @@
 //! | leaves | [`outcome`], [`env`], [`mountinfo`], [`ns`] |
 //! | probe | [`probe`]: the single-threaded process that does all namespace work |
 //! | kit | [`kit`]: the helpers the checks share (fork, facts, /proc, guard) |
-//! | host, harness | [`host`], [`hostchange`], [`harness`], [`observation`], [`contain`]: starting the probe, looking from outside, what a subject changed on the host, containing untrusted programs |
+//! | host, harness | [`host`], [`hostchange`], [`harness`], [`observation`], [`contain`], [`cleanup`]: starting the probe, looking from outside, what a subject changed on the host, containing untrusted programs, undoing what a run made (also after signals and SIGKILL) |
 //! | spec | [`spec`]: what a property is |
 //! | areas | [`properties`]`::<area>`: the properties, never importing each other |
 //! | catalogue | [`catalogue`]: all properties, by ID |
@@ -21,6 +21,7 @@
 
 pub mod catalogue;
 pub mod checkconfig;
+pub mod cleanup;
 pub mod contain;
 pub mod diff;
 pub mod docs;

@@ -806,7 +806,8 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
 
     let nonce = random_nonce();
     // Names of this run's own files: concurrent runs never share one.
-    let run_name = format!("nsconform-{}-{}", std::process::id(), &nonce[..8]);
+    // (`nsconform-<pid>-<starttime>-<n>`: a dead run's are found by name and owner).
+    let run_name = crate::cleanup::unique_name();
     // An OCI bundle: its rootfs receives the probe, and `{probe}` in `process.args`.
     let probe_into = match (&spec.bundle, &spec.probe_into) {
         (Some(b), None) => match bundle_rootfs(b) {
@@ -819,6 +820,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     // of this run's (`/.nsconform-<pid>-<n>/nsconform-probe`): named `nsconform-probe`,
     // it is the probe by its argv[0] alone.
     let mut probe_dir = None;
+    let mut probe_copy = None;
     let (probe_words, probe_file) = match &probe_into {
         None => (opts.probe.words(), file_id(&opts.probe.program)),
         Some(root) => {
@@ -840,6 +842,9 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
             let placed = std::fs::create_dir(&dir)
                 .and_then(|()| std::fs::copy(&static_probe, &dest).map(drop));
             probe_dir = Some(dir.clone());
+            probe_copy = Some(crate::cleanup::hold(crate::cleanup::Resource::File {
+                path: dir.clone(),
+            }));
             if let Err(e) = placed {
                 let _ = std::fs::remove_dir_all(&dir);
                 return fail(
@@ -865,10 +870,14 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
         }
     };
     let mut bundle_dir = None;
+    let mut bundle_hold = None;
     let argv = match &spec.bundle {
         None => expand(&spec.argv, &probe_words, &nonce),
         Some(b) => {
             let dir = std::env::temp_dir().join(format!("{run_name}-bundle"));
+            bundle_hold = Some(crate::cleanup::hold(crate::cleanup::Resource::File {
+                path: dir.clone(),
+            }));
             if let Err(why) = prepare_bundle(b, &dir, &probe_command(&probe_words, &nonce)) {
                 let _ = std::fs::remove_dir_all(&dir);
                 remove_probe_dir(&probe_dir);
@@ -890,38 +899,13 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
 
     // A scratch dir in a shared mount: a subject that does not cut propagation leaks
     // its tmpfs into it, where the host sees it.
-    let scratch = std::env::temp_dir().join(format!(
-        "nsconform-subject-{}-{}",
-        std::process::id(),
-        start.elapsed().as_nanos()
-    ));
-    let root = nix::unistd::geteuid().is_root();
-    let mut scratch_mounted = false;
-    if std::fs::create_dir(&scratch).is_ok() {
-        let _ = std::fs::set_permissions(
-            &scratch,
-            std::os::unix::fs::PermissionsExt::from_mode(0o777),
-        );
-        if root {
-            use nix::mount::{mount, MsFlags};
-            scratch_mounted = mount(
-                Some("nsconform-scratch"),
-                &scratch,
-                Some("tmpfs"),
-                MsFlags::empty(),
-                Some("size=1m,mode=0777"),
-            )
-            .is_ok()
-                && mount(
-                    None::<&str>,
-                    &scratch,
-                    None::<&str>,
-                    MsFlags::MS_SHARED,
-                    None::<&str>,
-                )
-                .is_ok();
-        }
-    }
+    // (Named and held by `cleanup`: removed on signals and after a SIGKILL too.)
+    let scratch_dir = crate::cleanup::Scratch::shared_tmpfs().ok();
+    let scratch = scratch_dir.as_ref().map_or_else(
+        || std::env::temp_dir().join(crate::cleanup::unique_name()),
+        |s| s.path().to_path_buf(),
+    );
+    let scratch_mounted = scratch_dir.as_ref().is_some_and(|s| s.mounted());
     let inner = scratch.join("probe");
     let _ = std::fs::create_dir(&inner);
     let _ = std::fs::set_permissions(&inner, std::os::unix::fs::PermissionsExt::from_mode(0o777));
@@ -997,7 +981,7 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
             });
         }
     }
-    let mut child = match cmd.spawn() {
+    let mut child = match crate::cleanup::spawn(&mut cmd) {
         Ok(c) => c,
         Err(e) => {
             cleanup_scratch(&scratch, scratch_mounted);
@@ -1164,6 +1148,8 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     if let Some(dir) = &bundle_dir {
         let _ = std::fs::remove_dir_all(dir);
     }
+    drop(probe_copy);
+    drop(bundle_hold);
 
     let ending = if timed_out {
         Ending::TimedOut {

@@ -7,7 +7,7 @@
 mod cmd;
 
 use clap::{Parser, Subcommand};
-use cmd::{check_config, diff, grade, list, run, vm, UsageError, AFTER_HELP};
+use cmd::{check_config, cleanup, diff, grade, list, run, vm, UsageError, AFTER_HELP};
 use nsconform_core::harness::{PROBE_ENV, PROBE_NAME, PROBE_SUBCOMMAND};
 use std::ffi::OsString;
 use std::path::Path;
@@ -47,6 +47,10 @@ enum Cmd {
     /// each as a subject, write one report per submission and a class summary.
     #[command(after_help = grade::GRADE_HELP)]
     Grade(grade::GradeArgs),
+    /// Remove what runs killed with SIGKILL left on the host (scratch mounts and
+    /// directories, message queues, cgroups, processes); one line per thing removed.
+    #[command(after_help = cleanup::CLEANUP_HELP)]
+    Cleanup(cleanup::CleanupArgs),
 }
 
 fn main() {
@@ -57,6 +61,12 @@ fn main() {
         probe(args);
     }
     let cli = Cli::parse();
+    // Runs handle SIGINT/SIGTERM (everything undone, exit 130/143) and first remove what
+    // dead runs left; still single-threaded here, as `start_session` needs.
+    let session = match cli.command {
+        Cmd::Run(_) | Cmd::Grade(_) => cleanup::start_session(),
+        _ => None,
+    };
     let code = match dispatch(cli.command) {
         Ok(code) => code,
         Err(e) => {
@@ -72,7 +82,9 @@ fn main() {
             }
         }
     };
-    std::process::exit(code);
+    drop(session);
+    // Not while a signal is being handled (that exits with 130/143 itself).
+    nsconform_core::cleanup::exclusive(|| std::process::exit(code))
 }
 
 /// The probe's arguments when this process is the probe: argv[0]'s file name is
@@ -109,6 +121,7 @@ fn dispatch(command: Cmd) -> anyhow::Result<i32> {
         Cmd::Vm(args) => vm::run(args),
         Cmd::CheckConfig(args) => check_config::run(args),
         Cmd::Grade(args) => grade::run(args),
+        Cmd::Cleanup(args) => cleanup::run(args),
     }
 }
 

@@ -40,7 +40,7 @@ pub const HOST_01: Property = Property {
     coverage: "new",
     controls: &[],
     global: false,
-    subject: Some(host_01_subject),
+    subject: Some(crate::spec::SubjectCheck::required(host_01_subject)),
     inside: None,
     check: host_01_check,
 };

@@ -2,6 +2,7 @@
 //! formats, rendering a report to a destination, usage errors.
 
 pub mod check_config;
+pub mod cleanup;
 pub mod diff;
 pub mod docs;
 pub mod grade;
@@ -145,8 +146,13 @@ pub fn check_output(dest: Option<&Path>) -> Result<()> {
 }
 
 /// Write `text` to `dest` atomically (a temporary file in the same folder, renamed over
-/// it: a reader never sees half a report), or print it to stdout.
+/// it: a reader never sees half a report), or print it to stdout. Never while SIGINT or
+/// SIGTERM is being handled: an interrupted run leaves no report and no temporary file.
 pub fn write_to(dest: Option<&Path>, text: &str, what: &str) -> Result<()> {
+    nsconform_core::cleanup::exclusive(|| write_now(dest, text, what))
+}
+
+fn write_now(dest: Option<&Path>, text: &str, what: &str) -> Result<()> {
     match dest {
         Some(path) if path.starts_with("/dev") || path.starts_with("/proc") => {
             std::fs::write(path, text)
@@ -164,7 +170,13 @@ pub fn write_to(dest: Option<&Path>, text: &str, what: &str) -> Result<()> {
                 })
                 .with_context(|| format!("write {what} to {}", path.display()))?
         }
-        None => print!("{text}"),
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .with_context(|| format!("print {what}"))?
+        }
     }
     Ok(())
 }
