@@ -152,6 +152,7 @@ mod tests {
     fn without_a_report_only_attributed_changes_decide() {
         use crate::subject::{judge, Ending, SubjectRun};
         let mut run = SubjectRun {
+            transport: None,
             command: vec!["x".into()],
             ending: Ending::NoReport {
                 exit: Some(0),
