@@ -90,7 +90,7 @@ pub enum RubricError {
         line: usize,
         id: String,
     },
-    #[error("{source_name}:{line}: points of `{id}` must be a finite number >= 0")]
+    #[error("{source_name}:{line}: points of `{id}` must be a number from 0 to 1000000")]
     BadPoints {
         source_name: String,
         line: usize,
@@ -133,7 +133,8 @@ impl Rubric {
                     id,
                 });
             }
-            if !it.points.is_finite() || it.points < 0.0 {
+            // Bounded, so that no sum of items overflows to infinity.
+            if !it.points.is_finite() || !(0.0..=MAX_POINTS).contains(&it.points) {
                 return Err(RubricError::BadPoints {
                     source_name: source_name.into(),
                     line,
@@ -203,6 +204,9 @@ impl Rubric {
         }
     }
 }
+
+/// The most points one rubric item may carry.
+pub const MAX_POINTS: f64 = 1_000_000.0;
 
 /// Points earned out of points possible.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
