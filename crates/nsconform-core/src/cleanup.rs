@@ -430,7 +430,7 @@ fn read_pids(path: &Path) -> Vec<i32> {
 
 /// Kill every member of cgroup `dir` and of its children, remove them and it. Returns
 /// whether `dir` existed.
-fn undo_cgroup(dir: &Path) -> bool {
+pub(crate) fn undo_cgroup(dir: &Path) -> bool {
     if !dir.is_dir() {
         return false;
     }

@@ -383,23 +383,8 @@ pub fn sweep_stale() -> Vec<String> {
                 continue;
             }
             let dir = e.path();
-            // A v1 freezer cgroup left frozen would keep its members from dying.
-            let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
-            for _ in 0..100 {
-                let pids = read_pids(&dir.join("cgroup.procs"));
-                if pids.is_empty() {
-                    break;
-                }
-                let _ = std::fs::write(dir.join("cgroup.kill"), "1");
-                for pid in pids {
-                    let _ = nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(pid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            if std::fs::remove_dir(&dir).is_ok() {
+            crate::cleanup::undo_cgroup(&dir);
+            if !dir.exists() {
                 removed.push(format!(
                     "removed cgroup {} (left by dead process {owner})",
                     dir.display()
