@@ -47,6 +47,9 @@ enum Cmd {
     /// each as a subject, write one report per submission and a class summary.
     #[command(after_help = grade::GRADE_HELP)]
     Grade(grade::GradeArgs),
+    /// The supervisor of one submission, started by `grade` (hidden).
+    #[command(name = "__grade-one", hide = true)]
+    GradeOne(grade::GradeOneArgs),
 }
 
 fn main() {
@@ -105,6 +108,7 @@ fn dispatch(command: Cmd) -> anyhow::Result<i32> {
         Cmd::Vm(args) => vm::run(args),
         Cmd::CheckConfig(args) => check_config::run(args),
         Cmd::Grade(args) => grade::run(args),
+        Cmd::GradeOne(args) => grade::grade_one(args),
     }
 }
 
