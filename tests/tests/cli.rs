@@ -1,6 +1,7 @@
 //! The `nsconform` command line: formats, exit statuses, rootless runs.
 
 use nsconform_tests::cli;
+use std::path::Path;
 
 use serial_test::file_serial;
 
@@ -306,4 +307,82 @@ fn a_lone_copy_of_nsconform_runs_the_catalogue() {
     // The hidden subcommand is not part of the command line's help.
     let (_, help, _) = run(&["--help"]);
     assert!(!help.contains("__probe"), "{help}");
+}
+
+/// The subject's program is checked before anything runs: missing, not executable or a
+/// directory is a usage error naming it; with `-o` the report (a Gradescope
+/// results.json) is still written, scored 0.
+#[test]
+fn a_subject_that_cannot_start_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let not_exec = tmp.path().join("container");
+    std::fs::write(&not_exec, "#!/bin/sh\n").unwrap();
+    let not_exec_cmd = format!("{} {{probe}}", not_exec.display());
+    let dir_cmd = format!("{} {{probe}}", tmp.path().display());
+    for (cmd, says) in [
+        ("/nonexistent/x {probe}", "`/nonexistent/x` does not exist"),
+        ("./no-such-container {probe}", "`./no-such-container` does not exist"),
+        ("no-such-program-xyz {probe}", "not found in PATH"),
+        (not_exec_cmd.as_str(), "chmod +x"),
+        (dir_cmd.as_str(), "a directory"),
+    ] {
+        let (code, _, err) = run(&["run", "--subject", cmd]);
+        assert_eq!(code, 2, "{cmd}: {err}");
+        assert!(err.contains(says), "{cmd}: {err}");
+        assert!(!err.contains("panicked"), "{cmd}: {err}");
+    }
+    let results = tmp.path().join("results.json");
+    let (code, _, err) = run(&[
+        "run",
+        "--subject",
+        "/nonexistent/x {probe}",
+        "--format",
+        "gradescope",
+        "-o",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&results).expect("results.json written")).unwrap();
+    assert_eq!(v["score"], 0.0, "{v}");
+    assert!(v.to_string().contains("/nonexistent/x"), "{v}");
+    // The check itself: what runs passes it.
+    use nsconform_core::subject::check_first_word;
+    let words = |s: &str| nsconform_core::subject::split_command(s).unwrap();
+    assert!(check_first_word(&words("sh -c true"), tmp.path()).is_ok());
+    assert!(check_first_word(&words("/bin/sh -c true"), tmp.path()).is_ok());
+    assert!(check_first_word(&words("./sh"), Path::new("/bin")).is_ok());
+    assert!(check_first_word(&words("./container"), tmp.path()).is_err());
+    std::fs::set_permissions(&not_exec, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    assert!(check_first_word(&words("./container"), tmp.path()).is_ok());
+}
+
+/// `run --subject --format gradescope -o FILE` leaves a valid results.json whatever the
+/// subject does: it exits at once, or the environment refuses.
+#[test]
+#[file_serial(host_state)]
+fn a_gradescope_results_json_is_always_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    for cmd in ["true", "sh -c 'exit 3'"] {
+        let results = tmp.path().join("results.json");
+        let _ = std::fs::remove_file(&results);
+        let (code, _, err) = run(&[
+            "run",
+            "--subject",
+            cmd,
+            "--subject-timeout",
+            "5",
+            "--format",
+            "gradescope",
+            "-o",
+            results.to_str().unwrap(),
+        ]);
+        assert!(code == 1 || code == 3, "{cmd}: {code} {err}");
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&results).expect("results.json written"))
+                .unwrap();
+        assert_eq!(v["score"], 0.0, "{cmd}: {v}");
+        assert!(v["tests"].as_array().is_some_and(|t| !t.is_empty()), "{v}");
+    }
 }
