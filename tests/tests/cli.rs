@@ -321,7 +321,10 @@ fn a_subject_that_cannot_start_is_a_usage_error() {
     let dir_cmd = format!("{} {{probe}}", tmp.path().display());
     for (cmd, says) in [
         ("/nonexistent/x {probe}", "`/nonexistent/x` does not exist"),
-        ("./no-such-container {probe}", "`./no-such-container` does not exist"),
+        (
+            "./no-such-container {probe}",
+            "`./no-such-container` does not exist",
+        ),
         ("no-such-program-xyz {probe}", "not found in PATH"),
         (not_exec_cmd.as_str(), "chmod +x"),
         (dir_cmd.as_str(), "a directory"),
@@ -353,8 +356,11 @@ fn a_subject_that_cannot_start_is_a_usage_error() {
     assert!(check_first_word(&words("/bin/sh -c true"), tmp.path()).is_ok());
     assert!(check_first_word(&words("./sh"), Path::new("/bin")).is_ok());
     assert!(check_first_word(&words("./container"), tmp.path()).is_err());
-    std::fs::set_permissions(&not_exec, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(
+        &not_exec,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     assert!(check_first_word(&words("./container"), tmp.path()).is_ok());
 }
 

@@ -162,7 +162,10 @@ fn a_bad_out_folder_is_a_usage_error_before_anything_is_built() {
     let a_file = tmp.path().join("a-file");
     std::fs::write(&a_file, "x").unwrap();
     let cases = [
-        (tmp.path().join("no/such/parent/grades"), "parent folder does not exist"),
+        (
+            tmp.path().join("no/such/parent/grades"),
+            "parent folder does not exist",
+        ),
         (a_file.join("grades"), "ENOTDIR"),
         (a_file.clone(), "not a directory"),
         ("/proc/self/grades".into(), "cannot create"),
@@ -177,15 +180,18 @@ fn a_bad_out_folder_is_a_usage_error_before_anything_is_built() {
             &build,
         ]);
         assert_eq!(code, 2, "{}: {err}", out.display());
-        assert!(err.contains("--out") && err.contains(why), "{}: {err}", out.display());
+        assert!(
+            err.contains("--out") && err.contains(why),
+            "{}: {err}",
+            out.display()
+        );
         assert!(!marker.exists(), "{}: the build ran", out.display());
     }
     // An unwritable folder: only an unprivileged user is refused (root writes anyway).
     if !nix::unistd::geteuid().is_root() {
         let ro = tmp.path().join("read-only");
         std::fs::create_dir(&ro).unwrap();
-        std::fs::set_permissions(&ro, std::os::unix::fs::PermissionsExt::from_mode(0o555))
-            .unwrap();
+        std::fs::set_permissions(&ro, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
         let (code, _, err) = grade(&[
             "grade",
             class.to_str().unwrap(),

@@ -319,13 +319,21 @@ pub fn supervise(
     let mut deadline = Instant::now() + limit;
     let mut result = None;
     let mut build = None;
+    // The supervisor prints exactly one built line, then one result line. Anything else
+    // (a second result, a line glued to garbage) is someone else writing to its stdout:
+    // no result is believed then.
+    let mut tampered = false;
+    let mut lines = 0;
     let mut take_line = |line: String, deadline: &mut Instant, limit: &mut Duration| {
-        if let Some(json) = line.strip_prefix(BUILT_PREFIX) {
+        lines += 1;
+        if let Some(json) = line.strip_prefix(BUILT_PREFIX).filter(|_| lines == 1) {
             *limit = timeout + SLACK;
             *deadline = Instant::now() + *limit;
             build = serde_json::from_str::<Option<Build>>(json).ok().flatten();
-        } else if let Some(json) = line.strip_prefix(RESULT_PREFIX) {
+        } else if let Some(json) = line.strip_prefix(RESULT_PREFIX).filter(|_| lines == 2) {
             result = serde_json::from_str::<Graded>(json).ok();
+        } else {
+            tampered = true;
         }
     };
     let exited = || match &pidfd {
@@ -337,7 +345,7 @@ pub fn supervise(
             )];
             nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).is_ok_and(|n| n > 0)
         }
-        None => proc_state(pid).is_none_or(|s| s == 'Z'),
+        None => proc_state(pid).map_or(true, |s| s == 'Z'),
     };
     let mut stopped_seen = 0;
     let problem = loop {
@@ -394,7 +402,6 @@ pub fn supervise(
     while let Ok(line) = rx.recv_timeout(grace.saturating_duration_since(Instant::now())) {
         take_line(line, &mut deadline, &mut limit);
     }
-    drop(take_line);
     // What ran under it was reparented to us (the subreaper): killed and reaped, so
     // that the caller can clean up after it.
     reap_children(Duration::from_secs(2));
@@ -404,6 +411,11 @@ pub fn supervise(
     };
     if let Some(p) = problem {
         return Err(no(p));
+    }
+    if tampered {
+        return Err(no(
+            "the grader process's output was tampered with (lines it did not write)".into(),
+        ));
     }
     // The outer supervisor ends with 128 + the signal that killed the inner one.
     let signal = status.and_then(|s| {

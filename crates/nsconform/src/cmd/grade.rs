@@ -8,12 +8,15 @@ use nsconform_core::rubric::Rubric;
 use std::path::PathBuf;
 
 pub const GRADE_HELP: &str = "\
-Writes into --out: <submission>.json (the full report with build log), <submission>.<format>
-(results.json for gradescope, .xml, .tap, .txt), summary.csv and summary.txt.
+Each submission is built and run in a grader process of its own, one at a time; one that
+stops or kills its grader scores 0 with that reason, and grading goes on.
+Writes into --out, as each submission is graded: <submission>.json (the full report with
+build log), <submission>.<format> (results.json for gradescope, .xml, .tap, .txt),
+summary.csv and summary.txt.
 
 Exit status:
   0  every submission was graded (whatever its score)
-  2  usage error (bad rubric, missing directory, no run command)
+  2  usage error (bad rubric, missing or empty directory, no run command, bad --out)
   3  the environment cannot create namespaces: nothing was graded";
 
 #[derive(clap::Args)]
