@@ -129,10 +129,25 @@ pub fn run_subject_cmd(
     nsconform_core::subject::SubjectRun,
     std::collections::BTreeMap<String, nsconform_core::Outcome>,
 ) {
+    run_subject(
+        &nsconform_core::subject::split_command(cmd).expect("a valid command line"),
+        timeout,
+    )
+}
+
+/// Run a subject (its words) with the probe inside and judge it: the run and the
+/// outcome per property ID.
+pub fn run_subject(
+    argv: &[String],
+    timeout: std::time::Duration,
+) -> (
+    nsconform_core::subject::SubjectRun,
+    std::collections::BTreeMap<String, nsconform_core::Outcome>,
+) {
     use nsconform_core::subject;
     let spec = subject::SubjectSpec {
         limits: nsconform_core::contain::Limits::default(),
-        argv: subject::split_command(cmd).expect("a valid command line"),
+        argv: argv.to_vec(),
         timeout,
         probe_into: None,
         bundle: None,
@@ -144,6 +159,41 @@ pub fn run_subject_cmd(
         .map(|r| (r.id, r.verdict.outcome))
         .collect();
     (run, verdicts)
+}
+
+/// Whether the tests run as root.
+pub fn root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Run the `nsconform` CLI built with the tests: exit status (-1 when killed), stdout,
+/// stderr.
+pub fn nsconform(args: &[&str]) -> (i32, String, String) {
+    let out = duct::cmd(cli(), args)
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .expect("nsconform starts");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The processes on this machine with `arg` as one whole word of their command line.
+pub fn running_with_arg(arg: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == arg.as_bytes()))
+        })
+        .collect()
 }
 
 /// `cmd` started as an unprivileged user when the tests run as root (a rootless

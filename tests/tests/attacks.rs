@@ -3,31 +3,9 @@
 
 use nsconform_core::outcome::Outcome;
 use nsconform_core::subject::Ending;
-use nsconform_tests::{run_subject_cmd, unprivileged};
+use nsconform_tests::{root, run_subject_cmd, running_with_arg, unprivileged};
 use serial_test::file_serial;
 use std::time::Duration;
-
-fn root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-/// Processes on this machine whose command line contains `needle`.
-fn running_with(needle: &str) -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|p| {
-            std::fs::read(format!("/proc/{p}/cmdline"))
-                .map(|c| {
-                    String::from_utf8_lossy(&c)
-                        .replace('\0', " ")
-                        .contains(needle)
-                })
-                .unwrap_or(false)
-        })
-        .collect()
-}
 
 /// A procfs that is not the probe's own PID namespace's fails PID-01: the parent's
 /// procfs (a new PID namespace without a /proc mount), and a tmpfs dressed up with a
@@ -114,7 +92,7 @@ fn escaped_daemons_are_killed_and_do_not_hold_the_run() {
     );
     assert_eq!(v["PID-01"], Outcome::Pass);
     assert!(
-        running_with(&marker).is_empty(),
+        running_with_arg(&marker).is_empty(),
         "the setsid env -i daemon survived the run"
     );
     // Outside any namespace too: the run's cgroup catches what the process tree loses.
@@ -126,7 +104,7 @@ fn escaped_daemons_are_killed_and_do_not_hold_the_run() {
         "{:?}",
         run.ending
     );
-    assert!(running_with(&marker).is_empty(), "the daemon survived");
+    assert!(running_with_arg(&marker).is_empty(), "the daemon survived");
 }
 
 /// A subject that floods its output keeps only a bounded tail, and still gets judged.

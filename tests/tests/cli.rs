@@ -1,27 +1,14 @@
 //! The `nsconform` command line: formats, exit statuses, rootless runs.
 
-use nsconform_tests::cli;
+use nsconform_tests::{cli, nsconform};
+use std::path::Path;
 
 use serial_test::file_serial;
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = duct::cmd(cli(), args)
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .expect("nsconform starts");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 #[file_serial(host_state)]
 fn run_json_has_the_documented_schema() {
-    let (code, out, err) = run(&["run", "--format", "json"]);
+    let (code, out, err) = nsconform(&["run", "--format", "json"]);
     assert_eq!(code, 0, "stderr: {err}\n{out}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("report is JSON");
     assert!(v["kernel"].as_str().is_some_and(|k| !k.is_empty()));
@@ -39,7 +26,7 @@ fn run_json_has_the_documented_schema() {
 
 #[test]
 fn list_json_lists_the_catalogue() {
-    let (code, out, _) = run(&["list", "--format", "json"]);
+    let (code, out, _) = nsconform(&["list", "--format", "json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let items = v.as_array().unwrap();
@@ -51,33 +38,33 @@ fn list_json_lists_the_catalogue() {
 
 #[test]
 fn usage_errors_exit_2_with_a_message() {
-    let (code, _, err) = run(&["run", "NO-SUCH-99"]);
+    let (code, _, err) = nsconform(&["run", "NO-SUCH-99"]);
     assert_eq!(code, 2);
     assert!(
         err.contains("NO-SUCH-99") && err.contains("nsconform list"),
         "{err}"
     );
-    let (code, _, err) = run(&["run", "--control", "bogus"]);
+    let (code, _, err) = nsconform(&["run", "--control", "bogus"]);
     assert_eq!(code, 2);
     assert!(err.contains("no-new-net"), "{err}");
-    let (code, _, _) = run(&["frobnicate"]);
+    let (code, _, _) = nsconform(&["frobnicate"]);
     assert_eq!(code, 2);
 }
 
 #[test]
 fn inputs_and_output_paths_are_checked_before_the_run() {
-    let (code, _, err) = run(&["run", "UTS-01", "-o", "/nonexistent/dir/r.json"]);
+    let (code, _, err) = nsconform(&["run", "UTS-01", "-o", "/nonexistent/dir/r.json"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("does not exist"), "{err}");
-    let (code, _, err) = run(&["run", "UTS-01", "-o", "/tmp"]);
+    let (code, _, err) = nsconform(&["run", "UTS-01", "-o", "/tmp"]);
     assert_eq!(code, 2, "{err}");
-    let (code, _, err) = run(&["run", "--subject", "true", "--rubric", "/nonexistent.toml"]);
+    let (code, _, err) = nsconform(&["run", "--subject", "true", "--rubric", "/nonexistent.toml"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("ENOENT"), "{err}");
     // Atomic: the report appears whole under its name, no temporary file stays behind.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.json");
-    let (code, _, err) = run(&[
+    let (code, _, err) = nsconform(&[
         "run",
         "UTS-01",
         "--format",
@@ -108,7 +95,7 @@ fn numbers_out_of_range_are_usage_errors_not_panics() {
         &["run", "UTS-01", "--rootless-as", "4294967295"],
         &["run", "UTS-01", "--rootless-as", "65534:4294967295"],
     ] {
-        let (code, _, err) = run(args);
+        let (code, _, err) = nsconform(args);
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
@@ -121,14 +108,14 @@ fn a_failing_property_exits_1() {
         eprintln!("SKIP: negative controls run as root");
         return;
     }
-    let (code, out, _) = run(&["run", "--control", "no-new-net", "--no-color"]);
+    let (code, out, _) = nsconform(&["run", "--control", "no-new-net", "--no-color"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("NET-01") && out.contains("FAIL"), "{out}");
 }
 
 #[test]
 fn help_documents_exit_statuses() {
-    let (code, out, _) = run(&["run", "--help"]);
+    let (code, out, _) = nsconform(&["run", "--help"]);
     assert_eq!(code, 0);
     assert!(out.contains("Exit status") && out.contains("3  the environment"));
 }
@@ -187,7 +174,7 @@ fn docs_properties_md_is_up_to_date() {
 
 #[test]
 fn check_config_ties_options_to_properties() {
-    let (code, out, _) = run(&["check-config", "--format", "json"]);
+    let (code, out, _) = nsconform(&["check-config", "--format", "json"]);
     assert_eq!(code, 0, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let user = v["options"]
@@ -207,7 +194,7 @@ fn check_config_ties_options_to_properties() {
         .unwrap()
         .iter()
         .any(|k| k["path"] == "/proc/sys/user/max_user_namespaces"));
-    let (code, out, _) = run(&["check-config"]);
+    let (code, out, _) = nsconform(&["check-config"]);
     assert_eq!(code, 0);
     assert!(out.contains("Knobs that change results"));
 }
@@ -219,10 +206,10 @@ fn diff_compares_two_reports() {
     let a = tmp.path().join("a.json");
     let b = tmp.path().join("b.json");
     for p in [&a, &b] {
-        let (code, _, err) = run(&["run", "--format", "json", "-o", p.to_str().unwrap()]);
+        let (code, _, err) = nsconform(&["run", "--format", "json", "-o", p.to_str().unwrap()]);
         assert_eq!(code, 0, "{err}");
     }
-    let (code, out, _) = run(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let (code, out, _) = nsconform(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert_eq!(code, 0, "two runs on one kernel agree:\n{out}");
     // Make the new run differ the way another kernel would: another errno, another outcome.
     let mut v: serde_json::Value =
@@ -234,7 +221,7 @@ fn diff_compares_two_reports() {
         }
     }
     std::fs::write(&b, v.to_string()).unwrap();
-    let (code, out, _) = run(&[
+    let (code, out, _) = nsconform(&[
         "diff",
         a.to_str().unwrap(),
         b.to_str().unwrap(),
@@ -252,7 +239,7 @@ fn diff_compares_two_reports() {
         d["changes"][0]["errno"],
         serde_json::json!(["ENOSPC", "EINVAL"])
     );
-    let (code, _, err) = run(&["diff", a.to_str().unwrap(), "/nonexistent.json"]);
+    let (code, _, err) = nsconform(&["diff", a.to_str().unwrap(), "/nonexistent.json"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("/nonexistent.json"), "{err}");
 }
@@ -304,6 +291,90 @@ fn a_lone_copy_of_nsconform_runs_the_catalogue() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     // The hidden subcommand is not part of the command line's help.
-    let (_, help, _) = run(&["--help"]);
+    let (_, help, _) = nsconform(&["--help"]);
     assert!(!help.contains("__probe"), "{help}");
+}
+
+/// The subject's program is checked before anything runs: missing, not executable or a
+/// directory is a usage error naming it; with `-o` the report (a Gradescope
+/// results.json) is still written, scored 0.
+#[test]
+fn a_subject_that_cannot_start_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let not_exec = tmp.path().join("container");
+    std::fs::write(&not_exec, "#!/bin/sh\n").unwrap();
+    let not_exec_cmd = format!("{} {{probe}}", not_exec.display());
+    let dir_cmd = format!("{} {{probe}}", tmp.path().display());
+    for (cmd, says) in [
+        ("/nonexistent/x {probe}", "`/nonexistent/x` does not exist"),
+        (
+            "./no-such-container {probe}",
+            "`./no-such-container` does not exist",
+        ),
+        ("no-such-program-xyz {probe}", "not found in PATH"),
+        (not_exec_cmd.as_str(), "chmod +x"),
+        (dir_cmd.as_str(), "a directory"),
+    ] {
+        let (code, _, err) = nsconform(&["run", "--subject", cmd]);
+        assert_eq!(code, 2, "{cmd}: {err}");
+        assert!(err.contains(says), "{cmd}: {err}");
+        assert!(!err.contains("panicked"), "{cmd}: {err}");
+    }
+    let results = tmp.path().join("results.json");
+    let (code, _, err) = nsconform(&[
+        "run",
+        "--subject",
+        "/nonexistent/x {probe}",
+        "--format",
+        "gradescope",
+        "-o",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&results).expect("results.json written")).unwrap();
+    assert_eq!(v["score"], 0.0, "{v}");
+    assert!(v.to_string().contains("/nonexistent/x"), "{v}");
+    // The check itself: what runs passes it.
+    use nsconform_core::subject::check_first_word;
+    let words = |s: &str| nsconform_core::subject::split_command(s).unwrap();
+    assert!(check_first_word(&words("sh -c true"), tmp.path()).is_ok());
+    assert!(check_first_word(&words("/bin/sh -c true"), tmp.path()).is_ok());
+    assert!(check_first_word(&words("./sh"), Path::new("/bin")).is_ok());
+    assert!(check_first_word(&words("./container"), tmp.path()).is_err());
+    std::fs::set_permissions(
+        &not_exec,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    assert!(check_first_word(&words("./container"), tmp.path()).is_ok());
+}
+
+/// `run --subject --format gradescope -o FILE` leaves a valid results.json whatever the
+/// subject does: it exits at once, or the environment refuses.
+#[test]
+#[file_serial(host_state)]
+fn a_gradescope_results_json_is_always_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    for cmd in ["true", "sh -c 'exit 3'"] {
+        let results = tmp.path().join("results.json");
+        let _ = std::fs::remove_file(&results);
+        let (code, _, err) = nsconform(&[
+            "run",
+            "--subject",
+            cmd,
+            "--subject-timeout",
+            "5",
+            "--format",
+            "gradescope",
+            "-o",
+            results.to_str().unwrap(),
+        ]);
+        assert!(code == 1 || code == 3, "{cmd}: {code} {err}");
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&results).expect("results.json written"))
+                .unwrap();
+        assert_eq!(v["score"], 0.0, "{cmd}: {v}");
+        assert!(v["tests"].as_array().is_some_and(|t| !t.is_empty()), "{v}");
+    }
 }

@@ -1,6 +1,7 @@
 //! `nsconform grade` over a class of submissions made from the fixture sources: a
 //! correct one, flawed ones, one that does not compile, one that hangs.
 
+use nsconform_tests::nsconform;
 use serial_test::file_serial;
 use std::path::Path;
 
@@ -114,4 +115,202 @@ fn a_missing_class_directory_is_a_usage_error() {
         .unwrap();
     assert_eq!(res.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&res.stderr).contains("not a directory"));
+}
+
+#[test]
+fn an_empty_class_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let class = tmp.path().join("class");
+    std::fs::create_dir_all(class.join(".hidden")).unwrap();
+    std::fs::write(class.join("not-a-folder.txt"), "x").unwrap();
+    let out = tmp.path().join("grades");
+    let (code, _, err) = nsconform(&[
+        "grade",
+        class.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("holds no submission") && err.contains(class.to_str().unwrap()),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing is written for a usage error");
+}
+
+/// A bad `--out` is found before any build runs: the build would leave a marker.
+#[test]
+fn a_bad_out_folder_is_a_usage_error_before_anything_is_built() {
+    let tmp = tempfile::tempdir().unwrap();
+    let class = tmp.path().join("class");
+    std::fs::create_dir_all(class.join("alice")).unwrap();
+    let marker = tmp.path().join("built-marker");
+    let build = format!("touch {}", marker.display());
+    let a_file = tmp.path().join("a-file");
+    std::fs::write(&a_file, "x").unwrap();
+    let cases = [
+        (
+            tmp.path().join("no/such/parent/grades"),
+            "parent folder does not exist",
+        ),
+        (a_file.join("grades"), "ENOTDIR"),
+        (a_file.clone(), "not a directory"),
+        ("/proc/self/grades".into(), "cannot create"),
+    ];
+    for (out, why) in cases {
+        let (code, _, err) = nsconform(&[
+            "grade",
+            class.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--build",
+            &build,
+        ]);
+        assert_eq!(code, 2, "{}: {err}", out.display());
+        assert!(
+            err.contains("--out") && err.contains(why),
+            "{}: {err}",
+            out.display()
+        );
+        assert!(!marker.exists(), "{}: the build ran", out.display());
+    }
+    // An unwritable folder: only an unprivileged user is refused (root writes anyway).
+    if !nix::unistd::geteuid().is_root() {
+        let ro = tmp.path().join("read-only");
+        std::fs::create_dir(&ro).unwrap();
+        std::fs::set_permissions(&ro, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
+        let (code, _, err) = nsconform(&[
+            "grade",
+            class.to_str().unwrap(),
+            "--out",
+            ro.to_str().unwrap(),
+            "--build",
+            &build,
+        ]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("not writable"), "{err}");
+        assert!(!marker.exists());
+    }
+    // The same class with a good --out builds (so the marker above could appear).
+    let (_, _, err) = nsconform(&[
+        "grade",
+        class.to_str().unwrap(),
+        "--out",
+        tmp.path().join("grades").to_str().unwrap(),
+        "--build",
+        &build,
+        "--run",
+        "/bin/true",
+        "--timeout",
+        "1",
+    ]);
+    if !err.contains("environment error") {
+        assert!(marker.exists(), "{err}");
+    }
+}
+
+/// A submission whose `./container` is a script doing `attack` first, then running the
+/// probe under unshare as an unprivileged user.
+fn hostile(class: &Path, name: &str, attack: &str) {
+    let dir = class.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("container.sh"),
+        format!(
+            "#!/bin/sh\n{attack}\nexec setpriv --reuid 100000 --regid 100000 --clear-groups \
+             unshare -pfnuimC --mount-proc -r \"$@\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("Makefile"),
+        "container: container.sh\n\tcp container.sh container\n\tchmod +x container\n",
+    )
+    .unwrap();
+}
+
+/// Submissions that stop or kill the process grading them (their parent, its parent,
+/// its process group), and one whose build makes no program: each scores 0 with the
+/// reason, the ones graded before and after keep their full scores, and the grade
+/// finishes.
+#[test]
+#[file_serial(host_state)]
+fn a_hostile_submission_hits_only_its_own_grader() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIP: the class is graded as root (the expected scores are root's)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let class = tmp.path().join("class");
+    submission(&class, "a-good", "container.c", "");
+    let none = class.join("b-builds-nothing");
+    std::fs::create_dir_all(&none).unwrap();
+    std::fs::write(none.join("Makefile"), "all:\n\t@echo nothing to do\n").unwrap();
+    submission(&class, "c-good", "container.c", "");
+    hostile(&class, "d-stops-parent", "kill -STOP $PPID");
+    submission(&class, "e-good", "container.c", "");
+    hostile(&class, "f-kills-parent", "kill -9 $PPID");
+    hostile(
+        &class,
+        "g-kills-grandparent",
+        "kill -9 $(cut -d' ' -f4 /proc/$PPID/stat)",
+    );
+    hostile(
+        &class,
+        "h-kills-parents-group",
+        "kill -9 -$(cut -d' ' -f5 /proc/$PPID/stat)",
+    );
+    submission(&class, "i-good", "container.c", "");
+    let out = tmp.path().join("grades");
+    let (code, stdout, err) = nsconform(&[
+        "grade",
+        class.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--timeout",
+        "5",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{err}");
+    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let score = |name: &str| -> String {
+        let row = csv
+            .lines()
+            .find(|l| l.starts_with(&format!("{name},")))
+            .unwrap_or_else(|| panic!("{name} not in\n{csv}"));
+        row.split(',').rev().nth(1).unwrap().to_string()
+    };
+    // The full score: the rubric's maximum, the last column.
+    let max = csv.lines().nth(1).unwrap().rsplit(',').next().unwrap();
+    for good in ["a-good", "c-good", "e-good", "i-good"] {
+        assert_eq!(score(good), max, "{good}:\n{csv}");
+    }
+    let output = |name: &str| -> String {
+        let v: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(format!("{name}.results.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v["score"], 0.0, "{name}: {v}");
+        v.to_string()
+    };
+    let cases = [
+        ("b-builds-nothing", "produced no"),
+        ("d-stops-parent", "stopped its grader process"),
+        ("f-kills-parent", "killed its grader process"),
+        ("g-kills-grandparent", "killed its grader process"),
+        ("h-kills-parents-group", "killed its grader process"),
+    ];
+    for (name, why) in cases {
+        assert_eq!(score(name), "0", "{name}:\n{csv}");
+        let text = output(name);
+        assert!(text.contains(why), "{name}: {text}");
+    }
+    // Nothing of theirs is left running.
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(class.to_str().unwrap()))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -7,16 +7,12 @@
 
 use nsconform_core::cleanup::{self, Owner, Resource};
 use nsconform_core::host::HostState;
-use nsconform_tests::cli;
+use nsconform_tests::{cli, root, running_with_arg};
 use serial_test::file_serial;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
 
 /// Everything a run may leave on the host.
 #[derive(Debug, PartialEq)]
@@ -189,15 +185,6 @@ fn state_of(pid: u32) -> (Option<PathBuf>, Vec<Resource>) {
     (path.is_file().then_some(path), held)
 }
 
-/// Whether a process with `arg` on its command line runs.
-fn running_with_arg(arg: &str) -> bool {
-    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-        std::fs::read(e.path().join("cmdline"))
-            .map(|c| c.split(|&b| b == 0).any(|a| a == arg.as_bytes()))
-            .unwrap_or(false)
-    })
-}
-
 fn signal(child: &Child, sig: nix::sys::signal::Signal) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
 }
@@ -218,17 +205,6 @@ fn no_report(out_dir: &Path) {
     assert!(left.is_empty(), "report or temp file left: {left:?}");
 }
 
-/// Whether process `pid` started at `start` still runs (a zombie does not: it waits for
-/// its new parent, init, to reap it).
-fn alive(pid: i32, start: u64) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat
-        .rfind(')')
-        .and_then(|i| stat[i + 1..].split_whitespace().next())
-        .unwrap_or("X");
-    cleanup::starttime(pid) == Some(start) && !matches!(state, "Z" | "X")
-}
-
 /// Every resource a run's state file named is gone.
 fn all_gone(held: &[Resource]) {
     for r in held {
@@ -247,11 +223,23 @@ fn all_gone(held: &[Resource]) {
                 "POSIX queue {name} left"
             ),
             Resource::Process { pid, start } => {
-                assert!(!alive(*pid, *start), "process {pid} left")
+                assert!(
+                    !Owner {
+                        pid: *pid,
+                        start: *start
+                    }
+                    .alive(),
+                    "process {pid} left"
+                )
             }
             Resource::HostNames { hostname, .. } => {
                 assert_eq!(&nsconform_core::host::hostname(), hostname)
             }
+            Resource::EmptyDir { path } => assert!(
+                std::fs::read_dir(path).map_or(true, |mut d| d.next().is_some()),
+                "the empty folder {} left",
+                path.display()
+            ),
         }
     }
 }
@@ -395,7 +383,9 @@ fn sigint_and_sigterm_during_a_subject() {
             &["run", "--subject", &subject, "-o", out.to_str().unwrap()],
             tmp.path(),
         );
-        wait_until(&mut child, "the subject", || running_with_arg(mark));
+        wait_until(&mut child, "the subject", || {
+            !running_with_arg(mark).is_empty()
+        });
         let (_, held) = state_of(child.id());
         if root() {
             for kind in ["scratch", "sysv-msg", "posix-mq", "cgroup"] {
@@ -408,7 +398,10 @@ fn sigint_and_sigterm_during_a_subject() {
         }
         let (status, stderr) = end_with(child, sig);
         assert_eq!(status, Some(code), "{stderr}");
-        assert!(!running_with_arg(mark), "the subject outlived the run");
+        assert!(
+            running_with_arg(mark).is_empty(),
+            "the subject outlived the run"
+        );
         no_report(out_dir.path());
         all_gone(&held);
         assert_same(&before, &snapshot(tmp.path()), &format!("subject, {sig}"));
@@ -428,7 +421,9 @@ fn a_host_name_a_subject_changed_is_put_back_on_sigint() {
     let mark = "30.4713";
     let subject = sleeping_subject(mark, "hostname nsconform-leak-4713; ");
     let mut child = start(&["run", "--subject", &subject], tmp.path());
-    wait_until(&mut child, "the subject", || running_with_arg(mark));
+    wait_until(&mut child, "the subject", || {
+        !running_with_arg(mark).is_empty()
+    });
     assert_eq!(nsconform_core::host::hostname(), "nsconform-leak-4713");
     let (status, stderr) = end_with(child, nix::sys::signal::Signal::SIGINT);
     assert_eq!(status, Some(130), "{stderr}");
@@ -460,7 +455,9 @@ fn after_sigkill_cleanup_removes_what_the_run_left() {
     let mark = "30.4714";
     let subject = sleeping_subject(mark, "");
     let mut child = start(&["run", "--subject", &subject], tmp.path());
-    wait_until(&mut child, "the subject", || running_with_arg(mark));
+    wait_until(&mut child, "the subject", || {
+        !running_with_arg(mark).is_empty()
+    });
     // A live run's resources are never touched by another run.
     let (code, lines) = cleanup_cmd(tmp.path());
     assert_eq!(
@@ -493,7 +490,10 @@ fn after_sigkill_cleanup_removes_what_the_run_left() {
         }
     }
     all_gone(&held);
-    assert!(!running_with_arg(mark), "the subject survived the cleanup");
+    assert!(
+        running_with_arg(mark).is_empty(),
+        "the subject survived the cleanup"
+    );
     assert_same(&before, &snapshot(tmp.path()), "after cleanup");
     // Nothing is left to remove.
     assert_eq!(cleanup_cmd(tmp.path()), (Some(0), vec![]));
@@ -620,11 +620,14 @@ fn sigterm_during_grade() {
         tmp.path(),
     );
     wait_until(&mut child, "the submission's subject", || {
-        running_with_arg(mark)
+        !running_with_arg(mark).is_empty()
     });
     let (status, stderr) = end_with(child, nix::sys::signal::Signal::SIGTERM);
     assert_eq!(status, Some(143), "{stderr}");
-    assert!(!running_with_arg(mark), "the subject outlived grade");
+    assert!(
+        running_with_arg(mark).is_empty(),
+        "the subject outlived grade"
+    );
     no_report(out.path());
     assert_same(&before, &snapshot(tmp.path()), "grade");
 }

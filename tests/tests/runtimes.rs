@@ -8,11 +8,10 @@
 //! Each runtime is one test; a runtime that is not installed is a failure under CI
 //! (`.ci/run` installs them all) and a visible SKIP line elsewhere.
 
-use nsconform_core::catalogue::{self, Property};
 use nsconform_core::env::Env;
 use nsconform_core::harness::RunOptions;
 use nsconform_core::subject::{self, SubjectSpec};
-use nsconform_tests::probe;
+use nsconform_tests::{probe, subject_props};
 use rstest::rstest;
 use serial_test::file_serial;
 use std::fmt::Write as _;
@@ -28,13 +27,6 @@ enum Place {
     Rootfs,
     /// An OCI bundle from `fixtures/oci/<name>` with a bare rootfs.
     Bundle(&'static str),
-}
-
-fn subject_props() -> Vec<&'static Property> {
-    catalogue::all()
-        .iter()
-        .filter(|p| p.subject.is_some())
-        .collect()
 }
 
 /// A bare root filesystem: the directories runtimes mount on, the files some insist on

@@ -3,15 +3,14 @@
 //! Also: forgery never passes, hangs time out with the whole tree killed, the host is
 //! left as it was.
 
-use nsconform_core::catalogue::{self, Property};
+use nsconform_core::catalogue;
 use nsconform_core::env::Env;
 use nsconform_core::harness::RunOptions;
 use nsconform_core::host::HostState;
 use nsconform_core::outcome::Outcome;
 use nsconform_core::subject::{self, Ending, SubjectSpec};
-use nsconform_tests::probe;
+use nsconform_tests::{probe, root, run_subject, subject_props, unprivileged};
 use serial_test::file_serial;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -36,49 +35,8 @@ fn fixtures_bin() -> PathBuf {
         .clone()
 }
 
-fn subject_props() -> Vec<&'static Property> {
-    catalogue::all()
-        .iter()
-        .filter(|p| p.subject.is_some())
-        .collect()
-}
-
-/// Run a subject command (words) and return outcome per property ID.
-fn grade(argv: &[String], timeout: Duration) -> (subject::SubjectRun, BTreeMap<String, Outcome>) {
-    let opts = RunOptions::new(probe());
-    let env = Env::detect(None);
-    let spec = SubjectSpec {
-        limits: nsconform_core::contain::Limits::default(),
-        argv: argv.to_vec(),
-        timeout,
-        probe_into: None,
-        bundle: None,
-        cwd: None,
-    };
-    let run = subject::run_subject(&spec, &env, &opts);
-    let verdicts = subject::judge(&run, &subject_props())
-        .into_iter()
-        .map(|r| (r.id, r.verdict.outcome))
-        .collect();
-    (run, verdicts)
-}
-
-/// Run as root, a correct rootless container is started unprivileged: `unshare -r` run by
-/// root maps root inside to root outside, which USER-26 rightly fails.
-fn as_unprivileged(cmd: &str) -> String {
-    if root() {
-        format!("setpriv --reuid 100000 --regid 100000 --clear-groups {cmd}")
-    } else {
-        cmd.to_string()
-    }
-}
-
 fn words(s: &str) -> Vec<String> {
     subject::split_command(s).unwrap()
-}
-
-fn root() -> bool {
-    nix::unistd::geteuid().is_root()
 }
 
 /// Every fixture, unshare(1) and bwrap: the exact verdict of every subject property.
@@ -93,7 +51,7 @@ fn fixture_and_runtime_verdict_matrix() {
     let before = HostState::capture();
     // A forged report with every fact a perfect run shows, for the forging subject to
     // replay on stdout and on the report channel.
-    let (reference, _) = grade(
+    let (reference, _) = run_subject(
         &[bin.join("container").display().to_string()],
         Duration::from_secs(10),
     );
@@ -142,7 +100,7 @@ fn fixture_and_runtime_verdict_matrix() {
     }
     let mut matrix = String::new();
     for (name, argv) in &subjects {
-        let (run, verdicts) = grade(argv, Duration::from_secs(2));
+        let (run, verdicts) = run_subject(argv, Duration::from_secs(2));
         let row: Vec<String> = verdicts.iter().map(|(id, o)| format!("{id}={o}")).collect();
         matrix.push_str(&format!("{name}: {}\n", row.join(" ")));
         if matches!(name.as_str(), "forge" | "hang" | "fork-forever") || name.starts_with("sh -c") {
@@ -194,7 +152,7 @@ fn missing_or_unexecutable_subjects_are_errors_not_failures() {
         ),
         (vec![not_exec.display().to_string()], "executable"),
     ] {
-        let (run, verdicts) = grade(&argv, Duration::from_secs(5));
+        let (run, verdicts) = run_subject(&argv, Duration::from_secs(5));
         assert!(
             matches!(&run.ending, Ending::NotStarted { why } if why.contains(needle)),
             "{:?}",
@@ -210,7 +168,7 @@ fn missing_or_unexecutable_subjects_are_errors_not_failures() {
 #[test]
 #[file_serial(host_state)]
 fn a_subject_exiting_without_the_probe_fails_with_its_status() {
-    let (run, verdicts) = grade(
+    let (run, verdicts) = run_subject(
         &words("sh -c 'echo broken >&2; exit 7'"),
         Duration::from_secs(5),
     );
@@ -242,7 +200,7 @@ fn the_cli_grades_unshare_and_reports_json() {
             "--format",
             "json",
             "--subject",
-            as_unprivileged("unshare -pfnuimC --mount-proc -r {probe}").as_str(),
+            unprivileged("unshare -pfnuimC --mount-proc -r {probe}").as_str(),
         ],
     )
     .stdout_capture()
@@ -325,7 +283,7 @@ fn the_probe_runs_inside_a_foreign_root_filesystem() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    let cmd = as_unprivileged(&format!(
+    let cmd = unprivileged(&format!(
         "unshare -pfnuimCT -r --root={} --mount-proc {{probe}}",
         rootfs.path().display()
     ));
@@ -392,7 +350,7 @@ fn a_mount_leaked_into_the_host_fails_host_01_and_is_unmounted() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().display().to_string();
     let cmd = format!("sh -c 'mount -t tmpfs nsc-leak {target} && exec {{probe}}'");
-    let (run, _) = grade(&words(&cmd), Duration::from_secs(10));
+    let (run, _) = run_subject(&words(&cmd), Duration::from_secs(10));
     let v = host_01(&run);
     assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
     let leak: Vec<_> = findings_of(&run, "mount")
@@ -418,7 +376,7 @@ fn a_mount_leaked_into_the_host_fails_host_01_and_is_unmounted() {
 #[file_serial(host_state)]
 fn a_sysv_queue_left_on_the_host_fails_host_01_and_is_removed() {
     let before = HostState::capture();
-    let (run, _) = grade(
+    let (run, _) = run_subject(
         &words("sh -c 'ipcmk -Q >/dev/null && exec {probe}'"),
         Duration::from_secs(10),
     );
@@ -445,7 +403,7 @@ fn a_named_netns_and_a_veth_left_on_the_host_fail_host_01_and_are_removed() {
     let cmd = format!(
         "sh -c 'ip netns add nsc-test-{pid} && ip link add nscv{pid} type veth peer name nscw{pid} && exec {{probe}}'"
     );
-    let (run, _) = grade(&words(&cmd), Duration::from_secs(10));
+    let (run, _) = run_subject(&words(&cmd), Duration::from_secs(10));
     let v = host_01(&run);
     assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
     let ns = findings_of(&run, "named_netns");
@@ -468,8 +426,8 @@ fn a_named_netns_and_a_veth_left_on_the_host_fail_host_01_and_are_removed() {
 #[test]
 #[file_serial(host_state)]
 fn a_well_behaved_subject_passes_host_01() {
-    let (run, _) = grade(
-        &words(&as_unprivileged("unshare -pfnuimC --mount-proc -r {probe}")),
+    let (run, _) = run_subject(
+        &words(&unprivileged("unshare -pfnuimC --mount-proc -r {probe}")),
         Duration::from_secs(10),
     );
     assert!(

@@ -66,9 +66,13 @@ impl Owner {
         starttime(pid).map(|start| Owner { pid, start })
     }
 
-    /// Whether this very process still exists (same PID, same start time).
+    /// Whether this very process still runs (same PID, same start time, not a zombie:
+    /// a killed run that its parent has not reaped yet is dead).
     pub fn alive(&self) -> bool {
-        *self == Owner::me() || starttime(self.pid) == Some(self.start)
+        *self == Owner::me()
+            || std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
+                .ok()
+                .is_some_and(|stat| parse_starttime(&stat) == Some(self.start) && !is_zombie(&stat))
     }
 
     /// `<pid>-<starttime>`: the state file's stem and the [`RUN_ENV`] value.
@@ -90,6 +94,12 @@ impl Owner {
 pub fn starttime(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     parse_starttime(&stat)
+}
+
+/// Whether a `/proc/<pid>/stat` line is a zombie's (state `Z`, after the last ')').
+fn is_zombie(stat: &str) -> bool {
+    stat.rfind(')')
+        .is_some_and(|i| stat[i + 1..].trim_start().starts_with('Z'))
 }
 
 fn parse_starttime(stat: &str) -> Option<u64> {
@@ -194,6 +204,9 @@ pub enum Resource {
     },
     /// A file or directory to remove (the probe's directory in a root filesystem).
     File { path: PathBuf },
+    /// A directory the run made for its reports: removed if it is still empty (what
+    /// was written into it stays).
+    EmptyDir { path: PathBuf },
 }
 
 /// What the registry holds; the state file is this, as JSON.
@@ -475,6 +488,13 @@ fn kill_group(pid: i32, start: u64) -> bool {
                 nix::sys::signal::Signal::SIGKILL,
             );
             kill(pid);
+            // Until the leader has died (a zombie or gone; at most 2 s): what it held is
+            // then a dead run's, which `sweep_dead` undoes.
+            let leader = Owner { pid, start };
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while leader.alive() && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
             true
         }
     }
@@ -606,6 +626,9 @@ fn undo(r: &Resource, owner: Owner) -> Vec<String> {
                 .is_ok() =>
         {
             vec![format!("removed {}", path.display())]
+        }
+        Resource::EmptyDir { path } if std::fs::remove_dir(path).is_ok() => {
+            vec![format!("removed the empty folder {}", path.display())]
         }
         _ => vec![],
     }
@@ -742,6 +765,9 @@ pub fn interrupt() -> Vec<String> {
     let me = Owner::me();
     let mut out = undo_all(&held, me);
     out.extend(undo_named(&|o| o.is_me()));
+    // The processes this run started are dead now; what they were undoing themselves
+    // (a grading's supervisors are runs of their own) is left to undo here.
+    out.extend(sweep_dead());
     let _ = std::fs::remove_file(state_file());
     let _ = std::fs::remove_file(state_file().with_extension("json.tmp"));
     // Never unlocked: the process exits next.

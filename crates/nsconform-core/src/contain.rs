@@ -469,15 +469,26 @@ pub fn capture(
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut c = Captured::new(keep);
-        let mut buf = vec![0u8; 64 * 1024];
+        // Whole buffers of at least `keep` bytes are pushed: each push then replaces the
+        // tail instead of shifting it, so a flood costs O(1) per byte, not O(keep) per
+        // (often page-sized) read.
+        let mut buf = vec![0u8; keep.max(64 * 1024)];
+        let mut filled = 0;
         loop {
-            match r.read(&mut buf) {
+            match r.read(&mut buf[filled..]) {
                 Ok(0) => break,
-                Ok(n) => c.push(&buf[..n]),
+                Ok(n) => {
+                    filled += n;
+                    if filled == buf.len() {
+                        c.push(&buf);
+                        filled = 0;
+                    }
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(_) => break,
             }
         }
+        c.push(&buf[..filled]);
         let _ = tx.send(c);
     });
     rx

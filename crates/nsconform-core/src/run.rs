@@ -23,6 +23,34 @@ pub struct PropertyResult {
     pub duration_ms: u64,
 }
 
+impl PropertyResult {
+    /// The result of `p` (under `control`) with `verdict`, taking `duration_ms`.
+    pub fn of(
+        p: &Property,
+        control: Option<Control>,
+        verdict: Verdict,
+        duration_ms: u64,
+    ) -> PropertyResult {
+        PropertyResult {
+            id: p.id.to_string(),
+            title: p.title.to_string(),
+            man: p.man.to_string(),
+            control,
+            verdict,
+            duration_ms,
+        }
+    }
+
+    /// The same verdict for every one of `props` (a subject that never started, an
+    /// environment that cannot run any of them).
+    pub fn all(props: &[&'static Property], verdict: &Verdict) -> Vec<PropertyResult> {
+        props
+            .iter()
+            .map(|p| PropertyResult::of(p, None, verdict.clone(), 0))
+            .collect()
+    }
+}
+
 /// Run one property: decide its prerequisites, then its check.
 pub fn run_property(
     p: &'static Property,
@@ -43,14 +71,7 @@ pub fn run_property(
             v
         }
     };
-    PropertyResult {
-        id: p.id.to_string(),
-        title: p.title.to_string(),
-        man: p.man.to_string(),
-        control,
-        verdict,
-        duration_ms: start.elapsed().as_millis() as u64,
-    }
+    PropertyResult::of(p, control, verdict, start.elapsed().as_millis() as u64)
 }
 
 /// Run many properties: host-global ones one at a time first, the rest `opts.jobs` at a

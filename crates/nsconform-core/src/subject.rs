@@ -1257,14 +1257,7 @@ pub fn judge(
                     Verdict::error("internal: report without observation")
                 }
             };
-            PropertyResult {
-                id: p.id.to_string(),
-                title: p.title.to_string(),
-                man: p.man.to_string(),
-                control: None,
-                verdict,
-                duration_ms: run.duration_ms,
-            }
+            PropertyResult::of(p, None, verdict, run.duration_ms)
         })
         .collect()
 }
@@ -1301,6 +1294,89 @@ pub fn preflight(opts: &RunOptions) -> Result<(), String> {
              blame the subject for the environment (seccomp filter, no CAP_SYS_ADMIN, \
              unprivileged user namespaces disabled?). Run on a machine or VM that allows them.",
             broken.join(", ")
+        ))
+    }
+}
+
+/// Whether the program a subject command starts (its first word, after
+/// [`split_command`]) can be executed, checked before anything runs: a bare name is
+/// looked up in `PATH`, a name with a slash is resolved against `cwd` (the subject's
+/// working directory); it must be a regular file the caller may execute
+/// (access(2) `X_OK`). Returns the file found; `Err` names the word, what was found
+/// and what to do.
+pub fn check_first_word(argv: &[String], cwd: &Path) -> Result<PathBuf, String> {
+    let Some(word) = argv.first().filter(|w| !w.is_empty()) else {
+        return Err("the subject command is empty".into());
+    };
+    // Err(None): there is no such file; Err(Some(why)): there is one, but it cannot run.
+    let executable = |path: &Path| -> Result<(), Option<String>> {
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
+                return Err(None)
+            }
+            Err(e) => {
+                return Err(Some(format!(
+                    "cannot be looked at ({})",
+                    crate::kit::fact::io_errno(&e)
+                )))
+            }
+        };
+        if meta.is_dir() {
+            return Err(Some("a directory, not a program".into()));
+        }
+        if !meta.is_file() {
+            return Err(Some("not a regular file".into()));
+        }
+        nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).map_err(|e| {
+            Some(format!(
+                "not executable ({}): make it executable (chmod +x)",
+                crate::probe::errno_name(e)
+            ))
+        })
+    };
+    if word.contains('/') {
+        let path: PathBuf = cwd
+            .join(word)
+            .components()
+            .filter(|c| *c != std::path::Component::CurDir)
+            .collect();
+        return match executable(&path) {
+            Ok(()) => Ok(path),
+            Err(None) => Err(format!(
+                "`{word}` does not exist (looked for {}; a relative path resolves against \
+                 the working directory {}): check the path, or build it first",
+                path.display(),
+                cwd.display()
+            )),
+            Err(Some(why)) => Err(format!("`{word}` ({}) is {why}", path.display())),
+        };
+    }
+    let path_var =
+        std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let mut refused = Vec::new();
+    for dir in std::env::split_paths(&path_var) {
+        let dir = if dir.as_os_str().is_empty() {
+            cwd.to_path_buf()
+        } else {
+            cwd.join(dir)
+        };
+        let candidate = dir.join(word);
+        match executable(&candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(None) => {}
+            Err(Some(why)) => refused.push(format!("{} is {why}", candidate.display())),
+        }
+    }
+    if refused.is_empty() {
+        Err(format!(
+            "`{word}` is not found in PATH ({}): install it, or give its path (e.g. ./{word})",
+            path_var.to_string_lossy()
+        ))
+    } else {
+        Err(format!(
+            "`{word}` is not an executable program in PATH: {}",
+            refused.join("; ")
         ))
     }
 }

@@ -51,6 +51,9 @@ enum Cmd {
     /// directories, message queues, cgroups, processes); one line per thing removed.
     #[command(after_help = cleanup::CLEANUP_HELP)]
     Cleanup(cleanup::CleanupArgs),
+    /// The supervisor of one submission, started by `grade` (hidden).
+    #[command(name = "__grade-one", hide = true)]
+    GradeOne(grade::GradeOneArgs),
 }
 
 fn main() {
@@ -64,7 +67,7 @@ fn main() {
     // Runs handle SIGINT/SIGTERM (everything undone, exit 130/143) and first remove what
     // dead runs left; still single-threaded here, as `start_session` needs.
     let session = match cli.command {
-        Cmd::Run(_) | Cmd::Grade(_) => cleanup::start_session(),
+        Cmd::Run(_) | Cmd::Grade(_) | Cmd::GradeOne(_) => cleanup::start_session(),
         _ => None,
     };
     let code = match dispatch(cli.command) {
@@ -122,6 +125,7 @@ fn dispatch(command: Cmd) -> anyhow::Result<i32> {
         Cmd::CheckConfig(args) => check_config::run(args),
         Cmd::Grade(args) => grade::run(args),
         Cmd::Cleanup(args) => cleanup::run(args),
+        Cmd::GradeOne(args) => grade::grade_one(args),
     }
 }
 

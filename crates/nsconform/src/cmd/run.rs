@@ -110,7 +110,17 @@ pub fn run(args: RunArgs) -> Result<i32> {
     let env = Env::detect(rootless_as.map(|(u, _)| u));
     let start = Instant::now();
     let report = match &args.subject {
-        Some(cmd) => run_subject(cmd, &args, &props, &env, &opts, start)?,
+        Some(cmd) => match run_subject(cmd, &args, &props, &env, &opts, start)? {
+            Ok(report) => report,
+            Err((report, why)) => {
+                // A report is still written where one was asked for (a Gradescope
+                // results.json must always exist), then the usage error.
+                if dest.is_some() {
+                    emit(&report, rubric.as_ref(), args.format, dest, false)?;
+                }
+                return Err(UsageError(why).into());
+            }
+        },
         None => {
             let results = match args.control {
                 None => nsconform_core::run::run_all(&props, &env, &opts, &|_| {}),
@@ -153,6 +163,11 @@ fn print_timings(report: &Report, jobs: usize) {
     }
 }
 
+/// The report of a subject run; `Err((report, why))` when the subject's program cannot
+/// be started at all (checked before anything runs): the report says so for every
+/// property, `why` is the usage error.
+type SubjectReport = std::result::Result<Report, (Report, String)>;
+
 fn run_subject(
     cmd: &str,
     args: &RunArgs,
@@ -160,7 +175,7 @@ fn run_subject(
     env: &Env,
     opts: &RunOptions,
     start: Instant,
-) -> Result<Report> {
+) -> Result<SubjectReport> {
     use nsconform_core::subject;
     let argv = subject::split_command(cmd).map_err(|e| UsageError(format!("--subject: {e}")))?;
     if args.control.is_some() || args.rootless_as.is_some() {
@@ -186,23 +201,46 @@ fn run_subject(
         )
         .into());
     }
+    // The subject's program exists and may be executed (PATH lookup for a bare name,
+    // relative paths against the working directory it will run in).
+    let cwd = std::env::current_dir().context("find the working directory")?;
+    if let Err(why) = subject::check_first_word(&argv, &cwd) {
+        let run = subject::SubjectRun {
+            command: argv.clone(),
+            ending: subject::Ending::NotStarted { why: why.clone() },
+            stdout_tail: String::new(),
+            stderr_tail: String::new(),
+            duration_ms: 0,
+            observation: None,
+            contained_in: String::new(),
+            restored: Vec::new(),
+            transport: None,
+            host_changes: Vec::new(),
+        };
+        // The program is missing or not executable: the subject's fault (a student's
+        // build made no ./container), not the environment's.
+        let results = nsconform_core::run::PropertyResult::all(
+            &props,
+            &nsconform_core::Verdict::fail(
+                format!("the subject cannot be started: {why}"),
+                "a program that can be executed",
+                "none",
+            ),
+        );
+        let mut report = Report::new(env, results, start.elapsed().as_millis() as u64);
+        report.subject = Some(run);
+        return Ok(Err((report, format!("--subject: {why}"))));
+    }
     if let Err(why) = subject::preflight(opts) {
-        let results = props
-            .iter()
-            .map(|p| nsconform_core::run::PropertyResult {
-                id: p.id.into(),
-                title: p.title.into(),
-                man: p.man.into(),
-                control: None,
-                verdict: nsconform_core::Verdict::error(why.clone()),
-                duration_ms: 0,
-            })
-            .collect();
-        return Ok(Report::new(
+        let results = nsconform_core::run::PropertyResult::all(
+            &props,
+            &nsconform_core::Verdict::error(why.clone()),
+        );
+        return Ok(Ok(Report::new(
             env,
             results,
             start.elapsed().as_millis() as u64,
-        ));
+        )));
     }
     let spec = subject::SubjectSpec {
         limits: nsconform_core::contain::Limits::default(),
@@ -216,5 +254,5 @@ fn run_subject(
     let results = subject::judge(&run, &props);
     let mut report = Report::new(env, results, start.elapsed().as_millis() as u64);
     report.subject = Some(run);
-    Ok(report)
+    Ok(Ok(report))
 }
