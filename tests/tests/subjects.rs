@@ -79,6 +79,7 @@ fn fixture_and_runtime_verdict_matrix() {
         "no-ipcns",
         "no-cgroupns",
         "forge",
+        "forge-creds",
         "hang",
         "fork-forever",
         "exit-nonzero",
@@ -103,11 +104,20 @@ fn fixture_and_runtime_verdict_matrix() {
         let (run, verdicts) = run_subject(argv, Duration::from_secs(2));
         let row: Vec<String> = verdicts.iter().map(|(id, o)| format!("{id}={o}")).collect();
         matrix.push_str(&format!("{name}: {}\n", row.join(" ")));
-        if matches!(name.as_str(), "forge" | "hang" | "fork-forever") || name.starts_with("sh -c") {
+        if matches!(name.as_str(), "forge" | "forge-creds" | "hang" | "fork-forever") || name.starts_with("sh -c") {
             assert!(
                 verdicts.values().all(|o| *o != Outcome::Pass),
                 "{name} got a pass: {verdicts:?} ({:?})",
                 run.ending
+            );
+        }
+        if name == "forge-creds" {
+            // The forgery was delivered (the decoy made, the credentials accepted): the
+            // no-pass above is the harness's doing, not a failed attack.
+            assert!(
+                !run.stderr_tail.contains("forge-creds:"),
+                "the attack did not run: {}",
+                run.stderr_tail
             );
         }
         if matches!(name.as_str(), "hang" | "fork-forever") {
