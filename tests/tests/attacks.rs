@@ -107,6 +107,46 @@ fn escaped_daemons_are_killed_and_do_not_hold_the_run() {
     assert!(running_with_arg(&marker).is_empty(), "the daemon survived");
 }
 
+/// A root subject that moves itself into child cgroups of the run's own and leaves a
+/// setsid `env -i` daemon there: the run's kill reaches the whole subtree, and the child
+/// cgroups are removed with the run's.
+#[test]
+#[file_serial(host_state)]
+fn a_daemon_in_a_child_cgroup_is_killed() {
+    if !root() {
+        eprintln!("SKIP: only root may make cgroups in the run's cgroup");
+        return;
+    }
+    let marker = format!("nsconform-cgdaemon-{}", std::process::id());
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/attacks/cgroup-escape.sh"
+    );
+    let (run, _) = run_subject_cmd(
+        &format!("{script} {marker} {{probe}}"),
+        Duration::from_secs(20),
+    );
+    assert!(
+        run.stderr_tail.contains("/escape"),
+        "the subject did not move: {}",
+        run.stderr_tail
+    );
+    assert!(
+        !matches!(run.ending, Ending::TimedOut { .. }),
+        "{:?}",
+        run.ending
+    );
+    assert!(
+        running_with_arg(&marker).is_empty(),
+        "the daemon in a child cgroup survived"
+    );
+    for line in run.stderr_tail.lines() {
+        if let Some(dir) = line.strip_prefix("moved to ") {
+            assert!(!std::path::Path::new(dir).exists(), "{dir} left");
+        }
+    }
+}
+
 /// A subject that floods its output keeps only a bounded tail, and still gets judged.
 #[test]
 #[file_serial(host_state)]

@@ -136,6 +136,11 @@ fn without_numbers(s: &str) -> String {
 )]
 #[case::chroot("chroot", "chroot {R} {probe}", Place::Rootfs)]
 #[case::proot("proot", "proot -r {R} {probe}", Place::Rootfs)]
+#[case::lxc_execute(
+    "lxc-execute",
+    "lxc-execute -n {id} -f LXC/execute.conf -P {W} -- {probe}",
+    Place::Host
+)]
 #[file_serial(host_state)]
 fn runtime_verdicts(#[case] tool: &str, #[case] command: &str, #[case] place: Place) {
     let name = std::thread::current()
@@ -184,7 +189,12 @@ fn runtime_verdicts(#[case] tool: &str, #[case] command: &str, #[case] place: Pl
         .replace("CRUN", &crun())
         .replace("PODMAN", PODMAN)
         .replace("UNPRIV ", &unprivileged(""))
-        .replace("{R}", &rootfs.display().to_string());
+        .replace("{R}", &rootfs.display().to_string())
+        .replace("{W}", &work.path().display().to_string())
+        .replace(
+            "LXC/",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/lxc/"),
+        );
     let spec = SubjectSpec {
         limits: nsconform_core::contain::Limits::default(),
         argv: subject::split_command(&command).unwrap(),
@@ -198,7 +208,12 @@ fn runtime_verdicts(#[case] tool: &str, #[case] command: &str, #[case] place: Pl
     writeln!(
         table,
         "command: {}",
-        command.replace(&*work.path().to_string_lossy(), "<work>")
+        command
+            .replace(&*work.path().to_string_lossy(), "<work>")
+            .replace(
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures"),
+                "fixtures"
+            )
     )
     .unwrap();
     writeln!(

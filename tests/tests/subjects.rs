@@ -104,7 +104,11 @@ fn fixture_and_runtime_verdict_matrix() {
         let (run, verdicts) = run_subject(argv, Duration::from_secs(2));
         let row: Vec<String> = verdicts.iter().map(|(id, o)| format!("{id}={o}")).collect();
         matrix.push_str(&format!("{name}: {}\n", row.join(" ")));
-        if matches!(name.as_str(), "forge" | "forge-creds" | "hang" | "fork-forever") || name.starts_with("sh -c") {
+        if matches!(
+            name.as_str(),
+            "forge" | "forge-creds" | "hang" | "fork-forever"
+        ) || name.starts_with("sh -c")
+        {
             assert!(
                 verdicts.values().all(|o| *o != Outcome::Pass),
                 "{name} got a pass: {verdicts:?} ({:?})",

@@ -272,11 +272,10 @@ impl RunCgroup {
 
     /// Every process in the run's cgroups.
     pub fn pids(&self) -> Vec<i32> {
-        let mut v: Vec<i32> = self
-            .dirs
-            .iter()
-            .flat_map(|(_, d)| read_pids(&d.join("cgroup.procs")))
-            .collect();
+        let mut v = Vec::new();
+        for (_, d) in &self.dirs {
+            subtree_pids(d, 0, &mut v);
+        }
         v.sort_unstable();
         v.dedup();
         v
@@ -346,7 +345,22 @@ impl Drop for RunCgroup {
     fn drop(&mut self) {
         self.kill_all(Duration::from_secs(2));
         for (_, d) in self.dirs.iter().rev() {
-            let _ = std::fs::remove_dir(d);
+            // With the child cgroups a subject made in it.
+            crate::cleanup::undo_cgroup(d);
+        }
+    }
+}
+
+/// The members of cgroup `dir` and of every cgroup below it (a root subject may make a
+/// child cgroup of its own and move into it), at most 32 levels deep.
+fn subtree_pids(dir: &Path, depth: usize, out: &mut Vec<i32>) {
+    out.extend(read_pids(&dir.join("cgroup.procs")));
+    if depth >= 32 {
+        return;
+    }
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            subtree_pids(&e.path(), depth + 1, out);
         }
     }
 }

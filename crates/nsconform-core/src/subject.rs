@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 /// The placeholder in a subject command that is replaced by the probe command.
 pub const PROBE_PLACEHOLDER: &str = "{probe}";
-/// In the subject command of an OCI bundle run (`--bundle`): this run's copy of the
-/// bundle, and a container name of this run's.
+/// In the subject command: this run's copy of the bundle (with `--bundle`), and a
+/// container name of this run's (always: `lxc-execute -n {id}`, `podman --name {id}`).
 pub const BUNDLE_PLACEHOLDER: &str = "{bundle}";
 pub const ID_PLACEHOLDER: &str = "{id}";
 /// The fd on which the subject's probe finds its report channel.
@@ -461,16 +461,7 @@ fn recv_with_creds(fd: &OwnedFd, deadline: Instant) -> Result<Option<(Vec<u8>, i
 
 /// (st_dev, st_ino) of a file: how the kernel names the probe's executable.
 fn file_id(path: &Path) -> Result<(u64, u64), String> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path)
-        .map(|m| (m.dev(), m.ino()))
-        .map_err(|e| {
-            format!(
-                "stat {}: {}",
-                path.display(),
-                crate::kit::fact::io_errno(&e)
-            )
-        })
+    crate::kit::nsfd::dev_ino(&path.to_string_lossy()).map_err(|e| e.to_string())
 }
 
 /// 128 random bits as hex, for the probe's command line.
@@ -871,8 +862,11 @@ pub fn run_subject(spec: &SubjectSpec, env: &Env, opts: &RunOptions) -> SubjectR
     };
     let mut bundle_dir = None;
     let mut bundle_hold = None;
-    let argv = match &spec.bundle {
-        None => expand(&spec.argv, &probe_words, &nonce),
+    let argv: Vec<String> = match &spec.bundle {
+        None => expand(&spec.argv, &probe_words, &nonce)
+            .into_iter()
+            .map(|w| w.replace(ID_PLACEHOLDER, &run_name))
+            .collect(),
         Some(b) => {
             let dir = std::env::temp_dir().join(format!("{run_name}-bundle"));
             bundle_hold = Some(crate::cleanup::hold(crate::cleanup::Resource::File {
