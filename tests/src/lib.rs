@@ -32,22 +32,36 @@ impl Mode {
         }
     }
 
-    /// Options and environment for this mode, or `None` (with the reason printed, so the
-    /// skip is visible) when this machine cannot run it.
-    pub fn setup(self) -> Option<(RunOptions, Env)> {
-        let root = nix::unistd::geteuid().is_root();
-        let mut opts = RunOptions::new(probe());
+    /// Why this machine cannot run this mode, or `None` when it can.
+    pub fn unavailable(self) -> Option<&'static str> {
         match self {
-            Mode::Privileged if !root => {
-                eprintln!("SKIP privileged mode: the tests are not running as root");
-                return None;
+            Mode::Privileged if !nix::unistd::geteuid().is_root() => {
+                Some("privileged mode needs the tests to run as root")
             }
-            Mode::Privileged => {}
-            Mode::Rootless if root => opts.rootless_as = Some(ROOTLESS_ID),
-            Mode::Rootless => {}
+            _ => None,
         }
-        let env = Env::detect(opts.rootless_as.map(|(u, _)| u));
-        Some((opts, env))
+    }
+
+    /// Options and environment for this mode (detected once per process), or `None`
+    /// when this machine cannot run it ([`Mode::unavailable`] says why).
+    pub fn setup(self) -> Option<(RunOptions, Env)> {
+        static SETUP: [std::sync::OnceLock<(RunOptions, Env)>; 2] =
+            [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+        if self.unavailable().is_some() {
+            return None;
+        }
+        let cell = &SETUP[self as usize];
+        Some(
+            cell.get_or_init(|| {
+                let mut opts = RunOptions::new(probe());
+                if self == Mode::Rootless && nix::unistd::geteuid().is_root() {
+                    opts.rootless_as = Some(ROOTLESS_ID);
+                }
+                let env = Env::detect(opts.rootless_as.map(|(u, _)| u));
+                (opts, env)
+            })
+            .clone(),
+        )
     }
 }
 
@@ -105,11 +119,15 @@ pub const REFERENCE_SERIES: &str = "6.18";
 /// `""` on the reference series, `"@<major>.<minor>"` on any other: snapshot names are
 /// per kernel series where behaviour legitimately differs.
 pub fn series_suffix() -> String {
-    let env = Env::detect(None);
-    match env.version {
-        Some(v) if format!("{}.{}", v.0, v.1) != REFERENCE_SERIES => format!("@{}.{}", v.0, v.1),
-        _ => String::new(),
-    }
+    static SUFFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SUFFIX
+        .get_or_init(|| match Env::detect(None).version {
+            Some(v) if format!("{}.{}", v.0, v.1) != REFERENCE_SERIES => {
+                format!("@{}.{}", v.0, v.1)
+            }
+            _ => String::new(),
+        })
+        .clone()
 }
 
 /// The properties that apply to subjects.

@@ -1,64 +1,212 @@
-//! Every property of the catalogue, in both modes, and every negative control.
+//! Every property of the catalogue, in both modes, and every negative control: one
+//! libtest trial each (libtest-mimic), so `cargo test -p nsconform-tests --test properties
+//! -- PID-01` runs exactly PID-01's trials and cargo-nextest lists each.
 //!
-//! Snapshots: `tests/snapshots/properties__<ID>@<mode>.snap` hold the normalized facts
-//! each check judged (no host PIDs, no inode numbers), so a kernel that behaves
-//! differently shows up as a reviewable diff. They are the expectations of the
-//! reference kernel series ([`nsconform_tests::REFERENCE_SERIES`]). Where another
-//! series legitimately differs, it has its own reviewed snapshot
-//! `properties__<ID>@<mode>@<series>.snap` (e.g. `@6.1`, checked in the 6.1 VM by
-//! `tests/tests/vm.rs`), used instead of the reference one: per-kernel expectations,
+//! - `<ID>::privileged`, `<ID>::rootless`: the property passes (its observed facts
+//!   snapshotted) or skips for a reason given as data (the reason snapshotted, the trial
+//!   reported as ignored with it). A root-only property has no rootless trial; the
+//!   subject-only HOST area has none (its tests are tests/tests/runtimes.rs and
+//!   subjects.rs).
+//! - `<ID>::control::<control>::<mode>`: under the control the property fails; the
+//!   snapshot records which sub-check caught it (`at`; `guard` means the probe refused
+//!   to work in the harness's namespace before the property's own assertion ran).
+//!
+//! A trial that cannot run here (privileged mode as a normal user) is ignored with its
+//! reason, never ok; with `NSCONFORM_REQUIRE=all` (CI as root) it fails instead.
+//! Controls that mean nothing rootless ([`Control::not_rootless`]) have no rootless
+//! trial; a rootless control under which the kernel refuses the probe's step (EPERM)
+//! is ignored as not applicable, with the refusal as its reason.
+//!
+//! Snapshots: `tests/snapshots/properties__<ID>@<mode>.snap` (and
+//! `properties__<ID>@control@<control>@<mode>.snap`) are the expectations of the
+//! reference kernel series ([`nsconform_tests::REFERENCE_SERIES`]). Where another series
+//! legitimately differs, it has its own reviewed snapshot with `@<series>` appended
+//! (e.g. `@6.1`, checked in the 6.1 VM by `tests/tests/vm.rs`): per-kernel expectations,
 //! not loosened assertions.
 
-use nsconform_core::catalogue;
-use nsconform_core::outcome::Outcome;
-use nsconform_tests::{run_catalogue, run_one, Mode};
-use rstest::rstest;
-use serial_test::file_serial;
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use nsconform_core::catalogue::{self, Control, Property};
+use nsconform_core::outcome::{Outcome, AT_GUARD};
+use nsconform_core::spec::{Area, Privilege};
+use nsconform_tests::{run_one, Mode, HOST_LOCK};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::RwLock;
 
-#[rstest]
-#[file_serial(host_state)]
-fn every_property_passes_or_skips_with_a_reason(
-    #[values(Mode::Privileged, Mode::Rootless)] mode: Mode,
-) {
-    let Some(results) = run_catalogue(mode) else {
-        return;
-    };
-    let mut problems = Vec::new();
-    for r in &results {
-        match r.verdict.outcome {
-            Outcome::Pass => {}
-            Outcome::Skip => assert!(
-                r.verdict.detail.len() > 10,
-                "{} skipped without a real reason: {:?}",
-                r.id,
-                r.verdict.detail
-            ),
-            _ => problems.push(format!(
-                "{} {}: {}",
-                r.id, r.verdict.outcome, r.verdict.detail
-            )),
-        }
+/// Host-global properties run alone (write), the rest side by side (read).
+static GLOBAL: RwLock<()> = RwLock::new(());
+static FAILED: AtomicBool = AtomicBool::new(false);
+
+const MODES: [Mode; 2] = [Mode::Privileged, Mode::Rootless];
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    if args.list {
+        return libtest_mimic::run(&args, trials()).exit_code();
     }
-    assert!(
-        problems.is_empty(),
-        "{} mode:\n{}",
-        mode.name(),
-        problems.join("\n")
-    );
-    for r in results
-        .iter()
-        .filter(|r| r.verdict.outcome == Outcome::Pass)
-    {
-        let name = snapshot_name(&r.id, mode);
-        insta::assert_yaml_snapshot!(name, r.verdict.observed);
+    // Other test binaries that change host state hold the same lock
+    // (`#[file_serial(host_state)]`), also under nextest's one process per trial.
+    serial_test::fs_serial_core(vec![HOST_LOCK], None, run_trials);
+    if FAILED.load(Ordering::SeqCst) {
+        ExitCode::from(101)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
-/// `<ID>@<mode>`, or `<ID>@<mode>@<series>` when this kernel series has its own snapshot.
-fn snapshot_name(id: &str, mode: Mode) -> String {
-    let reference = format!("{id}@{}", mode.name());
+fn run_trials() {
+    let conclusion = libtest_mimic::run(&Arguments::from_args(), trials());
+    FAILED.store(conclusion.has_failed(), Ordering::SeqCst);
+}
+
+/// Whether `p` has a trial in `mode`: root-only properties have no rootless mode, and
+/// the HOST area judges subjects only.
+fn defined(p: &Property, mode: Mode) -> bool {
+    p.area != Area::Host && !(mode == Mode::Rootless && p.prereq.privilege == Privilege::Root)
+}
+
+fn trials() -> Vec<Trial> {
+    let mut out = vec![Trial::test("catalogue::man_pages", man_pages)];
+    for p in catalogue::all() {
+        for mode in MODES.into_iter().filter(|&m| defined(p, m)) {
+            out.push(Trial::ignorable_test(
+                format!("{}::{}", p.id, mode.name()),
+                move || property(p, mode),
+            ));
+            for &c in p
+                .controls
+                .iter()
+                .filter(|c| mode == Mode::Privileged || c.not_rootless().is_none())
+            {
+                out.push(Trial::ignorable_test(
+                    format!("{}::control::{}::{}", p.id, c.name(), mode.name()),
+                    move || control(p, c, mode),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// A trial that cannot run here: ignored with `why`, or failed when everything is
+/// required.
+fn cannot_run(why: &str) -> Result<Completion, Failed> {
+    if std::env::var("NSCONFORM_REQUIRE").is_ok_and(|v| v == "all") {
+        Err(format!("cannot run here ({why}), and NSCONFORM_REQUIRE=all").into())
+    } else {
+        Ok(Completion::ignored_with(why))
+    }
+}
+
+/// What a trial holds of [`GLOBAL`] while its property runs.
+enum Held {
+    Alone(#[allow(dead_code)] std::sync::RwLockWriteGuard<'static, ()>),
+    Shared(#[allow(dead_code)] std::sync::RwLockReadGuard<'static, ()>),
+}
+
+fn lock(p: &Property) -> Held {
+    if p.global {
+        Held::Alone(GLOBAL.write().unwrap_or_else(|e| e.into_inner()))
+    } else {
+        Held::Shared(GLOBAL.read().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+fn property(p: &'static Property, mode: Mode) -> Result<Completion, Failed> {
+    if let Some(why) = mode.unavailable() {
+        return cannot_run(why);
+    }
+    let r = {
+        let _one = lock(p);
+        run_one(p, mode, None).expect("the mode is available")
+    };
+    let name = snapshot_name(&format!("{}@{}", p.id, mode.name()));
+    match r.verdict.outcome {
+        Outcome::Pass => {
+            insta::assert_yaml_snapshot!(name, r.verdict.observed);
+            Ok(Completion::Completed)
+        }
+        Outcome::Skip => {
+            // A pass that turns into a skip is a snapshot diff, not a quiet ignore.
+            insta::assert_yaml_snapshot!(
+                name,
+                serde_json::json!({ "skip": skip_reason(&r.verdict.detail) })
+            );
+            if r.verdict.detail.len() <= 10 {
+                return Err(format!("skipped without a real reason: {}", r.verdict.detail).into());
+            }
+            cannot_run(&r.verdict.detail)
+        }
+        o => Err(format!("{o}: {}", r.verdict.detail).into()),
+    }
+}
+
+fn control(p: &'static Property, c: Control, mode: Mode) -> Result<Completion, Failed> {
+    if let Some(why) = mode.unavailable() {
+        return cannot_run(why);
+    }
+    let r = {
+        let _one = lock(p);
+        run_one(p, mode, Some(c)).expect("the mode is available")
+    };
+    if mode == Mode::Rootless
+        && r.verdict.outcome == Outcome::Error
+        && r.verdict.detail.contains("failed with EPERM")
+    {
+        // Without the namespace, the unprivileged probe may not take the step at all:
+        // the kernel upholds the isolation by privilege, so the control cannot show.
+        return Ok(Completion::ignored_with(format!(
+            "not applicable rootless: the kernel refuses the step without the namespace ({})",
+            r.verdict.detail
+        )));
+    }
+    if r.verdict.outcome != Outcome::Fail {
+        return Err(format!(
+            "not detected: {} under control {} gave {} ({})",
+            p.id,
+            c.name(),
+            r.verdict.outcome,
+            r.verdict.detail
+        )
+        .into());
+    }
+    let at = r.verdict.at.as_deref();
+    if at == Some(AT_GUARD) {
+        eprintln!(
+            "note: {} under {} ({}) is caught by the host-namespace guard, not by the \
+             property's own assertion",
+            p.id,
+            c.name(),
+            mode.name()
+        );
+    }
+    let name = snapshot_name(&format!("{}@control@{}@{}", p.id, c.name(), mode.name()));
+    insta::assert_yaml_snapshot!(name, serde_json::json!({ "fail": true, "at": at }));
+    Ok(Completion::Completed)
+}
+
+/// A skip reason without the running kernel's patch level (`running <kernel>`): the
+/// series is in the snapshot's name.
+fn skip_reason(detail: &str) -> String {
+    match detail.split_once("; running ") {
+        Some((why, _)) => format!("{why}; running <kernel>"),
+        None => detail.to_string(),
+    }
+}
+
+fn man_pages() -> Result<(), Failed> {
+    for p in catalogue::all() {
+        if !p.man.contains(')') {
+            return Err(format!("{}: man page reference {:?}", p.id, p.man).into());
+        }
+    }
+    Ok(())
+}
+
+/// `base`, or `base@<series>` when this kernel series has its own snapshot.
+fn snapshot_name(base: &str) -> String {
     let suffix = nsconform_tests::series_suffix();
-    let specific = format!("{reference}{suffix}");
+    let specific = format!("{base}{suffix}");
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots");
     let exists = std::path::Path::new(dir)
         .join(format!("properties__{specific}.snap"))
@@ -68,48 +216,6 @@ fn snapshot_name(id: &str, mode: Mode) -> String {
     {
         specific
     } else {
-        reference
-    }
-}
-
-#[test]
-#[file_serial(host_state)]
-fn every_negative_control_is_detected() {
-    let mut checked = 0;
-    let mut problems = Vec::new();
-    for p in catalogue::all() {
-        for &control in p.controls {
-            let Some(r) = run_one(p, Mode::Privileged, Some(control)) else {
-                return;
-            };
-            checked += 1;
-            if r.verdict.outcome != Outcome::Fail {
-                problems.push(format!(
-                    "{} under control {}: {} ({})",
-                    p.id,
-                    control.name(),
-                    r.verdict.outcome,
-                    r.verdict.detail
-                ));
-            }
-        }
-    }
-    assert!(checked > 0, "no property lists a negative control");
-    assert!(
-        problems.is_empty(),
-        "controls not detected:\n{}",
-        problems.join("\n")
-    );
-}
-
-#[test]
-fn every_area_has_properties_with_man_page_and_prerequisites() {
-    for p in catalogue::all() {
-        assert!(
-            p.man.contains(')'),
-            "{}: man page reference {:?}",
-            p.id,
-            p.man
-        );
+        base.to_string()
     }
 }

@@ -229,7 +229,10 @@ fn snapshots_hold_inside_the_debian_6_1_vm() {
             share.path().as_os_str(),
             "--".as_ref(),
             test_bin.as_os_str(),
-            "every_property_passes_or_skips_with_a_reason".as_ref(),
+            // Every property trial in both modes (the controls stay on the host: they
+            // would double the TCG guest's time and prove the checks, not the kernel).
+            "--skip".as_ref(),
+            "::control::".as_ref(),
         ],
     )
     .dir(&workspace)
@@ -244,5 +247,13 @@ fn snapshots_hold_inside_the_debian_6_1_vm() {
     let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('[')).collect();
     let tail = lines[lines.len().saturating_sub(60)..].join("\n");
     assert_eq!(out.status.code(), Some(0), "{tail}");
-    assert!(text.contains("test result: ok. 2 passed"), "{tail}");
+    assert!(
+        text.contains("test result: ok.") && text.contains(" 0 failed;"),
+        "{tail}"
+    );
+    // The ones 6.1 lacks are ignored with the reason, after their @6.1 snapshot held.
+    assert!(
+        text.contains("MNT-17::privileged") && text.contains("ignored"),
+        "{tail}"
+    );
 }

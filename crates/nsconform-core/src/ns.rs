@@ -114,6 +114,32 @@ const fn row(
     }
 }
 
+/// `CLONE_NEW*` flags as a person reads them: `CLONE_NEWNS|CLONE_NEWPID` (table order);
+/// bits that are no namespace flag in hex.
+pub fn flag_names(flags: i32) -> String {
+    let mut names: Vec<String> = Vec::new();
+    let mut rest = flags;
+    for i in TABLE {
+        if flags & i.flag != 0 {
+            let n = if i.ns == Ns::Mnt {
+                "NS".to_string()
+            } else {
+                i.name.to_uppercase()
+            };
+            names.push(format!("CLONE_NEW{n}"));
+            rest &= !i.flag;
+        }
+    }
+    if rest != 0 {
+        names.push(format!("{rest:#x}"));
+    }
+    if names.is_empty() {
+        "0".into()
+    } else {
+        names.join("|")
+    }
+}
+
 impl Ns {
     /// Every type, in table order.
     pub const ALL: [Ns; 8] = [
@@ -250,6 +276,16 @@ pub fn fd_ino(fd: &impl AsRawFd) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flag_names_read_like_the_man_page() {
+        assert_eq!(
+            flag_names(libc::CLONE_NEWNS | libc::CLONE_NEWTIME),
+            "CLONE_NEWNS|CLONE_NEWTIME"
+        );
+        assert_eq!(flag_names(0), "0");
+        assert_eq!(flag_names(libc::CLONE_NEWUTS | 1), "CLONE_NEWUTS|0x1");
+    }
 
     #[test]
     fn table_is_indexed_by_the_enum() {

@@ -63,7 +63,15 @@ pub struct Verdict {
     pub errno: Option<String>,
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub observed: serde_json::Value,
+    /// Which sub-check decided a failure: the quantity an [`Expect`] found wrong, or
+    /// [`AT_GUARD`] when the probe refused to work in the harness's own namespace (a
+    /// negative control caught there has not reached the property's own assertion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
 }
+
+/// [`Verdict::at`] of a failure decided by the host-namespace guard (`kit::guard`).
+pub const AT_GUARD: &str = "guard";
 
 impl Verdict {
     fn new(outcome: Outcome, detail: impl Into<String>) -> Self {
@@ -74,6 +82,7 @@ impl Verdict {
             actual: None,
             errno: None,
             observed: serde_json::Value::Null,
+            at: None,
         }
     }
     pub fn pass(detail: impl Into<String>) -> Self {
@@ -96,6 +105,11 @@ impl Verdict {
     }
     pub fn with_observed(mut self, observed: serde_json::Value) -> Self {
         self.observed = observed;
+        self
+    }
+    /// Name the sub-check that decided this verdict (see [`Verdict::at`]).
+    pub fn at(mut self, what: impl Into<String>) -> Self {
+        self.at = Some(what.into());
         self
     }
     pub fn with_errno(mut self, errno: impl Into<String>) -> Self {
@@ -175,7 +189,8 @@ impl Expect {
                 format!("{what}: expected {expected}, got {actual}"),
                 expected,
                 actual,
-            ),
+            )
+            .at(what),
         }
     }
 }

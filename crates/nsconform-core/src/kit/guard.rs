@@ -79,7 +79,8 @@ impl<T> Guarded<T> {
                 format!("a new {ns} namespace"),
                 format!("the harness's {ns} namespace"),
             )
-            .with_observed(json!({ format!("in_host_{ns}_ns"): true }))),
+            .with_observed(json!({ format!("in_host_{ns}_ns"): true }))
+            .at(crate::outcome::AT_GUARD)),
         }
     }
 }

@@ -80,6 +80,20 @@ impl Control {
     pub fn parse(name: &str) -> Option<Control> {
         Control::ALL.into_iter().find(|c| c.name() == name)
     }
+
+    /// Why this control means nothing on the rootless path, if it does not: there the
+    /// probe's privilege comes from the user namespace it creates.
+    pub fn not_rootless(self) -> Option<&'static str> {
+        match self {
+            Control::NoNewUser => Some(
+                "rootless, the probe's every privilege comes from its own user namespace:                  without one each namespace it creates is refused (EPERM) before any                  isolation can be missing",
+            ),
+            Control::SharedRoot => Some(
+                "a mount namespace owned by a less privileged user namespace gets its                  shared mounts as slaves (mount_namespaces(7)): rootless, nothing                  propagates to the host even from a shared /",
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// Which namespaces to create and how. Built by checks with the builder methods, then
@@ -281,7 +295,10 @@ fn setup(l: &Launch) -> Result<(u32, u32), StepError> {
     }
     let flags = l.clone_flags();
     if !flags.is_empty() {
-        unshare(flags).step(&format!("create namespaces (unshare {flags:?})"))?;
+        unshare(flags).step(&format!(
+            "create namespaces (unshare {})",
+            crate::ns::flag_names(flags.bits())
+        ))?;
     }
     if let Some((mono, boot)) = l.time_offsets {
         let text = format!("monotonic {mono} 0\nboottime {boot} 0\n");
