@@ -33,10 +33,16 @@ pub enum Control {
     NoNewUser,
     NoNewCgroup,
     NoNewTime,
+    /// Fault injection: setns(2) in the inside process fails with ENOTRECOVERABLE.
+    FaultSetns,
+    /// Fault injection: the nsfs ioctls in the inside process fail with ENOTRECOVERABLE.
+    FaultNsIoctl,
+    /// Fault injection: unshare(2) in the inside process fails with ENOTRECOVERABLE.
+    FaultUnshare,
 }
 
 impl Control {
-    pub const ALL: [Control; 11] = [
+    pub const ALL: [Control; 14] = [
         Control::NoNewPid,
         Control::NoProcMount,
         Control::NoNewMnt,
@@ -48,6 +54,9 @@ impl Control {
         Control::NoNewUser,
         Control::NoNewCgroup,
         Control::NoNewTime,
+        Control::FaultSetns,
+        Control::FaultNsIoctl,
+        Control::FaultUnshare,
     ];
     /// Every control that removes one new namespace: for properties that create all
     /// types and must notice any one missing.
@@ -75,8 +84,23 @@ impl Control {
             Control::NoNewUser => "no-new-user",
             Control::NoNewCgroup => "no-new-cgroup",
             Control::NoNewTime => "no-new-time",
+            Control::FaultSetns => "fault-setns",
+            Control::FaultNsIoctl => "fault-ns-ioctl",
+            Control::FaultUnshare => "fault-unshare",
         }
     }
+
+    /// The syscall fault this control injects, for the fault-injection kind.
+    pub fn fault(self) -> Option<super::fault::Fault> {
+        use super::fault::Fault;
+        match self {
+            Control::FaultSetns => Some(Fault::Setns),
+            Control::FaultNsIoctl => Some(Fault::NsIoctl),
+            Control::FaultUnshare => Some(Fault::Unshare),
+            _ => None,
+        }
+    }
+
     pub fn parse(name: &str) -> Option<Control> {
         Control::ALL.into_iter().find(|c| c.name() == name)
     }
@@ -86,10 +110,14 @@ impl Control {
     pub fn not_rootless(self) -> Option<&'static str> {
         match self {
             Control::NoNewUser => Some(
-                "rootless, the probe's every privilege comes from its own user namespace:                  without one each namespace it creates is refused (EPERM) before any                  isolation can be missing",
+                "rootless, the probe's every privilege comes from its own user namespace: \
+                 without one each namespace it creates is refused (EPERM) before any \
+                 isolation can be missing",
             ),
             Control::SharedRoot => Some(
-                "a mount namespace owned by a less privileged user namespace gets its                  shared mounts as slaves (mount_namespaces(7)): rootless, nothing                  propagates to the host even from a shared /",
+                "a mount namespace owned by a less privileged user namespace gets its \
+                 shared mounts as slaves (mount_namespaces(7)): rootless, nothing \
+                 propagates to the host even from a shared /",
             ),
             _ => None,
         }
@@ -128,6 +156,10 @@ pub struct Launch {
     /// A scratch directory made by the harness for this run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workdir: Option<String>,
+    /// A syscall fault installed in the inside process right before its half runs
+    /// (fault-injection controls, [`super::fault`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<super::fault::Fault>,
 }
 
 impl Launch {
@@ -212,6 +244,9 @@ impl Launch {
             Control::NoNewTime => {
                 self.time = false;
                 self.time_offsets = None;
+            }
+            Control::FaultSetns | Control::FaultNsIoctl | Control::FaultUnshare => {
+                self.fault = control.fault();
             }
         }
     }
@@ -349,7 +384,12 @@ fn fork_inside(ctx: Inside, inside: InsideFn) -> ! {
             let _ = nix::unistd::read(&go_r, &mut b);
             drop(go_r);
             let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-            let result = mount_proc(&ctx.launch).and_then(|()| inside(&ctx));
+            let result = mount_proc(&ctx.launch)
+                .and_then(|()| match ctx.launch.fault {
+                    Some(f) => super::fault::install(f),
+                    None => Ok(()),
+                })
+                .and_then(|()| inside(&ctx));
             let code = match result {
                 Ok(facts) => {
                     emit(&Message::Report { facts });

@@ -7,6 +7,7 @@
 //! [`Launch`] asks for, forks, and runs a property's inside half in the child. Everything
 //! it says goes to stdout as one JSON object per line (see [`Message`]).
 
+pub mod fault;
 mod launch;
 pub mod observe;
 pub mod subject;

@@ -1191,7 +1191,7 @@ pub const NET_11: Property = Property {
     man: "socket(7) SO_NETNS_COOKIE; uapi linux/nsfs.h NS_GET_ID",
     prereq: Prereq::ROOTLESS.kernel(5, 14).config(&["CONFIG_NET_NS"]),
     coverage: "KST:namespaces/nsid_test,net/so_netns_cookie",
-    controls: &[Control::NoNewNet],
+    controls: &[Control::NoNewNet, Control::FaultNsIoctl],
     global: false,
     subject: None,
     inside: Some(net_11_inside),

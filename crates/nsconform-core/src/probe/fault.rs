@@ -1,0 +1,194 @@
+//! Syscall fault injection for negative controls: a seccomp filter installed in the
+//! inside process, right before its half runs, makes chosen calls fail with an errno the
+//! kernel never gives for them (`ENOTRECOVERABLE`). To the check it looks as if the
+//! kernel misbehaved: a call the property needs to succeed fails, and a call the
+//! property needs refused with a documented errno is refused with the wrong one. A check
+//! that still passes under a fault does not look at that call's result.
+//!
+//! The filter is classic BPF (seccomp(2) `SECCOMP_MODE_FILTER`), written by hand
+//! because it must be exact and is a dozen instructions: check the audit arch (calls of
+//! another arch, whose numbers mean other calls, are let through), load the syscall
+//! number, compare, return `SECCOMP_RET_ERRNO | errno` or `SECCOMP_RET_ALLOW`. On
+//! architectures other than x86_64 and aarch64 installing is refused (a step error). For
+//! `ioctl` only the nsfs requests (`_IO(0xb7, n)`, ioctl_ns(2)) are faulted, so the
+//! probe's other ioctls keep working. `PR_SET_NO_NEW_PRIVS` comes first, which lets an
+//! unprivileged probe install it (seccomp(2)).
+
+use super::sys::{errno_name, StepError};
+use serde::{Deserialize, Serialize};
+
+/// The errno every fault returns: nothing in the namespace API returns it, so a check
+/// that passes its value through shows it plainly.
+pub const FAULT_ERRNO: i32 = libc::ENOTRECOVERABLE;
+
+/// Which calls a fault makes fail.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// setns(2).
+    Setns,
+    /// The nsfs ioctls (NS_GET_USERNS, NS_GET_PARENT, NS_GET_NSTYPE, NS_GET_OWNER_UID,
+    /// NS_GET_PID_FROM_PIDNS ...).
+    NsIoctl,
+    /// unshare(2).
+    Unshare,
+}
+
+impl Fault {
+    /// The syscall numbers the fault hits.
+    fn syscalls(self) -> &'static [libc::c_long] {
+        match self {
+            Fault::Setns => &[libc::SYS_setns],
+            Fault::NsIoctl => &[libc::SYS_ioctl],
+            Fault::Unshare => &[libc::SYS_unshare],
+        }
+    }
+
+    /// What a person reads: `setns(2) fails with ENOTRECOVERABLE`.
+    pub fn describe(self) -> String {
+        let calls = match self {
+            Fault::Setns => "setns(2)",
+            Fault::NsIoctl => "the nsfs ioctls (ioctl_ns(2))",
+            Fault::Unshare => "unshare(2)",
+        };
+        format!(
+            "{calls} fails with {} (seccomp fault injection)",
+            errno_name(nix::errno::Errno::from_raw(FAULT_ERRNO))
+        )
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH: u32 = 0xc000_003e; // AUDIT_ARCH_X86_64
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH: u32 = 0xc000_00b7; // AUDIT_ARCH_AARCH64
+
+// struct seccomp_data: nr at 0, arch at 4, instruction_pointer at 8, args at 16.
+const OFF_NR: u32 = 0;
+const OFF_ARCH: u32 = 4;
+/// The low 32 bits of args[1] (little endian): an ioctl's request.
+const OFF_ARG1_LO: u32 = 16 + 8;
+
+fn stmt(code: u32, k: u32) -> libc::sock_filter {
+    libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    }
+}
+
+fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
+    libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    }
+}
+
+/// The filter program of `fault`.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub fn program(fault: Fault) -> Vec<libc::sock_filter> {
+    use libc::{BPF_ABS, BPF_ALU, BPF_AND, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    let ld = BPF_LD | BPF_W | BPF_ABS;
+    let ret_errno = libc::SECCOMP_RET_ERRNO | (FAULT_ERRNO as u32 & libc::SECCOMP_RET_DATA);
+    let mut p = vec![
+        stmt(ld, OFF_ARCH),
+        // Another arch's syscall numbers mean other calls: let them be.
+        jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH, 1, 0),
+        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW),
+        stmt(ld, OFF_NR),
+    ];
+    for &nr in fault.syscalls() {
+        if fault == Fault::NsIoctl {
+            // nr == ioctl && (request & 0xff00) == 0xb700 -> errno
+            p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 4));
+            p.push(stmt(ld, OFF_ARG1_LO));
+            p.push(stmt(BPF_ALU | BPF_AND | BPF_K, 0xff00));
+            p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, 0xb700, 0, 1));
+            p.push(stmt(BPF_RET | BPF_K, ret_errno));
+            p.push(stmt(ld, OFF_NR));
+        } else {
+            p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 1));
+            p.push(stmt(BPF_RET | BPF_K, ret_errno));
+        }
+    }
+    p.push(stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW));
+    p
+}
+
+/// Install `fault` in this process (and everything it forks from now on).
+pub fn install(fault: Fault) -> Result<(), StepError> {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    {
+        let prog = program(fault);
+        let what = format!("install the fault \"{}\" (seccomp)", fault.describe());
+        nix::sys::prctl::set_no_new_privs().map_err(|e| {
+            StepError::new(what.clone(), Some(errno_name(e)), "PR_SET_NO_NEW_PRIVS")
+        })?;
+        let fprog = libc::sock_fprog {
+            len: prog.len() as u16,
+            filter: prog.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) reads `fprog` and
+        // the `prog` it points to, both alive for the call; the kernel copies the
+        // program.
+        let r = unsafe {
+            libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER as libc::c_ulong,
+                &fprog as *const libc::sock_fprog,
+            )
+        };
+        if r != 0 {
+            return Err(StepError::new(
+                what,
+                Some(errno_name(nix::errno::Errno::last())),
+                "seccomp filter refused",
+            ));
+        }
+        Ok(())
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        Err(StepError::new(
+            &format!("install the fault \"{}\"", fault.describe()),
+            None,
+            "fault injection is implemented for x86_64 and aarch64 only",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    fn programs_check_the_arch_and_end_in_allow() {
+        for f in [Fault::Setns, Fault::NsIoctl, Fault::Unshare] {
+            let p = program(f);
+            assert_eq!(p[0].k, OFF_ARCH, "{f:?}");
+            assert_eq!(p[1].k, AUDIT_ARCH, "{f:?}");
+            assert_eq!(p.last().unwrap().k, libc::SECCOMP_RET_ALLOW, "{f:?}");
+            // Every jump lands inside the program.
+            for (i, ins) in p.iter().enumerate() {
+                if ins.code as u32 & 0x07 == libc::BPF_JMP {
+                    assert!(
+                        i + 1 + (ins.jt.max(ins.jf) as usize) < p.len(),
+                        "{f:?} at {i}"
+                    );
+                }
+            }
+            assert!(p
+                .iter()
+                .any(|i| i.k == libc::SECCOMP_RET_ERRNO | FAULT_ERRNO as u32));
+        }
+    }
+
+    #[test]
+    fn describe_names_the_errno() {
+        assert!(Fault::Setns.describe().contains("ENOTRECOVERABLE"));
+    }
+}
