@@ -628,25 +628,92 @@ struct Time08Args {
 
 #[derive(Serialize, Deserialize, Debug)]
 struct Time08 {
+    /// What the child's write of the boottime offset answered (`OK` or the errno).
+    write: String,
+    /// CLOCK_BOOTTIME (s) of the inside process just before the child was started and
+    /// just after it ended: the child's clock before its exec is this one.
+    before: f64,
+    after: f64,
+    /// The uptime the exec'd program printed (the first field of /proc/uptime).
     uptime: Option<f64>,
     raw: String,
+}
+
+/// Seconds of CLOCK_BOOTTIME.
+fn boottime_s() -> f64 {
+    clock_ns(libc::CLOCK_BOOTTIME) as f64 / 1e9
 }
 
 fn time_08_inside(cx: &Inside) -> Result<Value, StepError> {
     let args: Time08Args = cx.args()?;
     let flags = args.made.time();
     let cat = args.cat;
+    let before = boottime_s();
     let mut c = Fork::new("exec cat /proc/uptime after unshare(CLONE_NEWTIME)").spawn(
         move |fd| -> Result<(), StepError> {
             unshare_time(flags)?;
-            // A refused write (no new namespace) shows as an unshifted uptime.
-            let _ = write_res(OFFS, format!("boottime {OFFSET} 0\n").as_bytes());
+            let w = write_res(OFFS, format!("boottime {OFFSET} 0\n").as_bytes());
+            // The write's answer first, on its own line, then the exec'd program's.
+            let line = format!("{w}\n");
+            // SAFETY: `fd` is the helper's result pipe, open for the whole call.
+            let out = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            nix::unistd::write(out, line.as_bytes()).step("report the offset write")?;
             Err(exec_to(fd, &[&cat, "/proc/uptime"]))
         },
     )?;
     let out = String::from_utf8_lossy(&c.output()?.0).into_owned();
-    let uptime: Option<f64> = out.split_whitespace().next().and_then(|v| v.parse().ok());
-    facts(&Time08 { uptime, raw: out })
+    let after = boottime_s();
+    let (write, rest) = out.split_once('\n').unwrap_or((out.as_str(), ""));
+    let uptime: Option<f64> = rest.split_whitespace().next().and_then(|v| v.parse().ok());
+    facts(&Time08 {
+        write: write.to_string(),
+        before,
+        after,
+        uptime,
+        raw: out.clone(),
+    })
+}
+
+/// Where the exec'd program's uptime lies: shifted by the offset (it runs in the new
+/// namespace), not shifted (it stayed in the old one), or neither (a wrong offset or a
+/// clock that jumped). Judged against the boottime the inside process read around the
+/// child, so a machine up for ten days, or a harness in a time namespace of its own,
+/// reads the same.
+fn time_08_placement(f: &Time08) -> &'static str {
+    let Some(up) = f.uptime else {
+        return "no uptime";
+    };
+    let shift = up - f.before;
+    let window = (f.after - f.before).max(0.0) + 1.0;
+    let offset = OFFSET as f64;
+    if shift >= offset - 1.0 && shift <= offset + window {
+        "moved"
+    } else if shift >= -1.0 && shift <= window {
+        "stayed"
+    } else {
+        "neither"
+    }
+}
+
+fn time_08_judge(f: &Time08, expect_moved: bool) -> Verdict {
+    let placement = time_08_placement(f);
+    let mut e = Expect::new();
+    e.eq(
+        "after execve the process sees the new namespace's boottime offset (uptime minus \
+         the boottime before the child, against the offset)",
+        if expect_moved { "moved" } else { "stayed" },
+        placement,
+    );
+    e.eq(
+        "the boottime offset written in the new namespace",
+        OK,
+        f.write.as_str(),
+    );
+    e.verdict("execve switches to time_for_children per kernel version")
+        .with_observed(json!({
+            "placement": placement,
+            "offset_write": f.write,
+        }))
 }
 
 fn time_08_check(cx: &mut Cx) -> CheckResult {
@@ -657,24 +724,14 @@ fn time_08_check(cx: &mut Cx) -> CheckResult {
         cat,
     });
     let f: Time08 = cx.run_exact(l, args, |_| Ok(()))?.facts()?;
-    let Some(uptime) = f.uptime else {
+    if f.uptime.is_none() {
         return Err(Verdict::error(format!(
-            "the exec'd program printed no uptime: {:?}",
-            f.raw
+            "the exec'd program printed no uptime: {}",
+            f.raw.trim().escape_debug()
         )));
-    };
-    let moved = uptime >= OFFSET as f64;
+    }
     let expect_moved = cx.env.version >= Some(crate::env::KernelVersion(6, 2, 0));
-    let mut e = Expect::new();
-    e.eq(
-        "after execve the process sees the new namespace's boottime offset",
-        expect_moved,
-        moved,
-    );
-    Ok(
-        e.verdict("execve switches to time_for_children per kernel version")
-            .with_observed(json!({"moved_on_exec": moved})),
-    )
+    Ok(time_08_judge(&f, expect_moved))
 }
 
 // ---------------------------------------------------------------------------------
@@ -864,4 +921,43 @@ fn time_10_check(cx: &mut Cx) -> CheckResult {
                 "offsets": c.map(|c| &c.offsets), "write": c.map(|c| &c.write),
             })),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t08(before: f64, uptime: f64, write: &str) -> Time08 {
+        Time08 {
+            write: write.into(),
+            before,
+            after: before + 0.01,
+            uptime: Some(uptime),
+            raw: String::new(),
+        }
+    }
+
+    #[test]
+    fn time_08_judges_the_shift_not_the_uptime() {
+        let ten_days = OFFSET as f64 + 5000.0;
+        // Moved on exec: uptime = before + offset, whatever the machine's uptime.
+        assert_eq!(
+            time_08_judge(&t08(100.0, 100.0 + OFFSET as f64, OK), true).outcome,
+            crate::outcome::Outcome::Pass
+        );
+        // A machine up more than ten days where nothing moved: today's `uptime >=
+        // offset` passed this; the shift says it stayed.
+        let v = time_08_judge(&t08(ten_days, ten_days + 0.005, "EPERM"), true);
+        assert_eq!(v.outcome, crate::outcome::Outcome::Fail);
+        assert!(v.detail.starts_with("after execve"), "{}", v.detail);
+        // Before 6.2 staying is right, but the write must still have worked.
+        assert_eq!(
+            time_08_judge(&t08(5.0, 5.0, OK), false).outcome,
+            crate::outcome::Outcome::Pass
+        );
+        let v = time_08_judge(&t08(5.0, 5.0, "EPERM"), false);
+        assert_eq!(v.outcome, crate::outcome::Outcome::Fail);
+        // A wrong offset is neither.
+        assert_eq!(time_08_placement(&t08(5.0, 5.0 + 1000.0, OK)), "neither");
+    }
 }
