@@ -378,3 +378,37 @@ fn a_gradescope_results_json_is_always_written() {
         assert!(v["tests"].as_array().is_some_and(|t| !t.is_empty()), "{v}");
     }
 }
+
+/// nsconform itself in a time namespace with offsets of its own: TIME-02/03 judge the
+/// new namespace's clocks relative to the harness's (offsets are relative to the initial
+/// namespace, time_namespaces(7)), so they pass; judged against the host's they failed.
+#[test]
+fn time_checks_hold_when_nsconform_runs_in_a_time_namespace() {
+    let out = duct::cmd!(
+        "unshare",
+        "-r",
+        "-T",
+        "--monotonic",
+        "86400",
+        "--boottime",
+        "172800",
+        cli(),
+        "run",
+        "TIME-02",
+        "TIME-03",
+        "--format",
+        "json"
+    )
+    .stdout_capture()
+    .stderr_capture()
+    .unchecked()
+    .run()
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(r["outcome"], "pass", "{r}");
+    }
+    assert_eq!(v["results"].as_array().unwrap().len(), 2);
+}

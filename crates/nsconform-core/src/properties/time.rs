@@ -18,6 +18,9 @@ pub const ALL: &[Property] = &[
 const NEWTIME: CloneFlags = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
 /// Offset (seconds) the clock checks give CLOCK_MONOTONIC and CLOCK_BOOTTIME: ten days.
 pub const OFFSET: i64 = 864_000;
+/// The CLOCK_BOOTTIME offset of TIME-02/03, distinct from the monotonic one ([`OFFSET`])
+/// so that a kernel that swaps the two clocks' offsets fails.
+pub const BOOT_OFFSET: i64 = 2 * OFFSET + 7_200;
 const TIMENS: &[&str] = &["CONFIG_TIME_NS"];
 const OFFS: &str = "/proc/self/timens_offsets";
 
@@ -36,6 +39,35 @@ fn unshare_time(flags: CloneFlags) -> Result<(), StepError> {
 
 fn ns(kind: &str) -> Option<u64> {
     crate::probe::sys::ns_inode("self", kind).ok()
+}
+
+/// The (monotonic, boottime) offsets of the harness's own time namespace, in whole
+/// seconds: offsets written to a new namespace are relative to the initial one
+/// (time_namespaces(7)), so a harness that itself runs in a time namespace expects the
+/// difference. An unreadable file is the environment's error.
+fn parent_offsets() -> Result<(i64, i64), Verdict> {
+    let text = read_trim(OFFS)
+        .map_err(|e| Verdict::error(format!("read the harness's own {OFFS}: {e}")))?;
+    parse_offsets(&text).ok_or_else(|| {
+        Verdict::error(format!(
+            "{OFFS} of the harness reads `{}`, not two `<clock> <secs> <nanosecs>` lines",
+            text.escape_debug()
+        ))
+    })
+}
+
+fn parse_offsets(text: &str) -> Option<(i64, i64)> {
+    let (mut mono, mut boot) = (None, None);
+    for line in text.lines() {
+        let mut w = line.split_whitespace();
+        let (clock, secs) = (w.next()?, w.next()?.parse::<i64>().ok()?);
+        match clock {
+            "monotonic" | "1" => mono = Some(secs),
+            "boottime" | "7" => boot = Some(secs),
+            _ => return None,
+        }
+    }
+    Some((mono?, boot?))
 }
 
 /// A file's trimmed content, "" when unreadable.
@@ -173,14 +205,34 @@ pub const TIME_02: Property = Property {
     check: time_02_check,
 };
 
-const CLOCKS: &[(&str, libc::clockid_t, bool)] = &[
-    ("MONOTONIC", libc::CLOCK_MONOTONIC, true),
-    ("MONOTONIC_RAW", libc::CLOCK_MONOTONIC_RAW, true),
-    ("MONOTONIC_COARSE", libc::CLOCK_MONOTONIC_COARSE, true),
-    ("BOOTTIME", libc::CLOCK_BOOTTIME, true),
-    ("BOOTTIME_ALARM", libc::CLOCK_BOOTTIME_ALARM, true),
-    ("REALTIME", libc::CLOCK_REALTIME, false),
-    ("TAI", libc::CLOCK_TAI, false),
+/// Which offset a clock carries in a time namespace.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Offset {
+    Monotonic,
+    Boottime,
+    None,
+}
+
+const CLOCKS: &[(&str, libc::clockid_t, Offset)] = &[
+    ("MONOTONIC", libc::CLOCK_MONOTONIC, Offset::Monotonic),
+    (
+        "MONOTONIC_RAW",
+        libc::CLOCK_MONOTONIC_RAW,
+        Offset::Monotonic,
+    ),
+    (
+        "MONOTONIC_COARSE",
+        libc::CLOCK_MONOTONIC_COARSE,
+        Offset::Monotonic,
+    ),
+    ("BOOTTIME", libc::CLOCK_BOOTTIME, Offset::Boottime),
+    (
+        "BOOTTIME_ALARM",
+        libc::CLOCK_BOOTTIME_ALARM,
+        Offset::Boottime,
+    ),
+    ("REALTIME", libc::CLOCK_REALTIME, Offset::None),
+    ("TAI", libc::CLOCK_TAI, Offset::None),
 ];
 
 fn time_02_inside(_: &Inside) -> Result<Value, StepError> {
@@ -193,35 +245,33 @@ fn time_02_inside(_: &Inside) -> Result<Value, StepError> {
 }
 
 fn time_02_check(cx: &mut Cx) -> CheckResult {
+    let (pm, pb) = parent_offsets()?;
     let before: Vec<i64> = CLOCKS.iter().map(|c| clock_ns(c.1)).collect();
-    let run = cx.run(with_offsets(OFFSET, OFFSET), Value::Null)?;
+    let run = cx.run(with_offsets(OFFSET, BOOT_OFFSET), Value::Null)?;
     let after: Vec<i64> = CLOCKS.iter().map(|c| clock_ns(c.1)).collect();
     let inside: Vec<i64> = run.facts()?;
     let mut e = Expect::new();
     let mut seen = serde_json::Map::new();
-    for (i, (name, _, offset)) in CLOCKS.iter().enumerate() {
+    for (i, (name, _, kind)) in CLOCKS.iter().enumerate() {
         if before[i] < 0 {
             // e.g. CLOCK_BOOTTIME_ALARM without an RTC alarm device.
             seen.insert(name.to_string(), json!("unsupported"));
             continue;
         }
-        let s = shift_s(
-            inside[i] - if *offset { OFFSET * 1_000_000_000 } else { 0 },
-            before[i],
-            after[i],
-        );
-        let got = s + if *offset { OFFSET } else { 0 };
-        e.eq(
-            &format!("CLOCK_{name} shift in seconds"),
-            if *offset { OFFSET } else { 0 },
-            got,
-        );
+        // Relative to the harness's clocks, which carry its own namespace's offsets.
+        let want = match kind {
+            Offset::Monotonic => OFFSET - pm,
+            Offset::Boottime => BOOT_OFFSET - pb,
+            Offset::None => 0,
+        };
+        let got = shift_s(inside[i] - want * 1_000_000_000, before[i], after[i]) + want;
+        e.eq(&format!("CLOCK_{name} shift in seconds"), want, got);
         seen.insert(name.to_string(), json!(got));
     }
-    Ok(
-        e.verdict("monotonic and boottime clocks shifted, realtime and TAI not")
-            .with_observed(Value::Object(seen)),
+    Ok(e.verdict(
+        "monotonic and boottime clocks shifted by their own offsets, realtime and TAI not",
     )
+    .with_observed(Value::Object(seen)))
 }
 
 /// TIME-02 for a subject: a time namespace is optional for containers; when the
@@ -257,21 +307,114 @@ pub const TIME_03: Property = Property {
 
 extern "C" fn noop(_: libc::c_int) {}
 
-fn btime(stat: &str) -> i64 {
+fn btime(stat: &str) -> Option<i64> {
     stat.lines()
         .find_map(|l| l.strip_prefix("btime "))
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 #[derive(Serialize, Deserialize, Debug)]
 struct Time03 {
     vdso: i64,
     sys: i64,
-    uptime: f64,
-    btime: i64,
-    nanosleep: String,
-    timerfd_fired: bool,
+    /// /proc/uptime's first field; `None` when it could not be read.
+    uptime: Option<f64>,
+    /// /proc/stat's btime; `None` when it could not be read.
+    btime: Option<i64>,
+    /// Each absolute wait 5 ms ahead in namespace time, by kind (`nanosleep`,
+    /// `timerfd`, `timer_settime`, `futex`): its result ([`OK`], or the errno: EINTR
+    /// means the kernel took the target as host time and the 1 s alarm ended it).
+    waits: Table,
+    /// How long each wait took on CLOCK_MONOTONIC (ns): at least 5 ms, or it fired
+    /// early (the target translated the wrong way).
+    elapsed_ns: std::collections::BTreeMap<String, i64>,
+}
+
+/// The kinds of absolute wait TIME-03 makes, in order.
+const WAITS: [&str; 4] = ["nanosleep", "timerfd", "timer_settime", "futex"];
+/// How far ahead each wait's absolute target is (ns).
+const AHEAD_NS: i64 = 5_000_000;
+
+/// An absolute CLOCK_MONOTONIC target `ns` ahead of now (namespace time).
+fn ahead(ns: i64) -> libc::timespec {
+    let target = clock_ns(libc::CLOCK_MONOTONIC) + ns;
+    libc::timespec {
+        tv_sec: target / 1_000_000_000,
+        tv_nsec: target % 1_000_000_000,
+    }
+}
+
+/// A POSIX timer on CLOCK_MONOTONIC armed with TIMER_ABSTIME, its expiry awaited as a
+/// blocked SIGUSR2 (at most 500 ms).
+fn posix_timer_wait() -> String {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGUSR2);
+    if let Err(e) = set.thread_block() {
+        return crate::probe::sys::errno_name(e);
+    }
+    // SAFETY: zeroed sigevent/timer_t are valid inputs; the fields used are set below.
+    let mut sev: libc::sigevent = unsafe { std::mem::zeroed() };
+    sev.sigev_notify = libc::SIGEV_SIGNAL;
+    sev.sigev_signo = libc::SIGUSR2;
+    let mut timer: libc::timer_t = std::ptr::null_mut();
+    // SAFETY: valid pointers to a sigevent and a timer_t of this frame.
+    if unsafe { libc::timer_create(libc::CLOCK_MONOTONIC, &mut sev, &mut timer) } != 0 {
+        return crate::probe::sys::errno_name(nix::errno::Errno::last());
+    }
+    let spec = libc::itimerspec {
+        it_interval: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: ahead(AHEAD_NS),
+    };
+    // SAFETY: `timer` was created above; `spec` is a valid itimerspec.
+    let armed =
+        unsafe { libc::timer_settime(timer, libc::TIMER_ABSTIME, &spec, std::ptr::null_mut()) };
+    let result = if armed != 0 {
+        crate::probe::sys::errno_name(nix::errno::Errno::last())
+    } else {
+        let wait = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 500_000_000,
+        };
+        // SAFETY: the signal set is a valid sigset_t; no siginfo is asked for.
+        let r = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &wait) };
+        if r == libc::SIGUSR2 {
+            OK.to_string()
+        } else {
+            crate::probe::sys::errno_name(nix::errno::Errno::last())
+        }
+    };
+    // SAFETY: deleting the timer created above.
+    unsafe { libc::timer_delete(timer) };
+    result
+}
+
+/// FUTEX_WAIT_BITSET with an absolute CLOCK_MONOTONIC timeout (no
+/// FUTEX_CLOCK_REALTIME): ETIMEDOUT when the target passed (futex(2)).
+fn futex_wait() -> String {
+    let word: u32 = 0;
+    let ts = ahead(AHEAD_NS);
+    // SAFETY: FUTEX_WAIT_BITSET on a private word of this frame that holds the value
+    // compared (0), with a valid timespec; nothing else waits on or wakes it.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            &word as *const u32,
+            libc::FUTEX_WAIT_BITSET | libc::FUTEX_PRIVATE_FLAG,
+            0u32,
+            &ts as *const libc::timespec,
+            std::ptr::null::<u32>(),
+            libc::FUTEX_BITSET_MATCH_ANY,
+        )
+    };
+    if r == 0 {
+        "woken".into()
+    } else {
+        crate::probe::sys::errno_name(nix::errno::Errno::last())
+    }
 }
 
 fn time_03_inside(_: &Inside) -> Result<Value, StepError> {
@@ -281,97 +424,162 @@ fn time_03_inside(_: &Inside) -> Result<Value, StepError> {
     use nix::time::{clock_nanosleep, ClockNanosleepFlags};
     let vdso = clock_ns(libc::CLOCK_MONOTONIC);
     let sys = clock_ns_syscall(libc::CLOCK_MONOTONIC);
-    let uptime: f64 = read_or_empty("/proc/uptime")
-        .split_whitespace()
-        .next()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    let btime = btime(&std::fs::read_to_string("/proc/stat").unwrap_or_default());
-    // An absolute sleep 5 ms ahead in namespace time; SIGALRM after 1 s ends it if the
-    // kernel took the target as host time (ten days away).
+    let uptime: Option<f64> = read_trim("/proc/uptime")
+        .ok()
+        .and_then(|u| u.split_whitespace().next()?.parse().ok());
+    let btime = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| btime(&s));
+    // Each absolute wait is 5 ms ahead in namespace time; SIGALRM after 1 s ends it if
+    // the kernel took the target as host time (ten days away).
     let act = SigAction::new(SigHandler::Handler(noop), SaFlags::empty(), SigSet::empty());
     // SAFETY: the handler does nothing, so it is async-signal-safe.
     unsafe { sigaction(Signal::SIGALRM, &act) }.step("install a SIGALRM handler")?;
-    nix::unistd::alarm::set(1);
-    let ahead = |ns: i64| {
-        let target = clock_ns(libc::CLOCK_MONOTONIC) + ns;
-        TimeSpec::new(target / 1_000_000_000, target % 1_000_000_000)
-    };
-    let slept = clock_nanosleep(
-        nix::time::ClockId::CLOCK_MONOTONIC,
-        ClockNanosleepFlags::TIMER_ABSTIME,
-        &ahead(5_000_000),
-    );
-    let timerfd_fired = match TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::empty()) {
-        Ok(fd) => {
-            let _ = fd.set(
-                Expiration::OneShot(ahead(5_000_000)),
-                TimerSetTimeFlags::TFD_TIMER_ABSTIME,
-            );
-            use std::os::fd::AsFd;
-            let mut p = [nix::poll::PollFd::new(
-                fd.as_fd(),
-                nix::poll::PollFlags::POLLIN,
-            )];
-            nix::poll::poll(&mut p, 500u16) == Ok(1)
-        }
-        Err(_) => false,
-    };
-    nix::unistd::alarm::cancel();
+    let mut waits = Table::new();
+    let mut elapsed_ns = std::collections::BTreeMap::new();
+    for kind in WAITS {
+        nix::unistd::alarm::set(1);
+        let t0 = clock_ns(libc::CLOCK_MONOTONIC);
+        let result = match kind {
+            "nanosleep" => {
+                let t = ahead(AHEAD_NS);
+                res(clock_nanosleep(
+                    nix::time::ClockId::CLOCK_MONOTONIC,
+                    ClockNanosleepFlags::TIMER_ABSTIME,
+                    &TimeSpec::new(t.tv_sec, t.tv_nsec),
+                ))
+            }
+            "timerfd" => match TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::empty()) {
+                Ok(fd) => {
+                    let t = ahead(AHEAD_NS);
+                    match fd.set(
+                        Expiration::OneShot(TimeSpec::new(t.tv_sec, t.tv_nsec)),
+                        TimerSetTimeFlags::TFD_TIMER_ABSTIME,
+                    ) {
+                        Err(e) => crate::probe::sys::errno_name(e),
+                        Ok(()) => {
+                            use std::os::fd::AsFd;
+                            let mut p = [nix::poll::PollFd::new(
+                                fd.as_fd(),
+                                nix::poll::PollFlags::POLLIN,
+                            )];
+                            match nix::poll::poll(&mut p, 500u16) {
+                                Ok(1) => OK.to_string(),
+                                Ok(_) => "not fired within 500 ms".into(),
+                                Err(e) => crate::probe::sys::errno_name(e),
+                            }
+                        }
+                    }
+                }
+                Err(e) => crate::probe::sys::errno_name(e),
+            },
+            "timer_settime" => posix_timer_wait(),
+            _ => futex_wait(),
+        };
+        elapsed_ns.insert(kind.to_string(), clock_ns(libc::CLOCK_MONOTONIC) - t0);
+        nix::unistd::alarm::cancel();
+        waits.set(kind, result);
+    }
     facts(&Time03 {
         vdso,
         sys,
         uptime,
         btime,
-        nanosleep: res(slept),
-        timerfd_fired,
+        waits,
+        elapsed_ns,
     })
 }
 
+/// What each TIME-03 wait should answer.
+fn wait_expected(kind: &str) -> &'static str {
+    if kind == "futex" {
+        "ETIMEDOUT"
+    } else {
+        OK
+    }
+}
+
 fn time_03_check(cx: &mut Cx) -> CheckResult {
+    let (pm, pb) = parent_offsets()?;
     let before = clock_ns(libc::CLOCK_MONOTONIC);
-    let host_btime = btime(&std::fs::read_to_string("/proc/stat").unwrap_or_default());
-    let run = cx.run(with_offsets(OFFSET, OFFSET), Value::Null)?;
+    let boot_before = clock_ns(libc::CLOCK_BOOTTIME);
+    let host_btime = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| btime(&s))
+        .ok_or_else(|| Verdict::error("read btime from the harness's /proc/stat"))?;
+    let run = cx.run(with_offsets(OFFSET, BOOT_OFFSET), Value::Null)?;
     let after = clock_ns(libc::CLOCK_MONOTONIC);
     let f: Time03 = run.facts()?;
-    let off = OFFSET * 1_000_000_000;
-    let vdso = shift_s(f.vdso - off, before, after) + OFFSET;
-    let sys = shift_s(f.sys - off, before, after) + OFFSET;
-    let uptime_shift = (f.uptime - before as f64 / 1e9).round() as i64;
+    Ok(time_03_judge(
+        &f,
+        (OFFSET - pm, BOOT_OFFSET - pb),
+        (before, after),
+        boot_before,
+        host_btime,
+    ))
+}
+
+/// TIME-03's judgement: `want` = the (monotonic, boottime) shifts relative to the
+/// harness, `window` = the harness's CLOCK_MONOTONIC around the run, `boot_before` its
+/// CLOCK_BOOTTIME before it.
+fn time_03_judge(
+    f: &Time03,
+    want: (i64, i64),
+    window: (i64, i64),
+    boot_before: i64,
+    host_btime: i64,
+) -> Verdict {
+    let (mono, boot) = want;
+    let (before, after) = window;
+    let off = mono * 1_000_000_000;
+    let vdso = shift_s(f.vdso - off, before, after) + mono;
+    let sys = shift_s(f.sys - off, before, after) + mono;
+    // /proc/uptime follows CLOCK_BOOTTIME (time_namespaces(7)).
+    let uptime_shift = f
+        .uptime
+        .map(|u| (u - boot_before as f64 / 1e9).round() as i64);
     // btime = realtime - boottime: rounding can move it by a second.
-    let btime_shift = host_btime - f.btime;
+    let btime_shift = f.btime.map(|b| host_btime - b);
+    let near = |v: Option<i64>| v.is_some_and(|v| (v - boot).abs() <= 1);
+    let shown = |v: Option<i64>| v.map_or_else(|| "unreadable".to_string(), |v| v.to_string());
     let mut e = Expect::new();
-    e.eq("vDSO CLOCK_MONOTONIC shift (s)", OFFSET, vdso);
-    e.eq("syscall CLOCK_MONOTONIC shift (s)", OFFSET, sys);
+    e.eq("vDSO CLOCK_MONOTONIC shift (s)", mono, vdso);
+    e.eq("syscall CLOCK_MONOTONIC shift (s)", mono, sys);
     e.that(
-        "/proc/uptime shift (s)",
-        (uptime_shift - OFFSET).abs() <= 1,
-        format!("{OFFSET} ± 1"),
-        uptime_shift.to_string(),
+        "/proc/uptime shift (s), by the boottime offset",
+        near(uptime_shift),
+        format!("{boot} ± 1"),
+        shown(uptime_shift),
     );
     e.that(
-        "/proc/stat btime moved back (s)",
-        (btime_shift - OFFSET).abs() <= 1,
-        format!("{OFFSET} ± 1"),
-        btime_shift.to_string(),
+        "/proc/stat btime moved back by the boottime offset (s)",
+        near(btime_shift),
+        format!("{boot} ± 1"),
+        shown(btime_shift),
     );
-    e.eq(
-        "absolute clock_nanosleep 5 ms ahead (EINTR = taken as host time)",
-        OK,
-        f.nanosleep.as_str(),
-    );
-    e.eq(
-        "absolute timerfd 5 ms ahead fired within 500 ms",
-        true,
-        f.timerfd_fired,
-    );
-    Ok(e.verdict("offsets apply to every interface checked")
+    for kind in WAITS {
+        let got = f.waits.get(kind).unwrap_or("not run");
+        e.eq(
+            &format!("absolute {kind} 5 ms ahead (EINTR = taken as host time)"),
+            wait_expected(kind),
+            got,
+        );
+        let took = f.elapsed_ns.get(kind).copied().unwrap_or(-1);
+        e.that(
+            &format!("absolute {kind} did not end early (ns on CLOCK_MONOTONIC)"),
+            took >= AHEAD_NS,
+            format!(">= {AHEAD_NS}"),
+            took.to_string(),
+        );
+    }
+    e.verdict("offsets apply to every interface checked")
         .with_observed(json!({
             "vdso_shift": vdso, "syscall_shift": sys,
-            "uptime_shift_ok": (uptime_shift - OFFSET).abs() <= 1,
-            "btime_shift_ok": (btime_shift - OFFSET).abs() <= 1,
-            "nanosleep": f.nanosleep, "timerfd_fired": f.timerfd_fired,
-        })))
+            "uptime_shift": shown(uptime_shift.map(|u| if near(Some(u)) { boot } else { u })),
+            "btime_shift": shown(btime_shift.map(|b| if near(Some(b)) { boot } else { b })),
+            "waits": WAITS.map(|k| format!("{k}: {}", f.waits.get(k).unwrap_or("not run"))),
+            "no_wait_early": WAITS.iter().all(|k| f.elapsed_ns.get(*k).is_some_and(|t| *t >= AHEAD_NS)),
+        }))
 }
 
 // ---------------------------------------------------------------------------------
@@ -959,5 +1167,54 @@ mod tests {
         assert_eq!(v.outcome, crate::outcome::Outcome::Fail);
         // A wrong offset is neither.
         assert_eq!(time_08_placement(&t08(5.0, 5.0 + 1000.0, OK)), "neither");
+    }
+
+    #[test]
+    fn offsets_parse_by_name_or_number() {
+        assert_eq!(parse_offsets("monotonic 5 0\nboottime -7 0"), Some((5, -7)));
+        assert_eq!(parse_offsets("1 5 0\n7 6 0"), Some((5, 6)));
+        assert_eq!(parse_offsets("monotonic 5 0"), None);
+        assert_eq!(parse_offsets("realtime 5 0\nboottime 1 0"), None);
+    }
+
+    fn t03(mono: i64, boot: i64) -> Time03 {
+        let mut waits = Table::new();
+        let mut elapsed_ns = std::collections::BTreeMap::new();
+        for k in WAITS {
+            waits.set(k, wait_expected(k));
+            elapsed_ns.insert(k.to_string(), AHEAD_NS + 10);
+        }
+        Time03 {
+            vdso: 1_000_000_000 + mono * 1_000_000_000,
+            sys: 1_000_000_000 + mono * 1_000_000_000,
+            uptime: Some(1.0 + boot as f64),
+            btime: Some(100 - boot),
+            waits,
+            elapsed_ns,
+        }
+    }
+
+    #[test]
+    fn time_03_tells_the_two_offsets_apart_and_catches_early_timers() {
+        let window = (1_000_000_000, 1_000_000_000);
+        let want = (OFFSET, BOOT_OFFSET);
+        let ok = time_03_judge(&t03(OFFSET, BOOT_OFFSET), want, window, 1_000_000_000, 100);
+        assert_eq!(ok.outcome, crate::outcome::Outcome::Pass, "{}", ok.detail);
+        // A kernel that gives /proc/uptime the monotonic offset (as the old check
+        // expected) fails now.
+        let mut f = t03(OFFSET, BOOT_OFFSET);
+        f.uptime = Some(1.0 + OFFSET as f64);
+        let v = time_03_judge(&f, want, window, 1_000_000_000, 100);
+        assert!(v.detail.starts_with("/proc/uptime"), "{}", v.detail);
+        // A timer that fired early.
+        let mut f = t03(OFFSET, BOOT_OFFSET);
+        f.elapsed_ns.insert("futex".into(), AHEAD_NS - 1_000_000);
+        let v = time_03_judge(&f, want, window, 1_000_000_000, 100);
+        assert!(v.detail.contains("futex did not end early"), "{}", v.detail);
+        // An unreadable /proc/uptime is not a pass.
+        let mut f = t03(OFFSET, BOOT_OFFSET);
+        f.uptime = None;
+        let v = time_03_judge(&f, want, window, 1_000_000_000, 100);
+        assert_eq!(v.outcome, crate::outcome::Outcome::Fail);
     }
 }
