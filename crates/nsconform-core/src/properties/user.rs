@@ -393,8 +393,22 @@ pub const USER_03: Property = Property {
     inside: Some(user_03_inside),
     check: user_03_check,
 };
+#[derive(Serialize, Deserialize, Debug)]
+struct User03 {
+    ids: Ids,
+    /// The owner uid and gid of `/` as stat(2) shows them inside: root outside, so
+    /// the overflow ids in a user namespace that maps nothing. Unlike the process's
+    /// own ids this tells "unmapped" apart from "really uid 65534" (the rootless mode
+    /// runs as 65534, which equals the overflow uid without any user namespace).
+    root_owner: (u32, u32),
+}
+
 fn user_03_inside(_: &Inside) -> Result<Value, StepError> {
-    facts(&ids())
+    let m = std::fs::metadata("/").step("stat /")?;
+    facts(&User03 {
+        ids: ids(),
+        root_owner: (m.uid(), m.gid()),
+    })
 }
 
 fn user_03_check(cx: &mut Cx) -> CheckResult {
@@ -403,29 +417,70 @@ fn user_03_check(cx: &mut Cx) -> CheckResult {
         map_root: false,
         ..Launch::host()
     };
-    let run = cx.run(launch, Value::Null)?;
-    let f: Ids = run.facts()?;
-    let (ou, og) = (cx.env.overflowuid, cx.env.overflowgid);
+    let host_user = host::own_ns_inode("user")?;
+    let outside = std::fs::metadata("/").map_err(|e| {
+        Verdict::error(format!(
+            "stat / in the harness: {}",
+            crate::kit::io_errno(&e)
+        ))
+    })?;
+    let (run, probe_user) = cx.run_held(launch, Value::Null, |run| {
+        host::ns_inode(run.host_pid.expect("held"), "user")
+    })?;
+    let f: User03 = run.facts()?;
+    Ok(user_03_judge(
+        &f,
+        (cx.env.overflowuid, cx.env.overflowgid),
+        (outside.uid(), outside.gid()),
+        probe_user != host_user,
+    ))
+}
+
+/// USER-03's judgement: `overflow` from /proc/sys/kernel/overflow{u,g}id, `outside` the
+/// owner of `/` as the harness sees it, `own_ns` whether the probe's user namespace
+/// (seen from outside) is not the harness's.
+fn user_03_judge(f: &User03, overflow: (u32, u32), outside: (u32, u32), own_ns: bool) -> Verdict {
+    let (ou, og) = overflow;
     let mut e = Expect::new();
+    e.eq(
+        "user namespace of the probe (a new user namespace, seen from outside)",
+        true,
+        own_ns,
+    );
     e.eq(
         "uid_map of the new user namespace (none written)",
         "",
-        f.uid_map.as_str(),
+        f.ids.uid_map.as_str(),
     );
-    let ids_seen = [f.uid, f.euid, f.gid, f.egid];
+    let ids_seen = [f.ids.uid, f.ids.euid, f.ids.gid, f.ids.egid];
     e.eq(
-        "uid, euid, gid, egid inside (the overflow ids: is the process in a new user namespace?)",
+        "uid, euid, gid, egid inside (the overflow ids)",
         [ou, ou, og, og],
         ids_seen,
     );
-    Ok(e.verdict(&format!(
+    // The owner of / is mapped outside (root); inside nothing is mapped, so it reads as
+    // the overflow ids, whatever uid the probe runs as.
+    let want_owner = if outside == overflow {
+        outside
+    } else {
+        (ou, og)
+    };
+    e.eq(
+        "owner uid and gid of / inside (root outside: unmapped, so the overflow ids)",
+        want_owner,
+        f.root_owner,
+    );
+    e.verdict(&format!(
         "unmapped ids read as overflow uid {ou} / gid {og}"
     ))
     .with_observed(json!({
-        "ids_equal_overflow": ids_seen == [ou, ou, og, og],
-        "uid_map": f.uid_map,
-        "gid_map": f.gid_map,
-    })))
+        "ids": ids_seen,
+        "root_owner_inside": [f.root_owner.0, f.root_owner.1],
+        "root_owner_outside": [outside.0, outside.1],
+        "overflow": [ou, og],
+        "uid_map": f.ids.uid_map,
+        "gid_map": f.ids.gid_map,
+    }))
 }
 
 // ---------------------------------------------------------------------------------
@@ -2260,6 +2315,42 @@ fn user_26_subject(o: &SubjectObservation) -> Verdict {
 mod tests {
     use super::*;
     use crate::outcome::Outcome;
+
+    fn u03(id: u32, root_owner: (u32, u32)) -> User03 {
+        User03 {
+            ids: Ids {
+                uid: id,
+                euid: id,
+                gid: id,
+                egid: id,
+                uid_map: String::new(),
+                gid_map: String::new(),
+            },
+            root_owner,
+        }
+    }
+
+    #[test]
+    fn user_03_is_not_fooled_by_a_process_that_is_uid_65534() {
+        let nobody = (65534, 65534);
+        // In a user namespace that maps nothing: pass.
+        let v = user_03_judge(&u03(65534, nobody), nobody, (0, 0), true);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        // uid 65534 without a user namespace: its ids equal the overflow ids, but it is
+        // in the harness's namespace and / is still root's.
+        let v = user_03_judge(&u03(65534, (0, 0)), nobody, (0, 0), false);
+        assert!(
+            v.detail.starts_with("user namespace of the probe"),
+            "{}",
+            v.detail
+        );
+        let v = user_03_judge(&u03(65534, (0, 0)), nobody, (0, 0), true);
+        assert!(
+            v.detail.starts_with("owner uid and gid of /"),
+            "{}",
+            v.detail
+        );
+    }
 
     fn with_map(map: &str) -> SubjectObservation {
         let mut o = SubjectObservation::default();
