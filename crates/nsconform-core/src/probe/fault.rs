@@ -32,6 +32,9 @@ pub enum Fault {
     NsIoctl,
     /// unshare(2).
     Unshare,
+    /// clone(2) with a `CLONE_NEW*` flag, and every clone3(2) (its flags are behind a
+    /// pointer a filter cannot read); a plain fork keeps working.
+    CloneNs,
 }
 
 impl Fault {
@@ -41,6 +44,7 @@ impl Fault {
             Fault::Setns => &[libc::SYS_setns],
             Fault::NsIoctl => &[libc::SYS_ioctl],
             Fault::Unshare => &[libc::SYS_unshare],
+            Fault::CloneNs => &[libc::SYS_clone, libc::SYS_clone3],
         }
     }
 
@@ -50,6 +54,7 @@ impl Fault {
             Fault::Setns => "setns(2)",
             Fault::NsIoctl => "the nsfs ioctls (ioctl_ns(2))",
             Fault::Unshare => "unshare(2)",
+            Fault::CloneNs => "clone(2) with a CLONE_NEW* flag and clone3(2)",
         };
         format!(
             "{calls} fails with {} (seccomp fault injection)",
@@ -66,8 +71,19 @@ const AUDIT_ARCH: u32 = 0xc000_00b7; // AUDIT_ARCH_AARCH64
 // struct seccomp_data: nr at 0, arch at 4, instruction_pointer at 8, args at 16.
 const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
+/// The low 32 bits of args[0] (little endian): clone(2)'s flags.
+const OFF_ARG0_LO: u32 = 16;
 /// The low 32 bits of args[1] (little endian): an ioctl's request.
 const OFF_ARG1_LO: u32 = 16 + 8;
+/// The CLONE_NEW* flags clone(2) takes (CLONE_NEWTIME, 0x80, is clone3/unshare only:
+/// in clone(2) that bit is part of the exit signal).
+const CLONE_NEW_MASK: u32 = (libc::CLONE_NEWNS
+    | libc::CLONE_NEWCGROUP
+    | libc::CLONE_NEWUTS
+    | libc::CLONE_NEWIPC
+    | libc::CLONE_NEWUSER
+    | libc::CLONE_NEWPID
+    | libc::CLONE_NEWNET) as u32;
 
 fn stmt(code: u32, k: u32) -> libc::sock_filter {
     libc::sock_filter {
@@ -107,6 +123,14 @@ pub fn program(fault: Fault) -> Vec<libc::sock_filter> {
             p.push(stmt(ld, OFF_ARG1_LO));
             p.push(stmt(BPF_ALU | BPF_AND | BPF_K, 0xff00));
             p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, 0xb700, 0, 1));
+            p.push(stmt(BPF_RET | BPF_K, ret_errno));
+            p.push(stmt(ld, OFF_NR));
+        } else if fault == Fault::CloneNs && nr == libc::SYS_clone {
+            // nr == clone && (flags & CLONE_NEW*) != 0 -> errno
+            p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 4));
+            p.push(stmt(ld, OFF_ARG0_LO));
+            p.push(stmt(BPF_ALU | BPF_AND | BPF_K, CLONE_NEW_MASK));
+            p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0));
             p.push(stmt(BPF_RET | BPF_K, ret_errno));
             p.push(stmt(ld, OFF_NR));
         } else {
@@ -167,7 +191,7 @@ mod tests {
     #[test]
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     fn programs_check_the_arch_and_end_in_allow() {
-        for f in [Fault::Setns, Fault::NsIoctl, Fault::Unshare] {
+        for f in [Fault::Setns, Fault::NsIoctl, Fault::Unshare, Fault::CloneNs] {
             let p = program(f);
             assert_eq!(p[0].k, OFF_ARCH, "{f:?}");
             assert_eq!(p[1].k, AUDIT_ARCH, "{f:?}");

@@ -39,10 +39,13 @@ pub enum Control {
     FaultNsIoctl,
     /// Fault injection: unshare(2) in the inside process fails with ENOTRECOVERABLE.
     FaultUnshare,
+    /// Fault injection: clone(2) with a CLONE_NEW* flag and clone3(2) in the inside
+    /// process fail with ENOTRECOVERABLE.
+    FaultCloneNs,
 }
 
 impl Control {
-    pub const ALL: [Control; 14] = [
+    pub const ALL: [Control; 15] = [
         Control::NoNewPid,
         Control::NoProcMount,
         Control::NoNewMnt,
@@ -57,6 +60,7 @@ impl Control {
         Control::FaultSetns,
         Control::FaultNsIoctl,
         Control::FaultUnshare,
+        Control::FaultCloneNs,
     ];
     /// Every control that removes one new namespace: for properties that create all
     /// types and must notice any one missing.
@@ -87,6 +91,7 @@ impl Control {
             Control::FaultSetns => "fault-setns",
             Control::FaultNsIoctl => "fault-ns-ioctl",
             Control::FaultUnshare => "fault-unshare",
+            Control::FaultCloneNs => "fault-clone-ns",
         }
     }
 
@@ -97,6 +102,7 @@ impl Control {
             Control::FaultSetns => Some(Fault::Setns),
             Control::FaultNsIoctl => Some(Fault::NsIoctl),
             Control::FaultUnshare => Some(Fault::Unshare),
+            Control::FaultCloneNs => Some(Fault::CloneNs),
             _ => None,
         }
     }
@@ -245,7 +251,10 @@ impl Launch {
                 self.time = false;
                 self.time_offsets = None;
             }
-            Control::FaultSetns | Control::FaultNsIoctl | Control::FaultUnshare => {
+            Control::FaultSetns
+            | Control::FaultNsIoctl
+            | Control::FaultUnshare
+            | Control::FaultCloneNs => {
                 self.fault = control.fault();
             }
         }
