@@ -233,6 +233,8 @@ fn snapshots_hold_inside_the_debian_6_1_vm() {
             // would double the TCG guest's time and prove the checks, not the kernel).
             "--skip".as_ref(),
             "::control::".as_ref(),
+            "--color".as_ref(),
+            "never".as_ref(),
         ],
     )
     .dir(&workspace)
