@@ -229,25 +229,35 @@ pub const CR_03: Property = Property {
 struct Cr03Args {
     /// The CLONE_NEW* flags to unshare in one call.
     flags: i32,
+    /// The unprivileged uid/gid a root probe drops to first ("nobody",
+    /// /proc/sys/kernel/overflow{u,g}id).
+    nobody: (u32, u32),
 }
 
 fn cr_03_inside(cx: &Inside) -> Result<Value, StepError> {
-    let flags = cx.args::<Cr03Args>()?.flags;
+    let Cr03Args { flags, nobody } = cx.args::<Cr03Args>()?;
     let drop_to = nix::unistd::geteuid().is_root();
     let before: BTreeMap<Ns, Option<u64>> =
         Ns::ALL.iter().map(|ns| (*ns, ino("self", *ns))).collect();
     let t: Table = Fork::new("unshare every type as an unprivileged user").run(move |_| {
         let mut t = Table::new();
-        if drop_to {
-            let id = 65534;
+        // A failed drop would test root's unshare, not an unprivileged one: judged.
+        let dropped = if drop_to {
             let (u, g) = (
-                nix::unistd::Uid::from_raw(id),
-                nix::unistd::Gid::from_raw(id),
+                nix::unistd::Uid::from_raw(nobody.0),
+                nix::unistd::Gid::from_raw(nobody.1),
             );
-            let _ = nix::unistd::setgroups(&[]);
-            let _ = nix::unistd::setresgid(g, g, g);
-            let _ = nix::unistd::setresuid(u, u, u);
-        }
+            nix::unistd::setgroups(&[])
+                .and_then(|()| nix::unistd::setresgid(g, g, g))
+                .and_then(|()| nix::unistd::setresuid(u, u, u))
+        } else {
+            Ok(())
+        };
+        t.set("drop to an unprivileged uid", res(dropped));
+        t.set(
+            "unprivileged before unshare",
+            yes(!nix::unistd::geteuid().is_root()),
+        );
         t.set("unshare", res(unshare(CloneFlags::from_bits_retain(flags))));
         // A child sees the new PID and time namespaces as its own.
         let seen: Table = Fork::new("look from a child")
@@ -293,7 +303,11 @@ fn cr_03_check(cx: &mut Cx) -> CheckResult {
             flags |= ns.raw_flag();
         }
     }
-    let mut want = vec![("unshare".to_string(), OK)];
+    let mut want = vec![
+        ("drop to an unprivileged uid".to_string(), OK),
+        ("unprivileged before unshare".to_string(), "yes"),
+        ("unshare".to_string(), OK),
+    ];
     for k in Ns::ALL {
         want.push((format!("new {k}"), "yes"));
         if k != Ns::User {
@@ -301,7 +315,11 @@ fn cr_03_check(cx: &mut Cx) -> CheckResult {
         }
     }
     let launch = cx.prepare(Launch::host());
-    let run = cx.run_exact(launch, json!(Cr03Args { flags }), |_| Ok(()))?;
+    let args = json!(Cr03Args {
+        flags,
+        nobody: (cx.env.overflowuid, cx.env.overflowgid),
+    });
+    let run = cx.run_exact(launch, args, |_| Ok(()))?;
     let f: Table = run.facts()?;
     let exp: Vec<(&str, &str)> = want.iter().map(|(a, b)| (a.as_str(), *b)).collect();
     let mut e = Expect::new();
