@@ -1115,6 +1115,9 @@ struct Pid11 {
     members_ready: usize,
     init_end: String,
     all_members_gone: bool,
+    /// Whether the member's unshare(CLONE_NEWPID) for the nested namespace worked
+    /// (`yes`, `no`, or `not attempted` when the probe itself has no new PID namespace).
+    nested_ns: String,
 }
 
 fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
@@ -1129,6 +1132,9 @@ fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
     let (ready_r, ready_w) = pipe()?;
     let (go_r, go_w) = pipe()?;
     let (never_r, never_w) = pipe()?;
+    // C1 says in one byte whether its nested namespace was made (C2 holds the pipe open,
+    // so exactly one byte is read, not to the end).
+    let (nest_r, nest_w) = pipe()?;
     // A member announces its PID and waits; it holds the write end of `alive` until it
     // dies. Members have no PR_SET_PDEATHSIG and their handles are forgotten, so only
     // the namespace's end can kill them.
@@ -1139,9 +1145,12 @@ fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
     let mut init = spawn("be the namespace init", || {
         // C1: a member; it makes a nested namespace whose init is C2.
         let c1 = Fork::new("be a member").no_deathsig().spawn(|_| {
-            if nested {
-                let _ = unshare(CloneFlags::CLONE_NEWPID);
-            }
+            let made: &[u8] = match (nested, nested && unshare(CloneFlags::CLONE_NEWPID).is_ok()) {
+                (false, _) => b"-",
+                (true, true) => b"1",
+                (true, false) => b"0",
+            };
+            crate::probe::sys::write_all(nest_w.as_raw_fd(), made);
             if let Ok(c2) = Fork::new("be a nested member")
                 .no_deathsig()
                 .spawn(|_| member())
@@ -1155,7 +1164,15 @@ fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
         }
         wait_ping(&go_r);
     })?;
-    drop((alive_w, ready_w, never_r));
+    drop((alive_w, ready_w, never_r, nest_w));
+    let mut made = [0u8; 1];
+    let nested_ns = match std::fs::File::from(nest_r).read_exact(&mut made) {
+        Ok(()) if made[0] == b'1' => "yes",
+        Ok(()) if made[0] == b'-' => "not attempted",
+        Ok(()) => "no",
+        Err(_) => "not reported",
+    }
+    .to_string();
     let mut pids = [0u8; 8];
     let members_ready = if std::fs::File::from(ready_r).read_exact(&mut pids).is_ok() {
         2
@@ -1181,6 +1198,7 @@ fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
         members_ready,
         init_end: init_end.to_string(),
         all_members_gone,
+        nested_ns,
     })
 }
 
@@ -1198,6 +1216,12 @@ fn pid_11_check(cx: &mut Cx) -> CheckResult {
         "every member was gone when init's exit was reaped",
         true,
         f.all_members_gone,
+    );
+    // Without it "one member in a nested namespace" would be untested.
+    e.eq(
+        "the nested PID namespace was made (unshare CLONE_NEWPID in a member)",
+        "yes",
+        f.nested_ns.as_str(),
     );
     Ok(e.verdict("the namespace died with its init")
         .with_observed(serde_json::to_value(&f).unwrap_or_default()))
