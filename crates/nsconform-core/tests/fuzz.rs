@@ -677,3 +677,13 @@ proptest! {
         }
     }
 }
+
+/// A float the fuzzer found: without serde_json's exact float parsing it came back as
+/// 2.5311488192750798e+107, so a saved report read back differed from what was written.
+#[test]
+fn floats_in_observed_facts_round_trip_exactly() {
+    let v: serde_json::Value = serde_json::from_str("2.53114881927508e+107").unwrap();
+    let back: serde_json::Value = serde_json::from_str(&v.to_string()).unwrap();
+    assert_eq!(v, back);
+    assert_eq!(v.as_f64(), Some(2.53114881927508e107));
+}
