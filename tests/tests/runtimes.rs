@@ -226,26 +226,23 @@ fn runtime_verdicts(#[case] tool: &str, #[case] command: &str, #[case] place: Pl
         // The first failed expectation names what the runtime does not isolate.
         let why = match r.verdict.outcome {
             nsconform_core::Outcome::Pass => String::new(),
+            // Numbers (PIDs) are redacted before the cut, so the cut does not move
+            // with the width of a PID.
             _ => format!(
                 "  ({})",
-                r.verdict
-                    .detail
-                    .split(": expected")
-                    .next()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(200)
-                    .collect::<String>()
+                without_numbers(
+                    r.verdict
+                        .detail
+                        .split(": expected")
+                        .next()
+                        .unwrap_or_default()
+                )
+                .chars()
+                .take(200)
+                .collect::<String>()
             ),
         };
-        writeln!(
-            table,
-            "{:<8} {}{}",
-            r.id,
-            r.verdict.outcome.as_str(),
-            without_numbers(&why)
-        )
-        .unwrap();
+        writeln!(table, "{:<8} {}{}", r.id, r.verdict.outcome.as_str(), why).unwrap();
     }
     // Nothing of this run stays in the rootfs.
     let left: Vec<String> = std::fs::read_dir(&rootfs)
