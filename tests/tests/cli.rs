@@ -411,4 +411,19 @@ fn time_checks_hold_when_nsconform_runs_in_a_time_namespace() {
         assert_eq!(r["outcome"], "pass", "{r}");
     }
     assert_eq!(v["results"].as_array().unwrap().len(), 2);
+    // The report says where it ran: nested in a user and a time namespace, with the
+    // offsets of the latter.
+    let e = &v["environment"];
+    for t in ["time", "user"] {
+        assert!(e["nested"].as_array().unwrap().contains(&t.into()), "{e}");
+    }
+    assert_eq!(
+        e["time_offsets_ns"]["monotonic"], 86_400_000_000_000i64,
+        "{e}"
+    );
+    assert_eq!(
+        e["time_offsets_ns"]["boottime"], 172_800_000_000_000i64,
+        "{e}"
+    );
+    assert!(e.get("refused").is_none(), "{e}");
 }

@@ -455,17 +455,7 @@ fn signal_name(sig: i32) -> String {
 
 /// Children of process `pid` (all its threads).
 fn children_of(pid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-        for t in rd.flatten() {
-            let text = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-            out.extend(
-                text.split_whitespace()
-                    .filter_map(|p| p.parse::<i32>().ok()),
-            );
-        }
-    }
-    out
+    crate::kit::proc::children(&pid.to_string())
 }
 
 /// The state letter of `/proc/<pid>/stat` (`R`, `S`, `T` stopped, `Z` zombie...);

@@ -250,9 +250,12 @@ impl<'a> Cx<'a> {
             )
             .map_err(|e| {
                 Verdict::error(format!(
-                    "chown scratch directory {} to {u}: {e}",
-                    dir.display()
+                    "chown scratch directory {} to {u}: {} (is uid {u} mapped where \
+                     nsconform runs?)",
+                    dir.display(),
+                    crate::probe::sys::errno_name(e)
                 ))
+                .with_errno(crate::probe::sys::errno_name(e))
             })?;
         }
         launch.workdir = Some(dir.display().to_string());
@@ -477,4 +480,46 @@ fn spawn_probe(
         ));
     }
     Ok(run)
+}
+
+/// The preflight: try to create every namespace type as the checks of a run will
+/// (dropped to `opts.rootless_as`, inside a user namespace of their own when `rootless`),
+/// and record each type refused in `environment`, with the errno and its likely cause.
+/// `Err` says why the probe could not be asked.
+pub fn survey(
+    opts: &RunOptions,
+    rootless: bool,
+    environment: &mut crate::environment::Environment,
+) -> Result<(), String> {
+    let mut cmd = opts.probe.command();
+    cmd.arg("preflight");
+    if let Some((uid, gid)) = opts.rootless_as {
+        cmd.arg("--as").arg(format!("{uid}:{gid}"));
+    }
+    if rootless {
+        cmd.arg("--rootless");
+    }
+    let out = cmd.stdin(Stdio::null()).output().map_err(|e| {
+        format!(
+            "start the probe {} for the preflight: {}",
+            opts.probe.program.display(),
+            crate::kit::fact::io_errno(&e)
+        )
+    })?;
+    let line = String::from_utf8_lossy(&out.stdout);
+    let Ok(Message::Report { facts }) = serde_json::from_str::<Message>(line.trim()) else {
+        return Err(format!(
+            "the probe's preflight printed no report (exit {}; stderr: {})",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    };
+    let results: std::collections::BTreeMap<String, Option<String>> = serde_json::from_value(facts)
+        .map_err(|e| format!("the probe's preflight report does not parse: {e}"))?;
+    for (name, errno) in results {
+        if let (Some(ns), Some(errno)) = (crate::ns::Ns::parse(&name), errno) {
+            environment.refuse(ns, &errno, rootless || opts.rootless_as.is_some());
+        }
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | leaves | [`outcome`], [`env`], [`mountinfo`], [`ns`] |
+//! | leaves | [`outcome`], [`env`], [`environment`], [`mountinfo`], [`ns`] |
 //! | probe | [`probe`]: the single-threaded process that does all namespace work |
 //! | kit | [`kit`]: the helpers the checks share (fork, facts, /proc, guard) |
 //! | host, harness | [`host`], [`hostchange`], [`harness`], [`observation`], [`contain`], [`cleanup`]: starting the probe, looking from outside, what a subject changed on the host, containing untrusted programs, undoing what a run made (also after signals and SIGKILL) |
@@ -26,6 +26,7 @@ pub mod contain;
 pub mod diff;
 pub mod docs;
 pub mod env;
+pub mod environment;
 pub mod formats;
 pub mod grade;
 pub mod harness;

@@ -183,6 +183,22 @@ impl Ns {
             .find(|r| r.name == name || r.for_children == Some(name))
             .map(|r| r.ns)
     }
+    /// The fixed inode of this type's initial namespace on kernel `v`, or `None` when
+    /// it is dynamic there (net and mnt before 6.18).
+    pub fn init_ino(self, v: crate::env::KernelVersion) -> Option<u64> {
+        let fixed_net_mnt = v >= crate::env::KernelVersion(6, 18, 0);
+        Some(match self {
+            Ns::Ipc => 0xEFFF_FFFF,
+            Ns::Uts => 0xEFFF_FFFE,
+            Ns::User => 0xEFFF_FFFD,
+            Ns::Pid => 0xEFFF_FFFC,
+            Ns::Cgroup => 0xEFFF_FFFB,
+            Ns::Time => 0xEFFF_FFFA,
+            Ns::Net if fixed_net_mnt => 0xEFFF_FFF9,
+            Ns::Mnt if fixed_net_mnt => 0xEFFF_FFF8,
+            Ns::Net | Ns::Mnt => return None,
+        })
+    }
     /// The type whose `CLONE_NEW*` flag is `flag`.
     pub fn from_flag(flag: i32) -> Option<Ns> {
         TABLE.iter().find(|r| r.flag == flag).map(|r| r.ns)

@@ -82,6 +82,11 @@ pub struct Report {
     /// The VM the run happened in (`nsconform vm`): kernel image, accelerator, boot time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vm: Option<serde_json::Value>,
+    /// Where the catalogue ran: the namespaces nsconform itself is nested in, time
+    /// offsets, seccomp, and the namespace types the environment refused to create
+    /// (catalogue runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<crate::environment::Environment>,
     /// Points by the rubric in use (subject runs, or runs given `--rubric`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<crate::rubric::Score>,
@@ -100,6 +105,7 @@ impl Report {
             privileged: env.privileged,
             uid: env.uid,
             subject: None,
+            environment: None,
             vm: None,
             score: None,
             summary: tally(&results),
@@ -164,6 +170,22 @@ impl Report {
             }
             for r in &sub.restored {
                 let _ = writeln!(s, "restored on the host: {}", escape_line(r));
+            }
+        }
+        if let Some(e) = &self.environment {
+            if !e.nested.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "nested:  nsconform runs in non-initial {} namespaces",
+                    e.nested.join(", ")
+                );
+            }
+            if !e.refused.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "refused: this environment cannot create {}; fails are reported as errors",
+                    escape_line(&e.describe_refused())
+                );
             }
         }
         let ids: Vec<Cow<'_, str>> = self.results.iter().map(|r| escape_line(&r.id)).collect();

@@ -3,6 +3,7 @@
 
 use crate::catalogue::{self, Control, Privilege, Property};
 use crate::env::Env;
+use crate::environment::Environment;
 use crate::harness::{Cx, RunOptions};
 use crate::outcome::{Outcome, Verdict};
 use serde::{Deserialize, Serialize};
@@ -114,6 +115,30 @@ pub fn run_all(
         .collect()
 }
 
+/// Turn the verdicts a run in an environment that refuses namespace creation cannot
+/// vouch for into errors: there a fail or timeout may be the environment's (a limit at
+/// 0, a seccomp filter, a missing privilege), not the kernel's. Passes stay, and so do
+/// skips (decided from prerequisites given as data). The facts the check saw are kept.
+pub fn vouch(results: &mut [PropertyResult], environment: &Environment) {
+    if environment.refused.is_empty() {
+        return;
+    }
+    let refused = environment.describe_refused();
+    for r in results {
+        if matches!(r.verdict.outcome, Outcome::Fail | Outcome::Timeout) {
+            r.verdict.detail = format!(
+                "not judged: this environment refuses to create namespaces of type {refused}, \
+                 so a {} here may be the environment's, not the kernel's (the check said: {}). \
+                 Run where every namespace type can be created (see `environment` in the \
+                 JSON report)",
+                r.verdict.outcome.as_str(),
+                r.verdict.detail
+            );
+            r.verdict.outcome = Outcome::Error;
+        }
+    }
+}
+
 /// Select properties by ID or area prefix (`PID`, `UTS-01`); empty selects all.
 pub fn select(filters: &[String]) -> Result<Vec<&'static Property>, String> {
     if filters.is_empty() {
@@ -149,4 +174,52 @@ pub fn tally(results: &[PropertyResult]) -> std::collections::BTreeMap<Outcome, 
         *m.entry(r.verdict.outcome).or_default() += 1;
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ns::Ns;
+
+    fn results() -> Vec<PropertyResult> {
+        let p = &catalogue::all()[0];
+        [
+            Verdict::pass("held"),
+            Verdict::fail("broke", "a", "b").with_errno("ENOSPC"),
+            Verdict::skip("needs kernel 9.0"),
+            Verdict::timeout("hung"),
+        ]
+        .into_iter()
+        .map(|v| PropertyResult::of(p, None, v, 1))
+        .collect()
+    }
+
+    #[test]
+    fn a_refusing_environment_turns_fails_into_errors_and_keeps_the_rest() {
+        let mut env = Environment::default();
+        env.refuse(Ns::User, "ENOSPC", true);
+        let mut r = results();
+        vouch(&mut r, &env);
+        let outcomes: Vec<Outcome> = r.iter().map(|r| r.verdict.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [Outcome::Pass, Outcome::Error, Outcome::Skip, Outcome::Error]
+        );
+        assert!(
+            r[1].verdict.detail.contains("user (ENOSPC"),
+            "{}",
+            r[1].verdict.detail
+        );
+        assert!(r[1].verdict.detail.contains("the check said: broke"));
+        // The facts stay.
+        assert_eq!(r[1].verdict.errno.as_deref(), Some("ENOSPC"));
+        assert_eq!(r[1].verdict.expected.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn an_environment_that_refuses_nothing_changes_nothing() {
+        let mut r = results();
+        vouch(&mut r, &Environment::default());
+        assert_eq!(r, results());
+    }
 }

@@ -342,21 +342,6 @@ pub fn locate_static_probe(probe: &Path) -> Option<PathBuf> {
     is_static_elf(&built).then_some(built)
 }
 
-/// Children of this process (all threads), from `/proc/self/task/*/children`.
-fn own_children() -> Vec<i32> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir("/proc/self/task") {
-        for t in rd.flatten() {
-            let text = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-            out.extend(
-                text.split_whitespace()
-                    .filter_map(|p| p.parse::<i32>().ok()),
-            );
-        }
-    }
-    out
-}
-
 /// Whether process `pid` carries our tag in its environment (inherited by everything
 /// the subject starts, unless it clears its environment).
 fn has_tag(pid: i32, tag: &str) -> bool {
@@ -373,22 +358,15 @@ fn kill_tree(root: i32, tag: &str) {
     use nix::sys::signal::{kill, killpg, Signal};
     use nix::unistd::Pid;
     let _ = killpg(Pid::from_raw(root), Signal::SIGKILL);
-    let children_of = |p: i32| -> Vec<i32> {
-        std::fs::read_to_string(format!("/proc/{p}/task/{p}/children"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|k| k.parse().ok())
-            .collect()
-    };
     for _ in 0..500 {
-        let mut frontier: Vec<i32> = own_children()
+        let mut frontier: Vec<i32> = crate::kit::proc::children("self")
             .into_iter()
             .filter(|&c| c == root || has_tag(c, tag))
             .collect();
         let mut victims = Vec::new();
         while let Some(p) = frontier.pop() {
             victims.push(p);
-            frontier.extend(children_of(p));
+            frontier.extend(crate::kit::proc::children(&p.to_string()));
         }
         if victims.is_empty() {
             return;
@@ -1261,33 +1239,15 @@ pub fn judge(
 /// `Err` names each type that failed and its errno: an environment error, not the
 /// subject's failure.
 pub fn preflight(opts: &RunOptions) -> Result<(), String> {
-    let out = opts
-        .probe
-        .command()
-        .arg("preflight")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("start the probe {}: {e}", opts.probe.program.display()))?;
-    let line = String::from_utf8_lossy(&out.stdout);
-    let msg: crate::probe::Message = serde_json::from_str(line.trim())
-        .map_err(|e| format!("probe preflight printed no report ({e})"))?;
-    let crate::probe::Message::Report { facts } = msg else {
-        return Err("probe preflight failed".into());
-    };
-    let results: BTreeMap<String, Option<String>> =
-        serde_json::from_value(facts).map_err(|e| e.to_string())?;
-    let broken: Vec<String> = results
-        .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|e| format!("{k} ({e})")))
-        .collect();
-    if broken.is_empty() {
+    let mut environment = crate::environment::Environment::detect(None);
+    crate::harness::survey(opts, false, &mut environment)?;
+    if environment.refused.is_empty() {
         Ok(())
     } else {
         Err(format!(
             "this environment cannot create these namespace types: {}; grading here would \
-             blame the subject for the environment (seccomp filter, no CAP_SYS_ADMIN, \
-             unprivileged user namespaces disabled?). Run on a machine or VM that allows them.",
-            broken.join(", ")
+             blame the subject for the environment. Run on a machine or VM that allows them.",
+            environment.describe_refused()
         ))
     }
 }

@@ -280,6 +280,17 @@ pub fn flag_names(flags: CloneFlags) -> String {
     s
 }
 
+/// The StepError a helper's body reported as the last line of its result pipe
+/// (`{"Ok":{"Err":..}}` when its body failed, `{"Err":..}` when its unshare did).
+fn body_failure(buf: &[u8]) -> Option<StepError> {
+    let text = std::str::from_utf8(buf).ok()?;
+    let last = text.lines().rev().find(|l| !l.trim().is_empty())?;
+    match serde_json::from_str::<Result<Result<serde_json::Value, StepError>, StepError>>(last) {
+        Ok(Err(e)) | Ok(Ok(Err(e))) => Some(e),
+        _ => None,
+    }
+}
+
 /// A running (or finished) helper process. Dropping it kills and reaps it.
 #[derive(Debug)]
 pub struct Child {
@@ -339,7 +350,13 @@ impl Child {
         );
         f.read_to_end(&mut buf)
             .step(&format!("read the output of {}", self.what))?;
-        Ok((buf, self.wait()?))
+        let exit = self.wait()?;
+        // A body that failed before (or instead of) its exec sent its StepError as the
+        // last line: that is the helper's failure, not a program's output.
+        if let Some(e) = body_failure(&buf) {
+            return Err(e);
+        }
+        Ok((buf, exit))
     }
 
     /// Release the helper, wait for it to end, then take what it managed to report

@@ -6,6 +6,24 @@ use crate::probe::sys::StepError;
 use nix::errno::Errno;
 pub use procfs::process::Status;
 
+/// The children of process `pid` (`"self"` or a number), of all its threads, from
+/// `/proc/<pid>/task/*/children` (proc(5)); empty when it is gone.
+pub fn children(pid: &str) -> Vec<i32> {
+    let mut out = Vec::new();
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+        out.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok()),
+        );
+    }
+    out
+}
+
 /// CAP_SETUID, CAP_SYS_CHROOT, CAP_SYS_ADMIN (linux/capability.h).
 pub const CAP_SETUID: u32 = 7;
 pub const CAP_SYS_CHROOT: u32 = 18;

@@ -106,73 +106,99 @@ fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
 /// The filter program of `fault`.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub fn program(fault: Fault) -> Vec<libc::sock_filter> {
-    use libc::{BPF_ABS, BPF_ALU, BPF_AND, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    let mut p = head();
+    rules(&mut p, fault, errno_ret(FAULT_ERRNO));
+    p.push(stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW));
+    p
+}
+
+/// A filter like container runtimes install by default: creating namespaces is refused
+/// (unshare(2) and clone(2) with a `CLONE_NEW*` flag: `EPERM`; clone3(2): `ENOSYS`, so
+/// the C library falls back to clone(2) and threads keep working). For tests and for
+/// showing what the catalogue reports in such an environment.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub fn deny_creation_program() -> Vec<libc::sock_filter> {
+    let mut p = head();
+    rules(&mut p, Fault::Unshare, errno_ret(libc::EPERM));
+    clone_rule(&mut p, errno_ret(libc::EPERM));
+    p.push(jump(
+        libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
+        libc::SYS_clone3 as u32,
+        0,
+        1,
+    ));
+    p.push(stmt(libc::BPF_RET | libc::BPF_K, errno_ret(libc::ENOSYS)));
+    p.push(stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW));
+    p
+}
+
+fn errno_ret(errno: i32) -> u32 {
+    libc::SECCOMP_RET_ERRNO | (errno as u32 & libc::SECCOMP_RET_DATA)
+}
+
+/// Check the arch (another arch's syscall numbers mean other calls: let them be), then
+/// load the syscall number.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn head() -> Vec<libc::sock_filter> {
+    use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
     let ld = BPF_LD | BPF_W | BPF_ABS;
-    let ret_errno = libc::SECCOMP_RET_ERRNO | (FAULT_ERRNO as u32 & libc::SECCOMP_RET_DATA);
-    let mut p = vec![
+    vec![
         stmt(ld, OFF_ARCH),
-        // Another arch's syscall numbers mean other calls: let them be.
         jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH, 1, 0),
         stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW),
         stmt(ld, OFF_NR),
-    ];
+    ]
+}
+
+/// `nr == clone && (flags & CLONE_NEW*) != 0 -> ret`; the accumulator holds the syscall
+/// number again afterwards.
+fn clone_rule(p: &mut Vec<libc::sock_filter>, ret: u32) {
+    use libc::{BPF_ABS, BPF_ALU, BPF_AND, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    let ld = BPF_LD | BPF_W | BPF_ABS;
+    p.push(jump(
+        BPF_JMP | BPF_JEQ | BPF_K,
+        libc::SYS_clone as u32,
+        0,
+        4,
+    ));
+    p.push(stmt(ld, OFF_ARG0_LO));
+    p.push(stmt(BPF_ALU | BPF_AND | BPF_K, CLONE_NEW_MASK));
+    p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0));
+    p.push(stmt(BPF_RET | BPF_K, ret));
+    p.push(stmt(ld, OFF_NR));
+}
+
+/// The rules of `fault`, returning `ret` for the calls it hits; the accumulator holds
+/// the syscall number before and after.
+fn rules(p: &mut Vec<libc::sock_filter>, fault: Fault, ret: u32) {
+    use libc::{BPF_ABS, BPF_ALU, BPF_AND, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    let ld = BPF_LD | BPF_W | BPF_ABS;
     for &nr in fault.syscalls() {
         if fault == Fault::NsIoctl {
-            // nr == ioctl && (request & 0xff00) == 0xb700 -> errno
+            // nr == ioctl && (request & 0xff00) == 0xb700 -> ret
             p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 4));
             p.push(stmt(ld, OFF_ARG1_LO));
             p.push(stmt(BPF_ALU | BPF_AND | BPF_K, 0xff00));
             p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, 0xb700, 0, 1));
-            p.push(stmt(BPF_RET | BPF_K, ret_errno));
+            p.push(stmt(BPF_RET | BPF_K, ret));
             p.push(stmt(ld, OFF_NR));
         } else if fault == Fault::CloneNs && nr == libc::SYS_clone {
-            // nr == clone && (flags & CLONE_NEW*) != 0 -> errno
-            p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 4));
-            p.push(stmt(ld, OFF_ARG0_LO));
-            p.push(stmt(BPF_ALU | BPF_AND | BPF_K, CLONE_NEW_MASK));
-            p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0));
-            p.push(stmt(BPF_RET | BPF_K, ret_errno));
-            p.push(stmt(ld, OFF_NR));
+            clone_rule(p, ret);
         } else {
             p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 1));
-            p.push(stmt(BPF_RET | BPF_K, ret_errno));
+            p.push(stmt(BPF_RET | BPF_K, ret));
         }
     }
-    p.push(stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW));
-    p
 }
 
 /// Install `fault` in this process (and everything it forks from now on).
 pub fn install(fault: Fault) -> Result<(), StepError> {
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     {
-        let prog = program(fault);
-        let what = format!("install the fault \"{}\" (seccomp)", fault.describe());
-        nix::sys::prctl::set_no_new_privs().map_err(|e| {
-            StepError::new(what.clone(), Some(errno_name(e)), "PR_SET_NO_NEW_PRIVS")
-        })?;
-        let fprog = libc::sock_fprog {
-            len: prog.len() as u16,
-            filter: prog.as_ptr() as *mut libc::sock_filter,
-        };
-        // SAFETY: prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) reads `fprog` and
-        // the `prog` it points to, both alive for the call; the kernel copies the
-        // program.
-        let r = unsafe {
-            libc::prctl(
-                libc::PR_SET_SECCOMP,
-                libc::SECCOMP_MODE_FILTER as libc::c_ulong,
-                &fprog as *const libc::sock_fprog,
-            )
-        };
-        if r != 0 {
-            return Err(StepError::new(
-                what,
-                Some(errno_name(nix::errno::Errno::last())),
-                "seccomp filter refused",
-            ));
-        }
-        Ok(())
+        install_program(
+            &program(fault),
+            &format!("install the fault \"{}\" (seccomp)", fault.describe()),
+        )
     }
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
@@ -182,6 +208,53 @@ pub fn install(fault: Fault) -> Result<(), StepError> {
             "fault injection is implemented for x86_64 and aarch64 only",
         ))
     }
+}
+
+/// Install [`deny_creation_program`] in this process (and everything it forks and
+/// executes from now on).
+pub fn install_deny_creation() -> Result<(), StepError> {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    {
+        install_program(
+            &deny_creation_program(),
+            "install a seccomp filter refusing namespace creation",
+        )
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        Err(StepError::new(
+            "install a seccomp filter refusing namespace creation",
+            None,
+            "implemented for x86_64 and aarch64 only",
+        ))
+    }
+}
+
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn install_program(prog: &[libc::sock_filter], what: &str) -> Result<(), StepError> {
+    nix::sys::prctl::set_no_new_privs()
+        .map_err(|e| StepError::new(what, Some(errno_name(e)), "PR_SET_NO_NEW_PRIVS"))?;
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) reads `fprog` and the
+    // `prog` it points to, both alive for the call; the kernel copies the program.
+    let r = unsafe {
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_FILTER as libc::c_ulong,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    if r != 0 {
+        return Err(StepError::new(
+            what,
+            Some(errno_name(nix::errno::Errno::last())),
+            "seccomp filter refused",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -208,6 +281,29 @@ mod tests {
             assert!(p
                 .iter()
                 .any(|i| i.k == libc::SECCOMP_RET_ERRNO | FAULT_ERRNO as u32));
+        }
+    }
+
+    #[test]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    fn the_deny_creation_filter_refuses_unshare_and_clone_and_sends_clone3_to_enosys() {
+        let p = deny_creation_program();
+        assert_eq!(p[1].k, AUDIT_ARCH);
+        assert_eq!(p.last().unwrap().k, libc::SECCOMP_RET_ALLOW);
+        for (i, ins) in p.iter().enumerate() {
+            if ins.code as u32 & 0x07 == libc::BPF_JMP {
+                assert!(i + 1 + (ins.jt.max(ins.jf) as usize) < p.len(), "at {i}");
+            }
+        }
+        let rets: Vec<u32> = p
+            .iter()
+            .filter(|i| i.code as u32 == libc::BPF_RET | libc::BPF_K)
+            .map(|i| i.k)
+            .collect();
+        assert!(rets.contains(&errno_ret(libc::EPERM)));
+        assert!(rets.contains(&errno_ret(libc::ENOSYS)));
+        for nr in [libc::SYS_unshare, libc::SYS_clone, libc::SYS_clone3] {
+            assert!(p.iter().any(|i| i.k == nr as u32), "{nr}");
         }
     }
 

@@ -101,7 +101,8 @@ nsconform-probe: the single-threaded helper of nsconform (do not run by hand)
 USAGE:
     nsconform-probe run '<request json>'   build the namespaces and run one property's inside half
     nsconform-probe view                   print what this process sees
-    nsconform-probe preflight              try to create each namespace type, report errnos
+    nsconform-probe preflight [--as UID:GID] [--rootless]
+                                           try to create each namespace type, report errnos
     nsconform-probe observe '<json>'       enter a subject probe's namespaces and act there
     nsconform-probe subject [--report-fd N] [--nonce X]
                                            run inside a subject: request and report on fd N (3)
@@ -136,8 +137,24 @@ pub fn main_with(args: Vec<String>, lookup: Lookup) -> ! {
         }
         Some("observe") if args.len() == 2 => observe::main(&args[1]),
         Some("preflight") => {
+            let mut rootless = false;
+            let mut drop_to = None;
+            let mut rest = args[1..].iter();
+            while let Some(a) = rest.next() {
+                match a.as_str() {
+                    "--rootless" => rootless = true,
+                    "--as" => {
+                        let ids = rest.next().and_then(|v| v.split_once(':'));
+                        match ids.map(|(u, g)| (u.parse(), g.parse())) {
+                            Some((Ok(u), Ok(g))) => drop_to = Some((u, g)),
+                            _ => usage_error("preflight --as takes UID:GID"),
+                        }
+                    }
+                    _ => usage_error("expected `preflight [--as UID:GID] [--rootless]`"),
+                }
+            }
             emit(&Message::Report {
-                facts: serde_json::to_value(preflight()).expect("serializes"),
+                facts: serde_json::to_value(preflight(drop_to, rootless)).expect("serializes"),
             });
             std::process::exit(0)
         }
@@ -172,11 +189,16 @@ fn usage_error(msg: &str) -> ! {
     std::process::exit(2)
 }
 
-/// Try to create each namespace type in a forked child (inside a new user namespace
-/// when not root); `None` = it worked, else the errno name.
-pub fn preflight() -> std::collections::BTreeMap<String, Option<String>> {
+/// Try to create each namespace type in a forked child, as the checks will: after
+/// dropping to `drop_to` (uid, gid), and inside a new user namespace when `rootless`
+/// (the harness runs unprivileged, or not in the initial user namespace) or not root;
+/// `None` = it worked, else the errno name.
+pub fn preflight(
+    drop_to: Option<(u32, u32)>,
+    rootless: bool,
+) -> std::collections::BTreeMap<String, Option<String>> {
     use nix::sched::{unshare, CloneFlags};
-    let root = nix::unistd::geteuid().is_root();
+    use nix::unistd::{Gid, Uid};
     let mut out = std::collections::BTreeMap::new();
     for row in crate::ns::TABLE {
         let (name, flag) = (row.name, row.flag);
@@ -184,8 +206,15 @@ pub fn preflight() -> std::collections::BTreeMap<String, Option<String>> {
         let res = match unsafe { nix::unistd::fork() } {
             Ok(nix::unistd::ForkResult::Child) => {
                 let mut r = Ok(());
-                if !root && flag != libc::CLONE_NEWUSER {
-                    r = unshare(CloneFlags::CLONE_NEWUSER);
+                if let Some((uid, gid)) = drop_to {
+                    let (u, g) = (Uid::from_raw(uid), Gid::from_raw(gid));
+                    r = nix::unistd::setgroups(&[])
+                        .and_then(|()| nix::unistd::setresgid(g, g, g))
+                        .and_then(|()| nix::unistd::setresuid(u, u, u));
+                }
+                let root = nix::unistd::geteuid().is_root();
+                if (rootless || !root) && flag != libc::CLONE_NEWUSER {
+                    r = r.and_then(|()| unshare(CloneFlags::CLONE_NEWUSER));
                 }
                 let r = r.and_then(|()| unshare(CloneFlags::from_bits_retain(flag)));
                 sys::exit_now(r.err().map_or(0, |e| e as i32))

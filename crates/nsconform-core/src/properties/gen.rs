@@ -1012,22 +1012,6 @@ fn gen_11_inside(_: &Inside) -> Result<Value, StepError> {
     facts(&true)
 }
 
-/// The fixed inode of an initial namespace on kernel `v`, or None when it is dynamic.
-fn init_ino(ns: Ns, v: KernelVersion) -> Option<u64> {
-    let ino = match ns {
-        Ns::Ipc => 0xEFFF_FFFF,
-        Ns::Uts => 0xEFFF_FFFE,
-        Ns::User => 0xEFFF_FFFD,
-        Ns::Pid => 0xEFFF_FFFC,
-        Ns::Cgroup => 0xEFFF_FFFB,
-        Ns::Time => 0xEFFF_FFFA,
-        Ns::Net if v >= KernelVersion(6, 18, 0) => 0xEFFF_FFF9,
-        Ns::Mnt if v >= KernelVersion(6, 18, 0) => 0xEFFF_FFF8,
-        _ => return None,
-    };
-    Some(ino)
-}
-
 fn gen_11_check(cx: &mut Cx) -> CheckResult {
     let initial_user = initial_user_ns().unwrap_or(false);
     let initial_pid = host::nspid(std::process::id() as i32).len() == 1;
@@ -1052,7 +1036,7 @@ fn gen_11_check(cx: &mut Cx) -> CheckResult {
     let mut fixed = BTreeMap::new();
     for k in &types {
         let own = ino("self", *k);
-        match init_ino(*k, v) {
+        match k.init_ino(v) {
             Some(want) => {
                 fixed.insert(k.name(), own == Some(want));
                 e.eq(

@@ -122,14 +122,21 @@ pub fn run(args: RunArgs) -> Result<i32> {
             }
         },
         None => {
-            let results = match args.control {
+            // The preflight, as subject mode has: a type the environment refuses to
+            // create makes the fails of this run errors (the environment's fault).
+            let mut environment = nsconform_core::environment::Environment::detect(env.version);
+            harness::survey(&opts, !env.privileged, &mut environment)
+                .map_err(|why| anyhow::anyhow!("the preflight failed: {why}"))?;
+            let mut results = match args.control {
                 None => nsconform_core::run::run_all(&props, &env, &opts, &|_| {}),
                 Some(c) => props
                     .iter()
                     .map(|p| nsconform_core::run::run_property(p, &env, &opts, Some(c)))
                     .collect(),
             };
-            let report = Report::new(&env, results, start.elapsed().as_millis() as u64);
+            nsconform_core::run::vouch(&mut results, &environment);
+            let mut report = Report::new(&env, results, start.elapsed().as_millis() as u64);
+            report.environment = Some(environment);
             if args.timings {
                 print_timings(&report, opts.jobs);
             }
