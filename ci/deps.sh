@@ -19,11 +19,13 @@ if ((${#missing[@]})); then
   apt-get install -y -qq "${missing[@]}"
 fi
 # The VM mode (nsconform vm, crates/nsconform-vm): QEMU from bookworm-backports etc.
-if ! command -v qemu-system-x86_64 >/dev/null || ! command -v busybox >/dev/null; then
+# Vagrant and vagrant-libvirt for the Vagrantfile's validation.
+if ! command -v qemu-system-x86_64 >/dev/null || ! command -v busybox >/dev/null ||
+  ! command -v vagrant >/dev/null; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "ci/deps.sh: QEMU/busybox missing; run ci/vm/install-deps.sh as root" >&2
+    echo "ci/deps.sh: QEMU/busybox/vagrant missing; run ci/vm/install-deps.sh --with-vagrant as root" >&2
     exit 1
   fi
-  "$here/vm/install-deps.sh"
+  "$here/vm/install-deps.sh" --with-vagrant
 fi
 command -v cargo >/dev/null || { echo "ci/deps.sh: cargo not found; install the Rust toolchain (rustup) first" >&2; exit 1; }

@@ -223,3 +223,24 @@ pub fn unprivileged(cmd: &str) -> String {
         cmd.to_string()
     }
 }
+
+/// Stop a test that needs root when it does not run as root: a failure that says so, not
+/// a pass. Tests that need root are also compiled as ignored for builds by a normal user
+/// (`#[cfg_attr(not(nsconform_root), ignore = "...")]`, tests/build.rs), so this fires
+/// only for a build made as root and run as someone else.
+pub fn require_root(why: &str) {
+    assert!(
+        root(),
+        "this test needs root ({why}); it was built as root but runs as uid {}",
+        nix::unistd::geteuid()
+    );
+}
+
+/// Stop a test whose program `tool` is not installed: a failure naming the package to
+/// install (ci/apt-packages.txt, which `ci/test` installs), not a pass.
+pub fn require_tool(tool: &str, package: &str) {
+    assert!(
+        nsconform_core::spec::on_path(tool),
+        "`{tool}` is not installed: apt-get install {package} (ci/test installs ci/apt-packages.txt)"
+    );
+}

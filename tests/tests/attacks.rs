@@ -3,7 +3,7 @@
 
 use nsconform_core::outcome::Outcome;
 use nsconform_core::subject::Ending;
-use nsconform_tests::{root, run_subject_cmd, running_with_arg, unprivileged};
+use nsconform_tests::{run_subject_cmd, running_with_arg, unprivileged};
 use serial_test::file_serial;
 use std::time::Duration;
 
@@ -39,11 +39,12 @@ fn a_fake_proc_fails_pid_01() {
 /// table): `--propagation unchanged` keeps the host's shared scratch mount shared.
 #[test]
 #[file_serial(host_state)]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "needs root: the shared scratch mount needs root"
+)]
 fn shared_propagation_fails_mnt_01_with_or_without_a_mount() {
-    if !root() {
-        eprintln!("SKIP: the shared scratch mount needs root");
-        return;
-    }
+    nsconform_tests::require_root("the shared scratch mount needs root");
     let (run, v) = run_subject_cmd(
         "unshare -m --propagation unchanged {probe}",
         Duration::from_secs(10),
@@ -112,11 +113,12 @@ fn escaped_daemons_are_killed_and_do_not_hold_the_run() {
 /// cgroups are removed with the run's.
 #[test]
 #[file_serial(host_state)]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "needs root: only root may make cgroups in the run's cgroup"
+)]
 fn a_daemon_in_a_child_cgroup_is_killed() {
-    if !root() {
-        eprintln!("SKIP: only root may make cgroups in the run's cgroup");
-        return;
-    }
+    nsconform_tests::require_root("only root may make cgroups in the run's cgroup");
     let marker = format!("nsconform-cgdaemon-{}", std::process::id());
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -293,11 +293,9 @@ fn sigterm_in_the_parallel_phase() {
 
 #[test]
 #[file_serial(host_state)]
+#[cfg_attr(not(nsconform_root), ignore = "needs root: --rootless-as needs root")]
 fn sigint_in_a_rootless_run() {
-    if !root() {
-        eprintln!("--rootless-as needs root");
-        return;
-    }
+    nsconform_tests::require_root("--rootless-as needs root");
     interrupted_catalogue(
         &["run", "--rootless-as", "65534"],
         nix::sys::signal::Signal::SIGINT,
@@ -308,11 +306,12 @@ fn sigint_in_a_rootless_run() {
 
 #[test]
 #[file_serial(host_state)]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "needs root: the no-new-uts control changes the host name: needs root"
+)]
 fn sigterm_under_the_no_new_uts_control() {
-    if !root() {
-        eprintln!("the no-new-uts control changes the host name: needs root");
-        return;
-    }
+    nsconform_tests::require_root("the no-new-uts control changes the host name: needs root");
     // The UTS checks run first (global) and, without a new UTS namespace, UTS-02 sets the
     // host's name to nsconform-hostname-<pid> for a moment: the signal comes then (or a
     // little later); either way the name must end as it was. The moment is short: a run
@@ -410,11 +409,12 @@ fn sigint_and_sigterm_during_a_subject() {
 
 #[test]
 #[file_serial(host_state)]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "needs root: changing the host name needs root"
+)]
 fn a_host_name_a_subject_changed_is_put_back_on_sigint() {
-    if !root() {
-        eprintln!("changing the host name needs root");
-        return;
-    }
+    nsconform_tests::require_root("changing the host name needs root");
     // A subject without a UTS namespace of its own renames the host, then hangs.
     let tmp = scratch_tmp();
     let before = clean_snapshot(tmp.path());

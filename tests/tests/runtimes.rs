@@ -5,8 +5,8 @@
 //! then finds the probe from outside by its executable and nonce, so the transport is
 //! part of what is pinned.
 //!
-//! Each runtime is one test; a runtime that is not installed is a failure under CI
-//! (`.ci/run` installs them all) and a visible SKIP line elsewhere.
+//! Each runtime is one test; a runtime that is not installed fails, naming what to
+//! install (`ci/test` installs them all).
 
 use nsconform_core::env::Env;
 use nsconform_core::harness::RunOptions;
@@ -141,6 +141,10 @@ fn without_numbers(s: &str) -> String {
     "lxc-execute -n {id} -f LXC/execute.conf -P {W} -- {probe}",
     Place::Host
 )]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "needs root: the runtime matrix is pinned for root"
+)]
 #[file_serial(host_state)]
 fn runtime_verdicts(#[case] tool: &str, #[case] command: &str, #[case] place: Place) {
     let name = std::thread::current()
@@ -148,27 +152,16 @@ fn runtime_verdicts(#[case] tool: &str, #[case] command: &str, #[case] place: Pl
         .and_then(|n| n.rsplit("::").next())
         .map(|n| n.trim_start_matches("case_").to_string())
         .unwrap_or_else(|| tool.to_string());
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIP {name}: the runtime matrix is pinned for root");
-        return;
-    }
-    if !nsconform_core::spec::on_path(tool) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install {tool} (ci/apt-packages.txt)"
-        );
-        eprintln!("SKIP {name}: {tool} is not installed");
-        return;
-    }
+    nsconform_tests::require_root("the runtime matrix is pinned for root");
+    assert!(
+        nsconform_core::spec::on_path(tool),
+        "{name}: {tool} is not installed: install ci/apt-packages.txt (ci/test does)"
+    );
     let probe = probe();
-    if !matches!(place, Place::Host) && subject::locate_static_probe(&probe.program).is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must build the static nsconform first (ci/test runs ci/build-static)"
-        );
-        eprintln!("SKIP {name}: no static nsconform; run ci/build-static");
-        return;
-    }
+    assert!(
+        matches!(place, Place::Host) || subject::locate_static_probe(&probe.program).is_some(),
+        "{name}: no static nsconform: run ci/build-static (ci/test does)"
+    );
     let work = tempfile::tempdir().unwrap();
     std::fs::set_permissions(
         work.path(),

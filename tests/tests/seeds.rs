@@ -8,9 +8,9 @@ use nsconform_tests::{run_one, Mode};
 use rstest::rstest;
 use serial_test::file_serial;
 
-fn pass(id: &str, mode: Mode) -> Option<serde_json::Value> {
+fn pass(id: &str, mode: Mode) -> serde_json::Value {
     let p = catalogue::find(id).expect("seed property in the catalogue");
-    let r = run_one(p, mode, None)?;
+    let r = run_one(p, mode, None).expect("the mode is available");
     assert_eq!(
         r.verdict.outcome,
         Outcome::Pass,
@@ -18,29 +18,35 @@ fn pass(id: &str, mode: Mode) -> Option<serde_json::Value> {
         mode.name(),
         r.verdict.detail
     );
-    Some(r.verdict.observed)
+    r.verdict.observed
 }
 
 #[rstest]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "privileged mode needs the tests built and run as root"
+)]
+#[case::privileged(Mode::Privileged)]
+#[case::rootless(Mode::Rootless)]
 #[file_serial(host_state)]
-fn new_pid_namespace_has_pid_1(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
-    let Some(o) = pass("PID-01", mode) else {
-        return;
-    };
+fn new_pid_namespace_has_pid_1(#[case] mode: Mode) {
+    let o = pass("PID-01", mode);
     assert_eq!(o["pid"], 1);
     assert_eq!(o["ppid"], 0);
     assert_eq!(o["proc_pids"], serde_json::json!([1]));
 }
 
 #[rstest]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "privileged mode needs the tests built and run as root"
+)]
+#[case::privileged(Mode::Privileged)]
+#[case::rootless(Mode::Rootless)]
 #[file_serial(host_state)]
-fn pid_namespaces_nest_32_levels_and_refuse_the_33rd(
-    #[values(Mode::Privileged, Mode::Rootless)] mode: Mode,
-) {
+fn pid_namespaces_nest_32_levels_and_refuse_the_33rd(#[case] mode: Mode) {
     let p = catalogue::find("PID-05").unwrap();
-    let Some(r) = run_one(p, mode, None) else {
-        return;
-    };
+    let r = run_one(p, mode, None).expect("the mode is available");
     assert_eq!(r.verdict.outcome, Outcome::Pass, "{}", r.verdict.detail);
     assert_eq!(r.verdict.observed["deepest_nspid_len"], 33);
     // The errno is recorded; this kernel (>= 4.9) answers ENOSPC, older ones EINVAL.
@@ -48,32 +54,46 @@ fn pid_namespaces_nest_32_levels_and_refuse_the_33rd(
 }
 
 #[rstest]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "privileged mode needs the tests built and run as root"
+)]
+#[case::privileged(Mode::Privileged)]
+#[case::rootless(Mode::Rootless)]
 #[file_serial(host_state)]
 fn hostname_and_domainname_are_isolated(
     #[values("UTS-02", "UTS-03")] id: &str,
-    #[values(Mode::Privileged, Mode::Rootless)] mode: Mode,
+    #[case] mode: Mode,
 ) {
-    let Some(o) = pass(id, mode) else { return };
+    let o = pass(id, mode);
     assert_eq!(o["host_unchanged"], true);
     assert_eq!(o["inside_matches_set_value"], true);
 }
 
 #[rstest]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "privileged mode needs the tests built and run as root"
+)]
+#[case::privileged(Mode::Privileged)]
+#[case::rootless(Mode::Rootless)]
 #[file_serial(host_state)]
-fn new_ipc_namespace_is_empty(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
-    let Some(o) = pass("IPC-08", mode) else {
-        return;
-    };
+fn new_ipc_namespace_is_empty(#[case] mode: Mode) {
+    let o = pass("IPC-08", mode);
     assert_eq!(o["posix_mqueues"], serde_json::json!([]));
     assert_eq!(o["host_msqid_stat_inside"], "EINVAL");
 }
 
 #[rstest]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "privileged mode needs the tests built and run as root"
+)]
+#[case::privileged(Mode::Privileged)]
+#[case::rootless(Mode::Rootless)]
 #[file_serial(host_state)]
-fn new_network_namespace_has_only_lo_down(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
-    let Some(o) = pass("NET-01", mode) else {
-        return;
-    };
+fn new_network_namespace_has_only_lo_down(#[case] mode: Mode) {
+    let o = pass("NET-01", mode);
     assert_eq!(
         o["interfaces"],
         serde_json::json!([{ "name": "lo", "up": false, "loopback": true }])
@@ -81,11 +101,15 @@ fn new_network_namespace_has_only_lo_down(#[values(Mode::Privileged, Mode::Rootl
 }
 
 #[rstest]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "privileged mode needs the tests built and run as root"
+)]
+#[case::privileged(Mode::Privileged)]
+#[case::rootless(Mode::Rootless)]
 #[file_serial(host_state)]
-fn unmapped_ids_are_the_overflow_ids(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
-    let Some(o) = pass("USER-03", mode) else {
-        return;
-    };
+fn unmapped_ids_are_the_overflow_ids(#[case] mode: Mode) {
+    let o = pass("USER-03", mode);
     // Not just equal ids (uid 65534 has them without any user namespace): / is root's
     // outside and unmapped, so the overflow ids, inside.
     let overflow = &o["overflow"];
@@ -95,21 +119,29 @@ fn unmapped_ids_are_the_overflow_ids(#[values(Mode::Privileged, Mode::Rootless)]
 }
 
 #[rstest]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "privileged mode needs the tests built and run as root"
+)]
+#[case::privileged(Mode::Privileged)]
+#[case::rootless(Mode::Rootless)]
 #[file_serial(host_state)]
-fn mapped_root_owns_files_as_the_real_uid(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
-    let Some(o) = pass("USER-26", mode) else {
-        return;
-    };
+fn mapped_root_owns_files_as_the_real_uid(#[case] mode: Mode) {
+    let o = pass("USER-26", mode);
     assert_eq!(o["uid_inside"], 0);
     assert_eq!(o["file_owner_outside_is_outer_uid"], true);
 }
 
 #[rstest]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "privileged mode needs the tests built and run as root"
+)]
+#[case::privileged(Mode::Privileged)]
+#[case::rootless(Mode::Rootless)]
 #[file_serial(host_state)]
-fn mounts_inside_are_invisible_to_the_host(#[values(Mode::Privileged, Mode::Rootless)] mode: Mode) {
-    let Some(o) = pass("MNT-01", mode) else {
-        return;
-    };
+fn mounts_inside_are_invisible_to_the_host(#[case] mode: Mode) {
+    let o = pass("MNT-01", mode);
     assert_eq!(o["marker_on_host"], false);
     assert_eq!(o["host_mounts_missing_inside"], 0);
 }
@@ -127,6 +159,10 @@ fn mounts_inside_are_invisible_to_the_host(#[values(Mode::Privileged, Mode::Root
 #[case::no_user_map("USER-26", Control::NoUserMap, "uid_map")]
 #[case::no_new_mnt("MNT-01", Control::NoNewMnt, "new mount namespace")]
 #[case::shared_root("MNT-01", Control::SharedRoot, "rprivate")]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "negative controls run privileged: the tests must be built and run as root"
+)]
 #[file_serial(host_state)]
 fn seed_negative_control_fails_naming_the_gap(
     #[case] id: &str,
@@ -138,9 +174,7 @@ fn seed_negative_control_fails_naming_the_gap(
         p.controls.contains(&control),
         "{id} does not list {control:?}"
     );
-    let Some(r) = run_one(p, Mode::Privileged, Some(control)) else {
-        return;
-    };
+    let r = run_one(p, Mode::Privileged, Some(control)).expect("the tests run as root");
     assert_eq!(
         r.verdict.outcome,
         Outcome::Fail,

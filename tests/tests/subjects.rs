@@ -9,7 +9,7 @@ use nsconform_core::harness::RunOptions;
 use nsconform_core::host::HostState;
 use nsconform_core::outcome::Outcome;
 use nsconform_core::subject::{self, Ending, SubjectSpec};
-use nsconform_tests::{probe, root, run_subject, subject_props, unprivileged};
+use nsconform_tests::{probe, run_subject, subject_props, unprivileged};
 use serial_test::file_serial;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -42,11 +42,12 @@ fn words(s: &str) -> Vec<String> {
 /// Every fixture, unshare(1) and bwrap: the exact verdict of every subject property.
 #[test]
 #[file_serial(host_state)]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "needs root: the matrix is pinned for root (hostname-before-clone and shared-root behave differently unprivileged)"
+)]
 fn fixture_and_runtime_verdict_matrix() {
-    if !root() {
-        eprintln!("SKIP: the matrix is pinned for root (hostname-before-clone and shared-root behave differently unprivileged)");
-        return;
-    }
+    nsconform_tests::require_root("the matrix is pinned for root (hostname-before-clone and shared-root behave differently unprivileged)");
     let bin = fixtures_bin();
     let before = HostState::capture();
     // A forged report with every fact a perfect run shows, for the forging subject to
@@ -240,11 +241,12 @@ fn the_cli_grades_unshare_and_reports_json() {
 /// the whole run, never the subject's failure.
 #[test]
 #[file_serial(host_state)]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "needs root: needs root to set up the restricted environment"
+)]
 fn an_environment_without_namespaces_is_an_error_not_a_failure() {
-    if !root() {
-        eprintln!("SKIP: needs root to set up the restricted environment");
-        return;
-    }
+    nsconform_tests::require_root("needs root to set up the restricted environment");
     let script = format!(
         "echo 0 > /proc/sys/user/max_user_namespaces && exec {} run --format json --subject 'unshare -pf {{probe}}'",
         nsconform_tests::cli().display()
@@ -268,7 +270,10 @@ fn an_environment_without_namespaces_is_an_error_not_a_failure() {
     for r in v["results"].as_array().unwrap() {
         assert_eq!(r["outcome"], "error", "{r}");
         assert!(
-            r["detail"].as_str().unwrap().contains("user (ENOSPC)"),
+            r["detail"]
+                .as_str()
+                .unwrap()
+                .contains("user (ENOSPC: /proc/sys/user/max_user_namespaces is 0)"),
             "{r}"
         );
     }
@@ -280,14 +285,10 @@ fn an_environment_without_namespaces_is_an_error_not_a_failure() {
 #[file_serial(host_state)]
 fn the_probe_runs_inside_a_foreign_root_filesystem() {
     let probe = probe();
-    if subject::locate_static_probe(&probe.program).is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must build the static nsconform first (ci/test runs ci/build-static)"
-        );
-        eprintln!("SKIP: no static nsconform; run ci/build-static");
-        return;
-    }
+    assert!(
+        subject::locate_static_probe(&probe.program).is_some(),
+        "no static nsconform: run ci/build-static (ci/test does)"
+    );
     let rootfs = tempfile::tempdir().unwrap();
     for d in ["proc", "tmp", "dev"] {
         std::fs::create_dir(rootfs.path().join(d)).unwrap();
@@ -355,11 +356,12 @@ fn findings_of<'a>(
 /// directory it was given): HOST-01 fails for the mount, which is unmounted.
 #[test]
 #[file_serial(host_state)]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "needs root: mounting on the host needs root"
+)]
 fn a_mount_leaked_into_the_host_fails_host_01_and_is_unmounted() {
-    if !root() {
-        eprintln!("SKIP: mounting on the host needs root");
-        return;
-    }
+    nsconform_tests::require_root("mounting on the host needs root");
     let before = HostState::capture();
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().display().to_string();
@@ -407,11 +409,13 @@ fn a_sysv_queue_left_on_the_host_fails_host_01_and_is_removed() {
 /// namespace: HOST-01 fails, both are removed.
 #[test]
 #[file_serial(host_state)]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "needs root: named network namespaces and veths on the host"
+)]
 fn a_named_netns_and_a_veth_left_on_the_host_fail_host_01_and_are_removed() {
-    if !root() || !nsconform_core::catalogue::on_path("ip") {
-        eprintln!("SKIP: needs root and ip(8)");
-        return;
-    }
+    nsconform_tests::require_root("named network namespaces and veths on the host");
+    nsconform_tests::require_tool("ip", "iproute2");
     let before = HostState::capture();
     let pid = std::process::id();
     let cmd = format!(

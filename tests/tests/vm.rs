@@ -27,22 +27,13 @@ fn nsconform(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn root_or_skip() -> bool {
-    let root = nix::unistd::geteuid().is_root();
-    if !root {
-        eprintln!("SKIP: VM tests run as root (apt-get download, QEMU)");
-    }
-    root
-}
-
 /// The whole catalogue on Debian's 6.1 kernel, then `nsconform diff` against this
 /// host's kernel: the differences are the ones documented in the README, per kernel.
 #[test]
+#[cfg_attr(not(nsconform_root), ignore = "needs root: apt-get download, QEMU")]
 #[file_serial(host_state)]
 fn debian_6_1_runs_the_catalogue_and_diffs_against_the_host() {
-    if !root_or_skip() {
-        return;
-    }
+    nsconform_tests::require_root("apt-get download, QEMU");
     let tmp = tempfile::tempdir().unwrap();
     let host = tmp.path().join("host.json");
     let guest = tmp.path().join("6.1.json");
@@ -123,11 +114,10 @@ fn debian_6_1_runs_the_catalogue_and_diffs_against_the_host() {
 }
 
 #[test]
+#[cfg_attr(not(nsconform_root), ignore = "needs root: apt-get download, QEMU")]
 #[file_serial(host_state)]
 fn a_kernel_that_panics_has_its_own_exit_status() {
-    if !root_or_skip() {
-        return;
-    }
+    nsconform_tests::require_root("apt-get download, QEMU");
     // No such init in the initramfs and no root device: the kernel panics at once.
     let (code, _, err) = nsconform(&[
         "vm",
@@ -144,11 +134,10 @@ fn a_kernel_that_panics_has_its_own_exit_status() {
 }
 
 #[test]
+#[cfg_attr(not(nsconform_root), ignore = "needs root: apt-get download, QEMU")]
 #[file_serial(host_state)]
 fn a_bogus_kernel_never_boots() {
-    if !root_or_skip() {
-        return;
-    }
+    nsconform_tests::require_root("apt-get download, QEMU");
     let tmp = tempfile::tempdir().unwrap();
     let bogus = tmp.path().join("vmlinuz");
     std::fs::write(&bogus, "this is not a kernel\n").unwrap();
@@ -175,14 +164,13 @@ fn vm_usage_errors_exit_2() {
 
 /// The top-level Vagrantfile is valid for `vagrant validate` (libvirt and VirtualBox
 /// providers). CI installs vagrant and vagrant-libvirt (ci/vm/install-deps.sh
-/// --with-vagrant); elsewhere a missing vagrant is a visible skip.
+/// --with-vagrant, as ci/deps.sh does); a missing vagrant fails, naming what to run.
 #[test]
 fn the_vagrantfile_validates() {
-    if !nsconform_core::catalogue::on_path("vagrant") {
-        assert!(std::env::var_os("CI").is_none(), "CI must install vagrant");
-        eprintln!("SKIP: vagrant is not installed (ci/vm/install-deps.sh --with-vagrant)");
-        return;
-    }
+    nsconform_tests::require_tool(
+        "vagrant",
+        "vagrant: run ci/vm/install-deps.sh --with-vagrant",
+    );
     let dot = tempfile::tempdir().unwrap();
     let out = duct::cmd!("vagrant", "validate")
         .dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -209,11 +197,10 @@ fn the_vagrantfile_validates() {
 /// legitimately differs, and writes nothing (the VM runner sets INSTA_UPDATE=no, CI=true
 /// and INSTA_WORKSPACE_ROOT from the guest's working directory).
 #[test]
+#[cfg_attr(not(nsconform_root), ignore = "needs root: apt-get download, QEMU")]
 #[file_serial(host_state)]
 fn snapshots_hold_inside_the_debian_6_1_vm() {
-    if !root_or_skip() {
-        return;
-    }
+    nsconform_tests::require_root("apt-get download, QEMU");
     let deps = nsconform_tests::target_dir().join("deps");
     let test_bin = std::fs::read_dir(&deps)
         .unwrap()

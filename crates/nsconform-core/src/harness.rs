@@ -499,19 +499,36 @@ pub fn survey(
     if rootless {
         cmd.arg("--rootless");
     }
-    let out = cmd.stdin(Stdio::null()).output().map_err(|e| {
+    // Tracked like every probe: a run interrupted meanwhile kills it too.
+    use std::os::unix::process::CommandExt;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = crate::cleanup::spawn(&mut cmd).map_err(|e| {
         format!(
             "start the probe {} for the preflight: {}",
             opts.probe.program.display(),
             crate::kit::fact::io_errno(&e)
         )
     })?;
-    let line = String::from_utf8_lossy(&out.stdout);
+    let (mut line, mut stderr) = (String::new(), String::new());
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_string(&mut line);
+    }
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    let status = child.wait().map_err(|e| {
+        format!(
+            "wait for the preflight probe: {}",
+            crate::kit::fact::io_errno(&e)
+        )
+    })?;
     let Ok(Message::Report { facts }) = serde_json::from_str::<Message>(line.trim()) else {
         return Err(format!(
-            "the probe's preflight printed no report (exit {}; stderr: {})",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
+            "the probe's preflight printed no report (exit {status}; stderr: {})",
+            stderr.trim()
         ));
     };
     let results: std::collections::BTreeMap<String, Option<String>> = serde_json::from_value(facts)

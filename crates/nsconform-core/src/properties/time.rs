@@ -70,17 +70,17 @@ fn parse_offsets(text: &str) -> Option<(i64, i64)> {
     Some((mono?, boot?))
 }
 
-/// A file's trimmed content, "" when unreadable.
-fn read_or_empty(path: &str) -> String {
-    read_trim(path).unwrap_or_default()
-}
-
-fn offsets() -> String {
-    read_or_empty("/proc/self/timens_offsets")
-        .lines()
-        .map(squash)
-        .collect::<Vec<_>>()
-        .join("; ")
+/// This process's time namespace offsets, one `clock secs nanosecs` per clock joined by
+/// `; `; unreadable is a step error, never an empty reading.
+fn offsets() -> Result<String, StepError> {
+    let text = read_trim(OFFS).map_err(|e| {
+        StepError::new(
+            format!("read {OFFS}"),
+            None,
+            format!("it cannot be read: {e}"),
+        )
+    })?;
+    Ok(text.lines().map(squash).collect::<Vec<_>>().join("; "))
 }
 
 fn run_self_made<T: serde::de::DeserializeOwned>(cx: &mut Cx) -> Result<T, Verdict> {
@@ -509,24 +509,25 @@ fn time_03_check(cx: &mut Cx) -> CheckResult {
         .ok_or_else(|| Verdict::error("read btime from the harness's /proc/stat"))?;
     let run = cx.run(with_offsets(OFFSET, BOOT_OFFSET), Value::Null)?;
     let after = clock_ns(libc::CLOCK_MONOTONIC);
+    let boot_after = clock_ns(libc::CLOCK_BOOTTIME);
     let f: Time03 = run.facts()?;
     Ok(time_03_judge(
         &f,
         (OFFSET - pm, BOOT_OFFSET - pb),
         (before, after),
-        boot_before,
+        (boot_before, boot_after),
         host_btime,
     ))
 }
 
 /// TIME-03's judgement: `want` = the (monotonic, boottime) shifts relative to the
-/// harness, `window` = the harness's CLOCK_MONOTONIC around the run, `boot_before` its
-/// CLOCK_BOOTTIME before it.
+/// harness, `window` = the harness's CLOCK_MONOTONIC around the run, `boot_window` its
+/// CLOCK_BOOTTIME around it.
 fn time_03_judge(
     f: &Time03,
     want: (i64, i64),
     window: (i64, i64),
-    boot_before: i64,
+    boot_window: (i64, i64),
     host_btime: i64,
 ) -> Verdict {
     let (mono, boot) = want;
@@ -535,9 +536,13 @@ fn time_03_judge(
     let vdso = shift_s(f.vdso - off, before, after) + mono;
     let sys = shift_s(f.sys - off, before, after) + mono;
     // /proc/uptime follows CLOCK_BOOTTIME (time_namespaces(7)).
-    let uptime_shift = f
-        .uptime
-        .map(|u| (u - boot_before as f64 / 1e9).round() as i64);
+    let uptime_shift = f.uptime.map(|u| {
+        shift_s(
+            (u * 1e9) as i64 - boot * 1_000_000_000,
+            boot_window.0,
+            boot_window.1,
+        ) + boot
+    });
     // btime = realtime - boottime: rounding can move it by a second.
     let btime_shift = f.btime.map(|b| host_btime - b);
     let near = |v: Option<i64>| v.is_some_and(|v| (v - boot).abs() <= 1);
@@ -613,13 +618,16 @@ fn time_04_inside(cx: &Inside) -> Result<Value, StepError> {
     let mut writes = Table::new();
     writes.set("first", write_res(OFFS, b"monotonic 1 0\n"));
     writes.set("second", write_res(OFFS, b"monotonic 2 0\n"));
-    let read = offsets();
+    let read = offsets()?;
     Fork::new("become the first member").run(|_| ())?;
     writes.set("after_member", write_res(OFFS, b"monotonic 3 0\n"));
     facts(&Time04 { writes, read })
 }
 
 fn time_04_check(cx: &mut Cx) -> CheckResult {
+    // A new time namespace starts with its parent's offsets (time_namespaces(7)): the
+    // boottime offset read back is the harness's own.
+    let (_, pb) = parent_offsets()?;
     let f: Time04 = run_self_made(cx)?;
     let got = TIME_04_WRITES.map(|k| f.writes.get(k).unwrap_or("not run").to_string());
     let mut e = Expect::new();
@@ -629,8 +637,8 @@ fn time_04_check(cx: &mut Cx) -> CheckResult {
         &[("first", OK), ("second", OK), ("after_member", "EACCES")],
     );
     e.eq(
-        "offsets read back",
-        "monotonic 2 0; boottime 0 0",
+        "offsets read back (boottime inherited from the harness's namespace)",
+        format!("monotonic 2 0; boottime {pb} 0").as_str(),
         f.read.as_str(),
     );
     Ok(e.verdict("writable until the first member, EACCES after")
@@ -740,7 +748,7 @@ fn time_06_inside(cx: &Inside) -> Result<Value, StepError> {
     let write = write_res(OFFS, b"1 5 0\n7 6 0\n");
     facts(&Time06 {
         write,
-        read: offsets(),
+        read: offsets()?,
     })
 }
 
@@ -781,24 +789,22 @@ struct Time07 {
 }
 
 fn time_07_inside(_: &Inside) -> Result<Value, StepError> {
-    let own = offsets();
+    let own = offsets()?;
     unshare(NEWTIME).step("unshare(CLONE_NEWTIME) again")?;
     facts(&Time07 {
         own,
-        new: offsets(),
+        new: offsets()?,
     })
 }
 
 fn time_07_check(cx: &mut Cx) -> CheckResult {
-    let initial = offsets();
+    // The harness's own offsets are recorded, not judged: nsconform may run in a time
+    // namespace of its own, and the offsets written are absolute (relative to the
+    // initial namespace), whatever the parent's.
+    let initial = offsets().map_err(|e| crate::harness::step_verdict(&e))?;
     let f: Time07 = cx.run(with_offsets(100, 200), Value::Null)?.facts()?;
     let want = "monotonic 100 0; boottime 200 0";
     let mut e = Expect::new();
-    e.eq(
-        "harness's (initial) offsets",
-        "monotonic 0 0; boottime 0 0",
-        initial.as_str(),
-    );
     e.eq("offsets of the first namespace", want, f.own.as_str());
     e.eq(
         "offsets of a namespace made inside it (inherited)",
@@ -887,13 +893,15 @@ fn time_08_inside(cx: &Inside) -> Result<Value, StepError> {
 /// clock that jumped). Judged against the boottime the inside process read around the
 /// child, so a machine up for ten days, or a harness in a time namespace of its own,
 /// reads the same.
-fn time_08_placement(f: &Time08) -> &'static str {
+fn time_08_placement(f: &Time08, parent_boot: i64) -> &'static str {
     let Some(up) = f.uptime else {
         return "no uptime";
     };
     let shift = up - f.before;
     let window = (f.after - f.before).max(0.0) + 1.0;
-    let offset = OFFSET as f64;
+    // The offset written is absolute; the inside process (in the harness's time
+    // namespace) already reads the parent's boottime offset.
+    let offset = (OFFSET - parent_boot) as f64;
     if shift >= offset - 1.0 && shift <= offset + window {
         "moved"
     } else if shift >= -1.0 && shift <= window {
@@ -903,8 +911,8 @@ fn time_08_placement(f: &Time08) -> &'static str {
     }
 }
 
-fn time_08_judge(f: &Time08, expect_moved: bool) -> Verdict {
-    let placement = time_08_placement(f);
+fn time_08_judge(f: &Time08, expect_moved: bool, parent_boot: i64) -> Verdict {
+    let placement = time_08_placement(f, parent_boot);
     let mut e = Expect::new();
     e.eq(
         "after execve the process sees the new namespace's boottime offset (uptime minus \
@@ -925,6 +933,7 @@ fn time_08_judge(f: &Time08, expect_moved: bool) -> Verdict {
 }
 
 fn time_08_check(cx: &mut Cx) -> CheckResult {
+    let (_, pb) = parent_offsets()?;
     let cat = cat_path()?;
     let (l, made) = cx.self_made(Launch::host().time(), false);
     let args = json!(Time08Args {
@@ -939,7 +948,7 @@ fn time_08_check(cx: &mut Cx) -> CheckResult {
         )));
     }
     let expect_moved = cx.env.version >= Some(crate::env::KernelVersion(6, 2, 0));
-    Ok(time_08_judge(&f, expect_moved))
+    Ok(time_08_judge(&f, expect_moved, pb))
 }
 
 // ---------------------------------------------------------------------------------
@@ -1009,6 +1018,10 @@ fn time_09_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn time_09_check(cx: &mut Cx) -> CheckResult {
+    // Offsets are absolute: relative to the harness the shift is the offset less the
+    // harness's own monotonic offset.
+    let (pm, _) = parent_offsets()?;
+    let want = OFFSET - pm;
     let host_before = clock_ns(libc::CLOCK_MONOTONIC);
     let f: Time09 = cx
         .run(
@@ -1019,12 +1032,12 @@ fn time_09_check(cx: &mut Cx) -> CheckResult {
     let host_after = clock_ns(libc::CLOCK_MONOTONIC);
     let Some(exec) = f.exec else {
         return Err(Verdict::error(format!(
-            "the exec'd probe reported no clock: {:?}",
-            f.raw
+            "the exec'd probe reported no clock: {}",
+            f.raw.trim().escape_debug()
         )));
     };
     let (b, a) = (f.before, f.after);
-    let shift = shift_s(exec - OFFSET * 1_000_000_000, host_before, host_after) + OFFSET;
+    let shift = shift_s(exec - want * 1_000_000_000, host_before, host_after) + want;
     let mut e = Expect::new();
     e.that(
         "exec'd program's CLOCK_MONOTONIC within the parent's readings before and after",
@@ -1032,7 +1045,11 @@ fn time_09_check(cx: &mut Cx) -> CheckResult {
         "before <= exec <= after",
         format!("{b} <= {exec} <= {a}"),
     );
-    e.eq("exec'd program's shift from the host (s)", OFFSET, shift);
+    e.eq(
+        "exec'd program's shift from the harness (s), the offset less the harness's own",
+        want,
+        shift,
+    );
     Ok(e.verdict("offsets hold across execve").with_observed(
         json!({"exec_shift": shift, "within_parent_window": b <= exec && exec <= a}),
     ))
@@ -1075,7 +1092,7 @@ fn time_10_inside(_: &Inside) -> Result<Value, StepError> {
         .clone_flags(libc::CLONE_NEWTIME as u64)
         .spawn(move |_| Time10Child {
             new_ns: ns("time") != parent_ns,
-            offsets: offsets(),
+            offsets: offsets().unwrap_or_else(|e| format!("unreadable ({e})")),
             write: write_res(OFFS, b"monotonic 1 0\n"),
         });
     let mut c = match spawned {
@@ -1150,23 +1167,32 @@ mod tests {
         let ten_days = OFFSET as f64 + 5000.0;
         // Moved on exec: uptime = before + offset, whatever the machine's uptime.
         assert_eq!(
-            time_08_judge(&t08(100.0, 100.0 + OFFSET as f64, OK), true).outcome,
+            time_08_judge(&t08(100.0, 100.0 + OFFSET as f64, OK), true, 0).outcome,
             crate::outcome::Outcome::Pass
         );
         // A machine up more than ten days where nothing moved: today's `uptime >=
         // offset` passed this; the shift says it stayed.
-        let v = time_08_judge(&t08(ten_days, ten_days + 0.005, "EPERM"), true);
+        let v = time_08_judge(&t08(ten_days, ten_days + 0.005, "EPERM"), true, 0);
         assert_eq!(v.outcome, crate::outcome::Outcome::Fail);
         assert!(v.detail.starts_with("after execve"), "{}", v.detail);
         // Before 6.2 staying is right, but the write must still have worked.
         assert_eq!(
-            time_08_judge(&t08(5.0, 5.0, OK), false).outcome,
+            time_08_judge(&t08(5.0, 5.0, OK), false, 0).outcome,
             crate::outcome::Outcome::Pass
         );
-        let v = time_08_judge(&t08(5.0, 5.0, "EPERM"), false);
+        let v = time_08_judge(&t08(5.0, 5.0, "EPERM"), false, 0);
         assert_eq!(v.outcome, crate::outcome::Outcome::Fail);
         // A wrong offset is neither.
-        assert_eq!(time_08_placement(&t08(5.0, 5.0 + 1000.0, OK)), "neither");
+        assert_eq!(time_08_placement(&t08(5.0, 5.0 + 1000.0, OK), 0), "neither");
+        // In a harness whose own boottime offset is 2 days, moving shows as the
+        // offset minus those 2 days; the full offset would be wrong.
+        let two_days = 172_800;
+        let moved = 5.0 + (OFFSET - two_days) as f64;
+        assert_eq!(time_08_placement(&t08(5.0, moved, OK), two_days), "moved");
+        assert_eq!(
+            time_08_placement(&t08(5.0, 5.0 + OFFSET as f64, OK), two_days),
+            "neither"
+        );
     }
 
     #[test]
@@ -1198,23 +1224,35 @@ mod tests {
     fn time_03_tells_the_two_offsets_apart_and_catches_early_timers() {
         let window = (1_000_000_000, 1_000_000_000);
         let want = (OFFSET, BOOT_OFFSET);
-        let ok = time_03_judge(&t03(OFFSET, BOOT_OFFSET), want, window, 1_000_000_000, 100);
+        let ok = time_03_judge(&t03(OFFSET, BOOT_OFFSET), want, window, window, 100);
         assert_eq!(ok.outcome, crate::outcome::Outcome::Pass, "{}", ok.detail);
         // A kernel that gives /proc/uptime the monotonic offset (as the old check
         // expected) fails now.
         let mut f = t03(OFFSET, BOOT_OFFSET);
         f.uptime = Some(1.0 + OFFSET as f64);
-        let v = time_03_judge(&f, want, window, 1_000_000_000, 100);
+        let v = time_03_judge(&f, want, window, window, 100);
         assert!(v.detail.starts_with("/proc/uptime"), "{}", v.detail);
+        // A slow start (a VM under TCG: the probe read /proc/uptime 2.5 s after the
+        // harness's first reading) is inside the window, not a wrong offset.
+        let mut f = t03(OFFSET, BOOT_OFFSET);
+        f.uptime = Some(3.5 + BOOT_OFFSET as f64);
+        let v = time_03_judge(
+            &f,
+            want,
+            (1_000_000_000, 4_000_000_000),
+            (1_000_000_000, 4_000_000_000),
+            100,
+        );
+        assert_eq!(v.outcome, crate::outcome::Outcome::Pass, "{}", v.detail);
         // A timer that fired early.
         let mut f = t03(OFFSET, BOOT_OFFSET);
         f.elapsed_ns.insert("futex".into(), AHEAD_NS - 1_000_000);
-        let v = time_03_judge(&f, want, window, 1_000_000_000, 100);
+        let v = time_03_judge(&f, want, window, window, 100);
         assert!(v.detail.contains("futex did not end early"), "{}", v.detail);
         // An unreadable /proc/uptime is not a pass.
         let mut f = t03(OFFSET, BOOT_OFFSET);
         f.uptime = None;
-        let v = time_03_judge(&f, want, window, 1_000_000_000, 100);
+        let v = time_03_judge(&f, want, window, window, 100);
         assert_eq!(v.outcome, crate::outcome::Outcome::Fail);
     }
 }
