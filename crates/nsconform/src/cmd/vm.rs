@@ -22,6 +22,9 @@ Exit status:
 /// Exit status when the run could not be carried out on the host side.
 const HARNESS_ERROR: i32 = VmOutcome::EXIT_HARNESS_ERROR as i32;
 
+/// Seconds one probe may take in a guest under TCG (the host's default is 10).
+const TCG_PROBE_TIMEOUT: u32 = 60;
+
 #[derive(clap::Args)]
 pub struct VmArgs {
     /// Kernel image to boot (bzImage, or an uncompressed vmlinux for a faster boot).
@@ -125,6 +128,22 @@ pub fn run(args: VmArgs) -> Result<i32> {
         "-o".into(),
         report_path.display().to_string(),
     ];
+    let accel = if accel == Accel::Auto {
+        nsconform_vm::detect_accel()
+    } else {
+        accel
+    };
+    // Under TCG a guest runs many times slower than the host, and a first mount of a
+    // filesystem type loads its module over the 9p share: the per-probe bound of 10 s
+    // becomes 60 s there, unless the run's own --timeout says otherwise.
+    if accel == Accel::Tcg
+        && !args
+            .run_args
+            .iter()
+            .any(|a| a == "--timeout" || a.starts_with("--timeout="))
+    {
+        command.extend(["--timeout".to_string(), TCG_PROBE_TIMEOUT.to_string()]);
+    }
     command.extend(args.run_args.iter().cloned());
     let mut cfg = VmConfig::new(&kernel, &share, command);
     cfg.modules_dir = modules;
@@ -132,11 +151,7 @@ pub fn run(args: VmArgs) -> Result<i32> {
     cfg.memory_mib = args.memory;
     cfg.cpus = args.cpus;
     cfg.timeout = Duration::from_secs(args.timeout);
-    cfg.accel = if accel == Accel::Auto {
-        nsconform_vm::detect_accel()
-    } else {
-        accel
-    };
+    cfg.accel = accel;
     cfg.extra_cmdline = args.append.clone();
     cfg.cwd = Some(PathBuf::from("/"));
     cfg.stream_console = !args.quiet;
