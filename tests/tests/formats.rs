@@ -1,5 +1,6 @@
 //! Report formats, validated by parsing them back: JUnit with quick-junit's reader, TAP
-//! with a TAP 14 parser written here, Gradescope against its results.json fields.
+//! with Debian's `prove` and a strict TAP 13/14 parser written here, KTAP by its
+//! structure, Gradescope against its results.json fields.
 
 use nsconform_core::env::Env;
 use nsconform_core::formats;
@@ -66,11 +67,14 @@ struct Point {
     yaml: Vec<String>,
 }
 
-/// Parse TAP 14 (version line, one plan, test points, YAML blocks, comments), failing
-/// on anything a conforming harness would reject.
+/// Parse TAP 13 or 14 (version line first, one plan, test points, YAML blocks,
+/// comments), failing on anything a conforming harness would reject.
 fn parse_tap(text: &str) -> (usize, Vec<Point>) {
     let mut lines = text.lines().peekable();
-    assert_eq!(lines.next(), Some("TAP version 14"));
+    assert!(
+        matches!(lines.next(), Some("TAP version 13" | "TAP version 14")),
+        "the version line comes first: {text}"
+    );
     let mut plan = None;
     let mut points: Vec<Point> = Vec::new();
     while let Some(line) = lines.next() {
@@ -120,8 +124,17 @@ fn parse_tap(text: &str) -> (usize, Vec<Point>) {
 }
 
 #[test]
-fn tap_is_valid_tap_14() {
-    let (plan, points) = parse_tap(&formats::tap(&sample()));
+fn tap_is_valid_tap_13_and_14() {
+    let v13 = formats::tap(&sample(), formats::TapVersion::V13);
+    let v14 = formats::tap(&sample(), formats::TapVersion::V14);
+    assert!(v13.starts_with("TAP version 13\n1..5\n"), "{v13}");
+    assert!(v14.starts_with("TAP version 14\n1..5\n"), "{v14}");
+    // The same test points; only the version line differs.
+    assert_eq!(
+        v13.lines().skip(1).collect::<Vec<_>>(),
+        v14.lines().skip(1).collect::<Vec<_>>()
+    );
+    let (plan, points) = parse_tap(&v14);
     assert_eq!(plan, 5);
     assert_eq!(points.len(), 5);
     for (i, p) in points.iter().enumerate() {
@@ -155,6 +168,86 @@ fn tap_is_valid_tap_14() {
     }
     assert!(points[3].yaml.iter().any(|l| l == "severity: error"));
     assert!(points[4].yaml.iter().any(|l| l == "severity: timeout"));
+}
+
+/// Debian 12's `prove` (Test::Harness 3.44) reads the TAP: PASS for a report without
+/// failures, FAIL naming the failed points otherwise; it refuses TAP 14 outright.
+#[test]
+fn debian_prove_reads_the_tap() {
+    nsconform_tests::require_tool("prove", "perl");
+    let tmp = tempfile::tempdir().unwrap();
+    let prove = |text: &str| {
+        let file = tmp.path().join("report.tap");
+        std::fs::write(&file, text).unwrap();
+        let out = duct::cmd!("prove", "-v", "--exec", "cat", &file)
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let mut good = sample();
+    good.results.retain(|r| {
+        matches!(
+            r.verdict.outcome,
+            nsconform_core::Outcome::Pass | nsconform_core::Outcome::Skip
+        )
+    });
+    let (ok, text) = prove(&formats::tap(&good, formats::TapVersion::V13));
+    assert!(ok && text.contains("Result: PASS"), "{text}");
+    let (ok, text) = prove(&formats::tap(&sample(), formats::TapVersion::V13));
+    assert!(!ok && text.contains("Result: FAIL"), "{text}");
+    assert!(text.contains("Failed tests:  2, 4-5"), "{text}");
+    // TAP 14 is what this prove cannot read: the reason TAP 13 is the default.
+    let (ok, text) = prove(&formats::tap(&good, formats::TapVersion::V14));
+    assert!(!ok && text.contains("version 14"), "{text}");
+}
+
+/// KTAP version 1: a subtest per area, indented, each closed by the area's own result;
+/// kselftest's `# Totals:` at the end.
+#[test]
+fn ktap_has_a_subtest_per_area_and_totals() {
+    let text = formats::ktap(&sample());
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "KTAP version 1");
+    assert!(lines.contains(&"1..5"), "{text}");
+    // Every area is a subtest of one property here.
+    for (i, area) in ["PID", "UTS", "IPC", "NET", "MNT"].iter().enumerate() {
+        let header = lines
+            .iter()
+            .position(|l| *l == format!("  # Subtest: {area}"))
+            .unwrap_or_else(|| panic!("no subtest {area}: {text}"));
+        assert_eq!(lines[header - 1], "  KTAP version 1");
+        assert_eq!(lines[header + 1], "  1..1");
+        let result = lines[header + 2..]
+            .iter()
+            .find(|l| !l.starts_with(' '))
+            .unwrap();
+        let n = i + 1;
+        let want = match *area {
+            "PID" => format!("ok {n} PID"),
+            "IPC" => format!("ok {n} IPC # SKIP every property skipped"),
+            _ => format!("not ok {n} {area}"),
+        };
+        assert_eq!(*result, want, "{text}");
+    }
+    assert!(lines.contains(&"  ok 1 PID-01"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("  ok 1 IPC-08 # SKIP needs root \\# really")),
+        "{text}"
+    );
+    assert_eq!(
+        *lines.last().unwrap(),
+        "# Totals: pass:1 fail:2 xfail:0 xpass:0 skip:1 error:1"
+    );
 }
 
 #[test]
@@ -201,7 +294,15 @@ fn gradescope_has_the_results_json_fields_and_scores_by_the_rubric() {
 
 #[test]
 fn every_format_is_produced_by_the_cli() {
-    for format in ["human", "json", "junit", "tap", "gradescope"] {
+    for format in [
+        "human",
+        "json",
+        "junit",
+        "tap",
+        "tap14",
+        "ktap",
+        "gradescope",
+    ] {
         let out = duct::cmd(
             nsconform_tests::cli(),
             ["run", "--format", format, "NET-01", "PID-01"],
@@ -217,7 +318,8 @@ fn every_format_is_produced_by_the_cli() {
                 drop(serde_json::from_str::<serde_json::Value>(&text).unwrap())
             }
             "junit" => drop(quick_junit::Report::deserialize_from_str(&text).unwrap()),
-            "tap" => assert_eq!(parse_tap(&text).0, 2),
+            "tap" | "tap14" => assert_eq!(parse_tap(&text).0, 2),
+            "ktap" => assert!(text.starts_with("KTAP version 1\n"), "{text}"),
             _ => assert!(text.contains("NET-01")),
         }
     }

@@ -4,6 +4,7 @@
 use crate::outcome::Outcome;
 use crate::report::{ending_text, escape_for_terminal, escape_line, Report};
 use crate::rubric::{Rubric, Visibility};
+use crate::run::PropertyResult;
 use serde_json::json;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -129,11 +130,29 @@ fn yaml_quote(s: &str) -> String {
     out
 }
 
-/// TAP version 14 with YAML diagnostics; `skip` is `ok ... # SKIP reason`, `fail`,
-/// `error` and `timeout` are `not ok` with `severity` saying which. Readable by
-/// kselftest/KTAP-style consumers and by prove.
-pub fn tap(report: &Report) -> String {
-    let mut s = String::from("TAP version 14\n");
+/// Which TAP a report is written as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TapVersion {
+    /// TAP version 13 with YAML blocks: what Debian 12's `prove` (Test::Harness 3.44)
+    /// and most TAP consumers read.
+    V13,
+    /// TAP version 14 (the same test points; 14 adds nothing this report needs).
+    V14,
+}
+
+/// TAP with YAML diagnostics; `skip` is `ok ... # SKIP reason`, `fail`, `error` and
+/// `timeout` are `not ok` with `severity` saying which. The version line comes first
+/// and then the plan: what the run was (kernel, subject) is a comment after the last
+/// test point, so no consumer takes it for a test suite of its own.
+pub fn tap(report: &Report, version: TapVersion) -> String {
+    let mut s = String::from(match version {
+        TapVersion::V13 => "TAP version 13\n",
+        TapVersion::V14 => "TAP version 14\n",
+    });
+    let _ = writeln!(s, "1..{}", report.results.len());
+    for (i, r) in report.results.iter().enumerate() {
+        tap_point(&mut s, "", i + 1, &format!("- {} {}", r.id, r.title), r);
+    }
     let _ = writeln!(
         s,
         "# nsconform {} on kernel {}",
@@ -144,38 +163,93 @@ pub fn tap(report: &Report) -> String {
         let _ = writeln!(s, "# subject: {}", tap_escape(&sub.command.join(" ")));
         let _ = writeln!(s, "# {}", tap_escape(&ending_text(&sub.ending)));
     }
-    let _ = writeln!(s, "1..{}", report.results.len());
-    for (i, r) in report.results.iter().enumerate() {
-        let n = i + 1;
-        let v = &r.verdict;
-        let desc = tap_escape(&format!("{} {}", r.id, r.title));
-        match v.outcome {
-            Outcome::Pass => {
-                let _ = writeln!(s, "ok {n} - {desc}");
+    s
+}
+
+/// One test point (and its YAML block when it did not pass), indented by `indent`.
+fn tap_point(s: &mut String, indent: &str, n: usize, name: &str, r: &PropertyResult) {
+    let v = &r.verdict;
+    let desc = tap_escape(name);
+    match v.outcome {
+        Outcome::Pass => {
+            let _ = writeln!(s, "{indent}ok {n} {desc}");
+        }
+        Outcome::Skip => {
+            let _ = writeln!(s, "{indent}ok {n} {desc} # SKIP {}", tap_escape(&v.detail));
+        }
+        o => {
+            let _ = writeln!(s, "{indent}not ok {n} {desc}");
+            let _ = writeln!(s, "{indent}  ---");
+            let q = yaml_quote;
+            let _ = writeln!(s, "{indent}  severity: {}", o.as_str());
+            let _ = writeln!(s, "{indent}  message: {}", q(&v.detail));
+            if let Some(e) = &v.expected {
+                let _ = writeln!(s, "{indent}  expected: {}", q(e));
             }
-            Outcome::Skip => {
-                let _ = writeln!(s, "ok {n} - {desc} # SKIP {}", tap_escape(&v.detail));
+            if let Some(a) = &v.actual {
+                let _ = writeln!(s, "{indent}  actual: {}", q(a));
             }
-            o => {
-                let _ = writeln!(s, "not ok {n} - {desc}");
-                s.push_str("  ---\n");
-                let q = yaml_quote;
-                let _ = writeln!(s, "  severity: {}", o.as_str());
-                let _ = writeln!(s, "  message: {}", q(&v.detail));
-                if let Some(e) = &v.expected {
-                    let _ = writeln!(s, "  expected: {}", q(e));
-                }
-                if let Some(a) = &v.actual {
-                    let _ = writeln!(s, "  actual: {}", q(a));
-                }
-                if let Some(errno) = &v.errno {
-                    let _ = writeln!(s, "  errno: {}", q(errno));
-                }
-                let _ = writeln!(s, "  man: {}", q(&r.man));
-                s.push_str("  ...\n");
+            if let Some(errno) = &v.errno {
+                let _ = writeln!(s, "{indent}  errno: {}", q(errno));
             }
+            let _ = writeln!(s, "{indent}  man: {}", q(&r.man));
+            let _ = writeln!(s, "{indent}  ...");
         }
     }
+}
+
+/// KTAP version 1, as kselftest and KUnit write it (Documentation/dev-tools/ktap.rst):
+/// one subtest per area (`# Subtest: PID`, its properties as test points indented by
+/// two spaces), the area's own result line (`not ok` when any property failed, errored
+/// or timed out; `# SKIP` when all were skipped), and kselftest's `# Totals:` line.
+pub fn ktap(report: &Report) -> String {
+    let mut areas: Vec<(&str, Vec<&PropertyResult>)> = Vec::new();
+    for r in &report.results {
+        let area = r.id.split('-').next().unwrap_or(&r.id);
+        match areas.iter_mut().find(|(a, _)| *a == area) {
+            Some((_, v)) => v.push(r),
+            None => areas.push((area, vec![r])),
+        }
+    }
+    let mut s = String::from("KTAP version 1\n");
+    let _ = writeln!(
+        s,
+        "# nsconform {} on kernel {}",
+        tap_escape(&report.version),
+        tap_escape(&report.kernel)
+    );
+    let _ = writeln!(s, "1..{}", areas.len());
+    for (i, (area, results)) in areas.iter().enumerate() {
+        let area = tap_escape(area);
+        let _ = writeln!(s, "  KTAP version 1");
+        let _ = writeln!(s, "  # Subtest: {area}");
+        let _ = writeln!(s, "  1..{}", results.len());
+        for (k, r) in results.iter().enumerate() {
+            // KTAP names are one word: the ID; the title follows as a diagnostic.
+            tap_point(&mut s, "  ", k + 1, &r.id, r);
+        }
+        let bad = results
+            .iter()
+            .any(|r| !matches!(r.verdict.outcome, Outcome::Pass | Outcome::Skip));
+        let all_skipped = results.iter().all(|r| r.verdict.outcome == Outcome::Skip);
+        let line = if bad {
+            format!("not ok {} {area}", i + 1)
+        } else if all_skipped {
+            format!("ok {} {area} # SKIP every property skipped", i + 1)
+        } else {
+            format!("ok {} {area}", i + 1)
+        };
+        let _ = writeln!(s, "{line}");
+    }
+    let n = |o| report.summary.get(&o).copied().unwrap_or(0);
+    let _ = writeln!(
+        s,
+        "# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:{} error:{}",
+        n(Outcome::Pass),
+        n(Outcome::Fail) + n(Outcome::Timeout),
+        n(Outcome::Skip),
+        n(Outcome::Error)
+    );
     s
 }
 
@@ -319,8 +393,9 @@ mod tests {
         skipped.id = "UTS-02".into();
         skipped.verdict = crate::outcome::Verdict::skip("two\nlines\r# not a comment\x1b");
         r.results.push(skipped);
-        let tap = tap(&r);
-        for line in tap.lines() {
+        let tap = tap(&r, TapVersion::V13);
+        let ktap = ktap(&r);
+        for line in tap.lines().chain(ktap.lines()) {
             assert!(
                 !line.chars().any(|c| c.is_control() && c != '\t'),
                 "{line:?}"
@@ -337,6 +412,10 @@ mod tests {
         );
         assert!(tap.contains("  errno: \"E\\u0007\"\n"), "{tap}");
         assert!(tap.contains("  actual: \"c\\u009bd\"\n"), "{tap}");
+        assert!(
+            ktap.contains("  ok 2 UTS-02 # SKIP two lines\\\\x0d\\# not a comment\\\\x1b\n"),
+            "{ktap}"
+        );
     }
 
     #[test]

@@ -490,7 +490,12 @@ fn check_report(r: &Report) -> Result<(), TestCaseError> {
     if let Err(e) = roxmltree::Document::parse(&xml) {
         return Err(TestCaseError::fail(format!("{e}\n{xml}")));
     }
-    for line in formats::tap(r).lines() {
+    let taps = [
+        formats::tap(r, formats::TapVersion::V13),
+        formats::tap(r, formats::TapVersion::V14),
+        formats::ktap(r),
+    ];
+    for line in taps.iter().flat_map(|t| t.lines()) {
         prop_assert!(
             !line.chars().any(|c| c.is_control() && c != '\t'),
             "{:?}",

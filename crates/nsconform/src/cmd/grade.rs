@@ -222,7 +222,9 @@ fn write_graded(
             ("results.json", serde_json::to_string_pretty(&v)? + "\n")
         }
         Format::Junit => ("xml", formats::junit(&one.report)),
-        Format::Tap => ("tap", formats::tap(&one.report)),
+        Format::Tap => ("tap", formats::tap(&one.report, formats::TapVersion::V13)),
+        Format::Tap14 => ("tap", formats::tap(&one.report, formats::TapVersion::V14)),
+        Format::Ktap => ("ktap", formats::ktap(&one.report)),
         Format::Json => ("report.json", one.report.to_json() + "\n"),
         Format::Human => ("txt", one.report.to_human(false)),
     };

@@ -38,8 +38,12 @@ pub enum Format {
     Json,
     /// JUnit XML, one testcase per property
     Junit,
-    /// TAP version 14 with YAML diagnostics
+    /// TAP version 13 with YAML diagnostics (what `prove` reads)
     Tap,
+    /// TAP version 14 with YAML diagnostics
+    Tap14,
+    /// KTAP version 1 (kselftest/KUnit): a subtest per area, `# Totals:`
+    Ktap,
     /// Gradescope results.json, scored by the rubric
     Gradescope,
 }
@@ -102,7 +106,9 @@ pub fn emit(
     let report = &report;
     let text = match format {
         Format::Junit => formats::junit(report),
-        Format::Tap => formats::tap(report),
+        Format::Tap => formats::tap(report, formats::TapVersion::V13),
+        Format::Tap14 => formats::tap(report, formats::TapVersion::V14),
+        Format::Ktap => formats::ktap(report),
         Format::Gradescope => match rubric {
             Some(r) => formats::gradescope(report, r) + "\n",
             None => formats::gradescope(report, &Rubric::one_point_each(&report.results)) + "\n",
