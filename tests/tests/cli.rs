@@ -441,3 +441,32 @@ fn time_checks_hold_when_nsconform_runs_in_a_time_namespace() {
     );
     assert!(e.get("refused").is_none(), "{e}");
 }
+
+/// A reader that stops early (`| head`) ends the output quietly: no panic, the
+/// command's own exit status.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    for args in [vec!["list", "--format", "json"], vec!["list"], vec!["docs"]] {
+        let out = duct::cmd(cli(), &args)
+            .pipe(duct::cmd!("head", "-c", "1"))
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}
+
+/// A control that no property of the selection lists runs nothing: a usage error.
+#[test]
+fn a_control_run_that_selects_nothing_is_a_usage_error() {
+    let (code, _, err) = nsconform(&["run", "PID-02", "--control", "no-new-net"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no property of the selection lists the control no-new-net"),
+        "{err}"
+    );
+}

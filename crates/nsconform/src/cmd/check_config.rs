@@ -13,8 +13,8 @@ pub struct CheckConfigArgs {
 pub fn run(args: CheckConfigArgs) -> Result<i32> {
     let r = nsconform_core::checkconfig::check(&Env::detect(None));
     match args.format {
-        ListFormat::Human => print!("{}", nsconform_core::checkconfig::human(&r)),
-        ListFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
+        ListFormat::Human => super::print_out(&nsconform_core::checkconfig::human(&r))?,
+        ListFormat::Json => super::print_out(&(serde_json::to_string_pretty(&r)? + "\n"))?,
     }
     Ok(if r.missing_required().is_empty() {
         0

@@ -30,8 +30,8 @@ fn load(p: &Path) -> Result<Report> {
 pub fn run(args: DiffArgs) -> Result<i32> {
     let d = nsconform_core::diff::diff(&load(&args.old)?, &load(&args.new)?);
     match args.format {
-        ListFormat::Human => print!("{}", nsconform_core::diff::human(&d)),
-        ListFormat::Json => println!("{}", serde_json::to_string_pretty(&d)?),
+        ListFormat::Human => super::print_out(&nsconform_core::diff::human(&d))?,
+        ListFormat::Json => super::print_out(&(serde_json::to_string_pretty(&d)? + "\n"))?,
     }
     Ok(if d.changes.is_empty() { 0 } else { 1 })
 }

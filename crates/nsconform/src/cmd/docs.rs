@@ -3,6 +3,6 @@
 use anyhow::Result;
 
 pub fn run() -> Result<i32> {
-    print!("{}", nsconform_core::docs::properties_markdown());
+    super::print_out(&nsconform_core::docs::properties_markdown())?;
     Ok(0)
 }

@@ -142,7 +142,7 @@ pub fn run(args: GradeArgs) -> Result<i32> {
     let graded = grade::grade_all(&subs, &g, &argv, &rubric, &env, &supervisor, &mut write)
         .map_err(anyhow::Error::msg)?;
     bar.finish_and_clear();
-    print!("{}", grade::summary_table(&graded, &rubric));
+    super::print_out(&grade::summary_table(&graded, &rubric))?;
     eprintln!("reports written to {}", args.out.display());
     Ok(0)
 }

@@ -11,13 +11,12 @@ pub struct ListArgs {
 }
 
 pub fn run(args: ListArgs) -> Result<i32> {
+    use std::fmt::Write as _;
     let all = catalogue::all();
+    let mut text = String::new();
     match args.format {
         ListFormat::Json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(all).expect("catalogue serializes")
-            );
+            text = serde_json::to_string_pretty(all).expect("catalogue serializes") + "\n";
         }
         ListFormat::Human => {
             for p in all {
@@ -26,10 +25,15 @@ pub fn run(args: ListArgs) -> Result<i32> {
                     Privilege::Rootless => "rootless",
                     Privilege::Root => "root",
                 };
-                println!("{:<9} {:<8} {}  [{}]", p.id, privilege, p.title, p.man);
+                let _ = writeln!(
+                    text,
+                    "{:<9} {:<8} {}  [{}]",
+                    p.id, privilege, p.title, p.man
+                );
             }
-            println!("\n{} properties", all.len());
+            let _ = writeln!(text, "\n{} properties", all.len());
         }
     }
+    super::print_out(&text)?;
     Ok(0)
 }

@@ -154,6 +154,17 @@ pub fn check_output(dest: Option<&Path>) -> Result<()> {
 /// Write `text` to `dest` atomically (a temporary file in the same folder, renamed over
 /// it: a reader never sees half a report), or print it to stdout. Never while SIGINT or
 /// SIGTERM is being handled: an interrupted run leaves no report and no temporary file.
+/// Write `text` to stdout. A reader that stopped reading (`nsconform list | head -1`:
+/// EPIPE) ends the output quietly, as Unix tools do; the command's exit status stands.
+pub fn print_out(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 pub fn write_to(dest: Option<&Path>, text: &str, what: &str) -> Result<()> {
     nsconform_core::cleanup::exclusive(|| write_now(dest, text, what))
 }
@@ -176,13 +187,7 @@ fn write_now(dest: Option<&Path>, text: &str, what: &str) -> Result<()> {
                 })
                 .with_context(|| format!("write {what} to {}", path.display()))?
         }
-        None => {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .with_context(|| format!("print {what}"))?
-        }
+        None => print_out(text).with_context(|| format!("print {what}"))?,
     }
     Ok(())
 }

@@ -81,6 +81,14 @@ pub fn run(args: RunArgs) -> Result<i32> {
     let mut props = nsconform_core::run::select(&args.selection).map_err(UsageError)?;
     if let Some(c) = args.control {
         props.retain(|p| p.controls.contains(&c));
+        if props.is_empty() {
+            return Err(UsageError(format!(
+                "no property of the selection lists the control {}; `nsconform list --format \
+                 json` shows each property's controls",
+                c.name()
+            ))
+            .into());
+        }
     }
     let rootless_as = match &args.rootless_as {
         None => None,
