@@ -725,7 +725,7 @@ fn user_07_check(cx: &mut Cx) -> CheckResult {
 pub const USER_08: Property = Property {
     id: "USER-08",
     area: Area::User,
-    title: "Malformed map writes fail with EINVAL (field count, zero length, non-numeric, overlaps, wrap-around, too many lines, page size, offset != 0, empty line); a NUL ends the input",
+    title: "Malformed map writes fail with EINVAL (field count, zero length, non-numeric, overlaps, wrap-around, too many lines, page size, offset != 0, empty line); pwrite() fails with ESPIPE; a NUL ends the input",
     man: "user_namespaces(7) \"Defining user and group ID mappings: writing to uid_map and gid_map\"",
     prereq: Prereq::ROOTLESS.kernel(3, 5).config(&["CONFIG_USER_NS"]),
     coverage: "LTP:~userns08; OTH:~GV TrailingNewlineAndNULIgnored",
@@ -776,18 +776,22 @@ fn user_08_inside(cx: &Inside) -> Result<Value, StepError> {
     for (name, data) in user_08_cases(u) {
         cases.set(name, write_res(&path, &data));
     }
-    // The map files are not pwrite()-able (ESPIPE); seek, then write.
-    let mut pwrite = OK.to_string();
-    let offset = match std::fs::OpenOptions::new().write(true).open(&path) {
+    // The map files are seq_files, which clear FMODE_PWRITE (fs/seq_file.c seq_open):
+    // pwrite() is refused before the map code sees it (ESPIPE). Then seek and write.
+    let (pwrite, offset) = match std::fs::OpenOptions::new().write(true).open(&path) {
         Ok(mut f) => {
             use std::io::{Seek, SeekFrom, Write};
-            pwrite = io_res(f.write_at(format!("0 {u} 1\n").as_bytes(), 1));
-            io_res(
+            let pwrite = io_res(f.write_at(format!("0 {u} 1\n").as_bytes(), 1));
+            let offset = io_res(
                 f.seek(SeekFrom::Start(1))
                     .and_then(|_| f.write(format!("0 {u} 1\n").as_bytes())),
-            )
+            );
+            (pwrite, offset)
         }
-        Err(e) => crate::kit::io_errno(&e),
+        Err(e) => {
+            let errno = crate::kit::io_errno(&e);
+            (errno.clone(), errno)
+        }
     };
     cases.set("offset 1", offset);
     let nul = write_res(&path, format!("0 {u} 1\n\0junk").as_bytes());
@@ -812,6 +816,11 @@ fn user_08_check(cx: &mut Cx) -> CheckResult {
         .collect();
     let mut e = Expect::new();
     f.cases.judge(&mut e, "errno of the write", &expected);
+    e.eq(
+        "pwrite of a valid line at offset 1 (a seq_file refuses pwrite)",
+        "ESPIPE",
+        f.pwrite.as_str(),
+    );
     e.eq("a valid line followed by NUL and junk", OK, f.nul.as_str());
     e.eq(
         "map after the NUL-terminated write",
