@@ -862,6 +862,96 @@ struct User09Writer {
     sibling: String,
     unmapped: String,
     mapped: String,
+    grand: User09Grand,
+}
+
+/// The writer with capabilities over the target but outside it and its parent: the
+/// writer is root in A, B is a child of A, the target C a child of B.
+#[derive(Serialize, Deserialize, Debug)]
+struct User09Grand {
+    /// The writer's (root in A) effective capability mask, None when unreadable.
+    writer_capeff: Option<u64>,
+    /// Mapping B (`0 0 1`) from A.
+    map_b: String,
+    /// User namespace inodes: A (the writer's), B, and the parent of C (NS_GET_PARENT
+    /// of C) and of B, or the errno of the ioctl.
+    a: Option<u64>,
+    b: Option<u64>,
+    c_parent: Result<u64, String>,
+    b_parent: Result<u64, String>,
+    /// `0 0 1` written to C's uid_map by the writer in A, then by C's parent (in B).
+    from_grandparent: String,
+    from_parent: String,
+}
+
+/// What B (C's parent) saw: NS_GET_PARENT of C, and its own write of C's uid_map.
+#[derive(Serialize, Deserialize, Debug)]
+struct User09B {
+    c_parent: Result<u64, String>,
+    from_parent: String,
+}
+
+/// NS_GET_PARENT of `/proc/<pid>/ns/user`: the parent's inode or the error.
+fn user_parent_of(pid: i32) -> Result<u64, String> {
+    crate::kit::nsfd::open_ns(pid, crate::ns::Ns::User)
+        .map_err(|e| e.to_string())
+        .and_then(|fd| crate::kit::nsops::ioctl_ino(&fd, crate::ns::NS_GET_PARENT))
+}
+
+/// Inside the writer (root in A): make B, map it, let B make C, and write C's uid_map
+/// first from A, then from B.
+fn user_09_grand(flags: CloneFlags) -> Result<User09Grand, StepError> {
+    use crate::kit::child::{ping, pipe, recv_value, send_line, wait_ping};
+    use std::os::fd::AsRawFd;
+    const B: &str = "be the middle user namespace B";
+    let (pid_r, pid_w) = pipe()?;
+    let (go_r, go_w) = pipe()?;
+    let (pid_w_fd, go_r_fd) = (pid_w.as_raw_fd(), go_r.as_raw_fd());
+    let mut b =
+        Fork::new(B)
+            .unshare(flags)
+            .gated()
+            .spawn(move |_| -> Result<User09B, StepError> {
+                let mut c = map_target(flags)?;
+                let c_pid = c.pid().as_raw();
+                let c_parent = user_parent_of(c_pid);
+                send_line(&pid_w_fd, &c_pid);
+                // Wait until the writer in A has tried C's map, then try it from here.
+                wait_ping(&go_r_fd);
+                let from_parent = write_res(&c.proc("uid_map"), b"0 0 1\n");
+                c.result::<()>()?;
+                Ok(User09B {
+                    c_parent,
+                    from_parent,
+                })
+            })?;
+    drop((pid_w, go_r));
+    let map_b = map_root(&b.pid().to_string(), 0, 0);
+    let b_ino = crate::kit::nsops::ino(b.pid(), crate::ns::Ns::User);
+    let b_parent = user_parent_of(b.pid().as_raw());
+    b.release();
+    let Some(c_pid) = recv_value::<i32>(&pid_r) else {
+        // B ended before naming C: its result says why.
+        b.result::<Result<User09B, StepError>>()??;
+        return Err(StepError::new(
+            B,
+            None,
+            "the helper named no target namespace C",
+        ));
+    };
+    let from_grandparent = write_res(&format!("/proc/{c_pid}/uid_map"), b"0 0 1\n");
+    ping(&go_w);
+    let from_b = b.result::<Result<User09B, StepError>>()??;
+    Ok(User09Grand {
+        writer_capeff: crate::kit::proc::cap_eff().ok(),
+        map_b,
+        a: own_user_ns(),
+        b: b_ino,
+        c_parent: from_b.c_parent,
+        b_parent,
+        from_grandparent,
+        from_parent: from_b.from_parent,
+    })
 }
 
 fn user_09_inside(cx: &Inside) -> Result<Value, StepError> {
@@ -882,6 +972,7 @@ fn user_09_inside(cx: &Inside) -> Result<Value, StepError> {
                 sibling: from_sibling,
                 unmapped,
                 mapped,
+                grand: user_09_grand(flags)?,
             })
         })?;
     let map = map_root(&c.pid().to_string(), u, g);
@@ -891,8 +982,16 @@ fn user_09_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn user_09_check(cx: &mut Cx) -> CheckResult {
+    use crate::kit::proc::CAP_SETUID;
     let f: User09 = run_self_made(cx, true)?;
     let c = &f.c;
+    let g = &c.grand;
+    let setuid = g.writer_capeff.map(|m| m & (1 << CAP_SETUID) != 0);
+    let ino = |i: Option<u64>| i.map_or_else(|| "unreadable".to_string(), |i| i.to_string());
+    let parent = |p: &Result<u64, String>| match p {
+        Ok(i) => i.to_string(),
+        Err(e) => e.clone(),
+    };
     let mut e = Expect::new();
     e.eq("mapping the first namespace", OK, f.map.as_str());
     e.eq(
@@ -910,6 +1009,42 @@ fn user_09_check(cx: &mut Cx) -> CheckResult {
         OK,
         c.mapped.as_str(),
     );
+    e.eq(
+        "mapping B, a child of the writer's namespace A",
+        OK,
+        g.map_b.as_str(),
+    );
+    e.eq(
+        "the writer (root in A) holds CAP_SETUID",
+        "yes",
+        match setuid {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "status unreadable",
+        },
+    );
+    e.that(
+        "B's parent is the writer's namespace A",
+        g.a.is_some() && g.b_parent.as_ref().ok() == g.a.as_ref(),
+        format!("A = {}", ino(g.a)),
+        parent(&g.b_parent),
+    );
+    e.that(
+        "the target C's parent is B",
+        g.b.is_some() && g.c_parent.as_ref().ok() == g.b.as_ref(),
+        format!("B = {}", ino(g.b)),
+        parent(&g.c_parent),
+    );
+    e.eq(
+        "write to C's uid_map from its grandparent A, with CAP_SETUID over C",
+        "EPERM",
+        g.from_grandparent.as_str(),
+    );
+    e.eq(
+        "the same write from C's parent B",
+        OK,
+        g.from_parent.as_str(),
+    );
     Ok(
         e.verdict("only the target's or parent's members may write, with mapped ids")
             .with_errno("EPERM")
@@ -917,6 +1052,9 @@ fn user_09_check(cx: &mut Cx) -> CheckResult {
                 "sibling_write": c.sibling,
                 "unmapped_outside_id": c.unmapped,
                 "mapped_outside_id": c.mapped,
+                "grandparent_writer_has_cap_setuid": setuid,
+                "grandparent_write": g.from_grandparent,
+                "parent_write_of_the_same_line": g.from_parent,
             })),
     )
 }
