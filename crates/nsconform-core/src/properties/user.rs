@@ -524,11 +524,11 @@ fn user_04_check(cx: &mut Cx) -> CheckResult {
 pub const USER_05: Property = Property {
     id: "USER-05",
     area: Area::User,
-    title: "The initial user namespace's uid_map and gid_map read `0 0 4294967295` (id -1 deliberately unmapped)",
-    man: "user_namespaces(7) \"User and group ID mappings: uid_map and gid_map\"",
-    prereq: Prereq::ANY.kernel(3, 5).config(&["CONFIG_USER_NS"]),
+    title: "The initial user namespace's uid_map and gid_map read `0 0 4294967295` (id -1 deliberately unmapped); a probe in the harness's user namespace reads the harness's own maps, and NS_GET_PARENT of its own user namespace is EPERM",
+    man: "user_namespaces(7) \"User and group ID mappings: uid_map and gid_map\"; ioctl_ns(2) NS_GET_PARENT",
+    prereq: Prereq::ANY.kernel(4, 9).config(&["CONFIG_USER_NS"]),
     coverage: "new",
-    controls: &[],
+    controls: &[Control::FaultNsIoctl],
     global: false,
     subject: None,
     inside: Some(user_05_inside),
@@ -538,30 +538,101 @@ pub const USER_05: Property = Property {
 struct User05 {
     uid_map: String,
     gid_map: String,
+    /// NS_GET_PARENT of the probe's own user namespace.
+    parent: String,
+    /// The inode of the probe's user namespace.
+    user_ino: u64,
+}
+
+/// NS_GET_PARENT of this process's user namespace: [`OK`] or the errno. EPERM is
+/// documented both for the initial namespace (no parent) and for a nested one (its
+/// parent is outside the caller's scope), ioctl_ns(2).
+fn own_user_parent() -> String {
+    match crate::kit::nsfd::open_ns("self", crate::ns::Ns::User) {
+        Ok(fd) => match crate::kit::nsops::ioctl_ino(&fd, crate::ns::NS_GET_PARENT) {
+            Ok(_) => OK.to_string(),
+            Err(errno) => errno,
+        },
+        Err(e) => e.to_string(),
+    }
+}
+
+/// This process's `/proc/self/<file>` map, whitespace squashed.
+fn own_map(file: &str) -> Result<String, StepError> {
+    read_trim(&format!("/proc/self/{file}")).map(|m| squash(&m))
 }
 
 fn user_05_inside(_: &Inside) -> Result<Value, StepError> {
     facts(&User05 {
-        uid_map: squash(&read_or_empty("/proc/self/uid_map")),
-        gid_map: squash(&read_or_empty("/proc/self/gid_map")),
+        uid_map: own_map("uid_map")?,
+        gid_map: own_map("gid_map")?,
+        parent: own_user_parent(),
+        user_ino: crate::kit::nsfd::ns_ino("self", crate::ns::Ns::User)?,
     })
 }
 
 fn user_05_check(cx: &mut Cx) -> CheckResult {
+    // The harness may itself run in a user namespace: the probe (launched into no new
+    // namespace) must read the harness's own maps, and the literal full map is expected
+    // only where the harness's namespace is the initial one (its fixed inode
+    // PROC_USER_INIT_INO, include/linux/proc_ns.h).
+    let own = |file: &str| {
+        own_map(file).map_err(|e| Verdict::error(format!("the harness's own {file}: {e}")))
+    };
+    let (uid_map, gid_map) = (own("uid_map")?, own("gid_map")?);
+    let harness_ino = crate::kit::nsfd::ns_ino("self", crate::ns::Ns::User)
+        .map_err(|e| crate::harness::step_verdict(&e))?;
+    let v = cx
+        .env
+        .version
+        .unwrap_or(crate::env::KernelVersion(99, 0, 0));
+    let initial = crate::ns::Ns::User.init_ino(v) == Some(harness_ino);
     let f: User05 = cx.run(Launch::host(), Value::Null)?.facts()?;
     let mut e = Expect::new();
+    e.that(
+        "the probe is in the harness's user namespace",
+        f.user_ino == harness_ino,
+        "the same inode",
+        "another user namespace",
+    );
     e.eq(
-        "uid_map of the initial user namespace",
-        "0 0 4294967295",
+        "NS_GET_PARENT of one's own user namespace (no parent, or one outside the caller's scope)",
+        "EPERM",
+        f.parent.as_str(),
+    );
+    e.eq(
+        "uid_map read by the probe, as the harness reads its own",
+        uid_map.as_str(),
         f.uid_map.as_str(),
     );
     e.eq(
-        "gid_map of the initial user namespace",
-        "0 0 4294967295",
+        "gid_map read by the probe, as the harness reads its own",
+        gid_map.as_str(),
         f.gid_map.as_str(),
     );
-    Ok(e.verdict("initial maps cover 0..4294967294")
-        .with_observed(json!(f)))
+    if initial {
+        e.eq(
+            "uid_map of the initial user namespace",
+            "0 0 4294967295",
+            f.uid_map.as_str(),
+        );
+        e.eq(
+            "gid_map of the initial user namespace",
+            "0 0 4294967295",
+            f.gid_map.as_str(),
+        );
+    }
+    let summary = if initial {
+        "initial maps cover 0..4294967294"
+    } else {
+        "the harness runs in a nested user namespace: the probe reads its maps"
+    };
+    Ok(e.verdict(summary).with_observed(json!({
+        "uid_map": f.uid_map,
+        "gid_map": f.gid_map,
+        "ns_get_parent": f.parent,
+        "harness_in_initial_user_ns": initial,
+    })))
 }
 
 // ---------------------------------------------------------------------------------
