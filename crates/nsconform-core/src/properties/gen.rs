@@ -506,100 +506,128 @@ pub const GEN_06: Property = Property {
     man: "namespaces(7) \"Namespace lifetime\"; ioctl_ns(2)",
     prereq: Prereq::ROOTLESS.kernel(5, 6).config(&["CONFIG_TIME_NS"]),
     coverage: "KST:~namespaces/ns_active_ref_test; LTP:~mqns_04",
-    controls: &[Control::FaultNsIoctl],
+    controls: &[Control::FaultNsIoctl, Control::FaultSetns],
     global: false,
     subject: None,
     inside: Some(gen_06_inside),
     check: gen_06_check,
 };
 
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Serialize, Deserialize)]
 struct Gen06 {
-    /// NS_GET_PARENT on the child user ns returns the parent (whose processes are gone).
-    parent_pinned_by_child: Option<bool>,
-    parent_errno: String,
-    /// NS_GET_USERNS on the UTS ns returns its owner (whose processes are gone).
-    owner_pinned_by_uts: Option<bool>,
-    owner_errno: String,
+    /// setns(2) of the helper that joins U1 to create U2 under it.
+    join_u1: String,
+    /// NS_GET_PARENT on U2 once nothing but U2 refers to U1 (no process in U1 or U2, no
+    /// other descriptor, U1 owns no other namespace): the parent's inode or the errno.
+    parent_of_u2: Result<u64, String>,
+    /// U1's inode while it had a process.
+    u1: u64,
+    /// NS_GET_USERNS on a UTS ns whose owner U3 has no process left.
+    owner_of_uts: Result<u64, String>,
+    u3: u64,
     /// time_for_children of a process that unshared CLONE_NEWTIME and never forked.
     memberless_time_ns_is_new: bool,
     memberless_time_ns_openable: bool,
+    /// open(2) of pid_for_children of a process that unshared CLONE_NEWPID and never
+    /// forked: the namespace has no child reaper yet.
     pid_for_children_before_first_child: String,
 }
 
 fn gen_06_inside(_: &Inside) -> Result<Value, StepError> {
-    let mut f = Gen06::default();
-    // U1 (made by h1) owns a UTS ns; h2 (forked by h1) lives in U2 = child of U1.
-    let (h1, (parent_user, _)) = held("create U1 and a UTS ns it owns", || {
+    use crate::kit::nsfd::ns_ino;
+    // U1 (made by h1) owns nothing; h2 joins U1 and makes U2, a child of U1.
+    let (h1, u1) = held("create U1", || {
         new_user_ns()?;
-        unshare_step(CloneFlags::CLONE_NEWUTS)?;
-        Ok((
-            ino("self", Ns::User).unwrap_or(0),
-            ino("self", Ns::Uts).unwrap_or(0),
-        ))
+        ns_ino("self", Ns::User)
     })?;
-    let uts_fd = open(&h1.ns_path(Ns::Uts))?;
-    // U2: made under U1 by a second helper that first joins U1.
     let u1_fd = open(&h1.ns_path(Ns::User))?;
-    let (h2, ()) = held("join U1 and create U2 under it", || {
+    let (h2, join_u1) = held("join U1 and create U2 under it", || {
         let r = setns_res(&u1_fd, libc::CLONE_NEWUSER);
-        if r != OK {
-            return Err(StepError::new("setns into U1", Some(r.clone()), r));
-        }
-        new_user_ns()
+        new_user_ns()?;
+        Ok(r)
     })?;
     let u2_fd = open(&h2.ns_path(Ns::User))?;
+    // Every other reference to U1 goes: its descriptor, its process, U2's process.
     drop(u1_fd);
     drop(h1);
     drop(h2);
-    let parent = ioctl_ino(&u2_fd, NS_GET_PARENT);
-    f.parent_pinned_by_child = parent.as_ref().ok().map(|i| *i == parent_user);
-    f.parent_errno = parent.err().unwrap_or_else(|| OK.to_string());
+    let parent_of_u2 = ioctl_ino(&u2_fd, NS_GET_PARENT);
     drop(u2_fd);
-    let owner = ioctl_ino(&uts_fd, NS_GET_USERNS);
-    f.owner_pinned_by_uts = owner.as_ref().ok().map(|i| *i == parent_user);
-    f.owner_errno = owner.err().unwrap_or_else(|| OK.to_string());
-    let (h3, ()) = held(
+    // U3 (made by h3) owns a UTS ns; only a descriptor of that UTS ns is kept.
+    let (h3, u3) = held("create U3 and a UTS ns it owns", || {
+        new_user_ns()?;
+        unshare_step(CloneFlags::CLONE_NEWUTS)?;
+        ns_ino("self", Ns::User)
+    })?;
+    let uts_fd = open(&h3.ns_path(Ns::Uts))?;
+    drop(h3);
+    let owner_of_uts = ioctl_ino(&uts_fd, NS_GET_USERNS);
+    drop(uts_fd);
+    let (h4, ()) = held(
         "unshare CLONE_NEWPID and CLONE_NEWTIME without forking",
         || {
             unshare_step(CloneFlags::CLONE_NEWPID)?;
             unshare_step(Ns::Time.flag())
         },
     )?;
-    let own_time = ino("self", Ns::Time);
-    let tfc = dev_ino(&h3.proc("ns/time_for_children")).ok().map(|d| d.1);
-    f.memberless_time_ns_is_new = tfc.is_some() && tfc != own_time;
-    f.memberless_time_ns_openable = std::fs::File::open(h3.proc("ns/time_for_children")).is_ok();
-    // A PID ns has no child reaper before its first process: the link does not resolve
-    // yet (recorded, not judged).
-    f.pid_for_children_before_first_child =
-        io_res(std::fs::File::open(h3.proc("ns/pid_for_children")));
-    facts(&f)
+    let own_time = ns_ino("self", Ns::Time)?;
+    let tfc = dev_ino(&h4.proc("ns/time_for_children"))?.1;
+    facts(&Gen06 {
+        join_u1,
+        parent_of_u2,
+        u1,
+        owner_of_uts,
+        u3,
+        memberless_time_ns_is_new: tfc != own_time,
+        memberless_time_ns_openable: std::fs::File::open(h4.proc("ns/time_for_children")).is_ok(),
+        pid_for_children_before_first_child: io_res(std::fs::File::open(
+            h4.proc("ns/pid_for_children"),
+        )),
+    })
 }
 
 fn gen_06_check(cx: &mut Cx) -> CheckResult {
     let run = cx.run(Launch::host().user(), Value::Null)?;
     let f: Gen06 = run.facts()?;
+    let res_text = |r: &Result<u64, String>| match r {
+        Ok(_) => OK.to_string(),
+        Err(e) => e.clone(),
+    };
     let mut e = Expect::new();
     e.eq(
-        "NS_GET_PARENT of a child user ns whose parent has no process left (errno)",
+        "NS_GET_PARENT of U2 once only U2 refers to its parent U1 (errno)",
         OK,
-        f.parent_errno.as_str(),
+        res_text(&f.parent_of_u2).as_str(),
+    );
+    e.that(
+        "the parent NS_GET_PARENT returns is U1 (the inode U1 had)",
+        f.parent_of_u2.as_ref().ok() == Some(&f.u1),
+        "U1",
+        if f.parent_of_u2.is_ok() {
+            "another user namespace"
+        } else {
+            "none"
+        },
     );
     e.eq(
-        "parent user ns is kept alive by its child",
-        Some(true),
-        f.parent_pinned_by_child,
-    );
-    e.eq(
-        "NS_GET_USERNS of a UTS ns whose owner has no process left (errno)",
+        "joining U1 (setns) to create U2 under it",
         OK,
-        f.owner_errno.as_str(),
+        f.join_u1.as_str(),
     );
     e.eq(
-        "owning user ns is kept alive by the UTS ns it owns",
-        Some(true),
-        f.owner_pinned_by_uts,
+        "NS_GET_USERNS of a UTS ns whose owner U3 has no process left (errno)",
+        OK,
+        res_text(&f.owner_of_uts).as_str(),
+    );
+    e.that(
+        "the owner NS_GET_USERNS returns is U3 (the inode U3 had)",
+        f.owner_of_uts.as_ref().ok() == Some(&f.u3),
+        "U3",
+        if f.owner_of_uts.is_ok() {
+            "another user namespace"
+        } else {
+            "none"
+        },
     );
     e.eq(
         "time_for_children of a process that unshared CLONE_NEWTIME names a new time ns",
@@ -611,9 +639,23 @@ fn gen_06_check(cx: &mut Cx) -> CheckResult {
         true,
         f.memberless_time_ns_openable,
     );
+    e.eq(
+        "open of pid_for_children before the new PID ns has a first process (no child reaper yet)",
+        "ENOENT",
+        f.pid_for_children_before_first_child.as_str(),
+    );
     Ok(
         e.verdict("parents, owners and time_for_children pin namespaces")
-            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+            .with_observed(json!({
+                "join_u1": f.join_u1,
+                "parent_errno": res_text(&f.parent_of_u2),
+                "parent_is_u1": f.parent_of_u2.as_ref().ok() == Some(&f.u1),
+                "owner_errno": res_text(&f.owner_of_uts),
+                "owner_is_u3": f.owner_of_uts.as_ref().ok() == Some(&f.u3),
+                "memberless_time_ns_is_new": f.memberless_time_ns_is_new,
+                "memberless_time_ns_openable": f.memberless_time_ns_openable,
+                "pid_for_children_before_first_child": f.pid_for_children_before_first_child,
+            })),
     )
 }
 
