@@ -261,11 +261,11 @@ fn gen_02_check(cx: &mut Cx) -> CheckResult {
 pub const GEN_03: Property = Property {
     id: "GEN-03",
     area: Area::Gen,
-    title: "All ns files live on one nsfs superblock (one st_dev, statfs magic NSFS_MAGIC), and the inode in the readlink text equals st_ino",
-    man: "namespaces(7) \"The /proc/[pid]/ns/ directory\"",
+    title: "All ns files live on one nsfs superblock (one st_dev, statfs magic NSFS_MAGIC), the inode in the readlink text equals st_ino, and each answers NS_GET_NSTYPE with its own type",
+    man: "namespaces(7) \"The /proc/[pid]/ns/ directory\"; ioctl_ns(2) NS_GET_NSTYPE",
     prereq: Prereq::ANY,
     coverage: "new",
-    controls: &[],
+    controls: &[Control::FaultNsIoctl],
     global: false,
     subject: None,
     inside: Some(gen_03_inside),
@@ -280,6 +280,9 @@ struct Gen03 {
     devs: BTreeSet<u64>,
     magics: BTreeSet<i64>,
     readlink_ino_mismatch: Vec<String>,
+    /// `name: answer` of the entries whose NS_GET_NSTYPE (ioctl_ns(2), 4.11) is not the
+    /// CLONE_NEW* flag of their type: another flag, or the errno.
+    nstype_mismatch: Vec<String>,
     entries: usize,
 }
 
@@ -288,6 +291,7 @@ fn gen_03_inside(_: &Inside) -> Result<Value, StepError> {
         devs: BTreeSet::new(),
         magics: BTreeSet::new(),
         readlink_ino_mismatch: Vec::new(),
+        nstype_mismatch: Vec::new(),
         entries: 0,
     };
     for e in std::fs::read_dir("/proc/self/ns").step("list /proc/self/ns")? {
@@ -306,13 +310,30 @@ fn gen_03_inside(_: &Inside) -> Result<Value, StepError> {
             .and_then(|(_, r)| r.strip_suffix(']'))
             .and_then(|n| n.parse::<u64>().ok());
         if num != Some(m.ino()) {
-            f.readlink_ino_mismatch.push(name);
+            f.readlink_ino_mismatch.push(name.clone());
+        }
+        let want = Ns::parse(&name).map(Ns::raw_flag);
+        let fd = open(&path.display().to_string())?;
+        let got = crate::ns::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            crate::ns::NS_GET_NSTYPE,
+            0,
+        );
+        match got {
+            Ok(t) if Some(t) == want => {}
+            Ok(t) => f
+                .nstype_mismatch
+                .push(format!("{name}: {}", crate::ns::flag_names(t))),
+            Err(e) => f
+                .nstype_mismatch
+                .push(format!("{name}: {}", crate::probe::errno_name(e))),
         }
         f.devs.insert(m.dev());
         let sfs = nix::sys::statfs::statfs(&path).step(&format!("statfs {}", path.display()))?;
         f.magics.insert(sfs.filesystem_type().0 as i64);
         f.entries += 1;
     }
+    f.nstype_mismatch.sort();
     facts(&f)
 }
 
@@ -337,12 +358,22 @@ fn gen_03_check(cx: &mut Cx) -> CheckResult {
         Vec::<String>::new(),
         f.readlink_ino_mismatch.clone(),
     );
-    Ok(e.verdict("one nsfs superblock; readlink inode == st_ino")
-        .with_observed(json!({
-            "distinct_devices": f.devs.len(),
-            "nsfs_magic": f.magics.iter().all(|m| *m == NSFS_MAGIC),
-            "readlink_ino_mismatch": f.readlink_ino_mismatch,
-        })))
+    if kver(cx) >= KernelVersion(4, 11, 0) {
+        e.eq(
+            "entries whose NS_GET_NSTYPE is not their own type",
+            Vec::<String>::new(),
+            f.nstype_mismatch.clone(),
+        );
+    }
+    Ok(
+        e.verdict("one nsfs superblock; readlink inode == st_ino; NS_GET_NSTYPE is the type")
+            .with_observed(json!({
+                "distinct_devices": f.devs.len(),
+                "nsfs_magic": f.magics.iter().all(|m| *m == NSFS_MAGIC),
+                "readlink_ino_mismatch": f.readlink_ino_mismatch,
+                "nstype_mismatch": f.nstype_mismatch,
+            })),
+    )
 }
 
 // ---------------------------------------------------------------------------------
