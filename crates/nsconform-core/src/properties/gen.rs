@@ -58,11 +58,11 @@ fn initial_user_ns() -> Option<bool> {
 pub const GEN_01: Property = Property {
     id: "GEN-01",
     area: Area::Gen,
-    title: "/proc/PID/ns holds one symlink per namespace type (cgroup ipc mnt net pid pid_for_children time time_for_children user uts), each reading `<type>:[<inode>]`",
+    title: "/proc/PID/ns holds one symlink per namespace type (cgroup ipc mnt net pid pid_for_children time time_for_children user uts), each reading `<type>:[<inode>]` of the process's own namespace (in new namespaces: not the harness's)",
     man: "namespaces(7) \"The /proc/[pid]/ns/ directory\"",
-    prereq: Prereq::ANY,
+    prereq: Prereq::ROOTLESS,
     coverage: "LTP:~setns01; KST:~pidfd/pidfd_setns_test",
-    controls: &[],
+    controls: Control::EVERY_NEW_NAMESPACE,
     global: false,
     subject: None,
     inside: Some(gen_01_inside),
@@ -103,7 +103,24 @@ fn gen_01_inside(_: &Inside) -> Result<Value, StepError> {
 }
 
 fn gen_01_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host(), Value::Null)?;
+    let types: Vec<Ns> = Ns::ALL
+        .into_iter()
+        .filter(|ns| kver(cx) >= since(*ns) && type_configured(cx, *ns))
+        .collect();
+    let mut harness = BTreeMap::new();
+    for ns in &types {
+        let (_, i) = dev_ino(&ns.path("self")).map_err(|e| crate::harness::step_verdict(&e))?;
+        harness.insert(*ns, i);
+    }
+    // A new namespace of every type the kernel has (pid() brings a mount namespace).
+    let mut launch = Launch::host().user().pid().uts().ipc().net();
+    if types.contains(&Ns::Cgroup) {
+        launch = launch.cgroup();
+    }
+    if types.contains(&Ns::Time) {
+        launch = launch.time();
+    }
+    let run = cx.run(launch, Value::Null)?;
     let f: BTreeMap<String, Gen01Entry> = run.facts()?;
     let v = kver(cx);
     let mut want: BTreeSet<&str> = BTreeSet::new();
@@ -124,6 +141,18 @@ fn gen_01_check(cx: &mut Cx) -> CheckResult {
         .filter(|(_, e)| !e.symlink || !e.well_formed)
         .map(|(n, _)| n.as_str())
         .collect();
+    // The probe is in a new namespace of every type: each link names that one.
+    let harness_ns: Vec<&str> = f
+        .iter()
+        .filter(|(name, entry)| {
+            Ns::parse(name).is_some_and(|ns| {
+                harness
+                    .get(&ns)
+                    .is_some_and(|i| entry.text.ends_with(&format!(":[{i}]")))
+            })
+        })
+        .map(|(n, _)| n.as_str())
+        .collect();
     let mut e = Expect::new();
     e.eq(
         &format!("entries of /proc/self/ns (kernel {v})"),
@@ -142,8 +171,17 @@ fn gen_01_check(cx: &mut Cx) -> CheckResult {
                 .join(", ")
         ),
     );
-    Ok(e.verdict("one well-formed symlink per namespace type")
-        .with_observed(json!({ "entries": have, "malformed": bad })))
+    e.eq(
+        "entries naming the harness's namespace though the probe is in a new one of each type",
+        Vec::<&str>::new(),
+        harness_ns.clone(),
+    );
+    Ok(
+        e.verdict("one well-formed symlink per namespace type, naming the process's own")
+            .with_observed(
+                json!({ "entries": have, "malformed": bad, "naming_the_harness_ns": harness_ns }),
+            ),
+    )
 }
 
 // ---------------------------------------------------------------------------------
