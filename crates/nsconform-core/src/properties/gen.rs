@@ -734,11 +734,11 @@ fn gen_06_check(cx: &mut Cx) -> CheckResult {
 pub const GEN_07: Property = Property {
     id: "GEN-07",
     area: Area::Gen,
-    title: "Dereferencing or reading another process's ns links needs PTRACE_MODE_READ_FSCREDS: a different unprivileged uid gets EACCES, the same uid and root succeed",
-    man: "namespaces(7) \"The /proc/[pid]/ns/ directory\"; proc(5) \"ptrace access mode\"",
+    title: "Dereferencing or reading another process's ns links needs PTRACE_MODE_READ_FSCREDS: a different unprivileged uid gets EACCES, the same uid and root succeed (and get the helper's UTS ns: NS_GET_NSTYPE is CLONE_NEWUTS)",
+    man: "namespaces(7) \"The /proc/[pid]/ns/ directory\"; proc(5) \"ptrace access mode\"; ioctl_ns(2) NS_GET_NSTYPE",
     prereq: Prereq::ROOT,
     coverage: "new",
-    controls: &[],
+    controls: &[Control::FaultNsIoctl],
     global: false,
     subject: None,
     inside: Some(gen_07_inside),
@@ -749,12 +749,28 @@ pub const GEN_07: Property = Property {
 struct Access {
     readlink: String,
     open: String,
+    /// NS_GET_NSTYPE of the opened descriptor (the flag's name), or the errno of the
+    /// open or of the ioctl.
+    nstype: String,
 }
 
 fn try_access(path: &str) -> Access {
+    let opened = std::fs::File::open(path);
+    let nstype = match &opened {
+        Ok(f) => match crate::ns::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(f),
+            crate::ns::NS_GET_NSTYPE,
+            0,
+        ) {
+            Ok(t) => crate::ns::flag_names(t),
+            Err(e) => crate::probe::errno_name(e),
+        },
+        Err(e) => crate::kit::io_errno(e),
+    };
     Access {
         readlink: io_res(std::fs::read_link(path)),
-        open: io_res(std::fs::File::open(path)),
+        open: io_res(opened),
+        nstype,
     }
 }
 
@@ -786,6 +802,7 @@ fn gen_07_inside(_: &Inside) -> Result<Value, StepError> {
                     return Access {
                         readlink: m.to_string(),
                         open: m.to_string(),
+                        nstype: m.to_string(),
                     };
                 }
             }
@@ -804,13 +821,19 @@ fn gen_07_check(cx: &mut Cx) -> CheckResult {
         let a = f.get(who);
         e.eq(
             &format!("readlink of the helper's ns/uts by {who}"),
-            Some(want),
-            a.map(|a| a.readlink.as_str()),
+            want,
+            a.map_or("no result", |a| a.readlink.as_str()),
         );
         e.eq(
             &format!("open of the helper's ns/uts by {who}"),
-            Some(want),
-            a.map(|a| a.open.as_str()),
+            want,
+            a.map_or("no result", |a| a.open.as_str()),
+        );
+        let uts = crate::ns::flag_names(libc::CLONE_NEWUTS);
+        e.eq(
+            &format!("NS_GET_NSTYPE of the descriptor {who} opened"),
+            if want == OK { uts.as_str() } else { want },
+            a.map_or("no result", |a| a.nstype.as_str()),
         );
     }
     Ok(e.verdict("ns links are guarded by a ptrace access check")
