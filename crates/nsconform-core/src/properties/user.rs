@@ -940,8 +940,8 @@ struct User09Writer {
 /// writer is root in A, B is a child of A, the target C a child of B.
 #[derive(Serialize, Deserialize, Debug)]
 struct User09Grand {
-    /// The writer's (root in A) effective capability mask, None when unreadable.
-    writer_capeff: Option<u64>,
+    /// The writer's (root in A) effective capability mask, or why it is unreadable.
+    writer_capeff: Result<u64, String>,
     /// Mapping B (`0 0 1`) from A.
     map_b: String,
     /// User namespace inodes: A (the writer's), B, and the parent of C (NS_GET_PARENT
@@ -1014,7 +1014,7 @@ fn user_09_grand(flags: CloneFlags) -> Result<User09Grand, StepError> {
     ping(&go_w);
     let from_b = b.result::<Result<User09B, StepError>>()??;
     Ok(User09Grand {
-        writer_capeff: crate::kit::proc::cap_eff().ok(),
+        writer_capeff: crate::kit::proc::cap_eff().map_err(|e| e.to_string()),
         map_b,
         a: own_user_ns(),
         b: b_ino,
@@ -1057,7 +1057,14 @@ fn user_09_check(cx: &mut Cx) -> CheckResult {
     let f: User09 = run_self_made(cx, true)?;
     let c = &f.c;
     let g = &c.grand;
-    let setuid = g.writer_capeff.map(|m| m & (1 << CAP_SETUID) != 0);
+    let setuid = match &g.writer_capeff {
+        Ok(m) => m & (1 << CAP_SETUID) != 0,
+        Err(why) => {
+            return Err(Verdict::error(format!(
+                "the writer's capabilities in A: {why}"
+            )))
+        }
+    };
     let ino = |i: Option<u64>| i.map_or_else(|| "unreadable".to_string(), |i| i.to_string());
     let parent = |p: &Result<u64, String>| match p {
         Ok(i) => i.to_string(),
@@ -1085,15 +1092,7 @@ fn user_09_check(cx: &mut Cx) -> CheckResult {
         OK,
         g.map_b.as_str(),
     );
-    e.eq(
-        "the writer (root in A) holds CAP_SETUID",
-        "yes",
-        match setuid {
-            Some(true) => "yes",
-            Some(false) => "no",
-            None => "status unreadable",
-        },
-    );
+    e.eq("the writer (root in A) holds CAP_SETUID", true, setuid);
     e.that(
         "B's parent is the writer's namespace A",
         g.a.is_some() && g.b_parent.as_ref().ok() == g.a.as_ref(),
