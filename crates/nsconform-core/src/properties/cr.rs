@@ -341,21 +341,32 @@ pub const CR_04: Property = Property {
     man: "user_namespaces(7) \"Interaction of user namespaces and other types of namespaces\"",
     prereq: Prereq::ROOTLESS.kernel(4, 9),
     coverage: "KST:nsfs/owner",
-    controls: &[],
+    controls: &[Control::FaultNsIoctl],
     global: false,
     subject: None,
     inside: Some(cr_04_inside),
     check: cr_04_check,
 };
 
-fn owner_of(path: &str) -> Option<u64> {
-    let f = open(path).ok()?;
-    ioctl_ino(&f, NS_GET_USERNS).ok()
+/// NS_GET_USERNS of the ns file at `path`: the owner's inode, or the error of the open or
+/// the errno of the ioctl.
+fn owner_of(path: &str) -> Result<u64, String> {
+    let f = open(path).map_err(|e| e.to_string())?;
+    ioctl_ino(&f, NS_GET_USERNS)
+}
+
+/// `yes` when `owner` is `want`, `no` when it is another namespace, else the error.
+fn owned_by(owner: Result<u64, String>, want: u64) -> String {
+    match owner {
+        Ok(o) => yes(o == want),
+        Err(e) => e,
+    }
 }
 
 fn cr_04_inside(_: &Inside) -> Result<Value, StepError> {
+    use crate::kit::nsfd::ns_ino;
     let mut t = Table::new();
-    let u0 = ino("self", Ns::User);
+    let u0 = ns_ino("self", Ns::User)?;
     // h1 creates a UTS ns, then moves to a new user ns; h2 does it the other way round.
     let (h1, ()) = held("create a UTS ns, then a user ns", || {
         unshare_step(CloneFlags::CLONE_NEWUTS)?;
@@ -365,18 +376,15 @@ fn cr_04_inside(_: &Inside) -> Result<Value, StepError> {
         new_user_ns()?;
         unshare_step(CloneFlags::CLONE_NEWUTS)
     })?;
-    let (p1, p2) = (h1.pid(), h2.pid());
-    t.set(
-        "creator moved to another user ns",
-        yes(ino(p1, Ns::User) != u0),
-    );
+    let (p1, p2) = (ns_ino(h1.pid(), Ns::User)?, ns_ino(h2.pid(), Ns::User)?);
+    t.set("creator moved to another user ns", yes(p1 != u0));
     t.set(
         "UTS ns made before the move is owned by the old user ns",
-        yes(owner_of(&h1.ns_path(Ns::Uts)) == u0),
+        owned_by(owner_of(&h1.ns_path(Ns::Uts)), u0),
     );
     t.set(
         "UTS ns made after the move is owned by the new user ns",
-        yes(owner_of(&h2.ns_path(Ns::Uts)) == ino(p2, Ns::User)),
+        owned_by(owner_of(&h2.ns_path(Ns::Uts)), p2),
     );
     facts(&t)
 }

@@ -58,11 +58,11 @@ fn initial_user_ns() -> Option<bool> {
 pub const GEN_01: Property = Property {
     id: "GEN-01",
     area: Area::Gen,
-    title: "/proc/PID/ns holds one symlink per namespace type (cgroup ipc mnt net pid pid_for_children time time_for_children user uts), each reading `<type>:[<inode>]`",
+    title: "/proc/PID/ns holds one symlink per namespace type (cgroup ipc mnt net pid pid_for_children time time_for_children user uts), each reading `<type>:[<inode>]` of the process's own namespace (in new namespaces: not the harness's)",
     man: "namespaces(7) \"The /proc/[pid]/ns/ directory\"",
-    prereq: Prereq::ANY,
+    prereq: Prereq::ROOTLESS,
     coverage: "LTP:~setns01; KST:~pidfd/pidfd_setns_test",
-    controls: &[],
+    controls: Control::EVERY_NEW_NAMESPACE,
     global: false,
     subject: None,
     inside: Some(gen_01_inside),
@@ -103,7 +103,24 @@ fn gen_01_inside(_: &Inside) -> Result<Value, StepError> {
 }
 
 fn gen_01_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host(), Value::Null)?;
+    let types: Vec<Ns> = Ns::ALL
+        .into_iter()
+        .filter(|ns| kver(cx) >= since(*ns) && type_configured(cx, *ns))
+        .collect();
+    let mut harness = BTreeMap::new();
+    for ns in &types {
+        let (_, i) = dev_ino(&ns.path("self")).map_err(|e| crate::harness::step_verdict(&e))?;
+        harness.insert(*ns, i);
+    }
+    // A new namespace of every type the kernel has (pid() brings a mount namespace).
+    let mut launch = Launch::host().user().pid().uts().ipc().net();
+    if types.contains(&Ns::Cgroup) {
+        launch = launch.cgroup();
+    }
+    if types.contains(&Ns::Time) {
+        launch = launch.time();
+    }
+    let run = cx.run(launch, Value::Null)?;
     let f: BTreeMap<String, Gen01Entry> = run.facts()?;
     let v = kver(cx);
     let mut want: BTreeSet<&str> = BTreeSet::new();
@@ -124,6 +141,18 @@ fn gen_01_check(cx: &mut Cx) -> CheckResult {
         .filter(|(_, e)| !e.symlink || !e.well_formed)
         .map(|(n, _)| n.as_str())
         .collect();
+    // The probe is in a new namespace of every type: each link names that one.
+    let harness_ns: Vec<&str> = f
+        .iter()
+        .filter(|(name, entry)| {
+            Ns::parse(name).is_some_and(|ns| {
+                harness
+                    .get(&ns)
+                    .is_some_and(|i| entry.text.ends_with(&format!(":[{i}]")))
+            })
+        })
+        .map(|(n, _)| n.as_str())
+        .collect();
     let mut e = Expect::new();
     e.eq(
         &format!("entries of /proc/self/ns (kernel {v})"),
@@ -142,8 +171,17 @@ fn gen_01_check(cx: &mut Cx) -> CheckResult {
                 .join(", ")
         ),
     );
-    Ok(e.verdict("one well-formed symlink per namespace type")
-        .with_observed(json!({ "entries": have, "malformed": bad })))
+    e.eq(
+        "entries naming the harness's namespace though the probe is in a new one of each type",
+        Vec::<&str>::new(),
+        harness_ns.clone(),
+    );
+    Ok(
+        e.verdict("one well-formed symlink per namespace type, naming the process's own")
+            .with_observed(
+                json!({ "entries": have, "malformed": bad, "naming_the_harness_ns": harness_ns }),
+            ),
+    )
 }
 
 // ---------------------------------------------------------------------------------
@@ -261,11 +299,11 @@ fn gen_02_check(cx: &mut Cx) -> CheckResult {
 pub const GEN_03: Property = Property {
     id: "GEN-03",
     area: Area::Gen,
-    title: "All ns files live on one nsfs superblock (one st_dev, statfs magic NSFS_MAGIC), and the inode in the readlink text equals st_ino",
-    man: "namespaces(7) \"The /proc/[pid]/ns/ directory\"",
+    title: "All ns files live on one nsfs superblock (one st_dev, statfs magic NSFS_MAGIC), the inode in the readlink text equals st_ino, and each answers NS_GET_NSTYPE with its own type",
+    man: "namespaces(7) \"The /proc/[pid]/ns/ directory\"; ioctl_ns(2) NS_GET_NSTYPE",
     prereq: Prereq::ANY,
     coverage: "new",
-    controls: &[],
+    controls: &[Control::FaultNsIoctl],
     global: false,
     subject: None,
     inside: Some(gen_03_inside),
@@ -280,6 +318,9 @@ struct Gen03 {
     devs: BTreeSet<u64>,
     magics: BTreeSet<i64>,
     readlink_ino_mismatch: Vec<String>,
+    /// `name: answer` of the entries whose NS_GET_NSTYPE (ioctl_ns(2), 4.11) is not the
+    /// CLONE_NEW* flag of their type: another flag, or the errno.
+    nstype_mismatch: Vec<String>,
     entries: usize,
 }
 
@@ -288,6 +329,7 @@ fn gen_03_inside(_: &Inside) -> Result<Value, StepError> {
         devs: BTreeSet::new(),
         magics: BTreeSet::new(),
         readlink_ino_mismatch: Vec::new(),
+        nstype_mismatch: Vec::new(),
         entries: 0,
     };
     for e in std::fs::read_dir("/proc/self/ns").step("list /proc/self/ns")? {
@@ -306,13 +348,30 @@ fn gen_03_inside(_: &Inside) -> Result<Value, StepError> {
             .and_then(|(_, r)| r.strip_suffix(']'))
             .and_then(|n| n.parse::<u64>().ok());
         if num != Some(m.ino()) {
-            f.readlink_ino_mismatch.push(name);
+            f.readlink_ino_mismatch.push(name.clone());
+        }
+        let want = Ns::parse(&name).map(Ns::raw_flag);
+        let fd = open(&path.display().to_string())?;
+        let got = crate::ns::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            crate::ns::NS_GET_NSTYPE,
+            0,
+        );
+        match got {
+            Ok(t) if Some(t) == want => {}
+            Ok(t) => f
+                .nstype_mismatch
+                .push(format!("{name}: {}", crate::ns::flag_names(t))),
+            Err(e) => f
+                .nstype_mismatch
+                .push(format!("{name}: {}", crate::probe::errno_name(e))),
         }
         f.devs.insert(m.dev());
         let sfs = nix::sys::statfs::statfs(&path).step(&format!("statfs {}", path.display()))?;
         f.magics.insert(sfs.filesystem_type().0 as i64);
         f.entries += 1;
     }
+    f.nstype_mismatch.sort();
     facts(&f)
 }
 
@@ -337,12 +396,22 @@ fn gen_03_check(cx: &mut Cx) -> CheckResult {
         Vec::<String>::new(),
         f.readlink_ino_mismatch.clone(),
     );
-    Ok(e.verdict("one nsfs superblock; readlink inode == st_ino")
-        .with_observed(json!({
-            "distinct_devices": f.devs.len(),
-            "nsfs_magic": f.magics.iter().all(|m| *m == NSFS_MAGIC),
-            "readlink_ino_mismatch": f.readlink_ino_mismatch,
-        })))
+    if kver(cx) >= KernelVersion(4, 11, 0) {
+        e.eq(
+            "entries whose NS_GET_NSTYPE is not their own type",
+            Vec::<String>::new(),
+            f.nstype_mismatch.clone(),
+        );
+    }
+    Ok(
+        e.verdict("one nsfs superblock; readlink inode == st_ino; NS_GET_NSTYPE is the type")
+            .with_observed(json!({
+                "distinct_devices": f.devs.len(),
+                "nsfs_magic": f.magics.iter().all(|m| *m == NSFS_MAGIC),
+                "readlink_ino_mismatch": f.readlink_ino_mismatch,
+                "nstype_mismatch": f.nstype_mismatch,
+            })),
+    )
 }
 
 // ---------------------------------------------------------------------------------
@@ -506,100 +575,128 @@ pub const GEN_06: Property = Property {
     man: "namespaces(7) \"Namespace lifetime\"; ioctl_ns(2)",
     prereq: Prereq::ROOTLESS.kernel(5, 6).config(&["CONFIG_TIME_NS"]),
     coverage: "KST:~namespaces/ns_active_ref_test; LTP:~mqns_04",
-    controls: &[Control::FaultNsIoctl],
+    controls: &[Control::FaultNsIoctl, Control::FaultSetns],
     global: false,
     subject: None,
     inside: Some(gen_06_inside),
     check: gen_06_check,
 };
 
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Serialize, Deserialize)]
 struct Gen06 {
-    /// NS_GET_PARENT on the child user ns returns the parent (whose processes are gone).
-    parent_pinned_by_child: Option<bool>,
-    parent_errno: String,
-    /// NS_GET_USERNS on the UTS ns returns its owner (whose processes are gone).
-    owner_pinned_by_uts: Option<bool>,
-    owner_errno: String,
+    /// setns(2) of the helper that joins U1 to create U2 under it.
+    join_u1: String,
+    /// NS_GET_PARENT on U2 once nothing but U2 refers to U1 (no process in U1 or U2, no
+    /// other descriptor, U1 owns no other namespace): the parent's inode or the errno.
+    parent_of_u2: Result<u64, String>,
+    /// U1's inode while it had a process.
+    u1: u64,
+    /// NS_GET_USERNS on a UTS ns whose owner U3 has no process left.
+    owner_of_uts: Result<u64, String>,
+    u3: u64,
     /// time_for_children of a process that unshared CLONE_NEWTIME and never forked.
     memberless_time_ns_is_new: bool,
     memberless_time_ns_openable: bool,
+    /// open(2) of pid_for_children of a process that unshared CLONE_NEWPID and never
+    /// forked: the namespace has no child reaper yet.
     pid_for_children_before_first_child: String,
 }
 
 fn gen_06_inside(_: &Inside) -> Result<Value, StepError> {
-    let mut f = Gen06::default();
-    // U1 (made by h1) owns a UTS ns; h2 (forked by h1) lives in U2 = child of U1.
-    let (h1, (parent_user, _)) = held("create U1 and a UTS ns it owns", || {
+    use crate::kit::nsfd::ns_ino;
+    // U1 (made by h1) owns nothing; h2 joins U1 and makes U2, a child of U1.
+    let (h1, u1) = held("create U1", || {
         new_user_ns()?;
-        unshare_step(CloneFlags::CLONE_NEWUTS)?;
-        Ok((
-            ino("self", Ns::User).unwrap_or(0),
-            ino("self", Ns::Uts).unwrap_or(0),
-        ))
+        ns_ino("self", Ns::User)
     })?;
-    let uts_fd = open(&h1.ns_path(Ns::Uts))?;
-    // U2: made under U1 by a second helper that first joins U1.
     let u1_fd = open(&h1.ns_path(Ns::User))?;
-    let (h2, ()) = held("join U1 and create U2 under it", || {
+    let (h2, join_u1) = held("join U1 and create U2 under it", || {
         let r = setns_res(&u1_fd, libc::CLONE_NEWUSER);
-        if r != OK {
-            return Err(StepError::new("setns into U1", Some(r.clone()), r));
-        }
-        new_user_ns()
+        new_user_ns()?;
+        Ok(r)
     })?;
     let u2_fd = open(&h2.ns_path(Ns::User))?;
+    // Every other reference to U1 goes: its descriptor, its process, U2's process.
     drop(u1_fd);
     drop(h1);
     drop(h2);
-    let parent = ioctl_ino(&u2_fd, NS_GET_PARENT);
-    f.parent_pinned_by_child = parent.as_ref().ok().map(|i| *i == parent_user);
-    f.parent_errno = parent.err().unwrap_or_else(|| OK.to_string());
+    let parent_of_u2 = ioctl_ino(&u2_fd, NS_GET_PARENT);
     drop(u2_fd);
-    let owner = ioctl_ino(&uts_fd, NS_GET_USERNS);
-    f.owner_pinned_by_uts = owner.as_ref().ok().map(|i| *i == parent_user);
-    f.owner_errno = owner.err().unwrap_or_else(|| OK.to_string());
-    let (h3, ()) = held(
+    // U3 (made by h3) owns a UTS ns; only a descriptor of that UTS ns is kept.
+    let (h3, u3) = held("create U3 and a UTS ns it owns", || {
+        new_user_ns()?;
+        unshare_step(CloneFlags::CLONE_NEWUTS)?;
+        ns_ino("self", Ns::User)
+    })?;
+    let uts_fd = open(&h3.ns_path(Ns::Uts))?;
+    drop(h3);
+    let owner_of_uts = ioctl_ino(&uts_fd, NS_GET_USERNS);
+    drop(uts_fd);
+    let (h4, ()) = held(
         "unshare CLONE_NEWPID and CLONE_NEWTIME without forking",
         || {
             unshare_step(CloneFlags::CLONE_NEWPID)?;
             unshare_step(Ns::Time.flag())
         },
     )?;
-    let own_time = ino("self", Ns::Time);
-    let tfc = dev_ino(&h3.proc("ns/time_for_children")).ok().map(|d| d.1);
-    f.memberless_time_ns_is_new = tfc.is_some() && tfc != own_time;
-    f.memberless_time_ns_openable = std::fs::File::open(h3.proc("ns/time_for_children")).is_ok();
-    // A PID ns has no child reaper before its first process: the link does not resolve
-    // yet (recorded, not judged).
-    f.pid_for_children_before_first_child =
-        io_res(std::fs::File::open(h3.proc("ns/pid_for_children")));
-    facts(&f)
+    let own_time = ns_ino("self", Ns::Time)?;
+    let tfc = dev_ino(&h4.proc("ns/time_for_children"))?.1;
+    facts(&Gen06 {
+        join_u1,
+        parent_of_u2,
+        u1,
+        owner_of_uts,
+        u3,
+        memberless_time_ns_is_new: tfc != own_time,
+        memberless_time_ns_openable: std::fs::File::open(h4.proc("ns/time_for_children")).is_ok(),
+        pid_for_children_before_first_child: io_res(std::fs::File::open(
+            h4.proc("ns/pid_for_children"),
+        )),
+    })
 }
 
 fn gen_06_check(cx: &mut Cx) -> CheckResult {
     let run = cx.run(Launch::host().user(), Value::Null)?;
     let f: Gen06 = run.facts()?;
+    let res_text = |r: &Result<u64, String>| match r {
+        Ok(_) => OK.to_string(),
+        Err(e) => e.clone(),
+    };
     let mut e = Expect::new();
     e.eq(
-        "NS_GET_PARENT of a child user ns whose parent has no process left (errno)",
+        "NS_GET_PARENT of U2 once only U2 refers to its parent U1 (errno)",
         OK,
-        f.parent_errno.as_str(),
+        res_text(&f.parent_of_u2).as_str(),
+    );
+    e.that(
+        "the parent NS_GET_PARENT returns is U1 (the inode U1 had)",
+        f.parent_of_u2.as_ref().ok() == Some(&f.u1),
+        "U1",
+        if f.parent_of_u2.is_ok() {
+            "another user namespace"
+        } else {
+            "none"
+        },
     );
     e.eq(
-        "parent user ns is kept alive by its child",
-        Some(true),
-        f.parent_pinned_by_child,
-    );
-    e.eq(
-        "NS_GET_USERNS of a UTS ns whose owner has no process left (errno)",
+        "joining U1 (setns) to create U2 under it",
         OK,
-        f.owner_errno.as_str(),
+        f.join_u1.as_str(),
     );
     e.eq(
-        "owning user ns is kept alive by the UTS ns it owns",
-        Some(true),
-        f.owner_pinned_by_uts,
+        "NS_GET_USERNS of a UTS ns whose owner U3 has no process left (errno)",
+        OK,
+        res_text(&f.owner_of_uts).as_str(),
+    );
+    e.that(
+        "the owner NS_GET_USERNS returns is U3 (the inode U3 had)",
+        f.owner_of_uts.as_ref().ok() == Some(&f.u3),
+        "U3",
+        if f.owner_of_uts.is_ok() {
+            "another user namespace"
+        } else {
+            "none"
+        },
     );
     e.eq(
         "time_for_children of a process that unshared CLONE_NEWTIME names a new time ns",
@@ -611,9 +708,23 @@ fn gen_06_check(cx: &mut Cx) -> CheckResult {
         true,
         f.memberless_time_ns_openable,
     );
+    e.eq(
+        "open of pid_for_children before the new PID ns has a first process (no child reaper yet)",
+        "ENOENT",
+        f.pid_for_children_before_first_child.as_str(),
+    );
     Ok(
         e.verdict("parents, owners and time_for_children pin namespaces")
-            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+            .with_observed(json!({
+                "join_u1": f.join_u1,
+                "parent_errno": res_text(&f.parent_of_u2),
+                "parent_is_u1": f.parent_of_u2.as_ref().ok() == Some(&f.u1),
+                "owner_errno": res_text(&f.owner_of_uts),
+                "owner_is_u3": f.owner_of_uts.as_ref().ok() == Some(&f.u3),
+                "memberless_time_ns_is_new": f.memberless_time_ns_is_new,
+                "memberless_time_ns_openable": f.memberless_time_ns_openable,
+                "pid_for_children_before_first_child": f.pid_for_children_before_first_child,
+            })),
     )
 }
 
@@ -623,11 +734,11 @@ fn gen_06_check(cx: &mut Cx) -> CheckResult {
 pub const GEN_07: Property = Property {
     id: "GEN-07",
     area: Area::Gen,
-    title: "Dereferencing or reading another process's ns links needs PTRACE_MODE_READ_FSCREDS: a different unprivileged uid gets EACCES, the same uid and root succeed",
-    man: "namespaces(7) \"The /proc/[pid]/ns/ directory\"; proc(5) \"ptrace access mode\"",
+    title: "Dereferencing or reading another process's ns links needs PTRACE_MODE_READ_FSCREDS: a different unprivileged uid gets EACCES, the same uid and root succeed (and get the helper's UTS ns: NS_GET_NSTYPE is CLONE_NEWUTS)",
+    man: "namespaces(7) \"The /proc/[pid]/ns/ directory\"; proc(5) \"ptrace access mode\"; ioctl_ns(2) NS_GET_NSTYPE",
     prereq: Prereq::ROOT,
     coverage: "new",
-    controls: &[],
+    controls: &[Control::FaultNsIoctl],
     global: false,
     subject: None,
     inside: Some(gen_07_inside),
@@ -638,12 +749,28 @@ pub const GEN_07: Property = Property {
 struct Access {
     readlink: String,
     open: String,
+    /// NS_GET_NSTYPE of the opened descriptor (the flag's name), or the errno of the
+    /// open or of the ioctl.
+    nstype: String,
 }
 
 fn try_access(path: &str) -> Access {
+    let opened = std::fs::File::open(path);
+    let nstype = match &opened {
+        Ok(f) => match crate::ns::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(f),
+            crate::ns::NS_GET_NSTYPE,
+            0,
+        ) {
+            Ok(t) => crate::ns::flag_names(t),
+            Err(e) => crate::probe::errno_name(e),
+        },
+        Err(e) => crate::kit::io_errno(e),
+    };
     Access {
         readlink: io_res(std::fs::read_link(path)),
-        open: io_res(std::fs::File::open(path)),
+        open: io_res(opened),
+        nstype,
     }
 }
 
@@ -675,6 +802,7 @@ fn gen_07_inside(_: &Inside) -> Result<Value, StepError> {
                     return Access {
                         readlink: m.to_string(),
                         open: m.to_string(),
+                        nstype: m.to_string(),
                     };
                 }
             }
@@ -693,13 +821,19 @@ fn gen_07_check(cx: &mut Cx) -> CheckResult {
         let a = f.get(who);
         e.eq(
             &format!("readlink of the helper's ns/uts by {who}"),
-            Some(want),
-            a.map(|a| a.readlink.as_str()),
+            want,
+            a.map_or("no result", |a| a.readlink.as_str()),
         );
         e.eq(
             &format!("open of the helper's ns/uts by {who}"),
-            Some(want),
-            a.map(|a| a.open.as_str()),
+            want,
+            a.map_or("no result", |a| a.open.as_str()),
+        );
+        let uts = crate::ns::flag_names(libc::CLONE_NEWUTS);
+        e.eq(
+            &format!("NS_GET_NSTYPE of the descriptor {who} opened"),
+            if want == OK { uts.as_str() } else { want },
+            a.map_or("no result", |a| a.nstype.as_str()),
         );
     }
     Ok(e.verdict("ns links are guarded by a ptrace access check")

@@ -524,11 +524,11 @@ fn user_04_check(cx: &mut Cx) -> CheckResult {
 pub const USER_05: Property = Property {
     id: "USER-05",
     area: Area::User,
-    title: "The initial user namespace's uid_map and gid_map read `0 0 4294967295` (id -1 deliberately unmapped)",
-    man: "user_namespaces(7) \"User and group ID mappings: uid_map and gid_map\"",
-    prereq: Prereq::ANY.kernel(3, 5).config(&["CONFIG_USER_NS"]),
+    title: "The initial user namespace's uid_map and gid_map read `0 0 4294967295` (id -1 deliberately unmapped); a probe in the harness's user namespace reads the harness's own maps, and NS_GET_PARENT of its own user namespace is EPERM",
+    man: "user_namespaces(7) \"User and group ID mappings: uid_map and gid_map\"; ioctl_ns(2) NS_GET_PARENT",
+    prereq: Prereq::ANY.kernel(4, 9).config(&["CONFIG_USER_NS"]),
     coverage: "new",
-    controls: &[],
+    controls: &[Control::FaultNsIoctl],
     global: false,
     subject: None,
     inside: Some(user_05_inside),
@@ -538,30 +538,101 @@ pub const USER_05: Property = Property {
 struct User05 {
     uid_map: String,
     gid_map: String,
+    /// NS_GET_PARENT of the probe's own user namespace.
+    parent: String,
+    /// The inode of the probe's user namespace.
+    user_ino: u64,
+}
+
+/// NS_GET_PARENT of this process's user namespace: [`OK`] or the errno. EPERM is
+/// documented both for the initial namespace (no parent) and for a nested one (its
+/// parent is outside the caller's scope), ioctl_ns(2).
+fn own_user_parent() -> String {
+    match crate::kit::nsfd::open_ns("self", crate::ns::Ns::User) {
+        Ok(fd) => match crate::kit::nsops::ioctl_ino(&fd, crate::ns::NS_GET_PARENT) {
+            Ok(_) => OK.to_string(),
+            Err(errno) => errno,
+        },
+        Err(e) => e.to_string(),
+    }
+}
+
+/// This process's `/proc/self/<file>` map, whitespace squashed.
+fn own_map(file: &str) -> Result<String, StepError> {
+    read_trim(&format!("/proc/self/{file}")).map(|m| squash(&m))
 }
 
 fn user_05_inside(_: &Inside) -> Result<Value, StepError> {
     facts(&User05 {
-        uid_map: squash(&read_or_empty("/proc/self/uid_map")),
-        gid_map: squash(&read_or_empty("/proc/self/gid_map")),
+        uid_map: own_map("uid_map")?,
+        gid_map: own_map("gid_map")?,
+        parent: own_user_parent(),
+        user_ino: crate::kit::nsfd::ns_ino("self", crate::ns::Ns::User)?,
     })
 }
 
 fn user_05_check(cx: &mut Cx) -> CheckResult {
+    // The harness may itself run in a user namespace: the probe (launched into no new
+    // namespace) must read the harness's own maps, and the literal full map is expected
+    // only where the harness's namespace is the initial one (its fixed inode
+    // PROC_USER_INIT_INO, include/linux/proc_ns.h).
+    let own = |file: &str| {
+        own_map(file).map_err(|e| Verdict::error(format!("the harness's own {file}: {e}")))
+    };
+    let (uid_map, gid_map) = (own("uid_map")?, own("gid_map")?);
+    let harness_ino = crate::kit::nsfd::ns_ino("self", crate::ns::Ns::User)
+        .map_err(|e| crate::harness::step_verdict(&e))?;
+    let v = cx
+        .env
+        .version
+        .unwrap_or(crate::env::KernelVersion(99, 0, 0));
+    let initial = crate::ns::Ns::User.init_ino(v) == Some(harness_ino);
     let f: User05 = cx.run(Launch::host(), Value::Null)?.facts()?;
     let mut e = Expect::new();
+    e.that(
+        "the probe is in the harness's user namespace",
+        f.user_ino == harness_ino,
+        "the same inode",
+        "another user namespace",
+    );
     e.eq(
-        "uid_map of the initial user namespace",
-        "0 0 4294967295",
+        "NS_GET_PARENT of one's own user namespace (no parent, or one outside the caller's scope)",
+        "EPERM",
+        f.parent.as_str(),
+    );
+    e.eq(
+        "uid_map read by the probe, as the harness reads its own",
+        uid_map.as_str(),
         f.uid_map.as_str(),
     );
     e.eq(
-        "gid_map of the initial user namespace",
-        "0 0 4294967295",
+        "gid_map read by the probe, as the harness reads its own",
+        gid_map.as_str(),
         f.gid_map.as_str(),
     );
-    Ok(e.verdict("initial maps cover 0..4294967294")
-        .with_observed(json!(f)))
+    if initial {
+        e.eq(
+            "uid_map of the initial user namespace",
+            "0 0 4294967295",
+            f.uid_map.as_str(),
+        );
+        e.eq(
+            "gid_map of the initial user namespace",
+            "0 0 4294967295",
+            f.gid_map.as_str(),
+        );
+    }
+    let summary = if initial {
+        "initial maps cover 0..4294967294"
+    } else {
+        "the harness runs in a nested user namespace: the probe reads its maps"
+    };
+    Ok(e.verdict(summary).with_observed(json!({
+        "uid_map": f.uid_map,
+        "gid_map": f.gid_map,
+        "ns_get_parent": f.parent,
+        "harness_in_initial_user_ns": initial,
+    })))
 }
 
 // ---------------------------------------------------------------------------------
@@ -725,7 +796,7 @@ fn user_07_check(cx: &mut Cx) -> CheckResult {
 pub const USER_08: Property = Property {
     id: "USER-08",
     area: Area::User,
-    title: "Malformed map writes fail with EINVAL (field count, zero length, non-numeric, overlaps, wrap-around, too many lines, page size, offset != 0, empty line); a NUL ends the input",
+    title: "Malformed map writes fail with EINVAL (field count, zero length, non-numeric, overlaps, wrap-around, too many lines, page size, offset != 0, empty line); pwrite() fails with ESPIPE; a NUL ends the input",
     man: "user_namespaces(7) \"Defining user and group ID mappings: writing to uid_map and gid_map\"",
     prereq: Prereq::ROOTLESS.kernel(3, 5).config(&["CONFIG_USER_NS"]),
     coverage: "LTP:~userns08; OTH:~GV TrailingNewlineAndNULIgnored",
@@ -776,18 +847,22 @@ fn user_08_inside(cx: &Inside) -> Result<Value, StepError> {
     for (name, data) in user_08_cases(u) {
         cases.set(name, write_res(&path, &data));
     }
-    // The map files are not pwrite()-able (ESPIPE); seek, then write.
-    let mut pwrite = OK.to_string();
-    let offset = match std::fs::OpenOptions::new().write(true).open(&path) {
+    // The map files are seq_files, which clear FMODE_PWRITE (fs/seq_file.c seq_open):
+    // pwrite() is refused before the map code sees it (ESPIPE). Then seek and write.
+    let (pwrite, offset) = match std::fs::OpenOptions::new().write(true).open(&path) {
         Ok(mut f) => {
             use std::io::{Seek, SeekFrom, Write};
-            pwrite = io_res(f.write_at(format!("0 {u} 1\n").as_bytes(), 1));
-            io_res(
+            let pwrite = io_res(f.write_at(format!("0 {u} 1\n").as_bytes(), 1));
+            let offset = io_res(
                 f.seek(SeekFrom::Start(1))
                     .and_then(|_| f.write(format!("0 {u} 1\n").as_bytes())),
-            )
+            );
+            (pwrite, offset)
         }
-        Err(e) => crate::kit::io_errno(&e),
+        Err(e) => {
+            let errno = crate::kit::io_errno(&e);
+            (errno.clone(), errno)
+        }
     };
     cases.set("offset 1", offset);
     let nul = write_res(&path, format!("0 {u} 1\n\0junk").as_bytes());
@@ -812,6 +887,11 @@ fn user_08_check(cx: &mut Cx) -> CheckResult {
         .collect();
     let mut e = Expect::new();
     f.cases.judge(&mut e, "errno of the write", &expected);
+    e.eq(
+        "pwrite of a valid line at offset 1 (a seq_file refuses pwrite)",
+        "ESPIPE",
+        f.pwrite.as_str(),
+    );
     e.eq("a valid line followed by NUL and junk", OK, f.nul.as_str());
     e.eq(
         "map after the NUL-terminated write",
@@ -853,6 +933,96 @@ struct User09Writer {
     sibling: String,
     unmapped: String,
     mapped: String,
+    grand: User09Grand,
+}
+
+/// The writer with capabilities over the target but outside it and its parent: the
+/// writer is root in A, B is a child of A, the target C a child of B.
+#[derive(Serialize, Deserialize, Debug)]
+struct User09Grand {
+    /// The writer's (root in A) effective capability mask, or why it is unreadable.
+    writer_capeff: Result<u64, String>,
+    /// Mapping B (`0 0 1`) from A.
+    map_b: String,
+    /// User namespace inodes: A (the writer's), B, and the parent of C (NS_GET_PARENT
+    /// of C) and of B, or the errno of the ioctl.
+    a: Option<u64>,
+    b: Option<u64>,
+    c_parent: Result<u64, String>,
+    b_parent: Result<u64, String>,
+    /// `0 0 1` written to C's uid_map by the writer in A, then by C's parent (in B).
+    from_grandparent: String,
+    from_parent: String,
+}
+
+/// What B (C's parent) saw: NS_GET_PARENT of C, and its own write of C's uid_map.
+#[derive(Serialize, Deserialize, Debug)]
+struct User09B {
+    c_parent: Result<u64, String>,
+    from_parent: String,
+}
+
+/// NS_GET_PARENT of `/proc/<pid>/ns/user`: the parent's inode or the error.
+fn user_parent_of(pid: i32) -> Result<u64, String> {
+    crate::kit::nsfd::open_ns(pid, crate::ns::Ns::User)
+        .map_err(|e| e.to_string())
+        .and_then(|fd| crate::kit::nsops::ioctl_ino(&fd, crate::ns::NS_GET_PARENT))
+}
+
+/// Inside the writer (root in A): make B, map it, let B make C, and write C's uid_map
+/// first from A, then from B.
+fn user_09_grand(flags: CloneFlags) -> Result<User09Grand, StepError> {
+    use crate::kit::child::{ping, pipe, recv_value, send_line, wait_ping};
+    use std::os::fd::AsRawFd;
+    const B: &str = "be the middle user namespace B";
+    let (pid_r, pid_w) = pipe()?;
+    let (go_r, go_w) = pipe()?;
+    let (pid_w_fd, go_r_fd) = (pid_w.as_raw_fd(), go_r.as_raw_fd());
+    let mut b =
+        Fork::new(B)
+            .unshare(flags)
+            .gated()
+            .spawn(move |_| -> Result<User09B, StepError> {
+                let mut c = map_target(flags)?;
+                let c_pid = c.pid().as_raw();
+                let c_parent = user_parent_of(c_pid);
+                send_line(&pid_w_fd, &c_pid);
+                // Wait until the writer in A has tried C's map, then try it from here.
+                wait_ping(&go_r_fd);
+                let from_parent = write_res(&c.proc("uid_map"), b"0 0 1\n");
+                c.result::<()>()?;
+                Ok(User09B {
+                    c_parent,
+                    from_parent,
+                })
+            })?;
+    drop((pid_w, go_r));
+    let map_b = map_root(&b.pid().to_string(), 0, 0);
+    let b_ino = crate::kit::nsops::ino(b.pid(), crate::ns::Ns::User);
+    let b_parent = user_parent_of(b.pid().as_raw());
+    b.release();
+    let Some(c_pid) = recv_value::<i32>(&pid_r) else {
+        // B ended before naming C: its result says why.
+        b.result::<Result<User09B, StepError>>()??;
+        return Err(StepError::new(
+            B,
+            None,
+            "the helper named no target namespace C",
+        ));
+    };
+    let from_grandparent = write_res(&format!("/proc/{c_pid}/uid_map"), b"0 0 1\n");
+    ping(&go_w);
+    let from_b = b.result::<Result<User09B, StepError>>()??;
+    Ok(User09Grand {
+        writer_capeff: crate::kit::proc::cap_eff().map_err(|e| e.to_string()),
+        map_b,
+        a: own_user_ns(),
+        b: b_ino,
+        c_parent: from_b.c_parent,
+        b_parent,
+        from_grandparent,
+        from_parent: from_b.from_parent,
+    })
 }
 
 fn user_09_inside(cx: &Inside) -> Result<Value, StepError> {
@@ -873,6 +1043,7 @@ fn user_09_inside(cx: &Inside) -> Result<Value, StepError> {
                 sibling: from_sibling,
                 unmapped,
                 mapped,
+                grand: user_09_grand(flags)?,
             })
         })?;
     let map = map_root(&c.pid().to_string(), u, g);
@@ -882,8 +1053,23 @@ fn user_09_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn user_09_check(cx: &mut Cx) -> CheckResult {
+    use crate::kit::proc::CAP_SETUID;
     let f: User09 = run_self_made(cx, true)?;
     let c = &f.c;
+    let g = &c.grand;
+    let setuid = match &g.writer_capeff {
+        Ok(m) => m & (1 << CAP_SETUID) != 0,
+        Err(why) => {
+            return Err(Verdict::error(format!(
+                "the writer's capabilities in A: {why}"
+            )))
+        }
+    };
+    let ino = |i: Option<u64>| i.map_or_else(|| "unreadable".to_string(), |i| i.to_string());
+    let parent = |p: &Result<u64, String>| match p {
+        Ok(i) => i.to_string(),
+        Err(e) => e.clone(),
+    };
     let mut e = Expect::new();
     e.eq("mapping the first namespace", OK, f.map.as_str());
     e.eq(
@@ -901,6 +1087,34 @@ fn user_09_check(cx: &mut Cx) -> CheckResult {
         OK,
         c.mapped.as_str(),
     );
+    e.eq(
+        "mapping B, a child of the writer's namespace A",
+        OK,
+        g.map_b.as_str(),
+    );
+    e.eq("the writer (root in A) holds CAP_SETUID", true, setuid);
+    e.that(
+        "B's parent is the writer's namespace A",
+        g.a.is_some() && g.b_parent.as_ref().ok() == g.a.as_ref(),
+        format!("A = {}", ino(g.a)),
+        parent(&g.b_parent),
+    );
+    e.that(
+        "the target C's parent is B",
+        g.b.is_some() && g.c_parent.as_ref().ok() == g.b.as_ref(),
+        format!("B = {}", ino(g.b)),
+        parent(&g.c_parent),
+    );
+    e.eq(
+        "write to C's uid_map from its grandparent A, with CAP_SETUID over C",
+        "EPERM",
+        g.from_grandparent.as_str(),
+    );
+    e.eq(
+        "the same write from C's parent B",
+        OK,
+        g.from_parent.as_str(),
+    );
     Ok(
         e.verdict("only the target's or parent's members may write, with mapped ids")
             .with_errno("EPERM")
@@ -908,6 +1122,9 @@ fn user_09_check(cx: &mut Cx) -> CheckResult {
                 "sibling_write": c.sibling,
                 "unmapped_outside_id": c.unmapped,
                 "mapped_outside_id": c.mapped,
+                "grandparent_writer_has_cap_setuid": setuid,
+                "grandparent_write": g.from_grandparent,
+                "parent_write_of_the_same_line": g.from_parent,
             })),
     )
 }
