@@ -48,9 +48,11 @@ pub struct HostState {
     pub domainname: String,
     /// (mount point, fs type, source) of every mount.
     pub mounts: BTreeSet<(String, String, String)>,
-    pub sysv_msg: Vec<String>,
-    pub sysv_sem: Vec<String>,
-    pub sysv_shm: Vec<String>,
+    /// Keys of each SysV kind, or why /proc/sysvipc could not be read (never equal to
+    /// another reading then, see [`HostState::diff`]).
+    pub sysv_msg: Result<Vec<String>, String>,
+    pub sysv_sem: Result<Vec<String>, String>,
+    pub sysv_shm: Result<Vec<String>, String>,
     pub mqueues: Option<BTreeSet<String>>,
     pub links: Vec<String>,
     pub netns: BTreeSet<String>,
@@ -109,8 +111,14 @@ impl HostState {
             ("SysV message queues", &before.sysv_msg, &self.sysv_msg),
             ("SysV semaphores", &before.sysv_sem, &self.sysv_sem),
             ("SysV shm", &before.sysv_shm, &self.sysv_shm),
-            ("links", &before.links, &self.links),
         ] {
+            match (a, b) {
+                (Ok(a), Ok(b)) if a == b => {}
+                (Ok(a), Ok(b)) => out.push(format!("{what} {a:?} -> {b:?}")),
+                (Err(e), _) | (_, Err(e)) => out.push(format!("{what} not compared: {e}")),
+            }
+        }
+        for (what, a, b) in [("links", &before.links, &self.links)] {
             if a != b {
                 out.push(format!("{what} {a:?} -> {b:?}"));
             }

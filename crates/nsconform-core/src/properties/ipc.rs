@@ -596,12 +596,19 @@ struct Ipc04 {
 }
 
 fn sysvipc_lists() -> view::Ipc {
-    view::Ipc {
-        msg: view::sysvipc_keys("msg"),
-        sem: view::sysvipc_keys("sem"),
-        shm: view::sysvipc_keys("shm"),
-        mqueues: None,
+    view::Ipc::sysvipc()
+}
+
+/// An `error` verdict when a /proc/sysvipc file of `lists` could not be read `where_`:
+/// an empty list for want of a reading is no evidence either way.
+fn readable(lists: &view::Ipc, where_: &str) -> Result<(), Verdict> {
+    if lists.unreadable.is_empty() {
+        return Ok(());
     }
+    Err(Verdict::error(format!(
+        "/proc/sysvipc unreadable {where_}: {}",
+        lists.unreadable.join("; ")
+    )))
 }
 
 fn ipc_04_inside(cx: &Inside) -> Result<Value, StepError> {
@@ -640,6 +647,9 @@ fn ipc_04_check(cx: &mut Cx) -> CheckResult {
     let summary = "/proc/sysvipc follows the reader's IPC namespace";
     let mut e = Expect::new();
     let f: Ipc04 = seen_facts(&run, &mut e, true, summary)?;
+    readable(&f.outer_lists, "in the probe's namespace")?;
+    readable(&f.nested_lists, "in a nested namespace")?;
+    readable(&f.after_setns_lists, "after setns()")?;
     let one = |k: &str| vec![k.to_string()];
     let (o, n) = (one(&f.outer_key), one(&f.nested_key));
     for (what, lists, want) in [
@@ -1039,6 +1049,7 @@ fn ipc_08_check(cx: &mut Cx) -> CheckResult {
     let still_there = objects.msq_present();
     drop(objects);
     let f: Ipc08 = run.facts()?;
+    readable(&f.ipc, "inside")?;
     let empty: Vec<String> = Vec::new();
     let mut e = Expect::new();
     e.ne(
