@@ -476,8 +476,8 @@ fn session_stopped(pid: i32) -> bool {
 /// The host's names before a supervisor ran, to put back if it was killed before it
 /// could clean up after its subject.
 pub struct HostBefore {
-    hostname: String,
-    domainname: String,
+    hostname: crate::host::NameRead,
+    domainname: crate::host::NameRead,
 }
 
 impl HostBefore {
@@ -494,15 +494,18 @@ impl HostBefore {
     /// subject may have set them to anything). Returns what was done.
     pub fn restore(&self) -> Vec<String> {
         let mut done = crate::contain::sweep_stale();
-        if crate::host::hostname() != self.hostname
-            && nix::unistd::sethostname(&self.hostname).is_ok()
-        {
-            done.push(format!("hostname put back to {}", self.hostname));
+        // A name unreadable before the supervisor ran has nothing to be put back to.
+        if let Some(h) = self.hostname.value() {
+            if crate::host::hostname().value() != Some(h) && nix::unistd::sethostname(h).is_ok() {
+                done.push(format!("hostname put back to {h}"));
+            }
         }
-        if crate::host::domainname() != self.domainname
-            && crate::probe::sys::set_domainname(&self.domainname).is_ok()
-        {
-            done.push(format!("domain name put back to {}", self.domainname));
+        if let Some(d) = self.domainname.value() {
+            if crate::host::domainname().value() != Some(d)
+                && crate::probe::sys::set_domainname(d).is_ok()
+            {
+                done.push(format!("domain name put back to {d}"));
+            }
         }
         done
     }

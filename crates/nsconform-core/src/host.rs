@@ -24,16 +24,82 @@ pub fn nspid(pid: i32) -> Vec<i32> {
     view::status_ids_of(&pid.to_string(), "NSpid")
 }
 
-pub fn hostname() -> String {
-    nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_default()
+/// A host name or NIS domain name as the harness read it, or why it could not read it.
+/// An unreadable name equals nothing, not even another unreadable reading: two failed
+/// reads before and after a run must not pass for "unchanged". Serialized as the plain
+/// name, or `{"unreadable": why}`.
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum NameRead {
+    Read(String),
+    Unreadable { unreadable: String },
 }
 
-pub fn domainname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/domainname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
+impl NameRead {
+    /// The name, when it was read.
+    pub fn value(&self) -> Option<&str> {
+        match self {
+            NameRead::Read(s) => Some(s),
+            NameRead::Unreadable { .. } => None,
+        }
+    }
+}
+
+impl Default for NameRead {
+    fn default() -> Self {
+        NameRead::Unreadable {
+            unreadable: "not read".into(),
+        }
+    }
+}
+
+impl PartialEq for NameRead {
+    fn eq(&self, other: &Self) -> bool {
+        matches!((self, other), (NameRead::Read(a), NameRead::Read(b)) if a == b)
+    }
+}
+
+impl std::fmt::Debug for NameRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NameRead::Read(s) => write!(f, "{s:?}"),
+            NameRead::Unreadable { unreadable } => write!(f, "unreadable ({unreadable})"),
+        }
+    }
+}
+
+impl std::fmt::Display for NameRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NameRead::Read(s) => f.write_str(s),
+            NameRead::Unreadable { unreadable } => write!(f, "unreadable ({unreadable})"),
+        }
+    }
+}
+
+/// The host's hostname (gethostname(2)).
+pub fn hostname() -> NameRead {
+    match nix::unistd::gethostname() {
+        Ok(h) => NameRead::Read(h.to_string_lossy().into_owned()),
+        Err(e) => NameRead::Unreadable {
+            unreadable: format!("gethostname: {}", crate::probe::sys::errno_name(e)),
+        },
+    }
+}
+
+/// The host's NIS domain name (/proc/sys/kernel/domainname).
+pub fn domainname() -> NameRead {
+    match std::fs::read_to_string("/proc/sys/kernel/domainname") {
+        Ok(s) => NameRead::Read(s.trim().to_string()),
+        Err(e) => NameRead::Unreadable {
+            unreadable: format!(
+                "read /proc/sys/kernel/domainname: {}",
+                e.raw_os_error()
+                    .map(|n| crate::probe::sys::errno_name(nix::errno::Errno::from_raw(n)))
+                    .unwrap_or_else(|| e.to_string())
+            ),
+        },
+    }
 }
 
 /// The harness's mount table.
@@ -42,15 +108,17 @@ pub fn mounts() -> Vec<MountEntry> {
 }
 
 /// The global state a run must leave as it found it.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct HostState {
-    pub hostname: String,
-    pub domainname: String,
+    pub hostname: NameRead,
+    pub domainname: NameRead,
     /// (mount point, fs type, source) of every mount.
     pub mounts: BTreeSet<(String, String, String)>,
-    pub sysv_msg: Vec<String>,
-    pub sysv_sem: Vec<String>,
-    pub sysv_shm: Vec<String>,
+    /// Keys of each SysV kind, or why /proc/sysvipc could not be read (never equal to
+    /// another reading then, see [`HostState::diff`]).
+    pub sysv_msg: Result<Vec<String>, String>,
+    pub sysv_sem: Result<Vec<String>, String>,
+    pub sysv_shm: Result<Vec<String>, String>,
     pub mqueues: Option<BTreeSet<String>>,
     pub links: Vec<String>,
     pub netns: BTreeSet<String>,
@@ -109,8 +177,14 @@ impl HostState {
             ("SysV message queues", &before.sysv_msg, &self.sysv_msg),
             ("SysV semaphores", &before.sysv_sem, &self.sysv_sem),
             ("SysV shm", &before.sysv_shm, &self.sysv_shm),
-            ("links", &before.links, &self.links),
         ] {
+            match (a, b) {
+                (Ok(a), Ok(b)) if a == b => {}
+                (Ok(a), Ok(b)) => out.push(format!("{what} {a:?} -> {b:?}")),
+                (Err(e), _) | (_, Err(e)) => out.push(format!("{what} not compared: {e}")),
+            }
+        }
+        for (what, a, b) in [("links", &before.links, &self.links)] {
             if a != b {
                 out.push(format!("{what} {a:?} -> {b:?}"));
             }
@@ -197,5 +271,24 @@ impl Drop for HostIpcObjects {
         unsafe { libc::msgctl(self.msqid, libc::IPC_RMID, std::ptr::null_mut()) };
         let _ = nix::mqueue::mq_unlink(self.mq_name.as_str());
         self.held.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NameRead;
+
+    #[test]
+    fn an_unreadable_name_equals_nothing() {
+        let gone = || NameRead::Unreadable {
+            unreadable: "gethostname: EFAULT".into(),
+        };
+        assert_ne!(gone(), gone());
+        assert_ne!(gone(), NameRead::Read(String::new()));
+        assert_eq!(NameRead::Read("a".into()), NameRead::Read("a".into()));
+        assert_eq!(format!("{:?}", gone()), "unreadable (gethostname: EFAULT)");
+        let back: NameRead = serde_json::from_str("\"h\"").unwrap();
+        assert_eq!(back.value(), Some("h"));
+        assert!(super::hostname().value().is_some());
     }
 }

@@ -40,6 +40,7 @@
 //! the same kind of state while a subject without namespaces of that type runs is
 //! attributed to the subject; the report says which rule decided.
 
+use crate::host::NameRead;
 use crate::mountinfo::MountEntry;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -112,10 +113,10 @@ pub struct Link {
 }
 
 /// The host's global state at one moment.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
-    pub hostname: String,
-    pub domainname: String,
+    pub hostname: NameRead,
+    pub domainname: NameRead,
     pub mounts: Vec<MountEntry>,
     pub sysv: Vec<SysvObject>,
     /// `None` when no mqueue file system is mounted on `/dev/mqueue`.
@@ -261,16 +262,16 @@ impl Change {
 }
 
 /// One difference between the host before and after a subject.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HostChange {
     Hostname {
-        from: String,
-        to: String,
+        from: NameRead,
+        to: NameRead,
     },
     Domainname {
-        from: String,
-        to: String,
+        from: NameRead,
+        to: NameRead,
     },
     Mount {
         change: Change,
@@ -356,7 +357,7 @@ impl HostChange {
     fn names(&self) -> Vec<&str> {
         match self {
             HostChange::Hostname { from, to } | HostChange::Domainname { from, to } => {
-                vec![from, to]
+                [from, to].into_iter().filter_map(NameRead::value).collect()
             }
             HostChange::Mount {
                 mount_point,
@@ -388,6 +389,11 @@ impl HostChange {
     }
 }
 
+/// [`shown`] of a name as read (an unreadable one says so).
+fn shown_name(n: &NameRead) -> String {
+    n.value().map_or_else(|| n.to_string(), shown)
+}
+
 fn shown(s: &str) -> String {
     if s.is_empty() {
         "(empty)".to_string()
@@ -400,13 +406,18 @@ impl fmt::Display for HostChange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HostChange::Hostname { from, to } => {
-                write!(f, "hostname changed from {} to {}", shown(from), shown(to))
+                write!(
+                    f,
+                    "hostname changed from {} to {}",
+                    shown_name(from),
+                    shown_name(to)
+                )
             }
             HostChange::Domainname { from, to } => write!(
                 f,
                 "domain name changed from {} to {}",
-                shown(from),
-                shown(to)
+                shown_name(from),
+                shown_name(to)
             ),
             HostChange::Mount {
                 change,
@@ -655,7 +666,7 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> Vec<HostChange> {
 
 /// One change found after a subject: what, whether it is the subject's and why, and
 /// whether the harness put it back.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct HostFinding {
     #[serde(flatten)]
     pub change: HostChange,
@@ -1116,25 +1127,37 @@ fn restore_one(c: &HostChange, before: &Snapshot, restoring: &BTreeSet<u32>) -> 
     };
     match c {
         HostChange::Hostname { .. } => {
-            if crate::host::hostname() == before.hostname {
+            let Some(was) = before.hostname.value() else {
+                return Err(format!(
+                    "the hostname before the run was {}; nothing to put back, left as it is",
+                    before.hostname
+                ));
+            };
+            if crate::host::hostname().value() == Some(was) {
                 return Ok(());
             }
-            nix::unistd::sethostname(&before.hostname).map_err(|e| {
+            nix::unistd::sethostname(was).map_err(|e| {
                 format!(
                     "sethostname back to {} failed: {}",
-                    shown(&before.hostname),
+                    shown(was),
                     errno_text(e)
                 )
             })
         }
         HostChange::Domainname { .. } => {
-            if crate::host::domainname() == before.domainname {
+            let Some(was) = before.domainname.value() else {
+                return Err(format!(
+                    "the domain name before the run was {}; nothing to put back, left as it is",
+                    before.domainname
+                ));
+            };
+            if crate::host::domainname().value() == Some(was) {
                 return Ok(());
             }
-            crate::probe::sys::set_domainname(&before.domainname).map_err(|e| {
+            crate::probe::sys::set_domainname(was).map_err(|e| {
                 format!(
                     "setdomainname back to {} failed: {}",
-                    shown(&before.domainname),
+                    shown(was),
                     errno_text(e)
                 )
             })
@@ -1359,8 +1382,8 @@ mod tests {
 
     fn base() -> Snapshot {
         Snapshot {
-            hostname: "host".into(),
-            domainname: "(none)".into(),
+            hostname: NameRead::Read("host".into()),
+            domainname: NameRead::Read("(none)".into()),
             mounts: mountinfo::parse(
                 "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n\
                  22 1 0:21 / /proc rw - proc proc rw\n\
@@ -1436,7 +1459,7 @@ mod tests {
         // Even a wrong restore could do no harm here: it would set the current name.
         before.hostname = now.clone();
         let mut after = base();
-        after.hostname = format!("{now}-changed-elsewhere");
+        after.hostname = NameRead::Read(format!("{now}-changed-elsewhere"));
         let mut a = contained();
         a.probe = Some(101);
         // The launcher, privileged, left the host's UTS namespace too.
@@ -1465,7 +1488,7 @@ mod tests {
         let mut unprivileged = contained();
         unprivileged.seen[0].sys_admin = false;
         assert!(!one(&unprivileged, &before, &after)[0].attributed);
-        after.hostname = format!("nsconform-s-{TAG}");
+        after.hostname = NameRead::Read(format!("nsconform-s-{TAG}"));
         assert!(one(&unprivileged, &before, &after)[0].attributed);
     }
 

@@ -23,8 +23,8 @@ pub struct Outside {
     pub marker_on_host: bool,
     /// Interface names in the probe's network namespace (`/proc/<pid>/net/dev`).
     pub netdev: Vec<String>,
-    pub host_hostname_during: String,
-    pub host_domainname_during: String,
+    pub host_hostname_during: crate::host::NameRead,
+    pub host_domainname_during: crate::host::NameRead,
     /// What the harness's own observer did and saw inside the probe's namespaces
     /// (`None` when it could not run).
     #[serde(default)]
@@ -52,10 +52,10 @@ pub struct SubjectObservation {
     /// channel (see `subject::Transport`).
     pub report: Option<SubjectReport>,
     pub outside: Outside,
-    pub host_hostname_before: String,
-    pub host_domainname_before: String,
-    pub host_hostname_after: String,
-    pub host_domainname_after: String,
+    pub host_hostname_before: crate::host::NameRead,
+    pub host_domainname_before: crate::host::NameRead,
+    pub host_hostname_after: crate::host::NameRead,
+    pub host_domainname_after: crate::host::NameRead,
     /// Whether the host's SysV queue survived the run.
     pub host_ipc_intact: bool,
     pub overflowuid: u32,

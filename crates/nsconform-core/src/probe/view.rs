@@ -27,6 +27,32 @@ pub struct Ipc {
     pub shm: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mqueues: Option<Vec<String>>,
+    /// The /proc/sysvipc files that could not be read, each with why: their lists
+    /// above are empty for want of a reading, not because the namespace has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
+}
+
+impl Ipc {
+    /// The three /proc/sysvipc lists of the reader's IPC namespace; a file that cannot
+    /// be read leaves its list empty and is named in [`Ipc::unreadable`].
+    pub fn sysvipc() -> Ipc {
+        let mut unreadable = Vec::new();
+        let mut read = |kind: &str| {
+            sysvipc_keys(kind).unwrap_or_else(|e| {
+                unreadable.push(e);
+                Vec::new()
+            })
+        };
+        let (msg, sem, shm) = (read("msg"), read("sem"), read("shm"));
+        Ipc {
+            msg,
+            sem,
+            shm,
+            mqueues: None,
+            unreadable,
+        }
+    }
 }
 
 /// The probe's view from inside.
@@ -69,12 +95,7 @@ impl View {
                 .map(|h| h.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             domainname: read_trim("/proc/sys/kernel/domainname"),
-            ipc: Ipc {
-                msg: sysvipc_keys("msg"),
-                sem: sysvipc_keys("sem"),
-                shm: sysvipc_keys("shm"),
-                mqueues: None,
-            },
+            ipc: Ipc::sysvipc(),
             interfaces: interfaces(),
             mounts: mountinfo::read("/proc/self/mountinfo").unwrap_or_default(),
             proc_pids: proc_pids("/proc"),
@@ -115,13 +136,25 @@ pub fn status_ids_of(who: &str, field: &str) -> Vec<i32> {
 }
 
 /// Keys of the objects listed in `/proc/sysvipc/<kind>` (always the reader's IPC
-/// namespace, ipc_namespaces(7)).
-pub fn sysvipc_keys(kind: &str) -> Vec<String> {
-    let text = fs::read_to_string(format!("/proc/sysvipc/{kind}")).unwrap_or_default();
+/// namespace, ipc_namespaces(7)); `Err` says why the file could not be read (or a line
+/// not parsed): never an empty list for want of a reading.
+pub fn sysvipc_keys(kind: &str) -> Result<Vec<String>, String> {
+    let path = format!("/proc/sysvipc/{kind}");
+    let text = fs::read_to_string(&path).map_err(|e| {
+        let why = e
+            .raw_os_error()
+            .map(|n| super::sys::errno_name(nix::errno::Errno::from_raw(n)))
+            .unwrap_or_else(|| e.to_string());
+        format!("read {path}: {why}")
+    })?;
     text.lines()
         .skip(1)
         .filter_map(|l| l.split_whitespace().next())
-        .map(|key| format!("{:#x}", key.parse::<i64>().unwrap_or(0) as u32))
+        .map(|key| {
+            key.parse::<i64>()
+                .map(|k| format!("{:#x}", k as u32))
+                .map_err(|_| format!("{path}: key {key} is not a number"))
+        })
         .collect()
 }
 
@@ -179,6 +212,14 @@ mod tests {
         assert_eq!(status_ids_of(&me.to_string(), "NStgid").last(), Some(&me));
         assert!(status_ids("NoSuchField").is_empty());
         assert!(status_ids_of("not-a-pid", "NSpid").is_empty());
+    }
+
+    #[test]
+    fn sysvipc_keys_of_a_missing_file_is_an_error() {
+        let e = sysvipc_keys("no-such-kind").unwrap_err();
+        assert!(e.contains("/proc/sysvipc/no-such-kind"), "{e}");
+        assert!(e.contains("ENOENT"), "{e}");
+        assert!(sysvipc_keys("msg").is_ok());
     }
 
     #[test]

@@ -53,22 +53,103 @@ pub fn list_mqueues() -> Result<Vec<String>, StepError> {
     Ok(names)
 }
 
-/// The facts of a guarded inside half (see [`guard`]), or the failure "left in the
-/// host's IPC namespace".
-fn guarded_facts<T: DeserializeOwned>(run: &ProbeRun) -> Result<T, Verdict> {
-    run.facts::<Guarded<T>>()?.into_facts(Ns::Ipc)
-}
-
 /// The arguments of inside halves that create IPC objects: a key unique to this harness.
-/// [`ipc_args`] adds the harness's IPC namespace (they refuse to touch it).
+/// [`ipc_args`] adds the harness's IPC namespace (they refuse to touch it) and the
+/// harness's own queues (see [`HostSeen`]).
 #[derive(Serialize, Deserialize)]
 struct IpcArgs {
     key: libc::key_t,
 }
 
-fn ipc_args() -> Result<Value, Verdict> {
+/// The harness's own queues, named to the inside half.
+#[derive(Serialize, Deserialize)]
+struct HostQueues {
+    host_msqid: i32,
+    host_mq: String,
+}
+
+fn ipc_args(objects: &HostIpcObjects) -> Result<Value, Verdict> {
     let key = 0x4e53_0000 | (std::process::id() & 0xffff) as libc::key_t;
-    guard::args(Ns::Ipc, json!(IpcArgs { key }))
+    let mut args = guard::args(Ns::Ipc, json!(IpcArgs { key }))?;
+    if let Some(o) = args.as_object_mut() {
+        o.insert("host_msqid".into(), json!(objects.msqid));
+        o.insert("host_mq".into(), json!(objects.mq_name));
+    }
+    Ok(args)
+}
+
+/// What the inside process sees of the harness's own queues, looked up (never changed)
+/// before anything else: in an IPC namespace of its own neither resolves.
+#[derive(Serialize, Deserialize, Debug)]
+struct HostSeen {
+    /// IPC_STAT of the harness's SysV queue id: EINVAL when invisible.
+    msqid_stat: String,
+    /// mq_open of the harness's POSIX queue name: ENOENT when invisible.
+    mq_open: String,
+}
+
+/// The report of an IPC inside half: what it saw of the host's objects, then its
+/// guarded facts.
+#[derive(Serialize, Deserialize, Debug)]
+struct Seen<T> {
+    host: HostSeen,
+    guarded: Guarded<T>,
+}
+
+/// Look at the harness's queues, then run `f` under the host-namespace guard.
+fn seen_guarded<T: Serialize>(
+    cx: &Inside,
+    f: impl FnOnce() -> Result<T, StepError>,
+) -> Result<Value, StepError> {
+    let HostQueues {
+        host_msqid,
+        host_mq,
+    } = cx.args()?;
+    let host = HostSeen {
+        msqid_stat: res(crate::probe::sys::msq_stat(host_msqid)),
+        mq_open: res(crate::probe::sys::mq_visible(&host_mq)),
+    };
+    let guarded = guard::guarded(cx, Ns::Ipc, f)?;
+    Ok(json!({ "host": host, "guarded": guarded }))
+}
+
+/// Judge that the probe did not see the harness's queues (`sysv_first` orders the two
+/// lookups by what the property is about), then unwrap the guarded facts. A probe that
+/// sees them fails here, at the property's own assertion, before the guard.
+fn seen_facts<T: DeserializeOwned>(
+    run: &ProbeRun,
+    e: &mut Expect,
+    sysv_first: bool,
+    summary: &str,
+) -> Result<T, Verdict> {
+    let s: Seen<T> = run.facts()?;
+    let sysv = |e: &mut Expect| {
+        e.eq(
+            "IPC_STAT of the harness's SysV queue id from the probe's IPC namespace (the host's object must not resolve)",
+            "EINVAL",
+            s.host.msqid_stat.as_str(),
+        )
+    };
+    let posix = |e: &mut Expect| {
+        e.eq(
+            "mq_open of the harness's POSIX queue from the probe's IPC namespace (the host's queue must not resolve)",
+            "ENOENT",
+            s.host.mq_open.as_str(),
+        )
+    };
+    if sysv_first {
+        sysv(e);
+        posix(e);
+    } else {
+        posix(e);
+        sysv(e);
+    }
+    if e.failed() {
+        return Err(std::mem::take(e)
+            .verdict(summary)
+            .with_observed(json!({ "host_objects_seen_inside": s.host })));
+    }
+    s.guarded.into_facts(Ns::Ipc)
 }
 
 /// A new IPC namespace for later steps, unless a control removed IPC namespaces.
@@ -178,7 +259,7 @@ pub const IPC_01: Property = Property {
     prereq: Prereq::ROOTLESS.config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC"]),
     coverage: "LTP:msg_comm,sem_comm,shm_comm,mesgq_nstest,sem_nstest,semtest_2ns,shmnstest,shmem_2nstest",
     controls: &[Control::NoNewIpc],
-    global: false,
+    global: true,
     subject: None,
     inside: Some(ipc_01_inside),
     check: ipc_01_check,
@@ -195,7 +276,7 @@ struct Ipc01 {
 fn ipc_01_inside(cx: &Inside) -> Result<Value, StepError> {
     let IpcArgs { key } = cx.args()?;
     let make = cx.launch.ipc;
-    guard::guarded(cx, Ns::Ipc, || {
+    seen_guarded(cx, || {
         let created_outer = sysv_get(key, CREATE);
         let (nested, _) = in_helper("look up a key in a nested IPC namespace", move || {
             new_ipc_ns(make);
@@ -219,11 +300,14 @@ fn ipc_01_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn ipc_01_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host().ipc(), ipc_args()?)?;
-    let f: Ipc01 = guarded_facts(&run)?;
+    let objects = HostIpcObjects::create()?;
+    let run = cx.run(Launch::host().ipc(), ipc_args(&objects)?)?;
+    drop(objects);
+    let summary = "the same key names independent objects per IPC namespace";
+    let mut e = Expect::new();
+    let f: Ipc01 = seen_facts(&run, &mut e, true, summary)?;
     let ok = [OK; 3].map(String::from);
     let enoent = ["ENOENT", "ENOENT", "ENOENT"].map(String::from);
-    let mut e = Expect::new();
     e.eq(
         "msgget/semget/shmget(key, IPC_CREAT|IPC_EXCL) in the probe's namespace",
         &ok,
@@ -244,10 +328,8 @@ fn ipc_01_check(cx: &mut Cx) -> CheckResult {
         &ok,
         &f.outer_lookup_after,
     );
-    Ok(
-        e.verdict("the same key names independent objects per IPC namespace")
-            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
-    )
+    Ok(e.verdict(summary)
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
 }
 
 // ---------------------------------------------------------------------------------
@@ -261,7 +343,7 @@ pub const IPC_02: Property = Property {
     prereq: Prereq::ROOTLESS.kernel(2, 6).config(&["CONFIG_IPC_NS", "CONFIG_POSIX_MQUEUE"]),
     coverage: "LTP:mqns_01,mqns_02,mqns_03,mqns_04",
     controls: &[Control::NoNewIpc],
-    global: false,
+    global: true,
     subject: None,
     inside: Some(ipc_02_inside),
     check: ipc_02_check,
@@ -278,7 +360,7 @@ struct Ipc02 {
 
 fn ipc_02_inside(cx: &Inside) -> Result<Value, StepError> {
     let make = cx.launch.ipc;
-    guard::guarded(cx, Ns::Ipc, || {
+    seen_guarded(cx, || {
         list_mqueues()?; // tmpfs on /tmp, our namespace's mqueue on /tmp/mq
         if mq_create("/outer") != OK {
             return Err(StepError::new("mq_open(/outer, O_CREAT)", None, "failed"));
@@ -311,10 +393,13 @@ fn ipc_02_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn ipc_02_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host().ipc().mnt(), ipc_args()?)?;
-    let f: Ipc02 = guarded_facts(&run)?;
-    let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let objects = HostIpcObjects::create()?;
+    let run = cx.run(Launch::host().ipc().mnt(), ipc_args(&objects)?)?;
+    drop(objects);
+    let summary = "POSIX queues are per namespace; a mount shows its mounter's namespace";
     let mut e = Expect::new();
+    let f: Ipc02 = seen_facts(&run, &mut e, false, summary)?;
+    let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     e.eq(
         "queues in our mqueue mount",
         v(&["outer"]),
@@ -340,10 +425,8 @@ fn ipc_02_check(cx: &mut Cx) -> CheckResult {
         v(&["outer"]),
         f.outer_mount_after.clone(),
     );
-    Ok(
-        e.verdict("POSIX queues are per namespace; a mount shows its mounter's namespace")
-            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
-    )
+    Ok(e.verdict(summary)
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
 }
 
 // ---------------------------------------------------------------------------------
@@ -356,7 +439,7 @@ pub const IPC_03: Property = Property {
     prereq: Prereq::ROOTLESS.config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC", "CONFIG_POSIX_MQUEUE"]),
     coverage: "new",
     controls: &[Control::NoNewIpc],
-    global: false,
+    global: true,
     subject: None,
     inside: Some(ipc_03_inside),
     check: ipc_03_check,
@@ -407,7 +490,7 @@ struct Ipc03 {
 
 fn ipc_03_inside(cx: &Inside) -> Result<Value, StepError> {
     let make = cx.launch.ipc;
-    guard::guarded(cx, Ns::Ipc, || {
+    seen_guarded(cx, || {
         let mut written = Vec::new();
         for name in IPC_SYSCTLS {
             let value = changed_value(name, &read_sysctl(name));
@@ -447,11 +530,14 @@ fn ipc_03_check(cx: &mut Cx) -> CheckResult {
         ));
     }
     let before: Vec<String> = IPC_SYSCTLS.map(read_sysctl).to_vec();
-    let (run, during) = cx.run_held(Launch::host().ipc(), ipc_args()?, |_| {
+    let objects = HostIpcObjects::create()?;
+    let (run, during) = cx.run_held(Launch::host().ipc(), ipc_args(&objects)?, |_| {
         Ok(IPC_SYSCTLS.map(read_sysctl).to_vec())
     })?;
-    let f: Ipc03 = guarded_facts(&run)?;
+    drop(objects);
+    let summary = "IPC sysctls changed inside stay inside";
     let mut e = Expect::new();
+    let f: Ipc03 = seen_facts(&run, &mut e, true, summary)?;
     let mut observed = serde_json::Map::new();
     for (i, name) in IPC_SYSCTLS.iter().enumerate() {
         let Some((w, v, r, nested)) = f.sysctls.get(*name) else {
@@ -476,8 +562,7 @@ fn ipc_03_check(cx: &mut Cx) -> CheckResult {
             }),
         );
     }
-    Ok(e.verdict("IPC sysctls changed inside stay inside")
-        .with_observed(Value::Object(observed)))
+    Ok(e.verdict(summary).with_observed(Value::Object(observed)))
 }
 
 // ---------------------------------------------------------------------------------
@@ -494,7 +579,7 @@ pub const IPC_04: Property = Property {
         .config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC"]),
     coverage: "KST:proc/setns-sysvipc",
     controls: &[Control::NoNewIpc],
-    global: false,
+    global: true,
     subject: None,
     inside: Some(ipc_04_inside),
     check: ipc_04_check,
@@ -511,18 +596,25 @@ struct Ipc04 {
 }
 
 fn sysvipc_lists() -> view::Ipc {
-    view::Ipc {
-        msg: view::sysvipc_keys("msg"),
-        sem: view::sysvipc_keys("sem"),
-        shm: view::sysvipc_keys("shm"),
-        mqueues: None,
+    view::Ipc::sysvipc()
+}
+
+/// An `error` verdict when a /proc/sysvipc file of `lists` could not be read `where_`:
+/// an empty list for want of a reading is no evidence either way.
+fn readable(lists: &view::Ipc, where_: &str) -> Result<(), Verdict> {
+    if lists.unreadable.is_empty() {
+        return Ok(());
     }
+    Err(Verdict::error(format!(
+        "/proc/sysvipc unreadable {where_}: {}",
+        lists.unreadable.join("; ")
+    )))
 }
 
 fn ipc_04_inside(cx: &Inside) -> Result<Value, StepError> {
     let IpcArgs { key } = cx.args()?;
     let make = cx.launch.ipc;
-    guard::guarded(cx, Ns::Ipc, || {
+    seen_guarded(cx, || {
         let nested_key = key ^ 0x0100_0000;
         sysv_get(key, CREATE);
         let outer_lists = sysvipc_lists();
@@ -549,11 +641,17 @@ fn ipc_04_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn ipc_04_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host().ipc(), ipc_args()?)?;
-    let f: Ipc04 = guarded_facts(&run)?;
+    let objects = HostIpcObjects::create()?;
+    let run = cx.run(Launch::host().ipc(), ipc_args(&objects)?)?;
+    drop(objects);
+    let summary = "/proc/sysvipc follows the reader's IPC namespace";
+    let mut e = Expect::new();
+    let f: Ipc04 = seen_facts(&run, &mut e, true, summary)?;
+    readable(&f.outer_lists, "in the probe's namespace")?;
+    readable(&f.nested_lists, "in a nested namespace")?;
+    readable(&f.after_setns_lists, "after setns()")?;
     let one = |k: &str| vec![k.to_string()];
     let (o, n) = (one(&f.outer_key), one(&f.nested_key));
-    let mut e = Expect::new();
     for (what, lists, want) in [
         ("in the probe's namespace", &f.outer_lists, &o),
         ("in a nested namespace", &f.nested_lists, &n),
@@ -568,7 +666,7 @@ fn ipc_04_check(cx: &mut Cx) -> CheckResult {
         OK,
         f.setns.as_str(),
     );
-    Ok(e.verdict("/proc/sysvipc follows the reader's IPC namespace")
+    Ok(e.verdict(summary)
         .with_observed(json!({
             "outer_counts": [f.outer_lists.msg.len(), f.outer_lists.sem.len(), f.outer_lists.shm.len()],
             "nested_shows_only_its_key": f.nested_lists.msg == n && f.nested_lists.shm == n && f.nested_lists.sem == n,
@@ -589,7 +687,7 @@ pub const IPC_05: Property = Property {
     prereq: Prereq::ROOTLESS.kernel(5, 14).config(&["CONFIG_IPC_NS", "CONFIG_POSIX_MQUEUE", "CONFIG_USER_NS"]),
     coverage: "new",
     controls: &[Control::NoNewIpc],
-    global: false,
+    global: true,
     subject: None,
     inside: Some(ipc_05_inside),
     check: ipc_05_check,
@@ -613,7 +711,7 @@ struct Ipc05 {
 
 fn ipc_05_inside(cx: &Inside) -> Result<Value, StepError> {
     let make = cx.launch.ipc;
-    guard::guarded(cx, Ns::Ipc, || {
+    seen_guarded(cx, || {
         // One 4 x 8192-byte queue fits, a second does not.
         let limit = 48 * 1024;
         nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_MSGQUEUE, limit, limit)
@@ -653,27 +751,33 @@ fn ipc_05_inside(cx: &Inside) -> Result<Value, StepError> {
 
 fn ipc_05_check(cx: &mut Cx) -> CheckResult {
     // A user namespace of our own keeps the RLIMIT_MSGQUEUE count private to the run.
-    let run = cx.run(Launch::host().user().ipc(), ipc_args()?)?;
-    let f: Ipc05 = guarded_facts(&run)?;
+    let objects = HostIpcObjects::create()?;
+    let run = cx.run(Launch::host().user().ipc(), ipc_args(&objects)?)?;
+    drop(objects);
+    let summary = "the destroyed namespace's queue was destroyed and uncharged";
     let mut e = Expect::new();
+    let f: Ipc05 = seen_facts(&run, &mut e, false, summary)?;
     e.eq(
         "queues made by the only member of a new IPC namespace (the second is over budget)",
         (OK.to_string(), "EMFILE".to_string()),
         f.doomed.clone(),
     );
     e.eq("that member exited", "exited 0", f.doomed_end.as_str());
+    e.that(
+        "the first queue of the same size tried in our namespace right after that member exited (the budget still taken, or already freed)",
+        f.first_try == OK || f.first_try == "EMFILE",
+        "ok or EMFILE",
+        f.first_try.as_str(),
+    );
     e.eq(
         "a queue of the same size in our namespace once that namespace is gone",
         OK,
         f.eventually.as_str(),
     );
-    Ok(
-        e.verdict("the destroyed namespace's queue was destroyed and uncharged")
-            .with_observed(json!({
-                "doomed": f.doomed,
-                "eventually": f.eventually,
-            })),
-    )
+    Ok(e.verdict(summary).with_observed(json!({
+        "doomed": f.doomed,
+        "eventually": f.eventually,
+    })))
 }
 // ---------------------------------------------------------------------------------
 /// IPC-06: an mqueue mount keeps its IPC namespace alive. namespaces(7); mq_overview(7).
@@ -685,7 +789,7 @@ pub const IPC_06: Property = Property {
     prereq: Prereq::ROOTLESS.config(&["CONFIG_IPC_NS", "CONFIG_POSIX_MQUEUE"]),
     coverage: "LTP:~mqns_04",
     controls: &[Control::NoNewIpc],
-    global: false,
+    global: true,
     subject: None,
     inside: Some(ipc_06_inside),
     check: ipc_06_check,
@@ -702,7 +806,7 @@ struct Ipc06 {
 
 fn ipc_06_inside(cx: &Inside) -> Result<Value, StepError> {
     let make = cx.launch.ipc;
-    guard::guarded(cx, Ns::Ipc, || {
+    seen_guarded(cx, || {
         list_mqueues()?; // private tmpfs on /tmp
         let (member, member_end) =
             in_helper("be the only member of an IPC namespace", move || {
@@ -728,9 +832,12 @@ fn ipc_06_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn ipc_06_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host().ipc().mnt(), ipc_args()?)?;
-    let f: Ipc06 = guarded_facts(&run)?;
+    let objects = HostIpcObjects::create()?;
+    let run = cx.run(Launch::host().ipc().mnt(), ipc_args(&objects)?)?;
+    drop(objects);
+    let summary = "the mount kept the memberless IPC namespace and its queue";
     let mut e = Expect::new();
+    let f: Ipc06 = seen_facts(&run, &mut e, false, summary)?;
     e.eq(
         "the only member made a namespace, mounted its mqueue fs and made a queue",
         "unshare ok, mount ok, mq_open ok",
@@ -748,10 +855,8 @@ fn ipc_06_check(cx: &mut Cx) -> CheckResult {
         "ENOENT",
         f.queue_in_our_namespace.as_str(),
     );
-    Ok(
-        e.verdict("the mount kept the memberless IPC namespace and its queue")
-            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
-    )
+    Ok(e.verdict(summary)
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
 }
 
 // ---------------------------------------------------------------------------------
@@ -764,7 +869,7 @@ pub const IPC_07: Property = Property {
     prereq: Prereq::ROOTLESS.kernel(3, 0).config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC"]),
     coverage: "LTP:setns02",
     controls: &[Control::NoNewIpc],
-    global: false,
+    global: true,
     subject: None,
     inside: Some(ipc_07_inside),
     check: ipc_07_check,
@@ -828,7 +933,7 @@ fn msgget(key: libc::key_t, flags: libc::c_int) -> String {
 fn ipc_07_inside(cx: &Inside) -> Result<Value, StepError> {
     let IpcArgs { key } = cx.args()?;
     let make = cx.launch.ipc;
-    guard::guarded(cx, Ns::Ipc, || {
+    seen_guarded(cx, || {
         shm_put(key, "outer");
         msgget(key, CREATE);
         let own = crate::kit::nsfd::open_ns("self", Ns::Ipc)?;
@@ -857,9 +962,12 @@ fn ipc_07_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn ipc_07_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host().ipc(), ipc_args()?)?;
-    let f: Ipc07 = guarded_facts(&run)?;
+    let objects = HostIpcObjects::create()?;
+    let run = cx.run(Launch::host().ipc(), ipc_args(&objects)?)?;
+    drop(objects);
+    let summary = "keys resolve in the IPC namespace joined with setns()";
     let mut e = Expect::new();
+    let f: Ipc07 = seen_facts(&run, &mut e, true, summary)?;
     e.eq(
         "shmget(key, IPC_CREAT|IPC_EXCL) in a nested namespace",
         OK,
@@ -882,10 +990,8 @@ fn ipc_07_check(cx: &mut Cx) -> CheckResult {
         "outer",
         f.after_shm_text.as_str(),
     );
-    Ok(
-        e.verdict("keys resolve in the IPC namespace joined with setns()")
-            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
-    )
+    Ok(e.verdict(summary)
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
 }
 
 // ---------------------------------------------------------------------------------
@@ -943,6 +1049,7 @@ fn ipc_08_check(cx: &mut Cx) -> CheckResult {
     let still_there = objects.msq_present();
     drop(objects);
     let f: Ipc08 = run.facts()?;
+    readable(&f.ipc, "inside")?;
     let empty: Vec<String> = Vec::new();
     let mut e = Expect::new();
     e.ne(

@@ -1328,8 +1328,17 @@ pub const PID_13: Property = Property {
 #[derive(Serialize, Deserialize, Debug, Default)]
 struct Pid13 {
     orphan_ppid: Option<i32>,
+    /// prctl(PR_SET_CHILD_SUBREAPER) in the subreaper: "ok" or the errno.
+    subreaper_set: String,
+    /// Why the orphan under the subreaper could not be made, if it could not.
+    subreaper_orphan_error: Option<String>,
     subreaper_pid: i32,
     subreaper_orphan_ppid: Option<i32>,
+    /// unshare(CLONE_NEWPID) of the nested namespace's holder ("not attempted" when a
+    /// control removed PID namespaces); `None` when the holder never said.
+    nested_ns: Option<String>,
+    /// setns() into the nested namespace: "ok" or the errno; `None` when the task died.
+    setns: Option<String>,
     setns_orphan_ppid: Option<i32>,
     setns_orphan_reaped_by_us: bool,
 }
@@ -1359,28 +1368,37 @@ fn pid_13_inside(cx: &Inside) -> Result<Value, StepError> {
     let orphan_ppid = make_orphan()?;
     // 2. Under a subreaper.
     let (r, _) = in_helper("be a child subreaper", || {
-        let _ = nix::sys::prctl::set_child_subreaper(true);
-        let ppid = make_orphan().ok().flatten();
+        let set = res(nix::sys::prctl::set_child_subreaper(true));
+        let (ppid, error) = match make_orphan() {
+            Ok(p) => (p, None),
+            Err(e) => (None, Some(e.to_string())),
+        };
         while waitpid(None, None).is_ok() {}
-        (getpid(), ppid)
+        (getpid(), set, ppid, error)
     })?;
-    let (subreaper_pid, subreaper_orphan_ppid) = r.unwrap_or((0, None));
+    let (subreaper_pid, subreaper_set, subreaper_orphan_ppid, subreaper_orphan_error) = r
+        .unwrap_or_else(|| {
+            let died = "the subreaper ended without a report".to_string();
+            (0, died.clone(), None, Some(died))
+        });
     // 3. A child of a task that setns()'d into a nested namespace: its parent's active
     //    namespace is ours, so our init adopts it.
     let (ready_r, ready_w) = pipe()?;
     let (hold_r, hold_w) = pipe()?;
     let make_ns = cx.launch.pid;
     let mut holder = spawn("hold a nested PID namespace", || {
-        if make_ns {
-            let _ = unshare(CloneFlags::CLONE_NEWPID);
-        }
+        let made = if make_ns {
+            res(unshare(CloneFlags::CLONE_NEWPID))
+        } else {
+            "not attempted".to_string()
+        };
         let init = spawn("be the nested init", || wait_ping(&hold_r));
-        ping(&ready_w);
+        send_line(&ready_w, &made);
         if let Ok(mut i) = init {
             let _ = i.finish::<bool>();
         }
     })?;
-    wait_ping(&ready_r);
+    let nested_ns = recv_value::<String>(&ready_r);
     let holder_pid = holder.pid().as_raw();
     let (rel_r, rel_w) = pipe()?;
     let (line_r, line_w) = pipe()?;
@@ -1411,7 +1429,10 @@ fn pid_13_inside(cx: &Inside) -> Result<Value, StepError> {
     drop(line_w);
     ping(&rel_w);
     let setns_orphan_ppid = recv_value::<i32>(&line_r);
-    let orphan = t.map(|t| t.1).unwrap_or(0);
+    let (setns, orphan) = match t {
+        Some((r, pid)) => (Some(r), pid),
+        None => (None, 0),
+    };
     let setns_orphan_reaped_by_us = orphan > 0 && wait_for(Pid::from_raw(orphan)).is_ok();
     ping(&hold_w);
     holder.finish::<()>()?;
@@ -1421,8 +1442,12 @@ fn pid_13_inside(cx: &Inside) -> Result<Value, StepError> {
     {}
     facts(&Pid13 {
         orphan_ppid,
+        subreaper_set,
+        subreaper_orphan_error,
         subreaper_pid,
         subreaper_orphan_ppid,
+        nested_ns,
+        setns,
         setns_orphan_ppid,
         setns_orphan_reaped_by_us,
     })
@@ -1438,10 +1463,35 @@ fn pid_13_check(cx: &mut Cx) -> CheckResult {
         f.orphan_ppid,
     );
     e.eq(
+        "prctl(PR_SET_CHILD_SUBREAPER) in the subreaper",
+        OK,
+        f.subreaper_set.as_str(),
+    );
+    e.eq(
+        "leaving an orphan under the subreaper",
+        None,
+        f.subreaper_orphan_error.as_deref(),
+    );
+    e.eq(
         "getppid() of an orphan under a child subreaper",
         Some(f.subreaper_pid),
         f.subreaper_orphan_ppid,
     );
+    // Not attempted only under a control that removed PID namespaces: then there is no
+    // nested namespace to join (the setns() target is the probe's own namespace) and the
+    // orphan's getppid() below is what must catch it.
+    if f.nested_ns.as_deref() != Some("not attempted") {
+        e.eq(
+            "unshare(CLONE_NEWPID) of the nested namespace's holder",
+            Some(OK),
+            f.nested_ns.as_deref(),
+        );
+        e.eq(
+            "setns() into the nested PID namespace",
+            Some(OK),
+            f.setns.as_deref(),
+        );
+    }
     e.eq(
         "getppid() of the orphaned child of a setns()'d task (adopted by the ancestor init)",
         Some(0),
@@ -1957,6 +2007,8 @@ fn clone_and_see(flags: CloneFlags, signal: Option<libc::c_int>) -> (String, Opt
 /// What each clone() gave: the result and the PID the child saw.
 #[derive(Serialize, Deserialize, Debug, Default)]
 struct Pid18 {
+    /// unshare(CLONE_NEWPID) before the thread clone ("not attempted" under a control).
+    unshare_before_thread: String,
     thread_after_unshare: String,
     vm: (String, Option<i32>),
     vm_sighand: (String, Option<i32>),
@@ -1983,18 +2035,26 @@ fn pid_18_inside(cx: &Inside) -> Result<Value, StepError> {
     let (thread, _) = in_helper(
         "clone(CLONE_THREAD) after unshare(CLONE_NEWPID)",
         move || {
-            if make {
-                let _ = unshare(CloneFlags::CLONE_NEWPID);
-            }
-            clone_and_see(
+            let unshared = if make {
+                res(unshare(CloneFlags::CLONE_NEWPID))
+            } else {
+                "not attempted".to_string()
+            };
+            let thread = clone_and_see(
                 CloneFlags::CLONE_VM | CloneFlags::CLONE_SIGHAND | CloneFlags::CLONE_THREAD,
                 None,
             )
-            .0
+            .0;
+            (unshared, thread)
         },
     )?;
+    let (unshare_before_thread, thread_after_unshare) = thread.unwrap_or_else(|| {
+        let died = "the helper ended without a report".to_string();
+        (died.clone(), died)
+    });
     facts(&Pid18 {
-        thread_after_unshare: thread.unwrap_or_default(),
+        unshare_before_thread,
+        thread_after_unshare,
         vm: vm.unwrap_or_default(),
         vm_sighand: sighand.unwrap_or_default(),
     })
@@ -2023,6 +2083,14 @@ fn pid_18_check(cx: &mut Cx) -> CheckResult {
         },
         &f.vm_sighand,
     );
+    // Not attempted only under a control that removed PID namespaces.
+    if f.unshare_before_thread != "not attempted" {
+        e.eq(
+            "unshare(CLONE_NEWPID) before the thread clone",
+            OK,
+            f.unshare_before_thread.as_str(),
+        );
+    }
     e.eq(
         "clone(CLONE_THREAD) after unshare(CLONE_NEWPID)",
         "EINVAL",

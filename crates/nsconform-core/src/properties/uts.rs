@@ -29,7 +29,7 @@ enum Name {
 }
 
 impl Name {
-    fn of_host(self) -> String {
+    fn of_host(self) -> host::NameRead {
         match self {
             Name::Host => host::hostname(),
             Name::Domain => host::domainname(),
@@ -121,17 +121,17 @@ fn uts_01_check(cx: &mut Cx) -> CheckResult {
     e.eq(
         "hostname inside (copied from the creator)",
         host::hostname(),
-        hostname.clone(),
+        host::NameRead::Read(hostname.clone()),
     );
     e.eq(
         "domainname inside (copied from the creator)",
         host::domainname(),
-        domainname.clone(),
+        host::NameRead::Read(domainname.clone()),
     );
     Ok(e.verdict("the new UTS namespace inherited both names")
         .with_observed(json!({
-            "hostname_copied": hostname == host::hostname(),
-            "domainname_copied": domainname == host::domainname(),
+            "hostname_copied": host::hostname().value() == Some(hostname.as_str()),
+            "domainname_copied": host::domainname().value() == Some(domainname.as_str()),
             "uts_ns_differs_from_host": probe_uts != host_uts,
         })))
 }
@@ -157,6 +157,12 @@ struct SetName {
 /// leak to the host, put the host's value back and fail.
 fn set_name_check(cx: &mut Cx, which: Name) -> CheckResult {
     let before = which.of_host();
+    if before.value().is_none() {
+        return Err(Verdict::error(format!(
+            "the host's {} before the run: {before}",
+            which.label()
+        )));
+    }
     let host_uts = uts_ino(None)?;
     let value = format!("nsconform-{}-{}", which.label(), std::process::id());
     let args = json!(SetArgs {
@@ -167,8 +173,8 @@ fn set_name_check(cx: &mut Cx, which: Name) -> CheckResult {
         Ok((uts_ino(Some(pid))?, which.of_host()))
     });
     let after = which.of_host();
-    if after != before {
-        which.restore(&before).map_err(|e| {
+    if let (true, Some(was)) = (after != before, before.value()) {
+        which.restore(was).map_err(|e| {
             Verdict::error(format!(
                 "the host's {} changed to {after:?} and could not be restored to {before:?}: {e}",
                 which.label()
