@@ -481,7 +481,7 @@ pub const NSFS_06: Property = Property {
     man: "ioctl_ns(2) \"Discovering namespace relationships\"",
     prereq: Prereq::ANY.kernel(4, 9).config(&["CONFIG_USER_NS"]),
     coverage: "new",
-    controls: &[],
+    controls: &[Control::FaultNsIoctl],
     global: false,
     subject: None,
     inside: Some(nsfs_06_inside),
@@ -504,26 +504,50 @@ fn fd_flags(fd: &OwnedFd) -> Result<FdFlags, StepError> {
     })
 }
 
+/// What each ioctl answered ("ok" or the errno) and the flags of the fds it returned.
+#[derive(Serialize, Deserialize, Debug)]
+struct Nsfs06 {
+    ioctl: BTreeMap<String, String>,
+    flags: BTreeMap<String, FdFlags>,
+}
+
 fn nsfs_06_inside(_: &Inside) -> Result<Value, StepError> {
     let uts = open_own("uts")?;
-    let userns = ioctl_fd(uts.as_raw_fd(), NS_GET_USERNS).step("NS_GET_USERNS on uts")?;
+    let userns = ioctl_fd(uts.as_raw_fd(), NS_GET_USERNS);
     nix::sched::unshare(CloneFlags::CLONE_NEWPID).step("unshare(CLONE_NEWPID)")?;
     let parent = with_child_in(CloneFlags::empty(), |_| {
         let children = open_own("pid_for_children")?;
-        ioctl_fd(children.as_raw_fd(), NS_GET_PARENT).step("NS_GET_PARENT on pid_for_children")
+        Ok(ioctl_fd(children.as_raw_fd(), NS_GET_PARENT))
     })?;
-    let mut out = BTreeMap::new();
-    out.insert("NS_GET_USERNS", fd_flags(&userns)?);
-    out.insert("NS_GET_PARENT", fd_flags(&parent)?);
+    let mut out = Nsfs06 {
+        ioctl: BTreeMap::new(),
+        flags: BTreeMap::new(),
+    };
+    for (name, got) in [("NS_GET_USERNS", userns), ("NS_GET_PARENT", parent)] {
+        match got {
+            Ok(fd) => {
+                out.ioctl.insert(name.into(), OK.into());
+                out.flags.insert(name.into(), fd_flags(&fd)?);
+            }
+            Err(e) => {
+                out.ioctl.insert(name.into(), crate::probe::errno_name(e));
+            }
+        }
+    }
     facts(&out)
 }
 
 fn nsfs_06_check(cx: &mut Cx) -> CheckResult {
     // A user namespace of its own lets the probe create the child PID namespace rootless.
     let run = cx.run(Launch::host().user().uts(), Value::Null)?;
-    let got: BTreeMap<String, FdFlags> = run.facts()?;
+    let Nsfs06 { ioctl, flags: got } = run.facts()?;
     let mut e = Expect::new();
     for name in ["NS_GET_USERNS", "NS_GET_PARENT"] {
+        e.eq(
+            &format!("{name} returned an fd"),
+            Some(OK),
+            ioctl.get(name).map(String::as_str),
+        );
         e.eq(
             &format!("flags of the fd {name} returned"),
             Some(&FdFlags {
