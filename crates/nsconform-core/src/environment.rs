@@ -1,9 +1,9 @@
 //! Where nsconform itself runs: the namespaces it is not in the initial one of, the
 //! offsets of its time namespace, seccomp, namespace limits at 0, and (filled by the
-//! preflight, [`crate::harness::survey`]) the namespace types the environment refuses to
+//! preflight, `harness::survey`) the namespace types the environment refuses to
 //! create. Reported as `environment` in a catalogue report; when the environment refuses
 //! namespace creation, the catalogue run turns the failures it cannot vouch for into
-//! errors ([`crate::run::vouch`]).
+//! errors (`run::vouch`). A leaf: it names those two in prose only.
 
 use crate::env::KernelVersion;
 use crate::ns::Ns;
