@@ -184,20 +184,45 @@ pub fn root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// Run the `nsconform` CLI built with the tests: exit status (-1 when killed), stdout,
-/// stderr.
-pub fn nsconform(args: &[&str]) -> (i32, String, String) {
-    let out = duct::cmd(cli(), args)
+/// What a finished command gave: its exit status (-1 when killed by a signal), stdout
+/// and stderr (lossily decoded).
+pub struct Captured {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Captured {
+    pub fn success(&self) -> bool {
+        self.code == 0
+    }
+
+    /// stdout then stderr, as one text (for assertion messages and searches).
+    pub fn text(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Run `e` to its end, capturing stdout and stderr, whatever its exit status.
+pub fn capture(e: duct::Expression) -> Captured {
+    let out = e
         .stdout_capture()
         .stderr_capture()
         .unchecked()
         .run()
-        .expect("nsconform starts");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .expect("the command starts");
+    Captured {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Run the `nsconform` CLI built with the tests: exit status (-1 when killed), stdout,
+/// stderr.
+pub fn nsconform(args: &[&str]) -> (i32, String, String) {
+    let c = capture(duct::cmd(cli(), args));
+    (c.code, c.stdout, c.stderr)
 }
 
 /// The processes on this machine with `arg` as one whole word of their command line.

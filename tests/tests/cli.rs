@@ -146,20 +146,9 @@ fn unprivileged_user_passes_or_skips_everything() {
         "--format".into(),
         "json".into(),
     ]);
-    let out = duct::cmd(&args[0], &args[1..])
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .expect("setpriv runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let out = nsconform_tests::capture(duct::cmd(&args[0], &args[1..]));
+    assert_eq!(out.code, 0, "{}", out.text());
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["privileged"], false);
     assert_eq!(v["uid"], 65534);
     for r in v["results"].as_array().unwrap() {
@@ -260,22 +249,13 @@ fn a_lone_copy_of_nsconform_runs_the_catalogue() {
     let dir = tempfile::tempdir().unwrap();
     let lone = dir.path().join("nsconform");
     std::fs::copy(cli(), &lone).unwrap();
-    let out = duct::cmd!(&lone, "run", "--format", "json", "--no-color")
-        .dir(dir.path())
-        .env_remove("NSCONFORM_PROBE")
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = nsconform_tests::capture(
+        duct::cmd!(&lone, "run", "--format", "json", "--no-color")
+            .dir(dir.path())
+            .env_remove("NSCONFORM_PROBE"),
     );
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(out.code, 0, "{}", out.text());
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     for r in v["results"].as_array().unwrap() {
         let o = r["outcome"].as_str().unwrap();
         assert!(
@@ -393,7 +373,7 @@ fn a_gradescope_results_json_is_always_written() {
 /// failed.
 #[test]
 fn time_checks_hold_when_nsconform_runs_in_a_time_namespace() {
-    let out = duct::cmd!(
+    let out = nsconform_tests::capture(duct::cmd!(
         "unshare",
         "-r",
         "-T",
@@ -406,14 +386,9 @@ fn time_checks_hold_when_nsconform_runs_in_a_time_namespace() {
         "TIME",
         "--format",
         "json"
-    )
-    .stdout_capture()
-    .stderr_capture()
-    .unchecked()
-    .run()
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", out.stderr);
     });
     for r in v["results"].as_array().unwrap() {
         assert_eq!(r["outcome"], "pass", "{r}");
@@ -447,16 +422,10 @@ fn time_checks_hold_when_nsconform_runs_in_a_time_namespace() {
 #[test]
 fn a_closed_pipe_ends_the_output_quietly() {
     for args in [vec!["list", "--format", "json"], vec!["list"], vec!["docs"]] {
-        let out = duct::cmd(cli(), &args)
-            .pipe(duct::cmd!("head", "-c", "1"))
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .run()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
-        assert!(err.is_empty(), "{args:?}: {err}");
+        let out =
+            nsconform_tests::capture(duct::cmd(cli(), &args).pipe(duct::cmd!("head", "-c", "1")));
+        assert!(out.success(), "{args:?}: exit {} {}", out.code, out.stderr);
+        assert!(out.stderr.is_empty(), "{args:?}: {}", out.stderr);
     }
 }
 
@@ -469,4 +438,57 @@ fn a_control_run_that_selects_nothing_is_a_usage_error() {
         err.contains("no property of the selection lists the control no-new-net"),
         "{err}"
     );
+}
+
+/// A run in a time namespace with a CLOCK_BOOTTIME offset reads every process's start
+/// time shifted by that offset; the owner of each resource must still be recognised
+/// alive from the initial time namespace, or a `cleanup` (or another run's sweep) there
+/// kills the run's subject and removes its cgroups.
+#[test]
+#[cfg_attr(
+    not(nsconform_root),
+    ignore = "needs root: a subject run puts its subject in a cgroup of its own"
+)]
+fn a_run_in_a_time_namespace_is_not_taken_for_dead_by_another() {
+    nsconform_tests::require_root("a subject run in a cgroup of its own");
+    let run = duct::cmd!(
+        "unshare",
+        "-T",
+        "--boottime",
+        "172800",
+        cli(),
+        "run",
+        "--subject",
+        "sh -c 'sleep 2; exec unshare -Ufp --mount-proc -r {probe}'",
+        "--format",
+        "json"
+    )
+    .stdout_capture()
+    .stderr_capture()
+    .unchecked()
+    .start()
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let (code, removed, err) = nsconform(&["cleanup", "--format", "json"]);
+    let out = run.wait().unwrap();
+    assert_eq!(code, 0, "{err}");
+    let pids = run.pids();
+    let removed: serde_json::Value = serde_json::from_str(&removed).unwrap();
+    for line in removed["removed"].as_array().unwrap() {
+        let line = line.as_str().unwrap();
+        assert!(
+            !pids.iter().any(|p| line.contains(&format!("{p}-"))),
+            "cleanup took the live run in a time namespace for dead: {line}"
+        );
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    let pid01 = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "PID-01")
+        .unwrap();
+    assert_eq!(pid01["outcome"], "pass", "{pid01}");
 }

@@ -10,19 +10,10 @@ use serde_json::Value;
 /// Run `argv` (a program and its arguments); exit status and the JSON report nsconform
 /// printed on stdout.
 fn run(argv: &[String]) -> (i32, Value) {
-    let out = duct::cmd(&argv[0], &argv[1..])
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .unwrap();
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{argv:?} printed no report ({e}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), v)
+    let out = nsconform_tests::capture(duct::cmd(&argv[0], &argv[1..]));
+    let v = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{argv:?} printed no report ({e}): {}", out.stderr));
+    (out.code, v)
 }
 
 fn words(s: &str) -> Vec<String> {

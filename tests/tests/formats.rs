@@ -179,18 +179,8 @@ fn debian_prove_reads_the_tap() {
     let prove = |text: &str| {
         let file = tmp.path().join("report.tap");
         std::fs::write(&file, text).unwrap();
-        let out = duct::cmd!("prove", "-v", "--exec", "cat", &file)
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .run()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
+        let out = nsconform_tests::capture(duct::cmd!("prove", "-v", "--exec", "cat", &file));
+        (out.success(), out.text())
     };
     let mut good = sample();
     good.results.retain(|r| {
@@ -334,17 +324,9 @@ fn a_bad_rubric_is_a_usage_error_naming_the_line() {
         "[[property]]\nid = \"PID-01\"\npoints = 1\n\n[[property]]\nid = \"XYZ-01\"\npoints = 2\n",
     )
     .unwrap();
-    let out = duct::cmd(
-        nsconform_tests::cli(),
-        ["run", "PID-01", "--rubric", path.to_str().unwrap()],
-    )
-    .stderr_capture()
-    .stdout_capture()
-    .unchecked()
-    .run()
-    .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, _, err) =
+        nsconform_tests::nsconform(&["run", "PID-01", "--rubric", path.to_str().unwrap()]);
+    assert_eq!(code, 2);
     assert!(
         err.contains("r.toml:6: unknown property ID `XYZ-01`"),
         "{err}"

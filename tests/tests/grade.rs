@@ -36,29 +36,15 @@ fn grades_a_class_and_writes_the_summary() {
     std::fs::write(class.join("carol/container.c"), "int main( { return 0; }\n").unwrap();
     submission(&class, "dave", "hang.c", "");
     let out = tmp.path().join("grades");
-    let res = duct::cmd(
-        nsconform_tests::cli(),
-        [
-            "grade",
-            class.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--timeout",
-            "1",
-        ],
-    )
-    .stdout_capture()
-    .stderr_capture()
-    .unchecked()
-    .run()
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&res.stdout);
-    assert_eq!(
-        res.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    let (code, stdout, stderr) = nsconform(&[
+        "grade",
+        class.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--timeout",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
     let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(
@@ -109,13 +95,9 @@ fn grades_a_class_and_writes_the_summary() {
 
 #[test]
 fn a_missing_class_directory_is_a_usage_error() {
-    let res = duct::cmd(nsconform_tests::cli(), ["grade", "/nonexistent/class"])
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .unwrap();
-    assert_eq!(res.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&res.stderr).contains("not a directory"));
+    let (code, _, err) = nsconform(&["grade", "/nonexistent/class"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a directory"), "{err}");
 }
 
 #[test]

@@ -13,18 +13,10 @@ fn cache() -> PathBuf {
 }
 
 fn nsconform(args: &[&str]) -> (i32, String, String) {
-    let out = duct::cmd(nsconform_tests::cli(), args)
-        .env("NSCONFORM_VM_CACHE", cache())
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let c = nsconform_tests::capture(
+        duct::cmd(nsconform_tests::cli(), args).env("NSCONFORM_VM_CACHE", cache()),
+    );
+    (c.code, c.stdout, c.stderr)
 }
 
 /// The whole catalogue on Debian's 6.1 kernel, then `nsconform diff` against this
@@ -172,22 +164,15 @@ fn the_vagrantfile_validates() {
         "vagrant: run ci/vm/install-deps.sh --with-vagrant",
     );
     let dot = tempfile::tempdir().unwrap();
-    let out = duct::cmd!("vagrant", "validate")
-        .dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .env("VAGRANT_DOTFILE_PATH", dot.path())
-        .env("VAGRANT_CHECKPOINT_DISABLE", "1")
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let out = nsconform_tests::capture(
+        duct::cmd!("vagrant", "validate")
+            .dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .env("VAGRANT_DOTFILE_PATH", dot.path())
+            .env("VAGRANT_CHECKPOINT_DISABLE", "1"),
     );
+    let text = out.text();
     assert!(
-        out.status.success() && text.contains("validated successfully"),
+        out.success() && text.contains("validated successfully"),
         "{text}"
     );
 }

@@ -102,11 +102,36 @@ fn is_zombie(stat: &str) -> bool {
         .is_some_and(|i| stat[i + 1..].trim_start().starts_with('Z'))
 }
 
+/// The start time a `/proc/<pid>/stat` line shows, as the initial time namespace sees
+/// it: the kernel adds the reader's CLOCK_BOOTTIME offset (time_namespaces(7)), so runs
+/// in different time namespaces would each take the other's processes for dead ones.
 fn parse_starttime(stat: &str) -> Option<u64> {
+    let seen = i128::from(parse_starttime_field(stat)?);
+    u64::try_from(seen - own_boottime_offset_ticks()).ok()
+}
+
+fn parse_starttime_field(stat: &str) -> Option<u64> {
     // The command name (field 2) may hold spaces and parentheses: fields 3.. follow the
     // last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
     rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// This process's CLOCK_BOOTTIME offset in clock ticks (0 outside a time namespace or
+/// where the kernel has none).
+fn own_boottime_offset_ticks() -> i128 {
+    static TICKS: OnceLock<i128> = OnceLock::new();
+    *TICKS.get_or_init(|| {
+        let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .filter(|&h| h > 0)
+            .unwrap_or(100);
+        std::fs::read_to_string("/proc/self/timens_offsets")
+            .ok()
+            .and_then(|t| crate::environment::TimeOffsets::parse(&t).ok())
+            .map_or(0, |o| o.boottime_ns * i128::from(hz) / 1_000_000_000)
+    })
 }
 
 /// A name no other run, and no earlier or later resource of this run, has:
@@ -827,9 +852,9 @@ mod tests {
     #[test]
     fn starttime_is_read_past_odd_command_names() {
         let stat = "42 (a) b (c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
-        assert_eq!(parse_starttime(stat), Some(987654));
-        assert_eq!(parse_starttime("42 (x) S 1"), None);
-        assert_eq!(parse_starttime(""), None);
+        assert_eq!(parse_starttime_field(stat), Some(987654));
+        assert_eq!(parse_starttime_field("42 (x) S 1"), None);
+        assert_eq!(parse_starttime_field(""), None);
         assert!(Owner::me().start > 0);
         assert_eq!(
             starttime(std::process::id() as i32),

@@ -79,7 +79,9 @@ impl Environment {
             nested,
             undecided,
             time_offsets_ns: std::fs::read_to_string("/proc/self/timens_offsets")
-                .map(|t| parse_timens_offsets(&t))
+                .ok()
+                .and_then(|t| TimeOffsets::parse(&t).ok())
+                .map(|o| o.non_zero())
                 .unwrap_or_default(),
             seccomp: field("Seccomp:").unwrap_or(0),
             no_new_privs: field("NoNewPrivs:") == Some(1),
@@ -152,20 +154,66 @@ fn limit_path(ns: Ns) -> String {
     format!("/proc/sys/user/max_{}_namespaces", ns.name())
 }
 
-/// Parse `/proc/self/timens_offsets` (`monotonic 3 500` per line: clock, seconds,
-/// nanoseconds) into the non-zero offsets in nanoseconds. Lines that do not parse are
-/// left out.
-pub fn parse_timens_offsets(text: &str) -> BTreeMap<String, i128> {
-    text.lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            let clock = w.next()?;
-            let secs: i64 = w.next()?.parse().ok()?;
-            let nanos: i64 = w.next()?.parse().ok()?;
+/// The offsets of a time namespace, as `/proc/<pid>/timens_offsets` shows them
+/// (time_namespaces(7)): CLOCK_MONOTONIC's and CLOCK_BOOTTIME's, in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeOffsets {
+    pub monotonic_ns: i128,
+    pub boottime_ns: i128,
+}
+
+impl TimeOffsets {
+    /// Parse the file strictly: exactly one line per clock (named, or by clock id 1 and
+    /// 7), `<clock> <secs> <nanosecs>` with 0 <= nanosecs < 10^9, nothing else but blank
+    /// lines. Written by hand because the format is three fields and must be exact.
+    pub fn parse(text: &str) -> Result<TimeOffsets, String> {
+        let (mut mono, mut boot) = (None, None);
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            let [clock, secs, nanos] = w[..] else {
+                return Err(format!(
+                    "`{}` is not `<clock> <secs> <nanosecs>`",
+                    line.escape_debug()
+                ));
+            };
+            let secs: i64 = secs
+                .parse()
+                .map_err(|_| format!("`{}`: seconds are not a number", line.escape_debug()))?;
+            let nanos: i64 = nanos
+                .parse()
+                .ok()
+                .filter(|n| (0..1_000_000_000).contains(n))
+                .ok_or_else(|| format!("`{}`: nanoseconds out of 0..10^9", line.escape_debug()))?;
             let total = i128::from(secs) * 1_000_000_000 + i128::from(nanos);
-            (total != 0).then(|| (clock.to_string(), total))
-        })
+            let slot = match clock {
+                "monotonic" | "1" => &mut mono,
+                "boottime" | "7" => &mut boot,
+                other => return Err(format!("unknown clock `{}`", other.escape_debug())),
+            };
+            if slot.replace(total).is_some() {
+                return Err(format!("clock `{clock}` given twice"));
+            }
+        }
+        match (mono, boot) {
+            (Some(monotonic_ns), Some(boottime_ns)) => Ok(TimeOffsets {
+                monotonic_ns,
+                boottime_ns,
+            }),
+            _ => Err("a monotonic and a boottime line are both needed".into()),
+        }
+    }
+
+    /// The offsets that are not zero, by clock name (as the report's `environment` has them).
+    pub fn non_zero(&self) -> BTreeMap<String, i128> {
+        [
+            ("monotonic", self.monotonic_ns),
+            ("boottime", self.boottime_ns),
+        ]
+        .into_iter()
+        .filter(|(_, v)| *v != 0)
+        .map(|(k, v)| (k.to_string(), v))
         .collect()
+    }
 }
 
 #[cfg(test)]
@@ -174,12 +222,32 @@ mod tests {
 
     #[test]
     fn timens_offsets_keep_the_non_zero_ones() {
-        let m = parse_timens_offsets("monotonic 3 500\nboottime 0 0\nbogus x y\n\n");
+        let m = TimeOffsets::parse("monotonic 3 500\nboottime 0 0\n\n")
+            .unwrap()
+            .non_zero();
         assert_eq!(m.len(), 1);
         assert_eq!(m["monotonic"], 3_000_000_500);
-        let m = parse_timens_offsets("monotonic -2 0\nboottime 0 1\n");
+        let m = TimeOffsets::parse("1 -2 0\n7 0 1\n").unwrap().non_zero();
         assert_eq!(m["monotonic"], -2_000_000_000);
         assert_eq!(m["boottime"], 1);
+    }
+
+    #[test]
+    fn timens_offsets_are_parsed_strictly() {
+        for bad in [
+            "",
+            "monotonic 5 0",
+            "monotonic 5 0\nboottime 1 0\nbogus x y",
+            "realtime 5 0\nboottime 1 0",
+            "monotonic 5 0\nmonotonic 5 0\nboottime 1 0",
+            "monotonic 5\nboottime 1 0",
+            "monotonic 5 0 9\nboottime 1 0",
+            "monotonic x 0\nboottime 1 0",
+            "monotonic 5 1000000000\nboottime 1 0",
+            "monotonic 5 -1\nboottime 1 0",
+        ] {
+            assert!(TimeOffsets::parse(bad).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

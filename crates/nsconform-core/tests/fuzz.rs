@@ -6,6 +6,7 @@
 //! whole file then runs well over 100,000 cases), else 2,000.
 
 use nsconform_core::contain::{jobs_from_str, rootless_ids, timeout_from_secs, MAX_TIMEOUT_SECS};
+use nsconform_core::environment::TimeOffsets;
 use nsconform_core::observation::{parse_id_map, MapExtent};
 use nsconform_core::report::{escape_for_terminal, escape_line, Report};
 use nsconform_core::rubric::{Rubric, RubricError};
@@ -103,6 +104,21 @@ fn any_secs() -> impl Strategy<Value = f64> {
 
 proptest! {
     #![proptest_config(cases(1))]
+
+    #[test]
+    fn timens_offsets_parse_never_panics_and_round_trips(
+        s in text(),
+        mono in any::<i64>(),
+        boot in any::<i64>(),
+        mn in 0i64..1_000_000_000,
+        bn in 0i64..1_000_000_000,
+    ) {
+        let _ = TimeOffsets::parse(&s);
+        let o = TimeOffsets::parse(&format!("monotonic {mono} {mn}\nboottime {boot} {bn}\n"))
+            .map_err(|e| TestCaseError::fail(e))?;
+        prop_assert_eq!(o.monotonic_ns, i128::from(mono) * 1_000_000_000 + i128::from(mn));
+        prop_assert_eq!(o.boottime_ns, i128::from(boot) * 1_000_000_000 + i128::from(bn));
+    }
 
     #[test]
     fn timeouts_accept_exactly_the_bounded_ones(secs in any_secs()) {

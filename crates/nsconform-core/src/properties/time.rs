@@ -1,5 +1,6 @@
 //! TIME properties: time_namespaces(7).
 
+use crate::environment::TimeOffsets;
 use crate::harness::Cx;
 use crate::kit::fact::read_trim;
 use crate::kit::ids::{cat_path, exec_to, squash, SelfMade};
@@ -48,26 +49,14 @@ fn ns(kind: &str) -> Option<u64> {
 fn parent_offsets() -> Result<(i64, i64), Verdict> {
     let text = read_trim(OFFS)
         .map_err(|e| Verdict::error(format!("read the harness's own {OFFS}: {e}")))?;
-    parse_offsets(&text).ok_or_else(|| {
+    let o = TimeOffsets::parse(&text).map_err(|e| {
         Verdict::error(format!(
-            "{OFFS} of the harness reads `{}`, not two `<clock> <secs> <nanosecs>` lines",
+            "{OFFS} of the harness reads `{}`: {e}",
             text.escape_debug()
         ))
-    })
-}
-
-fn parse_offsets(text: &str) -> Option<(i64, i64)> {
-    let (mut mono, mut boot) = (None, None);
-    for line in text.lines() {
-        let mut w = line.split_whitespace();
-        let (clock, secs) = (w.next()?, w.next()?.parse::<i64>().ok()?);
-        match clock {
-            "monotonic" | "1" => mono = Some(secs),
-            "boottime" | "7" => boot = Some(secs),
-            _ => return None,
-        }
-    }
-    Some((mono?, boot?))
+    })?;
+    let secs = |ns: i128| (ns.div_euclid(1_000_000_000)) as i64;
+    Ok((secs(o.monotonic_ns), secs(o.boottime_ns)))
 }
 
 /// This process's time namespace offsets, one `clock secs nanosecs` per clock joined by
@@ -1193,14 +1182,6 @@ mod tests {
             time_08_placement(&t08(5.0, 5.0 + OFFSET as f64, OK), two_days),
             "neither"
         );
-    }
-
-    #[test]
-    fn offsets_parse_by_name_or_number() {
-        assert_eq!(parse_offsets("monotonic 5 0\nboottime -7 0"), Some((5, -7)));
-        assert_eq!(parse_offsets("1 5 0\n7 6 0"), Some((5, 6)));
-        assert_eq!(parse_offsets("monotonic 5 0"), None);
-        assert_eq!(parse_offsets("realtime 5 0\nboottime 1 0"), None);
     }
 
     fn t03(mono: i64, boot: i64) -> Time03 {
