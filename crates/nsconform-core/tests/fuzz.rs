@@ -115,7 +115,7 @@ proptest! {
     ) {
         let _ = TimeOffsets::parse(&s);
         let o = TimeOffsets::parse(&format!("monotonic {mono} {mn}\nboottime {boot} {bn}\n"))
-            .map_err(|e| TestCaseError::fail(e))?;
+            .map_err(TestCaseError::fail)?;
         prop_assert_eq!(o.monotonic_ns, i128::from(mono) * 1_000_000_000 + i128::from(mn));
         prop_assert_eq!(o.boottime_ns, i128::from(boot) * 1_000_000_000 + i128::from(bn));
     }
