@@ -492,3 +492,143 @@ fn a_run_in_a_time_namespace_is_not_taken_for_dead_by_another() {
         .unwrap();
     assert_eq!(pid01["outcome"], "pass", "{pid01}");
 }
+
+/// The IDs a JSON report holds, in its order.
+fn report_ids(json: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(json).expect("report is JSON");
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+#[file_serial(host_state)]
+fn selections_take_globs_exclusions_reruns_and_repeats() {
+    // A glob over IDs (any case) minus an exclusion.
+    let (code, out, err) = nsconform(&["run", "mnt-1*", "--exclude", "MNT-11", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let want: Vec<String> = nsconform_core::catalogue::all()
+        .iter()
+        .filter(|p| p.id.starts_with("MNT-1") && p.id != "MNT-11")
+        .map(|p| p.id.to_string())
+        .collect();
+    assert!(want.len() > 2);
+    assert_eq!(report_ids(&out), want);
+    // A pattern that names nothing is a typo, not an empty run; so is excluding it all.
+    for (args, says) in [
+        (&["run", "MNX-*"][..], "nsconform list"),
+        (
+            &["run", "UTS", "--exclude", "uts-*"],
+            "--exclude removed every property",
+        ),
+    ] {
+        let (code, _, err) = nsconform(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // --rerun-failed runs what failed in a saved report, nothing else.
+    let tmp = tempfile::tempdir().unwrap();
+    let saved = tmp.path().join("saved.json");
+    let (code, _, err) = nsconform(&[
+        "run",
+        "UTS",
+        "--format",
+        "json",
+        "-o",
+        saved.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = nsconform(&["run", "--rerun-failed", saved.to_str().unwrap()]);
+    assert_eq!(code, 2, "a clean report leaves nothing to rerun: {err}");
+    assert!(err.contains("nothing to rerun"), "{err}");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    for r in v["results"].as_array_mut().unwrap() {
+        if r["id"] == "UTS-02" || r["id"] == "UTS-04" {
+            r["outcome"] = if r["id"] == "UTS-02" {
+                "fail"
+            } else {
+                "timeout"
+            }
+            .into();
+        }
+    }
+    std::fs::write(&saved, v.to_string()).unwrap();
+    let (code, out, err) = nsconform(&[
+        "run",
+        "--rerun-failed",
+        saved.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report_ids(&out), ["UTS-02", "UTS-04"]);
+    // --repeat: N runs merged, stamped with when, where and how it was made.
+    let (code, out, err) = nsconform(&["run", "UTS-01", "--repeat", "3", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["repeat"]["runs"], 3, "{v}");
+    assert_eq!(v["repeat"]["flaky"], serde_json::json!([]), "{v}");
+    assert!(
+        v["timestamp"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z') && t.len() == 20),
+        "{v}"
+    );
+    assert_eq!(
+        v["hostname"].as_str(),
+        Some(nix::unistd::gethostname().unwrap().to_str().unwrap())
+    );
+    assert_eq!(v["command"][1], "run", "{v}");
+    for args in [
+        &["run", "--repeat", "0"][..],
+        &["run", "--repeat", "2", "--subject", "true"],
+    ] {
+        let (code, _, err) = nsconform(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn diff_refuses_reports_it_cannot_trust() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good.json");
+    let one = serde_json::json!({"id": "UTS-01", "title": "t", "man": "m", "outcome": "pass", "detail": "d", "duration_ms": 0});
+    let report = |schema: u64, tool: &str, results: serde_json::Value| {
+        serde_json::json!({"schema": schema, "tool": tool, "version": "0", "kernel": "6.18",
+            "privileged": true, "uid": 0, "summary": {}, "duration_ms": 1, "results": results})
+        .to_string()
+    };
+    std::fs::write(&good, report(1, "nsconform", serde_json::json!([one]))).unwrap();
+    let (code, _, err) = nsconform(&["diff", good.to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    for (name, text, says) in [
+        (
+            "dup",
+            report(1, "nsconform", serde_json::json!([one, one])),
+            "UTS-01",
+        ),
+        (
+            "future",
+            report(99, "nsconform", serde_json::json!([one])),
+            "schema",
+        ),
+        (
+            "other",
+            report(1, "othertool", serde_json::json!([one])),
+            "othertool",
+        ),
+    ] {
+        let bad = tmp.path().join(format!("{name}.json"));
+        std::fs::write(&bad, text).unwrap();
+        let (code, _, err) = nsconform(&["diff", good.to_str().unwrap(), bad.to_str().unwrap()]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(
+            err.contains(says) && err.contains(&format!("{name}.json")),
+            "{name}: {err}"
+        );
+    }
+}

@@ -88,8 +88,14 @@ fn compare(a: &PropertyResult, b: &PropertyResult) -> Option<Change> {
 pub fn diff(old: &Report, new: &Report) -> Diff {
     let mut changes = Vec::new();
     let mut same = 0;
+    // Indexed by ID: linear in the number of results (reports are checked for duplicate
+    // IDs when read).
+    let old_ids: std::collections::HashSet<&str> =
+        old.results.iter().map(|a| a.id.as_str()).collect();
+    let new_by_id: std::collections::HashMap<&str, &PropertyResult> =
+        new.results.iter().map(|b| (b.id.as_str(), b)).collect();
     for a in &old.results {
-        match new.results.iter().find(|b| b.id == a.id) {
+        match new_by_id.get(a.id.as_str()).copied() {
             Some(b) => match compare(a, b) {
                 Some(c) => changes.push(c),
                 None => same += 1,
@@ -106,7 +112,7 @@ pub fn diff(old: &Report, new: &Report) -> Diff {
     for b in new
         .results
         .iter()
-        .filter(|b| !old.results.iter().any(|a| a.id == b.id))
+        .filter(|b| !old_ids.contains(b.id.as_str()))
     {
         changes.push(Change {
             id: b.id.clone(),

@@ -28,6 +28,11 @@ impl Outcome {
         Outcome::Timeout,
     ];
 
+    /// Fail, timeout or error: what `--rerun-failed` runs again.
+    pub fn is_bad(self) -> bool {
+        matches!(self, Outcome::Fail | Outcome::Timeout | Outcome::Error)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Pass => "pass",

@@ -76,6 +76,14 @@ pub struct Report {
     pub privileged: bool,
     /// The uid the checks ran as.
     pub uid: u32,
+    /// When the run started (RFC 3339, UTC), on which host, and how nsconform was called:
+    /// what a person comparing two saved reports needs to tell them apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
     /// The subject, when a foreign launcher was tested (`run --subject`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<crate::subject::SubjectRun>,
@@ -87,6 +95,9 @@ pub struct Report {
     /// (catalogue runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<crate::environment::Environment>,
+    /// `run --repeat N`: the number of runs and the properties whose outcome changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<crate::run::Repeat>,
     /// Points by the rubric in use (subject runs, or runs given `--rubric`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<crate::rubric::Score>,
@@ -104,8 +115,12 @@ impl Report {
             kernel: env.release.clone(),
             privileged: env.privileged,
             uid: env.uid,
+            timestamp: None,
+            hostname: None,
+            command: Vec::new(),
             subject: None,
             environment: None,
+            repeat: None,
             vm: None,
             score: None,
             summary: tally(&results),
@@ -131,14 +146,39 @@ impl Report {
     /// report of a newer schema than this build knows is refused, not misread.
     pub fn from_json(text: &str) -> Result<Report, String> {
         let r: Report = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        if r.schema > SCHEMA_VERSION {
+        if r.schema == 0 || r.schema > SCHEMA_VERSION {
             return Err(format!(
-                "the report has schema {}, this nsconform reads schema {SCHEMA_VERSION} and older; \
-                 use a newer nsconform",
+                "the report has schema {}, this nsconform reads schema 1 to {SCHEMA_VERSION}; \
+                 a newer schema needs a newer nsconform",
                 r.schema
             ));
         }
+        if r.tool != "nsconform" {
+            return Err(format!(
+                "the report was written by `{}`, not nsconform",
+                escape_line(&r.tool)
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for res in &r.results {
+            if !seen.insert(res.id.as_str()) {
+                return Err(format!(
+                    "the report has {} twice: a report holds one result per property",
+                    escape_line(&res.id)
+                ));
+            }
+        }
         Ok(r)
+    }
+
+    /// Stamp the report with when and where it was made and the command line.
+    pub fn stamp(&mut self, started: std::time::SystemTime, command: Vec<String>) {
+        let t: chrono::DateTime<chrono::Utc> = started.into();
+        self.timestamp = Some(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        self.hostname = nix::unistd::gethostname()
+            .ok()
+            .map(|h| h.to_string_lossy().into_owned());
+        self.command = command;
     }
 
     pub fn to_json(&self) -> String {
@@ -187,6 +227,19 @@ impl Report {
                     escape_line(&e.describe_refused())
                 );
             }
+        }
+        if let Some(rep) = &self.repeat {
+            let flaky: Vec<Cow<'_, str>> = rep.flaky.iter().map(|f| escape_line(&f.id)).collect();
+            let _ = writeln!(
+                s,
+                "repeat:  {} runs; {}",
+                rep.runs,
+                if flaky.is_empty() {
+                    "no property changed its outcome".to_string()
+                } else {
+                    format!("flaky: {}", flaky.join(", "))
+                }
+            );
         }
         let ids: Vec<Cow<'_, str>> = self.results.iter().map(|r| escape_line(&r.id)).collect();
         let idw = ids
@@ -288,6 +341,45 @@ pub(crate) mod tests {
             .expect("a subject run"),
         );
         r
+    }
+
+    #[test]
+    fn reading_a_report_refuses_unknown_schemas_other_tools_and_duplicate_ids() {
+        let mut r = hostile_report();
+        r.stamp(
+            std::time::SystemTime::UNIX_EPOCH,
+            vec!["nsconform".into(), "run".into()],
+        );
+        assert_eq!(r.timestamp.as_deref(), Some("1970-01-01T00:00:00Z"));
+        let back = Report::from_json(&r.to_json()).unwrap();
+        assert_eq!(back.command, ["nsconform", "run"]);
+        let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+            let mut v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+            f(&mut v);
+            Report::from_json(&v.to_string())
+        };
+        assert!(edit(&|v| v["schema"] = 99.into())
+            .unwrap_err()
+            .contains("schema 99"));
+        assert!(edit(&|v| v["schema"] = 0.into())
+            .unwrap_err()
+            .contains("schema 0"));
+        assert!(edit(&|v| v["tool"] = "other".into())
+            .unwrap_err()
+            .contains("`other`"));
+        let twice = edit(&|v| {
+            let first = v["results"][0].clone();
+            v["results"].as_array_mut().unwrap().push(first);
+        });
+        assert!(twice.unwrap_err().contains("UTS-01 twice"));
+        // Reports of older builds, without the stamp, still read.
+        assert!(edit(&|v| {
+            let o = v.as_object_mut().unwrap();
+            o.remove("timestamp");
+            o.remove("hostname");
+            o.remove("command");
+        })
+        .is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::environment::Environment;
 use crate::harness::{Cx, RunOptions};
 use crate::outcome::{Outcome, Verdict};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
@@ -139,16 +140,42 @@ pub fn vouch(results: &mut [PropertyResult], environment: &Environment) {
     }
 }
 
-/// Select properties by ID or area prefix (`PID`, `UTS-01`); empty selects all.
-pub fn select(filters: &[String]) -> Result<Vec<&'static Property>, String> {
-    if filters.is_empty() {
-        return Ok(catalogue::all().iter().collect());
+/// Whether one selection pattern names `p`: its ID or area (`PID-01`, `PID`, any case),
+/// or a shell glob over IDs (`PID-0*`, `*-1?`, `[MN]*-01`).
+fn names(pattern: &str, glob: Option<&glob::Pattern>, p: &Property) -> bool {
+    let opts = glob::MatchOptions {
+        case_sensitive: false,
+        ..glob::MatchOptions::new()
+    };
+    p.id.eq_ignore_ascii_case(pattern)
+        || p.area.prefix().eq_ignore_ascii_case(pattern)
+        || glob.is_some_and(|g| g.matches_with(p.id, opts))
+}
+
+/// One selection pattern, checked: a glob is compiled when it has glob characters.
+fn pattern(f: &str, what: &str) -> Result<Option<glob::Pattern>, String> {
+    if !f.contains(['*', '?', '[']) {
+        return Ok(None);
     }
-    let mut out = Vec::new();
+    glob::Pattern::new(f)
+        .map(Some)
+        .map_err(|e| format!("{what} `{f}` is not a valid glob: {}", e.msg))
+}
+
+/// Select properties by ID, area or glob (`PID-01`, `NET`, `MNT-1*`), in catalogue order
+/// of first mention, minus those `exclude` names. Empty `filters` select all. A pattern
+/// naming nothing is an error (a typo must not shrink a run silently), and so is a
+/// selection left empty.
+pub fn select(filters: &[String], exclude: &[String]) -> Result<Vec<&'static Property>, String> {
+    let mut out: Vec<&'static Property> = Vec::new();
+    if filters.is_empty() {
+        out.extend(catalogue::all().iter());
+    }
     for f in filters {
+        let g = pattern(f, "selection")?;
         let matched: Vec<_> = catalogue::all()
             .iter()
-            .filter(|p| p.id.eq_ignore_ascii_case(f) || p.area.prefix().eq_ignore_ascii_case(f))
+            .filter(|p| names(f, g.as_ref(), p))
             .collect();
         if matched.is_empty() {
             return Err(format!(
@@ -156,12 +183,93 @@ pub fn select(filters: &[String]) -> Result<Vec<&'static Property>, String> {
             ));
         }
         for p in matched {
-            if !out.iter().any(|q: &&Property| q.id == p.id) {
+            if !out.iter().any(|q| q.id == p.id) {
                 out.push(p);
             }
         }
     }
+    for x in exclude {
+        let g = pattern(x, "--exclude")?;
+        if !catalogue::all().iter().any(|p| names(x, g.as_ref(), p)) {
+            return Err(format!(
+                "--exclude `{x}` names no property or area; see `nsconform list`"
+            ));
+        }
+        out.retain(|p| !names(x, g.as_ref(), p));
+    }
+    if out.is_empty() {
+        return Err("the selection is empty: --exclude removed every property".into());
+    }
     Ok(out)
+}
+
+/// A property whose outcome changed between the runs of `--repeat`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Flaky {
+    pub id: String,
+    /// How many runs gave each outcome.
+    pub outcomes: BTreeMap<Outcome, usize>,
+}
+
+/// What `--repeat N` found: the number of runs and the flaky properties.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Repeat {
+    pub runs: usize,
+    pub flaky: Vec<Flaky>,
+}
+
+/// How bad an outcome is, for keeping the worst of repeated runs.
+fn severity(o: Outcome) -> u8 {
+    match o {
+        Outcome::Pass => 0,
+        Outcome::Skip => 1,
+        Outcome::Error => 2,
+        Outcome::Timeout => 3,
+        Outcome::Fail => 4,
+    }
+}
+
+/// Merge the results of repeated runs of one selection: each property keeps the result
+/// of its worst run (the first such run), with the tally of outcomes in its detail when
+/// they differed; those properties are the flaky ones.
+pub fn merge_repeats(runs: Vec<Vec<PropertyResult>>) -> (Vec<PropertyResult>, Repeat) {
+    let n = runs.len();
+    let mut merged: Vec<PropertyResult> = Vec::new();
+    let mut tallies: Vec<BTreeMap<Outcome, usize>> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for run in runs {
+        for r in run {
+            match index.get(&r.id) {
+                None => {
+                    index.insert(r.id.clone(), merged.len());
+                    tallies.push(BTreeMap::from([(r.verdict.outcome, 1)]));
+                    merged.push(r);
+                }
+                Some(&i) => {
+                    *tallies[i].entry(r.verdict.outcome).or_default() += 1;
+                    if severity(r.verdict.outcome) > severity(merged[i].verdict.outcome) {
+                        merged[i] = r;
+                    }
+                }
+            }
+        }
+    }
+    let mut flaky = Vec::new();
+    for (r, t) in merged.iter_mut().zip(tallies) {
+        if t.len() > 1 {
+            let counts: Vec<String> = t.iter().map(|(o, k)| format!("{o} {k}")).collect();
+            r.verdict.detail = format!(
+                "flaky over {n} runs ({}); the worst: {}",
+                counts.join(", "),
+                r.verdict.detail
+            );
+            flaky.push(Flaky {
+                id: r.id.clone(),
+                outcomes: t,
+            });
+        }
+    }
+    (merged, Repeat { runs: n, flaky })
 }
 
 /// Count results per outcome.
@@ -192,6 +300,70 @@ mod tests {
         .into_iter()
         .map(|v| PropertyResult::of(p, None, v, 1))
         .collect()
+    }
+
+    fn ids(filters: &[&str], exclude: &[&str]) -> Result<Vec<&'static str>, String> {
+        let f: Vec<String> = filters.iter().map(|s| s.to_string()).collect();
+        let x: Vec<String> = exclude.iter().map(|s| s.to_string()).collect();
+        select(&f, &x).map(|v| v.into_iter().map(|p| p.id).collect())
+    }
+
+    #[test]
+    fn repeated_runs_keep_the_worst_result_and_name_the_flaky_properties() {
+        let p = &catalogue::all()[0];
+        let q = &catalogue::all()[1];
+        let run = |a: Verdict, b: Verdict| {
+            vec![
+                PropertyResult::of(p, None, a, 1),
+                PropertyResult::of(q, None, b, 1),
+            ]
+        };
+        let (merged, rep) = merge_repeats(vec![
+            run(Verdict::pass("held"), Verdict::pass("held")),
+            run(Verdict::fail("broke", "a", "b"), Verdict::pass("held")),
+            run(Verdict::pass("held"), Verdict::pass("held")),
+        ]);
+        assert_eq!(rep.runs, 3);
+        assert_eq!(merged[0].verdict.outcome, Outcome::Fail);
+        assert_eq!(
+            merged[0].verdict.detail,
+            "flaky over 3 runs (pass 2, fail 1); the worst: broke"
+        );
+        assert_eq!(merged[1].verdict.outcome, Outcome::Pass);
+        assert_eq!(merged[1].verdict.detail, "held");
+        assert_eq!(rep.flaky.len(), 1);
+        assert_eq!(rep.flaky[0].id, p.id);
+        assert_eq!(rep.flaky[0].outcomes[&Outcome::Pass], 2);
+    }
+
+    #[test]
+    fn selections_take_ids_areas_globs_and_exclusions() {
+        assert_eq!(ids(&["uts-01"], &[]).unwrap(), ["UTS-01"]);
+        let pid0 = ids(&["PID-0*"], &[]).unwrap();
+        assert_eq!(pid0.len(), 9);
+        assert!(pid0.iter().all(|i| i.starts_with("PID-0")));
+        assert_eq!(
+            ids(&["PID-0?", "PID-01"], &["PID-0[2-9]"]).unwrap(),
+            ["PID-01"]
+        );
+        let uts = ids(&["UTS"], &["UTS-01"]).unwrap();
+        assert!(!uts.contains(&"UTS-01") && uts.contains(&"UTS-02"));
+        assert_eq!(ids(&[], &[]).unwrap().len(), catalogue::all().len());
+        assert_eq!(
+            ids(&[], &["PID"]).unwrap().len(),
+            catalogue::all().len() - ids(&["PID"], &[]).unwrap().len()
+        );
+        // Typos and empty results are refused, not run as a smaller selection.
+        assert!(ids(&["PIDD-*"], &[])
+            .unwrap_err()
+            .contains("names no property"));
+        assert!(ids(&["PID"], &["PDI"])
+            .unwrap_err()
+            .contains("--exclude `PDI`"));
+        assert!(ids(&["PID-01"], &["PID"]).unwrap_err().contains("empty"));
+        assert!(ids(&["PID-[0"], &[])
+            .unwrap_err()
+            .contains("not a valid glob"));
     }
 
     #[test]

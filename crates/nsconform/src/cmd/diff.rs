@@ -1,9 +1,8 @@
 //! `nsconform diff OLD.json NEW.json`: what changed between two reports.
 
-use super::{ListFormat, UsageError};
+use super::ListFormat;
 use anyhow::Result;
-use nsconform_core::report::Report;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct DiffArgs {
@@ -15,20 +14,11 @@ pub struct DiffArgs {
     format: ListFormat,
 }
 
-fn load(p: &Path) -> Result<Report> {
-    let text = std::fs::read_to_string(p)
-        .map_err(|e| UsageError(format!("read the report {}: {e}", p.display())))?;
-    Report::from_json(&text).map_err(|e| {
-        UsageError(format!(
-            "{} is not an nsconform JSON report: {e}",
-            p.display()
-        ))
-        .into()
-    })
-}
-
 pub fn run(args: DiffArgs) -> Result<i32> {
-    let d = nsconform_core::diff::diff(&load(&args.old)?, &load(&args.new)?);
+    let d = nsconform_core::diff::diff(
+        &super::load_report(&args.old)?,
+        &super::load_report(&args.new)?,
+    );
     match args.format {
         ListFormat::Human => super::print_out(&nsconform_core::diff::human(&d))?,
         ListFormat::Json => super::print_out(&(serde_json::to_string_pretty(&d)? + "\n"))?,

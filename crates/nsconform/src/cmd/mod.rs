@@ -54,6 +54,25 @@ pub enum ListFormat {
     Json,
 }
 
+/// Read a saved JSON report (`run --format json`); unreadable or not a report of a
+/// schema this build knows: a usage error.
+pub fn load_report(p: &Path) -> Result<Report> {
+    let text = std::fs::read_to_string(p).map_err(|e| {
+        UsageError(format!(
+            "read the report {}: {}",
+            p.display(),
+            nsconform_core::kit::io_errno(&e)
+        ))
+    })?;
+    Report::from_json(&text).map_err(|e| {
+        UsageError(format!(
+            "{} is not an nsconform JSON report: {e}",
+            p.display()
+        ))
+        .into()
+    })
+}
+
 pub fn load_rubric(path: &Path) -> Result<Rubric> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         UsageError(format!(
@@ -151,9 +170,6 @@ pub fn check_output(dest: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// Write `text` to `dest` atomically (a temporary file in the same folder, renamed over
-/// it: a reader never sees half a report), or print it to stdout. Never while SIGINT or
-/// SIGTERM is being handled: an interrupted run leaves no report and no temporary file.
 /// Write `text` to stdout. A reader that stopped reading (`nsconform list | head -1`:
 /// EPIPE) ends the output quietly, as Unix tools do; the command's exit status stands.
 pub fn print_out(text: &str) -> std::io::Result<()> {
@@ -165,6 +181,9 @@ pub fn print_out(text: &str) -> std::io::Result<()> {
     }
 }
 
+/// Write `text` to `dest` atomically (a temporary file in the same folder, renamed over
+/// it: a reader never sees half a report), or print it to stdout. Never while SIGINT or
+/// SIGTERM is being handled: an interrupted run leaves no report and no temporary file.
 pub fn write_to(dest: Option<&Path>, text: &str, what: &str) -> Result<()> {
     nsconform_core::cleanup::exclusive(|| write_now(dest, text, what))
 }

@@ -11,8 +11,20 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// Property IDs (PID-01) or areas (PID, NET) to run; all when omitted.
+    /// Property IDs (PID-01), areas (PID, NET) or globs over IDs ('MNT-1*') to run; all
+    /// when omitted.
     selection: Vec<String>,
+    /// Leave out the properties PATTERN names (an ID, area or glob); repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    exclude: Vec<String>,
+    /// Run only the properties that failed, timed out or errored in a saved JSON report
+    /// (within the selection, when one is given).
+    #[arg(long, value_name = "SAVED.json")]
+    rerun_failed: Option<PathBuf>,
+    /// Run the selection N times and report each property's worst result; properties
+    /// whose outcome changed between runs are listed as flaky (`repeat` in the JSON).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    repeat: u32,
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -78,7 +90,32 @@ pub fn probe_options() -> Result<RunOptions> {
 }
 
 pub fn run(args: RunArgs) -> Result<i32> {
-    let mut props = nsconform_core::run::select(&args.selection).map_err(UsageError)?;
+    let mut props =
+        nsconform_core::run::select(&args.selection, &args.exclude).map_err(UsageError)?;
+    if let Some(saved_path) = &args.rerun_failed {
+        let saved = super::load_report(saved_path)?;
+        let again: Vec<&str> = saved
+            .results
+            .iter()
+            .filter(|r| r.verdict.outcome.is_bad())
+            .map(|r| r.id.as_str())
+            .collect();
+        props.retain(|p| again.contains(&p.id));
+        if props.is_empty() {
+            return Err(UsageError(format!(
+                "--rerun-failed: nothing to rerun; no property of the selection failed, timed \
+                 out or errored in {}",
+                saved_path.display()
+            ))
+            .into());
+        }
+    }
+    if args.repeat > 1 && args.subject.is_some() {
+        return Err(UsageError(
+            "--repeat runs the catalogue; it cannot be combined with --subject".into(),
+        )
+        .into());
+    }
     if let Some(c) = args.control {
         props.retain(|p| p.controls.contains(&c));
         if props.is_empty() {
@@ -117,6 +154,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
     check_output(dest)?;
     let env = Env::detect(rootless_as.map(|(u, _)| u));
     let start = Instant::now();
+    let started = std::time::SystemTime::now();
     let report = match &args.subject {
         Some(cmd) => match run_subject(cmd, &args, &props, &env, &opts, start)? {
             Ok(report) => report,
@@ -135,22 +173,32 @@ pub fn run(args: RunArgs) -> Result<i32> {
             let mut environment = nsconform_core::environment::Environment::detect(env.version);
             harness::survey(&opts, !env.privileged, &mut environment)
                 .map_err(|why| anyhow::anyhow!("the preflight failed: {why}"))?;
-            let mut results = match args.control {
+            let once = || match args.control {
                 None => nsconform_core::run::run_all(&props, &env, &opts, &|_| {}),
                 Some(c) => props
                     .iter()
                     .map(|p| nsconform_core::run::run_property(p, &env, &opts, Some(c)))
                     .collect(),
             };
+            let (mut results, repeat) = if args.repeat > 1 {
+                let runs = (0..args.repeat).map(|_| once()).collect();
+                let (merged, repeat) = nsconform_core::run::merge_repeats(runs);
+                (merged, Some(repeat))
+            } else {
+                (once(), None)
+            };
             nsconform_core::run::vouch(&mut results, &environment);
             let mut report = Report::new(&env, results, start.elapsed().as_millis() as u64);
             report.environment = Some(environment);
+            report.repeat = repeat;
             if args.timings {
                 print_timings(&report, opts.jobs);
             }
             report
         }
     };
+    let mut report = report;
+    report.stamp(started, std::env::args().collect());
     emit(
         &report,
         rubric.as_ref(),
