@@ -118,7 +118,101 @@ fn a_failing_property_exits_1() {
 fn help_documents_exit_statuses() {
     let (code, out, _) = nsconform(&["run", "--help"]);
     assert_eq!(code, 0);
-    assert!(out.contains("Exit status") && out.contains("3  the environment"));
+    assert!(
+        out.contains(&nsconform_core::outcome::ExitStatus::help_text()),
+        "{out}"
+    );
+}
+
+/// The README's exit-status table is the code's, and every row happens as it says.
+#[test]
+#[file_serial(host_state)]
+fn the_exit_status_table_is_true_row_by_row() {
+    use nsconform_core::outcome::ExitStatus;
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let table = readme
+        .split("| exit status | meaning |\n|---|---|\n")
+        .nth(1)
+        .expect("README has the exit-status table");
+    let rows: Vec<String> = table
+        .lines()
+        .take_while(|l| l.starts_with('|'))
+        .map(str::to_string)
+        .collect();
+    let want: Vec<String> = ExitStatus::ALL
+        .iter()
+        .map(|e| format!("| {} | {} |", e.code(), e.meaning()))
+        .collect();
+    assert_eq!(rows, want, "README table and ExitStatus differ");
+    // A saved report replays its own status: doctored ones give 1 and 3 without root.
+    let tmp = tempfile::tempdir().unwrap();
+    let saved = tmp.path().join("r.json");
+    let (code, _, err) = nsconform(&[
+        "run",
+        "UTS-01",
+        "--format",
+        "json",
+        "-o",
+        saved.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&saved).unwrap();
+    let with = |outcome: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["results"][0]["outcome"] = outcome.into();
+        v["summary"] = serde_json::json!({ outcome: 1 });
+        let p = tmp.path().join(format!("{outcome}.json"));
+        std::fs::write(&p, v.to_string()).unwrap();
+        p
+    };
+    let (fail, error) = (with("fail"), with("error"));
+    let runs: Vec<(ExitStatus, (i32, String, String))> = vec![
+        (ExitStatus::Passed, (code, String::new(), err)),
+        (
+            ExitStatus::Failed,
+            nsconform(&["report", fail.to_str().unwrap()]),
+        ),
+        (ExitStatus::Usage, nsconform(&["run", "NO-SUCH-99"])),
+        (
+            ExitStatus::Environment,
+            nsconform(&["report", error.to_str().unwrap()]),
+        ),
+        (
+            ExitStatus::Unwritten,
+            nsconform(&["run", "UTS-01", "-o", "/dev/full"]),
+        ),
+    ];
+    for (status, (code, _, err)) in &runs {
+        assert_eq!(*code, status.code(), "{status:?}: {err}");
+    }
+    assert!(runs[4].1 .2.contains("ENOSPC"), "{}", runs[4].1 .2);
+    // The VM rows are nsconform-vm's (produced in tests/tests/vm.rs), the signal rows the
+    // interrupt handler's (produced in tests/tests/interrupt.rs).
+    use nsconform_vm::VmOutcome;
+    assert_eq!(
+        ExitStatus::VmKernelPanic.code(),
+        i32::from(VmOutcome::EXIT_KERNEL_PANIC)
+    );
+    assert_eq!(
+        ExitStatus::VmTimeout.code(),
+        i32::from(VmOutcome::EXIT_TIMEOUT)
+    );
+    assert_eq!(
+        ExitStatus::VmNeverBooted.code(),
+        i32::from(VmOutcome::EXIT_NEVER_BOOTED)
+    );
+    assert_eq!(
+        ExitStatus::VmHarnessError.code(),
+        i32::from(VmOutcome::EXIT_HARNESS_ERROR)
+    );
+    assert_eq!(
+        ExitStatus::Interrupted.code(),
+        nsconform_core::cleanup::exit_status(libc::SIGINT)
+    );
+    assert_eq!(
+        ExitStatus::Terminated.code(),
+        nsconform_core::cleanup::exit_status(libc::SIGTERM)
+    );
 }
 
 /// The real rootless path: the whole CLI as an unprivileged uid, not just the probe.
@@ -631,4 +725,141 @@ fn diff_refuses_reports_it_cannot_trust() {
             "{name}: {err}"
         );
     }
+}
+
+#[test]
+#[file_serial(host_state)]
+fn one_run_writes_several_formats_and_a_saved_report_renders_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let (code, out, err) = nsconform(&[
+        "run",
+        "UTS",
+        "--format",
+        "tap",
+        "-o",
+        &format!("json={}", p("r.json")),
+        "-o",
+        &format!("junit={}", p("r.xml")),
+        "--output",
+        &format!("ktap={}", p("r.ktap")),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("TAP version 13\n"),
+        "--format still goes to stdout: {out}"
+    );
+    let xml = std::fs::read_to_string(p("r.xml")).unwrap();
+    assert!(
+        xml.contains("<testsuite") && xml.contains("UTS-05"),
+        "{xml}"
+    );
+    assert!(std::fs::read_to_string(p("r.ktap"))
+        .unwrap()
+        .starts_with("KTAP version 1\n"));
+    // `report` renders the saved JSON in any format, with the same verdicts.
+    let (code, tap, err) = nsconform(&["report", &p("r.json"), "--format", "tap"]);
+    assert_eq!(code, 0, "{err}");
+    let oks = |t: &str| t.lines().filter(|l| l.starts_with("ok ")).count();
+    assert_eq!(oks(&tap), 5, "{tap}");
+    assert_eq!(oks(&tap), oks(&out));
+    let (code, _, err) = nsconform(&[
+        "report",
+        &p("r.json"),
+        "-o",
+        &format!("json={}", p("again.json")),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ids = |f: &str| report_ids(&std::fs::read_to_string(p(f)).unwrap());
+    assert_eq!(ids("again.json"), ids("r.json"));
+    // Checked before anything runs: two plain files, one file twice, a missing folder, a
+    // file that is not a report.
+    for args in [
+        vec!["run", "UTS-01", "-o", &p("a"), "-o", &p("b")],
+        vec![
+            "run",
+            "UTS-01",
+            "-o",
+            &p("a"),
+            "-o",
+            &format!("junit={}", p("a")),
+        ],
+        vec!["run", "UTS-01", "-o", "junit=/nonexistent/r.xml"],
+        vec!["report", &p("r.xml")],
+        vec!["report", "/nonexistent.json"],
+    ] {
+        let (code, _, err) = nsconform(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    assert!(!tmp.path().join("a").exists() && !tmp.path().join("b").exists());
+}
+
+#[test]
+fn list_takes_selections_and_explain_tells_one_property() {
+    let (code, out, err) = nsconform(&["list", "uts", "--exclude", "UTS-0[45]"]);
+    assert_eq!(code, 0, "{err}");
+    let ids: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(ids, ["UTS-01", "UTS-02", "UTS-03"], "{out}");
+    assert!(out.starts_with("ID ") && out.contains("SUBJECT"), "{out}");
+    assert!(out.contains("3 properties"), "{out}");
+    let (code, _, err) = nsconform(&["list", "NOPE-*"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, out, err) = nsconform(&["explain", "uts-02"]);
+    assert_eq!(code, 0, "{err}");
+    for part in [
+        "UTS-02",
+        "uts_namespaces(7)",
+        "no-new-uts",
+        "CLONE_NEWUTS",
+        "reviewed snapshot",
+    ] {
+        assert!(out.contains(part), "{part}:\n{out}");
+    }
+    let (code, _, err) = nsconform(&["explain", "UTS-99"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nsconform list"), "{err}");
+}
+
+#[test]
+#[file_serial(host_state)]
+fn color_follows_the_flag_and_the_conventions() {
+    let colored = |args: &[&str], env: &[(&str, &str)]| {
+        // duct: the innermost setting of a variable wins, so set or remove each once.
+        let mut e = duct::cmd(nsconform_tests::cli(), args);
+        for k in ["NO_COLOR", "CLICOLOR_FORCE", "CLICOLOR"] {
+            e = match env.iter().find(|(n, _)| *n == k) {
+                Some((_, v)) => e.env(k, v),
+                None => e.env_remove(k),
+            };
+        }
+        let c = nsconform_tests::capture(e);
+        assert_eq!(c.code, 0, "{args:?} {env:?}: {}", c.stderr);
+        c.stdout.contains('\x1b')
+    };
+    let run = ["run", "UTS-01"];
+    assert!(!colored(&run, &[]), "a pipe gets no colors");
+    assert!(colored(&["run", "UTS-01", "--color", "always"], &[]));
+    assert!(!colored(
+        &["run", "UTS-01", "--color", "never"],
+        &[("CLICOLOR_FORCE", "1")]
+    ));
+    assert!(!colored(
+        &["run", "UTS-01", "--no-color"],
+        &[("CLICOLOR_FORCE", "1")]
+    ));
+    assert!(colored(&run, &[("CLICOLOR_FORCE", "1")]));
+    assert!(
+        colored(&run, &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "")]),
+        "an empty NO_COLOR is unset"
+    );
+    assert!(!colored(
+        &run,
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]
+    ));
 }

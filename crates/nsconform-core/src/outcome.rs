@@ -234,3 +234,94 @@ mod tests {
         );
     }
 }
+
+/// The exit statuses of `nsconform`, one table for the code, `--help` and the README
+/// (tests compare all three and produce each status).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Every property passed or was skipped with a reason.
+    Passed,
+    /// A property failed or timed out.
+    Failed,
+    /// A usage error: bad option, unknown property or control, unreadable input,
+    /// unwritable output folder (all found before anything runs).
+    Usage,
+    /// The environment broke: errors and no failures.
+    Environment,
+    /// The run finished but its report could not be written (e.g. ENOSPC on `-o`).
+    Unwritten,
+    /// `nsconform vm`: the guest kernel panicked.
+    VmKernelPanic,
+    /// `nsconform vm`: the watchdog killed QEMU.
+    VmTimeout,
+    /// `nsconform vm`: the guest never booted.
+    VmNeverBooted,
+    /// `nsconform vm`: QEMU, the initramfs or the kernel fetch failed.
+    VmHarnessError,
+    /// Ended by SIGINT, everything undone and no report written.
+    Interrupted,
+    /// Ended by SIGTERM, everything undone and no report written.
+    Terminated,
+}
+
+impl ExitStatus {
+    pub const ALL: [ExitStatus; 11] = [
+        ExitStatus::Passed,
+        ExitStatus::Failed,
+        ExitStatus::Usage,
+        ExitStatus::Environment,
+        ExitStatus::Unwritten,
+        ExitStatus::VmKernelPanic,
+        ExitStatus::VmTimeout,
+        ExitStatus::VmNeverBooted,
+        ExitStatus::VmHarnessError,
+        ExitStatus::Interrupted,
+        ExitStatus::Terminated,
+    ];
+
+    pub const fn code(self) -> i32 {
+        match self {
+            ExitStatus::Passed => 0,
+            ExitStatus::Failed => 1,
+            ExitStatus::Usage => 2,
+            ExitStatus::Environment => 3,
+            ExitStatus::Unwritten => 4,
+            ExitStatus::VmKernelPanic => 5,
+            ExitStatus::VmTimeout => 6,
+            ExitStatus::VmNeverBooted => 7,
+            ExitStatus::VmHarnessError => 8,
+            ExitStatus::Interrupted => 130,
+            ExitStatus::Terminated => 143,
+        }
+    }
+
+    /// The line of the table: what the status means.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            ExitStatus::Passed => "every property passed or was skipped with a reason",
+            ExitStatus::Failed => "a property failed or timed out",
+            ExitStatus::Usage => {
+                "usage error: bad option, property or input, unwritable -o folder (before the run)"
+            }
+            ExitStatus::Environment => {
+                "the environment broke (errors, no failures): e.g. namespaces cannot be created here"
+            }
+            ExitStatus::Unwritten => "the report could not be written (e.g. ENOSPC) after the run",
+            ExitStatus::VmKernelPanic => "vm: the guest kernel panicked",
+            ExitStatus::VmTimeout => "vm: the watchdog killed QEMU",
+            ExitStatus::VmNeverBooted => "vm: the guest never booted",
+            ExitStatus::VmHarnessError => "vm: QEMU, the initramfs or the kernel fetch failed",
+            ExitStatus::Interrupted => "SIGINT: everything undone, no report",
+            ExitStatus::Terminated => "SIGTERM: everything undone, no report",
+        }
+    }
+
+    /// The `Exit status:` block of `--help`.
+    pub fn help_text() -> String {
+        let mut s = String::from("Exit status:");
+        for e in ExitStatus::ALL {
+            s.push_str(&format!("\n  {:<3}  {}", e.code(), e.meaning()));
+        }
+        s
+    }
+}

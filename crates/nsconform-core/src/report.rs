@@ -132,13 +132,19 @@ impl Report {
     /// Exit status for this report: 0 nothing failed or errored, 1 a property failed
     /// (or timed out), 3 the environment broke (errors but no failures).
     pub fn exit_code(&self) -> i32 {
+        self.exit_status().code()
+    }
+
+    /// [`Report::exit_code`] as the typed [`ExitStatus`].
+    pub fn exit_status(&self) -> crate::outcome::ExitStatus {
+        use crate::outcome::ExitStatus;
         let n = |o| self.summary.get(&o).copied().unwrap_or(0);
         if n(Outcome::Fail) + n(Outcome::Timeout) > 0 {
-            1
+            ExitStatus::Failed
         } else if n(Outcome::Error) > 0 {
-            3
+            ExitStatus::Environment
         } else {
-            0
+            ExitStatus::Passed
         }
     }
 

@@ -7,8 +7,11 @@
 mod cmd;
 
 use clap::{Parser, Subcommand};
-use cmd::{check_config, cleanup, diff, grade, list, run, vm, UsageError, AFTER_HELP};
+use cmd::{
+    check_config, cleanup, diff, explain, grade, list, report, run, vm, OutputError, UsageError,
+};
 use nsconform_core::harness::{PROBE_ENV, PROBE_NAME, PROBE_SUBCOMMAND};
+use nsconform_core::outcome::ExitStatus;
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -17,7 +20,7 @@ use std::path::Path;
     name = "nsconform",
     version,
     about = "Conformance suite for Linux namespaces: checks that pid, uts, ipc, net, user, mnt, cgroup and time namespaces isolate what the man pages promise",
-    after_help = AFTER_HELP
+    after_help = cmd::after_help()
 )]
 struct Cli {
     #[command(subcommand)]
@@ -27,10 +30,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the property catalogue (or a selection) on this kernel.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = cmd::after_help())]
     Run(run::RunArgs),
-    /// List the property catalogue.
+    /// List the property catalogue (or a selection: IDs, areas, globs).
     List(list::ListArgs),
+    /// One property in full: statement, man page, prerequisites, controls, snapshots.
+    Explain(explain::ExplainArgs),
+    /// Render a saved JSON report again in any format (and to several files: `-o
+    /// junit=r.xml -o tap=r.tap`), without running anything; exit status the report's own.
+    #[command(after_help = cmd::after_help())]
+    Report(report::ReportArgs),
     /// Print docs/properties.md, the property table generated from the catalogue.
     Docs,
     /// Compare two JSON reports (two kernels, or before/after): outcome, errno and
@@ -79,9 +88,11 @@ fn main() {
                 nsconform_core::report::escape_for_terminal(&text)
             );
             if e.downcast_ref::<UsageError>().is_some() {
-                2
+                ExitStatus::Usage.code()
+            } else if e.downcast_ref::<OutputError>().is_some() {
+                ExitStatus::Unwritten.code()
             } else {
-                3
+                ExitStatus::Environment.code()
             }
         }
     };
@@ -119,6 +130,8 @@ fn dispatch(command: Cmd) -> anyhow::Result<i32> {
     match command {
         Cmd::Run(args) => run::run(args),
         Cmd::List(args) => list::run(args),
+        Cmd::Report(args) => report::run(args),
+        Cmd::Explain(args) => explain::run(args),
         Cmd::Docs => cmd::docs::run(),
         Cmd::Diff(args) => diff::run(args),
         Cmd::Vm(args) => vm::run(args),

@@ -95,6 +95,35 @@ impl Control {
         }
     }
 
+    /// What the control takes away, for a person (`nsconform explain`, the docs).
+    pub fn describe(self) -> String {
+        let no = |flag: &str, ns: &str| {
+            format!("the launcher omits {flag}: the probe stays in the harness's {ns} namespace")
+        };
+        match self {
+            Control::NoNewPid => no("CLONE_NEWPID", "PID"),
+            Control::NoProcMount => {
+                "a new PID namespace, but the host's /proc is left mounted (no mount of a \
+                 new procfs)"
+                    .into()
+            }
+            Control::NoNewMnt => no("CLONE_NEWNS", "mount"),
+            Control::SharedRoot => {
+                "a new mount namespace, but / keeps its shared propagation (not made \
+                 rprivate)"
+                    .into()
+            }
+            Control::NoNewUts => no("CLONE_NEWUTS", "UTS"),
+            Control::NoNewIpc => no("CLONE_NEWIPC", "IPC"),
+            Control::NoNewNet => no("CLONE_NEWNET", "network"),
+            Control::NoUserMap => "a new user namespace, but no uid_map or gid_map written".into(),
+            Control::NoNewUser => no("CLONE_NEWUSER", "user"),
+            Control::NoNewCgroup => no("CLONE_NEWCGROUP", "cgroup"),
+            Control::NoNewTime => no("CLONE_NEWTIME", "time"),
+            c => c.fault().map_or_else(String::new, |f| f.describe()),
+        }
+    }
+
     /// The syscall fault this control injects, for the fault-injection kind.
     pub fn fault(self) -> Option<super::fault::Fault> {
         use super::fault::Fault;

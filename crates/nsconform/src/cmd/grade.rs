@@ -117,7 +117,7 @@ pub fn run(args: GradeArgs) -> Result<i32> {
             "nsconform: environment error: {}",
             nsconform_core::report::escape_line(&why)
         );
-        return Ok(3);
+        return Ok(nsconform_core::outcome::ExitStatus::Environment.code());
     }
     let env = Env::detect(None);
     let bar = indicatif::ProgressBar::new(subs.len() as u64);

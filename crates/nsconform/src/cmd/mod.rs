@@ -5,32 +5,36 @@ pub mod check_config;
 pub mod cleanup;
 pub mod diff;
 pub mod docs;
+pub mod explain;
 pub mod grade;
 pub mod list;
+pub mod report;
 pub mod run;
 pub mod vm;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::ValueEnum;
 use nsconform_core::formats;
 use nsconform_core::report::Report;
 use nsconform_core::rubric::Rubric;
-use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-pub const AFTER_HELP: &str = "\
-Exit status:
-  0  every property passed or was skipped with a reason
-  1  a property failed or timed out
-  2  usage error (bad option, unknown property)
-  3  the environment broke (errors, no failures): e.g. namespaces cannot be created here";
+/// The `Exit status:` block every report-making subcommand's `--help` ends with.
+pub fn after_help() -> String {
+    nsconform_core::outcome::ExitStatus::help_text()
+}
+
+/// The report could not be written after the run (exit status 4).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct OutputError(pub String);
 
 /// A mistake in how nsconform was called (exit status 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, ValueEnum, Debug, PartialEq, Eq)]
 pub enum Format {
     /// A readable table (colors on a terminal unless NO_COLOR is set)
     Human,
@@ -100,13 +104,163 @@ pub fn rubric_before_run(path: Option<&Path>, subject: bool) -> Result<Option<Ru
     }
 }
 
-/// Whether a human report written to `dest` (stdout when `None`) gets colors: only on a
-/// terminal, and not with `--no-color` or `NO_COLOR`.
+/// `--color`: whether the human report on stdout gets colors.
+#[derive(Clone, Copy, ValueEnum, Default, PartialEq, Eq, Debug)]
+pub enum ColorWhen {
+    /// On a terminal (TERM not dumb); NO_COLOR (non-empty) turns colors off, else
+    /// CLICOLOR_FORCE (non-empty) turns them on even in a pipe; CLICOLOR=0 off
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// Whether the human text written to `dest` (stdout when `None`) is colored: never
+    /// in a file; on stdout as `--color` says, `auto` deciding by the terminal and the
+    /// environment as anstream does (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM).
+    pub fn applies(self, dest: Option<&Path>) -> bool {
+        if dest.is_some() {
+            return false;
+        }
+        match self {
+            ColorWhen::Never => false,
+            ColorWhen::Always => true,
+            ColorWhen::Auto => !matches!(
+                anstream::AutoStream::choice(&std::io::stdout()),
+                anstream::ColorChoice::Never
+            ),
+        }
+    }
+}
+
+/// Whether a human report written to `dest` (stdout when `None`) gets colors: `--color
+/// auto` unless `no_color` (the older `--no-color`).
 pub fn want_color(dest: Option<&Path>, no_color: bool) -> bool {
-    dest.is_none()
-        && !no_color
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::io::stdout().is_terminal()
+    let when = if no_color {
+        ColorWhen::Never
+    } else {
+        ColorWhen::Auto
+    };
+    when.applies(dest)
+}
+
+/// One `-o`/`--output`: a file for the `--format` report, or `FORMAT=FILE`.
+#[derive(Clone, Debug)]
+pub struct Output {
+    /// `None`: the `--format` report.
+    pub format: Option<Format>,
+    pub path: PathBuf,
+}
+
+/// Parse `FILE` or `FORMAT=FILE` (`junit=report.xml`). A word before `=` that is not a
+/// format name is part of a file name (`a=b.json`).
+pub fn parse_output(s: &str) -> Result<Output, String> {
+    if s.is_empty() {
+        return Err("an empty file name".into());
+    }
+    if let Some((name, path)) = s.split_once('=') {
+        if let Ok(format) = Format::from_str(name, true) {
+            if path.is_empty() {
+                return Err(format!("`{s}`: no file after `{name}=`"));
+            }
+            return Ok(Output {
+                format: Some(format),
+                path: path.into(),
+            });
+        }
+    }
+    Ok(Output {
+        format: None,
+        path: s.into(),
+    })
+}
+
+/// How a report is written: `--format` (to stdout, or to the one plain `-o FILE`),
+/// further formats to files (`-o junit=FILE`, repeatable), and `--color`.
+#[derive(clap::Args, Clone)]
+pub struct OutputArgs {
+    /// Report format (stdout, or the plain `-o FILE`).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the --format report to FILE instead of stdout; `FORMAT=FILE` writes that
+    /// format to FILE as well, from the same run (repeatable: `-o junit=r.xml -o json=r.json`).
+    #[arg(long, short, value_name = "[FORMAT=]FILE", value_parser = parse_output)]
+    pub output: Vec<Output>,
+    /// Color the human report on stdout.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+    /// The same as --color never.
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+impl OutputArgs {
+    /// The file the `--format` report goes to (stdout when `None`).
+    pub fn main_dest(&self) -> Option<&Path> {
+        self.output
+            .iter()
+            .find(|o| o.format.is_none())
+            .map(|o| o.path.as_path())
+    }
+
+    /// Check every destination before any work starts (usage errors, exit 2): at most
+    /// one plain `-o FILE`, no file named twice, each folder exists and is writable.
+    pub fn check(&self) -> Result<()> {
+        if self.output.iter().filter(|o| o.format.is_none()).count() > 1 {
+            return Err(UsageError(
+                "-o: more than one plain FILE; name the others' formats (`-o junit=FILE`)".into(),
+            )
+            .into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for o in &self.output {
+            if !seen.insert(&o.path) {
+                return Err(UsageError(format!(
+                    "-o: {} is named twice; each report needs its own file",
+                    o.path.display()
+                ))
+                .into());
+            }
+            check_output(Some(&o.path))?;
+        }
+        Ok(())
+    }
+
+    fn color(&self, dest: Option<&Path>) -> bool {
+        if self.no_color {
+            false
+        } else {
+            self.color.applies(dest)
+        }
+    }
+
+    /// Write `report` to every destination: the `--format` one (stdout unless a plain
+    /// `-o FILE`) and each `FORMAT=FILE`. Returns the report's exit status.
+    pub fn emit(&self, report: &Report, rubric: Option<&Rubric>) -> Result<i32> {
+        let main = self.main_dest();
+        let code = emit(report, rubric, self.format, main, self.color(main))?;
+        for o in self.output.iter().filter(|o| o.format.is_some()) {
+            let format = o.format.unwrap_or(self.format);
+            emit(report, rubric, format, Some(&o.path), false)?;
+        }
+        Ok(code)
+    }
+
+    /// Write `report` only to the files asked for (none to stdout): for a run that ends
+    /// in a usage error after its report was made (a Gradescope results.json must exist).
+    pub fn emit_to_files(&self, report: &Report, rubric: Option<&Rubric>) -> Result<()> {
+        for o in &self.output {
+            emit(
+                report,
+                rubric,
+                o.format.unwrap_or(self.format),
+                Some(&o.path),
+                false,
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Render `report` in `format` (scored with `rubric` when given) and write it to `dest`,
@@ -188,11 +342,18 @@ pub fn write_to(dest: Option<&Path>, text: &str, what: &str) -> Result<()> {
     nsconform_core::cleanup::exclusive(|| write_now(dest, text, what))
 }
 
+fn unwritten(e: std::io::Error, what: &str) -> OutputError {
+    OutputError(format!(
+        "{what}: {}; the run's verdicts are lost, make room or choose another -o",
+        nsconform_core::kit::io_errno(&e)
+    ))
+}
+
 fn write_now(dest: Option<&Path>, text: &str, what: &str) -> Result<()> {
     match dest {
         Some(path) if path.starts_with("/dev") || path.starts_with("/proc") => {
             std::fs::write(path, text)
-                .with_context(|| format!("write {what} to {}", path.display()))?
+                .map_err(|e| unwritten(e, &format!("write {what} to {}", path.display())))?
         }
         Some(path) => {
             let name = path
@@ -204,9 +365,9 @@ fn write_now(dest: Option<&Path>, text: &str, what: &str) -> Result<()> {
                 .inspect_err(|_| {
                     let _ = std::fs::remove_file(&tmp);
                 })
-                .with_context(|| format!("write {what} to {}", path.display()))?
+                .map_err(|e| unwritten(e, &format!("write {what} to {}", path.display())))?
         }
-        None => print_out(text).with_context(|| format!("print {what}"))?,
+        None => print_out(text).map_err(|e| unwritten(e, &format!("print {what}")))?,
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `nsconform run`: the catalogue (or a selection) on this kernel, or a subject.
 
-use super::{check_output, emit, rubric_before_run, want_color, Format, UsageError};
+use super::{rubric_before_run, OutputArgs, UsageError};
 use anyhow::{Context, Result};
 use nsconform_core::catalogue::Control;
 use nsconform_core::env::Env;
@@ -25,12 +25,8 @@ pub struct RunArgs {
     /// whose outcome changed between runs are listed as flaky (`repeat` in the JSON).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     repeat: u32,
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, short, value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
     /// As root, run the rootless path: every probe drops to UID[:GID] first.
     #[arg(long, value_name = "UID[:GID]")]
     rootless_as: Option<String>,
@@ -66,9 +62,6 @@ pub struct RunArgs {
     /// default for subjects and for --format gradescope with a subject).
     #[arg(long, value_name = "FILE")]
     rubric: Option<PathBuf>,
-    /// Never color the human report (also honoured: NO_COLOR).
-    #[arg(long)]
-    no_color: bool,
     /// Print the slowest properties and the total wall time to stderr.
     #[arg(long)]
     timings: bool,
@@ -150,8 +143,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
     // Inputs first: the rubric is read, and the output folder checked, before anything
     // runs (a subject cannot rewrite the rubric, a bad -o loses no run).
     let rubric = rubric_before_run(args.rubric.as_deref(), args.subject.is_some())?;
-    let dest = args.output.as_deref();
-    check_output(dest)?;
+    args.out.check()?;
     let env = Env::detect(rootless_as.map(|(u, _)| u));
     let start = Instant::now();
     let started = std::time::SystemTime::now();
@@ -161,9 +153,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
             Err((report, why)) => {
                 // A report is still written where one was asked for (a Gradescope
                 // results.json must always exist), then the usage error.
-                if dest.is_some() {
-                    emit(&report, rubric.as_ref(), args.format, dest, false)?;
-                }
+                args.out.emit_to_files(&report, rubric.as_ref())?;
                 return Err(UsageError(why).into());
             }
         },
@@ -199,13 +189,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
     };
     let mut report = report;
     report.stamp(started, std::env::args().collect());
-    emit(
-        &report,
-        rubric.as_ref(),
-        args.format,
-        dest,
-        want_color(dest, args.no_color),
-    )
+    args.out.emit(&report, rubric.as_ref())
 }
 
 fn print_timings(report: &Report, jobs: usize) {
