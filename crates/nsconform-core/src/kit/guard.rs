@@ -1,5 +1,5 @@
 //! The host-namespace guard: inside halves that change namespace-global state (IPC
-//! objects, host names) first check that they are not in the harness's own namespace of
+//! objects) first check that they are not in the harness's own namespace of
 //! that type, and refuse to touch anything when they are (a negative control removed the
 //! new namespace). The check then fails with "left in the host's namespace" instead of
 //! the probe changing the host. The guard is the last resort: a check should rather
