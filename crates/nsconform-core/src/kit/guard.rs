@@ -1,8 +1,12 @@
-//! The host-namespace guard: inside halves that change namespace-global state (mount
-//! tables, IPC objects, host names) first check that they are not in the harness's own
-//! namespace of that type, and refuse to touch anything when they are (a negative
-//! control removed the new namespace). The check then fails with "left in the host's
-//! namespace" instead of the probe changing the host.
+//! The host-namespace guard: inside halves that change namespace-global state (IPC
+//! objects) first check that they are not in the harness's own namespace of that type,
+//! and refuse to touch anything when they are (a negative control removed the new
+//! namespace). The check then fails with "left in the host's namespace" instead of the
+//! probe changing the host. The guard is the last resort: a check should rather reach
+//! its own assertion safely (the mount experiments of `properties::mnt` build their
+//! tree under the harness's scratch directory when left in the host's mount namespace,
+//! where the harness sees the mounts; the UTS checks judge the probe's namespace before
+//! any name is changed). [`in_host_ns`] serves those as well.
 //!
 //! The harness half passes [`args`] (the harness's namespace inodes); the inside half
 //! wraps its work in [`guarded`]; the check unwraps the [`Guarded`] facts with

@@ -3,7 +3,7 @@
 use crate::harness::Cx;
 use crate::host;
 use crate::kit::child::{ping, pipe, send_line, wait_ping};
-use crate::kit::guard::{self, Guarded};
+use crate::kit::guard;
 use crate::kit::{facts, io_res, nsfd, res, sys_res, Fork, Table, OK};
 use crate::mountinfo;
 use crate::ns::{self, Ns};
@@ -23,41 +23,128 @@ pub const ALL: &[Property] = &[
 ];
 
 // =================================================================================
-// Helpers for mount experiments. Every experiment runs in the probe's own mount
-// namespace (refused in the host's: `kit::guard`), with / made rprivate again and a
-// private tmpfs on /tmp to build trees under, so nothing can reach the host. The
-// namespaces die with the probe, taking every mount with them.
+// Helpers for mount experiments. Every experiment runs in a tree of its own: in the
+// probe's own mount namespace that is /tmp, with / made rprivate again and a private
+// tmpfs on /tmp, so nothing can reach the host (the namespaces die with the probe,
+// taking every mount with them). A probe left in the host's mount namespace (the
+// `no-new-mnt` control) touches nothing there but the harness's scratch directory: it
+// mounts a private tmpfs on it and builds the same tree under it (the paths below name
+// /tmp and are moved there by [`at`]); the harness then finds those mounts in its own
+// mount table, which fails the check, and unmounts them with the scratch directory
+// (`cleanup::Scratch`; a killed run's are swept by `nsconform cleanup`). Rootless, the
+// kernel refuses that first mount with EPERM.
 
-/// Run `f` in a sandbox of the probe's own mount namespace (see above): nothing at all
-/// when the probe is in the harness's mount namespace (see [`guard::guarded`]).
+/// What the inside half of a mount experiment gets: the harness's scratch directory (its
+/// tree when the probe shares the harness's mount namespace) and the source name of
+/// the tmpfs the tree is built on, for the harness to recognise it in its mount table.
+#[derive(Serialize, Deserialize, Debug)]
+struct SandboxArgs {
+    scratch: PathBuf,
+    source: String,
+}
+
+/// Where the experiment's tree is when it is not /tmp: the harness's scratch directory.
+/// Set once by [`sandboxed`] in the (single-threaded) probe process.
+static BASE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// `path` (under /tmp) in the experiment's tree; other paths as they are.
+fn at(path: &str) -> String {
+    let base = BASE.lock().map(|b| b.clone()).unwrap_or(None);
+    match (base, path.strip_prefix("/tmp")) {
+        (Some(b), Some(rest)) if rest.is_empty() || rest.starts_with('/') => format!("{b}{rest}"),
+        _ => path.to_string(),
+    }
+}
+
+/// Run `f` in the experiment's tree (see above): /tmp of the probe's own mount
+/// namespace, or a private tmpfs on the harness's scratch directory when the probe is in
+/// the harness's mount namespace (see [`guard::in_host_ns`]).
 fn sandboxed<T: Serialize>(
     cx: &Inside,
     f: impl FnOnce() -> Result<T, StepError>,
 ) -> Result<Value, StepError> {
-    guard::guarded(cx, Ns::Mnt, || {
+    let SandboxArgs { scratch, source } = cx.args()?;
+    let opts = Some("size=64k,mode=0755");
+    if guard::in_host_ns(cx, Ns::Mnt) {
+        let dir = scratch.to_string_lossy().into_owned();
+        mount(
+            Some(source.as_str()),
+            dir.as_str(),
+            Some("tmpfs"),
+            MsFlags::empty(),
+            opts,
+        )
+        .step(&format!(
+            "mount a tmpfs on the harness's scratch directory {dir}"
+        ))?;
+        // Made private at once: nothing mounted under it propagates anywhere.
+        set_prop(&dir, MsFlags::MS_PRIVATE)?;
+        if let Ok(mut b) = BASE.lock() {
+            *b = Some(dir);
+        }
+    } else {
         set_prop("/", MsFlags::MS_REC | MsFlags::MS_PRIVATE)?;
-        tmpfs("/tmp")?;
-        f()
-    })
+        mount(
+            Some(source.as_str()),
+            "/tmp",
+            Some("tmpfs"),
+            MsFlags::empty(),
+            opts,
+        )
+        .step("mount a tmpfs on /tmp")?;
+    }
+    facts(&f()?)
 }
 
-/// The check half of [`sandboxed`]: run the probe in a new mount namespace and fail
-/// when it reports it shares the host's.
+/// The check half of [`sandboxed`]: run the probe in a new mount namespace, then fail
+/// when any mount of its experiment is in the harness's mount table (under the scratch
+/// directory, or the experiment's tmpfs anywhere) before the facts are judged.
 fn run_sandboxed<T: serde::de::DeserializeOwned>(cx: &mut Cx) -> Result<T, Verdict> {
-    let run = cx.run(Launch::host().mnt(), guard::args(Ns::Mnt, Value::Null)?)?;
-    run.facts::<Guarded<T>>()?.into_facts(Ns::Mnt)
+    let scratch = cx.scratch_dir()?;
+    let source = scratch
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let args = json!(SandboxArgs {
+        scratch: scratch.clone(),
+        source: source.clone(),
+    });
+    let run = cx.run(Launch::host().mnt(), guard::args(Ns::Mnt, args)?);
+    let dir = scratch.to_string_lossy().into_owned();
+    let under = format!("{dir}/");
+    let left: Vec<String> = host::mounts()
+        .into_iter()
+        .filter(|m| m.source == source || m.mount_point == dir || m.mount_point.starts_with(&under))
+        .map(|m| m.mount_point)
+        .collect();
+    let mut e = Expect::new();
+    e.that(
+        "mounts of the experiment in the harness's mount table (they belong to the probe's own mount namespace)",
+        left.is_empty(),
+        "none",
+        format!("{} under {dir}", left.len()),
+    );
+    if e.failed() {
+        return Err(e
+            .verdict("the experiment's mounts stay in the probe's mount namespace")
+            .with_observed(json!({ "experiment_mounts_on_host": left.len() })));
+    }
+    run?.facts()
 }
 
 fn mkdir(path: &str) -> Result<(), StepError> {
-    std::fs::create_dir_all(path).step(&format!("mkdir -p {path}"))
+    let path = at(path);
+    std::fs::create_dir_all(&path).step(&format!("mkdir -p {path}"))
 }
 
 /// Mount a small tmpfs on `path` (created first) with `flags`.
 fn tmpfs_with(path: &str, flags: MsFlags) -> Result<(), StepError> {
     mkdir(path)?;
+    let path = at(path);
     mount(
         Some("nsconform"),
-        path,
+        path.as_str(),
         Some("tmpfs"),
         flags,
         Some("size=64k,mode=0755"),
@@ -71,8 +158,15 @@ fn tmpfs(path: &str) -> Result<(), StepError> {
 
 /// Change the propagation type of the mount at `path`.
 fn set_prop(path: &str, flag: MsFlags) -> Result<(), StepError> {
-    mount(None::<&str>, path, None::<&str>, flag, None::<&str>)
-        .step(&format!("change propagation of {path} ({flag:?})"))
+    let path = at(path);
+    mount(
+        None::<&str>,
+        path.as_str(),
+        None::<&str>,
+        flag,
+        None::<&str>,
+    )
+    .step(&format!("change propagation of {path} ({flag:?})"))
 }
 
 /// A tmpfs on `path` made shared.
@@ -83,15 +177,24 @@ fn shared_tmpfs(path: &str) -> Result<(), StepError> {
 
 /// The result of a mount(2) call: [`OK`] or its errno.
 fn try_mount(src: Option<&str>, target: &str, flags: MsFlags) -> String {
-    res(mount(src, target, None::<&str>, flags, None::<&str>))
+    let src = src.map(at);
+    let target = at(target);
+    res(mount(
+        src.as_deref(),
+        target.as_str(),
+        None::<&str>,
+        flags,
+        None::<&str>,
+    ))
 }
 
 /// Bind `src` on `dst` (created first); `MS_REC` in `extra` for a recursive bind.
 fn bind(src: &str, dst: &str, extra: MsFlags) -> Result<(), StepError> {
     mkdir(dst)?;
+    let (src, dst) = (at(src), at(dst));
     mount(
-        Some(src),
-        dst,
+        Some(src.as_str()),
+        dst.as_str(),
         None::<&str>,
         MsFlags::MS_BIND | extra,
         None::<&str>,
@@ -101,7 +204,7 @@ fn bind(src: &str, dst: &str, extra: MsFlags) -> Result<(), StepError> {
 
 /// The result of umount2(2): [`OK`] or its errno.
 fn try_umount(path: &str, flags: nix::mount::MntFlags) -> String {
-    res(nix::mount::umount2(path, flags))
+    res(nix::mount::umount2(at(path).as_str(), flags))
 }
 
 /// The calling process's mount table.
@@ -111,6 +214,7 @@ fn table() -> Vec<mountinfo::MountEntry> {
 
 /// The topmost mount on `path` in `table`.
 fn top<'a>(table: &'a [mountinfo::MountEntry], path: &str) -> Option<&'a mountinfo::MountEntry> {
+    let path = at(path);
     table.iter().rev().find(|m| m.mount_point == path)
 }
 
@@ -603,10 +707,10 @@ fn flow(
     tmpfs(&from_a)?;
     enter(&b)?;
     let mount_a_to_b = mounted(&from_a);
-    let _ = nix::mount::umount(from_b.as_str());
+    let _ = nix::mount::umount(at(&from_b).as_str());
     enter(&a)?;
     let umount_b_to_a = mount_b_to_a && !mounted(&from_b);
-    let _ = nix::mount::umount(from_a.as_str());
+    let _ = nix::mount::umount(at(&from_a).as_str());
     enter(&b)?;
     let umount_a_to_b = mount_a_to_b && !mounted(&from_a);
     enter(&a)?;
@@ -1110,8 +1214,8 @@ fn mnt_09_inside(cx: &Inside) -> Result<Value, StepError> {
         set_prop("/tmp/unb", MsFlags::MS_UNBINDABLE)?;
         mkdir("/tmp/pdst/unb")?;
         mount(
-            Some("/tmp/unb"),
-            "/tmp/pdst/unb",
+            Some(at("/tmp/unb").as_str()),
+            at("/tmp/pdst/unb").as_str(),
             None::<&str>,
             MsFlags::MS_MOVE,
             None::<&str>,
@@ -1212,7 +1316,7 @@ fn mnt_10_inside(cx: &Inside) -> Result<Value, StepError> {
         set_prop("/tmp/s/y", MsFlags::MS_SLAVE)?;
         tmpfs("/tmp/s/y/sub")?;
         enter(&a)?;
-        let _ = nix::mount::umount("/tmp/s/x");
+        let _ = nix::mount::umount(at("/tmp/s/x").as_str());
         let umount_errno = try_umount("/tmp/s/y", nix::mount::MntFlags::empty());
         enter(&b)?;
         let r = Mnt10 {
@@ -1295,7 +1399,7 @@ fn mnt_11_inside(cx: &Inside) -> Result<Value, StepError> {
         let from_root = table();
         let ((), jail, ()) = child_steps(
             || {
-                nix::unistd::chroot("/tmp/jail").step("chroot /tmp/jail")?;
+                nix::unistd::chroot(at("/tmp/jail").as_str()).step("chroot /tmp/jail")?;
                 nix::unistd::chdir("/").step("chdir /")
             },
             |child, _| {
@@ -1482,7 +1586,7 @@ fn mnt_13_inside(cx: &Inside) -> Result<Value, StepError> {
                 ];
                 let over = res(mount(
                     Some("nsconform"),
-                    "/tmp/l/sub",
+                    at("/tmp/l/sub").as_str(),
                     Some("tmpfs"),
                     MsFlags::empty(),
                     Some("size=64k"),
@@ -1636,7 +1740,7 @@ fn mnt_14_inside(cx: &Inside) -> Result<Value, StepError> {
                     propagation: 0,
                     userns_fd: 0,
                 };
-                let path = c"/tmp/ro";
+                let path = std::ffi::CString::new(at("/tmp/ro")).unwrap_or_default();
                 // SAFETY: mount_setattr(2) with a valid path and a struct of the size given.
                 let r = unsafe {
                     libc::syscall(
@@ -1649,7 +1753,7 @@ fn mnt_14_inside(cx: &Inside) -> Result<Value, StepError> {
                     )
                 };
                 out.set("mount_setattr_clear_rdonly", sys_res(r));
-                let ro = nix::sys::statvfs::statvfs("/tmp/ro")
+                let ro = nix::sys::statvfs::statvfs(at("/tmp/ro").as_str())
                     .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
                     .unwrap_or(false);
                 out.set("still_rdonly", crate::kit::fact::yes(ro));
@@ -1733,32 +1837,32 @@ fn mnt_15_inside(cx: &Inside) -> Result<Value, StepError> {
     sandboxed(cx, || {
         mkdir("/tmp/d")?;
         for f in ["/tmp/f1", "/tmp/f2", "/tmp/src"] {
-            std::fs::write(f, b"x").step(&format!("create {f}"))?;
+            std::fs::write(at(f), b"x").step(&format!("create {f}"))?;
         }
         let a = this_mntns()?;
         let b = new_mntns()?;
         tmpfs("/tmp/d")?;
         mount(
-            Some("/tmp/src"),
-            "/tmp/f1",
+            Some(at("/tmp/src").as_str()),
+            at("/tmp/f1").as_str(),
             None::<&str>,
             MsFlags::MS_BIND,
             None::<&str>,
         )
         .step("bind a file on /tmp/f1")?;
         mount(
-            Some("/tmp/src"),
-            "/tmp/f2",
+            Some(at("/tmp/src").as_str()),
+            at("/tmp/f2").as_str(),
             None::<&str>,
             MsFlags::MS_BIND,
             None::<&str>,
         )
         .step("bind a file on /tmp/f2")?;
-        let rmdir_in_same_ns_errno = io(std::fs::remove_dir("/tmp/d"));
+        let rmdir_in_same_ns_errno = io(std::fs::remove_dir(at("/tmp/d")));
         enter(&a)?;
-        let rmdir_other_ns_errno = io(std::fs::remove_dir("/tmp/d"));
-        let unlink_other_ns_errno = io(std::fs::remove_file("/tmp/f1"));
-        let rename_other_ns_errno = io(std::fs::rename("/tmp/f2", "/tmp/f2-renamed"));
+        let rmdir_other_ns_errno = io(std::fs::remove_dir(at("/tmp/d")));
+        let unlink_other_ns_errno = io(std::fs::remove_file(at("/tmp/f1")));
+        let rename_other_ns_errno = io(std::fs::rename(at("/tmp/f2"), at("/tmp/f2-renamed")));
         enter(&b)?;
         let left_mounted = ["/tmp/d", "/tmp/f1", "/tmp/f2"]
             .iter()

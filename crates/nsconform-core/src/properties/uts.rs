@@ -4,7 +4,7 @@ use crate::harness::Cx;
 use crate::host;
 use crate::kit::child::Fork;
 use crate::kit::fact::read_trim;
-use crate::kit::guard::{self, Guarded};
+use crate::kit::guard;
 use crate::kit::{facts, res, OK};
 use crate::ns::Ns;
 use crate::observation::SubjectObservation;
@@ -49,10 +49,27 @@ impl Name {
     }
 }
 
-/// The argument of an inside half that changes names: the harness's UTS namespace (it
-/// refuses to touch it, see [`guard`]).
+/// The argument of an inside half that changes names: the harness's UTS namespace (in
+/// which it changes no name, see [`guard::in_host_ns`]).
 fn host_uts_arg() -> Result<Value, Verdict> {
     guard::args(Ns::Uts, Value::Null)
+}
+
+/// What an inside half reports for a name change it did not try because it is in the
+/// harness's UTS namespace (the change would be the host's).
+const NOT_TRIED: &str = "not tried in the harness's UTS namespace";
+
+/// Run an inside half that changes names, held, and judge first (before any fact of
+/// the probe's) that its UTS namespace is not the harness's: read-only, from outside.
+/// The inside half changes no name in the harness's namespace ([`guard::in_host_ns`]).
+fn run_own_uts(cx: &mut Cx, what: &str) -> Result<(crate::harness::ProbeRun, Expect), Verdict> {
+    let host_uts = uts_ino(None)?;
+    let (run, probe_uts) = cx.run_held(Launch::host().uts(), host_uts_arg()?, |run| {
+        uts_ino(run.host_pid)
+    })?;
+    let mut e = Expect::new();
+    e.ne(what, host_uts, probe_uts);
+    Ok((run, e))
 }
 
 /// The inode of the UTS namespace of the harness (`self`) or of a host PID.
@@ -411,34 +428,48 @@ fn set_both_after(what: &str, flags: CloneFlags) -> Result<(String, String), Ste
 }
 
 fn uts_04_inside(cx: &Inside) -> Result<Value, StepError> {
-    guard::guarded(cx, Ns::Uts, || {
-        let (no_caps, _) = Fork::new("set names with no capabilities")
-            .spawn(|_| {
-                let _ = crate::kit::proc::limit_effective_caps(0);
-                try_set_both()
-            })?
-            .finish::<(String, String)>()?;
-        Ok(Uts04 {
-            no_caps: no_caps.unwrap_or_default(),
-            new_userns_old_uts: set_both_after(
-                "set names from a new user namespace",
-                CloneFlags::CLONE_NEWUSER,
-            )?,
-            new_userns_new_uts: set_both_after(
-                "set names from new user and UTS namespaces",
-                CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWUTS,
-            )?,
-            own_namespace: try_set_both(),
-        })
+    // In the harness's UTS namespace root would set the host's names: that case is not
+    // tried (the check fails on the namespace first). The other cases cannot change the
+    // host's names: the kernel refuses them, or they are in a UTS namespace of their own.
+    let in_host = guard::in_host_ns(cx, Ns::Uts);
+    let (no_caps, _) = Fork::new("set names with no capabilities")
+        .spawn(|_| match crate::kit::proc::limit_effective_caps(0) {
+            Ok(()) => try_set_both(),
+            Err(e) => {
+                let not = format!(
+                    "not tried: capabilities not dropped ({})",
+                    crate::probe::errno_name(e)
+                );
+                (not.clone(), not)
+            }
+        })?
+        .finish::<(String, String)>()?;
+    facts(&Uts04 {
+        no_caps: no_caps.unwrap_or_default(),
+        new_userns_old_uts: set_both_after(
+            "set names from a new user namespace",
+            CloneFlags::CLONE_NEWUSER,
+        )?,
+        new_userns_new_uts: set_both_after(
+            "set names from new user and UTS namespaces",
+            CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWUTS,
+        )?,
+        own_namespace: if in_host {
+            (NOT_TRIED.to_string(), NOT_TRIED.to_string())
+        } else {
+            try_set_both()
+        },
     })
 }
 
 fn uts_04_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host().uts(), host_uts_arg()?)?;
-    let f: Uts04 = run.facts::<Guarded<Uts04>>()?.into_facts(Ns::Uts)?;
+    let (run, mut e) = run_own_uts(
+        cx,
+        "UTS namespace of the probe (a new one, whose root may set its names)",
+    )?;
+    let f: Uts04 = run.facts()?;
     let eperm = ("EPERM".to_string(), "EPERM".to_string());
     let ok = (crate::kit::OK.to_string(), crate::kit::OK.to_string());
-    let mut e = Expect::new();
     e.eq(
         "root of the probe's namespace setting names in its own new UTS namespace",
         &ok,
@@ -500,35 +531,43 @@ struct Uts05 {
 }
 
 fn uts_05_inside(cx: &Inside) -> Result<Value, StepError> {
-    guard::guarded(cx, Ns::Uts, || {
-        nix::unistd::sethostname("nsconform-outer").step("sethostname")?;
-        set_domainname("outer.nsconform").step("setdomainname")?;
-        let make_ns = cx.launch.uts;
-        let (inner, _) = Fork::new("read names in a nested UTS namespace")
-            .spawn(move |_| {
-                if make_ns && unshare(Ns::Uts.flag()).is_err() {
-                    return views();
-                }
-                let _ = nix::unistd::sethostname("nsconform-inner");
-                let _ = set_domainname("inner.nsconform");
-                views()
-            })?
-            .finish::<Views>()?;
-        Ok(Uts05 {
+    // In the harness's UTS namespace no name is set (they are the host's): the views
+    // are read as they are, and the check fails on the namespace first.
+    if guard::in_host_ns(cx, Ns::Uts) {
+        return facts(&Uts05 {
             outer: views(),
-            inner,
-        })
+            inner: None,
+        });
+    }
+    nix::unistd::sethostname("nsconform-outer").step("sethostname")?;
+    set_domainname("outer.nsconform").step("setdomainname")?;
+    let make_ns = cx.launch.uts;
+    let (inner, _) = Fork::new("read names in a nested UTS namespace")
+        .spawn(move |_| {
+            if make_ns && unshare(Ns::Uts.flag()).is_err() {
+                return views();
+            }
+            let _ = nix::unistd::sethostname("nsconform-inner");
+            let _ = set_domainname("inner.nsconform");
+            views()
+        })?
+        .finish::<Views>()?;
+    facts(&Uts05 {
+        outer: views(),
+        inner,
     })
 }
 
 fn uts_05_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host().uts(), host_uts_arg()?)?;
-    let f: Uts05 = run.facts::<Guarded<Uts05>>()?.into_facts(Ns::Uts)?;
+    let (run, mut e) = run_own_uts(
+        cx,
+        "UTS namespace of the probe (a new one, whose names it sets and reads)",
+    )?;
+    let f: Uts05 = run.facts()?;
     let (outer, inner) = (Some(f.outer), f.inner);
     let o = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
-    let mut e = Expect::new();
     e.eq(
-        "uname() in the probe's UTS namespace (refused when it is the host's)",
+        "uname() in the probe's UTS namespace",
         o("nsconform-outer", "outer.nsconform"),
         outer.as_ref().map(|v| v.uname.clone()),
     );
