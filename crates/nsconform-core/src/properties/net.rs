@@ -854,10 +854,15 @@ fn net_07_check(cx: &mut Cx) -> CheckResult {
     let f: Net07 = run.facts()?;
     let mut e = Expect::new();
     e.eq("SIOCGSKNS", OK, f.errno.as_str());
-    e.eq(
-        "socket created before unshare reports the harness's namespace (not the probe's new one)",
-        Some(false),
-        f.old_socket_in_host_ns,
+    e.that(
+        "namespace SIOCGSKNS reports for the socket created before unshare (the probe's new one, not the harness's)",
+        f.old_socket_in_host_ns == Some(false),
+        "not the harness's",
+        match f.old_socket_in_host_ns {
+            Some(true) => "the harness's",
+            Some(false) => "not the harness's",
+            None => "no answer",
+        },
     );
     e.eq(OWN_NETNS, true, own_ns);
     e.eq(
