@@ -98,17 +98,12 @@ fn t(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
-/// Fail (with the usual observation) when the probe runs in the host's network namespace.
-fn shares_host_net(probe_net: u64, host_net: u64) -> Option<Verdict> {
-    (probe_net == host_net).then(|| {
-        Verdict::fail(
-            "the probe shares the host's network namespace (no CLONE_NEWNET)",
-            "a new network namespace",
-            "the host's network namespace",
-        )
-        .with_observed(json!({ "net_ns_differs_from_host": false }))
-    })
-}
+/// The sub-check every NET check judges after the read-only facts it observed first:
+/// the network namespace the probe started in is a new one, not the harness's. In the
+/// harness's namespace the read-only facts (devices, /proc/net, the harness's own
+/// sockets) fail first; this names the cause where they happened to agree.
+const OWN_NETNS: &str =
+    "network namespace of the probe (a new one, not the harness's; CLONE_NEWNET)";
 
 /// The fact every inside half run by [`run_net`] may report: it started in the host's
 /// network namespace ([`started_in_host`]).
@@ -119,22 +114,36 @@ struct Started {
 }
 
 /// Run the inside half in a new network namespace (plus `launch`'s other namespaces),
-/// held while the harness reads its network namespace inode; fails when it is the host's.
-/// The host's network namespace is added to `args` (`kit::guard::args`) for
-/// [`started_in_host`]; a probe whose facts say `started_in_host: true` (it created
-/// further namespaces itself) fails the same way.
-fn run_net(cx: &mut Cx, launch: Launch, args: Value) -> Result<ProbeRun, Verdict> {
+/// held while the harness reads its network namespace inode; also returns whether that
+/// namespace is the probe's own (not the harness's), for the check to judge as
+/// [`OWN_NETNS`] after the read-only facts. The host's network namespace is added to
+/// `args` (`kit::guard::args`) for [`started_in_host`]; a probe whose facts say
+/// `started_in_host: true` (it created further namespaces itself) has none of its own.
+fn run_net(cx: &mut Cx, launch: Launch, args: Value) -> Result<(ProbeRun, bool), Verdict> {
     let host_net = host::own_ns_inode("net")?;
     let args = guard::args(Ns::Net, args)?;
     let (run, probe_net) = cx.run_held(launch.net(), args, |run| {
         host::ns_inode(run.host_pid.expect("held"), "net")
     })?;
     let started_in_host = run.facts::<Started>()?.started_in_host;
-    let probe_net = if started_in_host { host_net } else { probe_net };
-    match shares_host_net(probe_net, host_net) {
-        Some(v) => Err(v),
-        None => Ok(run),
-    }
+    Ok((run, probe_net != host_net && !started_in_host))
+}
+
+/// Devices of the caller's network namespace, fallback tunnels left out: what a
+/// namespace a check is about to add devices to has to begin with (only `lo`).
+fn device_names() -> Vec<String> {
+    let mut names: Vec<String> = view::interfaces().into_iter().map(|i| i.name).collect();
+    names.sort();
+    without_fallback_tunnels(names)
+}
+
+/// Judge the devices a new namespace began with (`what`: which namespace) and then
+/// [`OWN_NETNS`]; true when either failed (the check then has nothing more to judge:
+/// the inside half changed nothing).
+fn judge_start(e: &mut Expect, what: &str, devices: &[String], own_ns: bool) -> bool {
+    e.eq(what, t(&["lo"]).as_slice(), devices);
+    e.eq(OWN_NETNS, true, own_ns);
+    e.failed()
 }
 
 /// Whether the probe started in the host's network namespace (the argument of
@@ -164,15 +173,20 @@ fn net_01_inside(_: &Inside) -> Result<Value, StepError> {
     facts(&view::interfaces())
 }
 
-/// Judge an interface list seen in a fresh network namespace. Fallback tunnel devices
-/// created by loaded modules are the environment's doing, not the kernel failing the
-/// property: that case is a skip that names them and the sysctl that removes them.
-pub fn judge_loopback_only(ifaces: &[Interface], fb_tunnels_sysctl: Option<u32>) -> Verdict {
+/// Judge an interface list seen in the probe's network namespace (`own_ns`: a new one,
+/// not the harness's). Fallback tunnel devices created by loaded modules in a fresh
+/// namespace are the environment's doing, not the kernel failing the property: that
+/// case is a skip that names them and the sysctl that removes them.
+pub fn judge_loopback_only(
+    ifaces: &[Interface],
+    fb_tunnels_sysctl: Option<u32>,
+    own_ns: bool,
+) -> Verdict {
     let names: Vec<&str> = ifaces.iter().map(|i| i.name.as_str()).collect();
     let extra: Vec<&str> = names.iter().copied().filter(|n| *n != "lo").collect();
     let (tunnels, others): (Vec<&str>, Vec<&str>) =
         extra.iter().partition(|n| FALLBACK_TUNNELS.contains(n));
-    if others.is_empty() && !tunnels.is_empty() && fb_tunnels_sysctl.unwrap_or(0) == 0 {
+    if own_ns && others.is_empty() && !tunnels.is_empty() && fb_tunnels_sysctl.unwrap_or(0) == 0 {
         return Verdict::skip(format!(
             "fallback tunnel devices {} appear in every new network namespace because tunnel \
              modules are loaded and net.core.fb_tunnels_only_for_init_net is {}; set it to 2 \
@@ -190,6 +204,7 @@ pub fn judge_loopback_only(ifaces: &[Interface], fb_tunnels_sysctl: Option<u32>)
     );
     let lo_up = ifaces.iter().any(|i| i.name == "lo" && i.up);
     e.eq("lo is down", false, lo_up);
+    e.eq(OWN_NETNS, true, own_ns);
     e.verdict("only lo, and it is down")
 }
 
@@ -200,18 +215,9 @@ fn net_01_check(cx: &mut Cx) -> CheckResult {
     })?;
     let ifaces: Vec<Interface> = run.facts()?;
     let sysctl = crate::env::read_u32("/proc/sys/net/core/fb_tunnels_only_for_init_net");
-    let observed =
-        json!({ "interfaces": ifaces, "net_ns_differs_from_host": probe_net != host_net });
-    if probe_net == host_net {
-        let names: Vec<_> = ifaces.iter().map(|i| i.name.clone()).collect();
-        return Ok(Verdict::fail(
-            "the probe shares the host's network namespace (no CLONE_NEWNET)",
-            "a new network namespace",
-            format!("host namespace with devices {names:?}"),
-        )
-        .with_observed(observed));
-    }
-    Ok(judge_loopback_only(&ifaces, sysctl).with_observed(observed))
+    let own_ns = probe_net != host_net;
+    let observed = json!({ "interfaces": ifaces, "net_ns_differs_from_host": own_ns });
+    Ok(judge_loopback_only(&ifaces, sysctl, own_ns).with_observed(observed))
 }
 
 /// NET-01 for a subject: the probe's network namespace, read from outside through
@@ -275,7 +281,7 @@ struct Net02Args {
 
 #[derive(Serialize, Deserialize, Debug)]
 struct Net02 {
-    in_host_ns: bool,
+    started_in_host: bool,
     proc_net_dev: Vec<String>,
     route_entries: usize,
     /// /sys/class/net of a sysfs mounted inside.
@@ -290,8 +296,9 @@ fn net_02_inside(cx: &Inside) -> Result<Value, StepError> {
     let Net02Args { host_mnt } = cx.args()?;
     let in_host_ns = started_in_host(cx);
     let mnt_own = nsfd::ns_ino("self", Ns::Mnt)? != host_mnt;
+    // The read-only facts first: in the host's namespace they are the host's.
     let mut f = Net02 {
-        in_host_ns,
+        started_in_host: in_host_ns,
         proc_net_dev: proc_net_dev("/proc/net/dev"),
         route_entries: std::fs::read_to_string("/proc/net/route")
             .unwrap_or_default()
@@ -359,17 +366,13 @@ fn net_02_check(cx: &mut Cx) -> CheckResult {
     let args = json!(Net02Args {
         host_mnt: host::own_ns_inode("mnt")?,
     });
-    let run = run_net(cx, Launch::host().mnt(), args)?;
+    let (run, own_ns) = run_net(cx, Launch::host().mnt(), args)?;
     let f: Net02 = run.facts()?;
     let lo = vec!["lo".to_string()];
     let mut e = Expect::new();
-    e.eq(
-        "the probe is in a new network namespace",
-        false,
-        f.in_host_ns,
-    );
     e.eq("devices in /proc/net/dev", &lo, &f.proc_net_dev);
     e.eq("entries in /proc/net/route", 0, f.route_entries);
+    e.eq(OWN_NETNS, true, own_ns);
     e.eq("sysfs mount inside", OK, f.sysfs_mount.as_str());
     e.eq(
         "/sys/class/net of a sysfs mounted inside",
@@ -421,6 +424,10 @@ struct Net03Args {
 #[derive(Serialize, Deserialize, Debug)]
 struct Net03 {
     started_in_host: bool,
+    /// The host's TCP port listed as listening in /proc/net/tcp, and its UDP port in
+    /// /proc/net/udp, of the probe's namespace: read before anything is bound.
+    host_tcp_listed: bool,
+    host_udp_listed: bool,
     tcp_bind: String,
     udp_bind: String,
     /// A second TCP bind of the same port in the same namespace.
@@ -433,22 +440,46 @@ fn io_ref<T>(r: &std::io::Result<T>) -> String {
     r.as_ref().err().map_or_else(|| OK.to_string(), io_errno)
 }
 
+/// Whether a /proc/net/{tcp,udp} style file lists a socket bound to local `port`, in
+/// state `state` (hex, as the file writes it: 0A is TCP LISTEN) when given.
+fn proc_net_lists_port(path: &str, port: u16, state: Option<&str>) -> bool {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines().skip(1).any(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        let local_port = cols
+            .get(1)
+            .and_then(|a| a.rsplit_once(':'))
+            .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+        local_port == Some(port) && state.map_or(true, |s| cols.get(3) == Some(&s))
+    })
+}
+
 fn net_03_inside(cx: &Inside) -> Result<Value, StepError> {
     let Net03Args { tcp, udp } = cx.args()?;
     let any = std::net::Ipv4Addr::UNSPECIFIED;
     let started_in_host = started_in_host(cx);
+    let mut f = Net03 {
+        started_in_host,
+        host_tcp_listed: proc_net_lists_port("/proc/net/tcp", tcp, Some("0A")),
+        host_udp_listed: proc_net_lists_port("/proc/net/udp", udp, None),
+        tcp_bind: "not run".to_string(),
+        udp_bind: "not run".to_string(),
+        tcp_again_same_ns: "not run".to_string(),
+        tcp_bind_third_ns: "not run".to_string(),
+    };
+    // Never bind in the host's namespace.
+    if started_in_host {
+        return facts(&f);
+    }
     let t1 = std::net::TcpListener::bind((any, tcp));
     let u1 = std::net::UdpSocket::bind((any, udp));
     let again = std::net::TcpListener::bind((any, tcp));
     new_netns()?;
     let t3 = std::net::TcpListener::bind((any, tcp));
-    let f = Net03 {
-        started_in_host,
-        tcp_bind: io_ref(&t1),
-        udp_bind: io_ref(&u1),
-        tcp_again_same_ns: io_ref(&again),
-        tcp_bind_third_ns: io_ref(&t3),
-    };
+    f.tcp_bind = io_ref(&t1);
+    f.udp_bind = io_ref(&u1);
+    f.tcp_again_same_ns = io_ref(&again);
+    f.tcp_bind_third_ns = io_ref(&t3);
     facts(&f)
 }
 
@@ -463,10 +494,21 @@ fn net_03_check(cx: &mut Cx) -> CheckResult {
         tcp: port(tcp.local_addr()),
         udp: port(udp.local_addr()),
     });
-    let run = run_net(cx, Launch::host(), args)?;
+    let (run, own_ns) = run_net(cx, Launch::host(), args)?;
     drop((tcp, udp));
     let f: Net03 = run.facts()?;
     let mut e = Expect::new();
+    e.eq(
+        "the host's listening TCP port listed in /proc/net/tcp of the new namespace",
+        false,
+        f.host_tcp_listed,
+    );
+    e.eq(
+        "the host's UDP port listed in /proc/net/udp of the new namespace",
+        false,
+        f.host_udp_listed,
+    );
+    e.eq(OWN_NETNS, true, own_ns);
     e.eq(
         "bind of the host's TCP port in the new namespace",
         OK,
@@ -520,9 +562,21 @@ struct Net04Args {
 
 #[derive(Serialize, Deserialize, Debug)]
 struct Net04 {
+    started_in_host: bool,
+    /// The host's abstract name listed in /proc/net/unix of the probe's namespace, read
+    /// before any socket is made.
+    host_abstract_listed: bool,
     connect_abstract: String,
     bind_abstract: String,
     connect_pathname: String,
+}
+
+/// Whether /proc/net/unix of the caller's network namespace lists the abstract name.
+fn unix_lists_abstract(path: &str, name: &str) -> bool {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let want = format!("@{name}");
+    text.lines()
+        .any(|l| l.split_whitespace().last() == Some(want.as_str()))
 }
 
 fn net_04_inside(cx: &Inside) -> Result<Value, StepError> {
@@ -532,12 +586,22 @@ fn net_04_inside(cx: &Inside) -> Result<Value, StepError> {
         abstract_name: name,
         path,
     } = cx.args()?;
-    let addr = SocketAddr::from_abstract_name(name.as_bytes()).step("build an abstract address")?;
-    let f = Net04 {
-        connect_abstract: io_res(UnixStream::connect_addr(&addr)),
-        bind_abstract: io_res(UnixListener::bind_addr(&addr)),
-        connect_pathname: io_res(UnixStream::connect(path)),
+    let started_in_host = started_in_host(cx);
+    let mut f = Net04 {
+        started_in_host,
+        host_abstract_listed: unix_lists_abstract("/proc/net/unix", &name),
+        connect_abstract: "not run".to_string(),
+        bind_abstract: "not run".to_string(),
+        connect_pathname: "not run".to_string(),
     };
+    // Never connect to or bind abstract names in the host's namespace.
+    if started_in_host {
+        return facts(&f);
+    }
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).step("build an abstract address")?;
+    f.connect_abstract = io_res(UnixStream::connect_addr(&addr));
+    f.bind_abstract = io_res(UnixListener::bind_addr(&addr));
+    f.connect_pathname = io_res(UnixStream::connect(path));
     facts(&f)
 }
 
@@ -558,7 +622,7 @@ fn net_04_check(cx: &mut Cx) -> CheckResult {
     let path_listener = UnixListener::bind(&path)
         .map_err(|e| Verdict::error(format!("bind {}: {e}", path.display())))?;
     let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777));
-    let run = run_net(
+    let (run, own_ns) = run_net(
         cx,
         Launch::host(),
         json!(Net04Args {
@@ -569,6 +633,12 @@ fn net_04_check(cx: &mut Cx) -> CheckResult {
     drop((abstract_listener, path_listener));
     let f: Net04 = run.facts()?;
     let mut e = Expect::new();
+    e.eq(
+        "the host's abstract name listed in /proc/net/unix of the new namespace",
+        false,
+        f.host_abstract_listed,
+    );
+    e.eq(OWN_NETNS, true, own_ns);
     e.eq(
         "connect to the host's abstract name from the new namespace",
         "ECONNREFUSED",
@@ -613,6 +683,8 @@ pub const NET_05: Property = Property {
 #[derive(Serialize, Deserialize, Debug, Default)]
 struct Net05 {
     started_in_host: bool,
+    /// Devices of namespace A (the probe's new one) before the pair is made.
+    devices_before: Vec<String>,
     /// Devices of each namespace once the pair exists.
     devices_a: Vec<String>,
     devices_b: Vec<String>,
@@ -627,6 +699,7 @@ fn net_05_inside(cx: &Inside) -> Result<Value, StepError> {
     use std::time::{Duration, Instant};
     let mut f = Net05 {
         started_in_host: started_in_host(cx),
+        devices_before: device_names(),
         ..Net05::default()
     };
     // Never create devices in the host's namespace.
@@ -681,9 +754,17 @@ fn net_05_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn net_05_check(cx: &mut Cx) -> CheckResult {
-    let run = run_net(cx, Launch::host(), Value::Null)?;
+    let (run, own_ns) = run_net(cx, Launch::host(), Value::Null)?;
     let f: Net05 = run.facts()?;
+    let summary = "veth carries traffic across namespaces and dies with them";
     let mut e = Expect::new();
+    let before =
+        "devices of namespace A (the probe's new network namespace) before the pair is made";
+    if judge_start(&mut e, before, &f.devices_before, own_ns) {
+        return Ok(e
+            .verdict(summary)
+            .with_observed(json!({ "devices_before": f.devices_before })));
+    }
     e.eq(
         "devices of namespace A",
         t(&["lo", "nsc-a"]),
@@ -701,10 +782,8 @@ fn net_05_check(cx: &mut Cx) -> CheckResult {
         true,
         f.a_end_gone,
     );
-    Ok(
-        e.verdict("veth carries traffic across namespaces and dies with them")
-            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
-    )
+    Ok(e.verdict(summary)
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
 }
 
 // ---------------------------------------------------------------------------------
@@ -727,28 +806,42 @@ pub const NET_07: Property = Property {
 #[derive(Serialize, Deserialize, Debug)]
 struct Net07 {
     started_in_host: bool,
+    /// The namespace SIOCGSKNS reports for the socket created first is the harness's.
+    old_socket_in_host_ns: Option<bool>,
     old_socket_in_first_ns: Option<bool>,
     new_socket_in_second_ns: Option<bool>,
     /// SIOCGSKNS on both sockets: [`OK`] or the first errno.
     errno: String,
-    /// The old socket still sees the first namespace's devices: a bind to port 0 on
-    /// the loopback address works only where lo was brought up.
+    /// The namespace the probe started in differs from the one unshare() made.
     first_ns_differs_from_second: bool,
+}
+
+/// An unbound UDP socket of the caller's current network namespace (nothing is bound,
+/// so nothing shows in the namespace).
+fn udp_socket() -> Result<OwnedFd, StepError> {
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .step("create a UDP socket")
 }
 
 fn net_07_inside(cx: &Inside) -> Result<Value, StepError> {
     let started_in_host = started_in_host(cx);
+    let host_net = cx.args["host_ns"][Ns::Net.name()].as_u64();
     let first = own_net()?;
-    let old = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0))
-        .step("create a UDP socket")?;
+    let old = udp_socket()?;
     new_netns()?;
     let second = own_net()?;
-    let new = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0))
-        .step("create a UDP socket")?;
+    let new = udp_socket()?;
     let ns_of = |fd: i32| ns::ioctl_fd(fd, ns::SIOCGSKNS).map(|f| ns::fd_ino(&f));
     let (a, b) = (ns_of(old.as_raw_fd()), ns_of(new.as_raw_fd()));
     facts(&Net07 {
         started_in_host,
+        old_socket_in_host_ns: a.as_ref().ok().map(|i| Some(*i) == host_net),
         old_socket_in_first_ns: a.as_ref().ok().map(|i| *i == first),
         new_socket_in_second_ns: b.as_ref().ok().map(|i| *i == second),
         errno: res(a.and(b)),
@@ -757,10 +850,21 @@ fn net_07_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn net_07_check(cx: &mut Cx) -> CheckResult {
-    let run = run_net(cx, Launch::host(), Value::Null)?;
+    let (run, own_ns) = run_net(cx, Launch::host(), Value::Null)?;
     let f: Net07 = run.facts()?;
     let mut e = Expect::new();
     e.eq("SIOCGSKNS", OK, f.errno.as_str());
+    e.that(
+        "namespace SIOCGSKNS reports for the socket created before unshare (the probe's new one, not the harness's)",
+        f.old_socket_in_host_ns == Some(false),
+        "not the harness's",
+        match f.old_socket_in_host_ns {
+            Some(true) => "the harness's",
+            Some(false) => "not the harness's",
+            None => "no answer",
+        },
+    );
+    e.eq(OWN_NETNS, true, own_ns);
     e.eq(
         "socket created before unshare reports the first namespace",
         Some(true),
@@ -799,7 +903,8 @@ pub const NET_08: Property = Property {
     check: net_08_check,
 };
 
-/// A name unique to the run, for the abstract socket.
+/// A name unique to the run, for the abstract sockets: the harness's is
+/// `nsconform-net08-<tag>-host`, the probe's `nsconform-net08-<tag>`.
 #[derive(Serialize, Deserialize, Debug)]
 struct Net08Args {
     tag: String,
@@ -808,8 +913,11 @@ struct Net08Args {
 #[derive(Serialize, Deserialize, Debug)]
 struct Net08 {
     started_in_host: bool,
+    /// Whether the harness's abstract socket is listed, per path, read before anything
+    /// else.
+    host_listed: BTreeMap<String, bool>,
     /// Whether the abstract socket bound in the first namespace is listed, per path,
-    /// before and after the unshare.
+    /// before and after the unshare (empty when not run).
     before: BTreeMap<String, bool>,
     after: BTreeMap<String, bool>,
 }
@@ -820,32 +928,56 @@ fn net_08_inside(cx: &Inside) -> Result<Value, StepError> {
     let started_in_host = started_in_host(cx);
     let Net08Args { tag } = cx.args()?;
     let name = format!("nsconform-net08-{tag}");
-    let addr = SocketAddr::from_abstract_name(name.as_bytes()).step("abstract address")?;
-    let _l = UnixListener::bind_addr(&addr).step("bind an abstract socket")?;
     let paths = ["/proc/net/unix", "/proc/self/net/unix"];
-    let look = || -> BTreeMap<String, bool> {
+    let look = |name: &str| -> BTreeMap<String, bool> {
         paths
             .iter()
-            .map(|p| {
-                let text = std::fs::read_to_string(p).unwrap_or_default();
-                (p.to_string(), text.contains(&format!("@{name}")))
-            })
+            .map(|p| (p.to_string(), unix_lists_abstract(p, name)))
             .collect()
     };
-    let before = look();
-    new_netns()?;
-    facts(&Net08 {
+    let mut f = Net08 {
         started_in_host,
-        before,
-        after: look(),
-    })
+        host_listed: look(&format!("{name}-host")),
+        before: BTreeMap::new(),
+        after: BTreeMap::new(),
+    };
+    // Never bind an abstract name in the host's namespace.
+    if started_in_host {
+        return facts(&f);
+    }
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).step("abstract address")?;
+    let _l = UnixListener::bind_addr(&addr).step("bind an abstract socket")?;
+    f.before = look(&name);
+    new_netns()?;
+    f.after = look(&name);
+    facts(&f)
 }
 
 fn net_08_check(cx: &mut Cx) -> CheckResult {
-    let tag = format!("{}-{}", std::process::id(), cx.id);
-    let run = run_net(cx, Launch::host(), json!(Net08Args { tag }))?;
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener};
+    // Unique to this check in this process (trials of one harness run side by side).
+    let tag = crate::cleanup::unique_name();
+    let host_name = format!("nsconform-net08-{tag}-host");
+    let addr = SocketAddr::from_abstract_name(host_name.as_bytes())
+        .map_err(|e| Verdict::error(format!("abstract address: {e}")))?;
+    let host_listener = UnixListener::bind_addr(&addr).map_err(|e| {
+        Verdict::error(format!(
+            "bind abstract socket @{host_name} on the host: {e}"
+        ))
+    })?;
+    let (run, own_ns) = run_net(cx, Launch::host(), json!(Net08Args { tag }))?;
+    drop(host_listener);
     let f: Net08 = run.facts()?;
     let mut e = Expect::new();
+    for (p, seen) in &f.host_listed {
+        e.eq(
+            &format!("the harness's abstract socket listed in {p} of the new namespace"),
+            false,
+            *seen,
+        );
+    }
+    e.eq(OWN_NETNS, true, own_ns);
     for (p, seen) in &f.before {
         e.eq(
             &format!("socket listed in {p} in its own namespace"),
@@ -887,6 +1019,8 @@ pub const NET_09: Property = Property {
 #[derive(Serialize, Deserialize, Debug, Default)]
 struct Net09 {
     started_in_host: bool,
+    /// Devices of namespace A (the probe's new one) before any is added.
+    devices_before: Vec<String>,
     same_name_in_both: bool,
     /// Result of moving A's `nsc-x` into B, which has an `nsc-x`.
     move_name_clash: String,
@@ -951,6 +1085,7 @@ fn move_link(name: &str, ns_fd: i32) -> Result<String, StepError> {
 fn net_09_inside(cx: &Inside) -> Result<Value, StepError> {
     let mut f = Net09 {
         started_in_host: started_in_host(cx),
+        devices_before: device_names(),
         move_name_clash: "not run".to_string(),
         move_altname_clash: "not run".to_string(),
         ..Net09::default()
@@ -992,10 +1127,17 @@ fn net_09_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn net_09_check(cx: &mut Cx) -> CheckResult {
-    let run = run_net(cx, Launch::host(), Value::Null)?;
+    let (run, own_ns) = run_net(cx, Launch::host(), Value::Null)?;
     let f: Net09 = run.facts()?;
+    let summary = "names are per namespace; clashing moves are refused";
     let eexist = "EEXIST".to_string();
     let mut e = Expect::new();
+    let before = "devices of namespace A (the probe's new network namespace) before any is added";
+    if judge_start(&mut e, before, &f.devices_before, own_ns) {
+        return Ok(e
+            .verdict(summary)
+            .with_observed(json!({ "devices_before": f.devices_before })));
+    }
     e.eq(
         "nsc-x exists in both namespaces at once",
         true,
@@ -1018,11 +1160,9 @@ fn net_09_check(cx: &mut Cx) -> CheckResult {
         true,
         f.still_in_a,
     );
-    Ok(
-        e.verdict("names are per namespace; clashing moves are refused")
-            .with_errno("EEXIST")
-            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
-    )
+    Ok(e.verdict(summary)
+        .with_errno("EEXIST")
+        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
 }
 
 // ---------------------------------------------------------------------------------
@@ -1047,6 +1187,9 @@ pub const NET_10: Property = Property {
 #[derive(Serialize, Deserialize, Debug, Default)]
 struct Net10 {
     started_in_host: bool,
+    /// Devices of namespace A (the probe's new one, where the first listener is) before
+    /// any link changes.
+    devices_before: Vec<String>,
     /// Notifications queued on the listener in the namespace where the link was made.
     same_ns_messages: usize,
     /// ... and on the listener in the other namespace.
@@ -1092,6 +1235,7 @@ fn drain(fd: &OwnedFd) -> usize {
 fn net_10_inside(cx: &Inside) -> Result<Value, StepError> {
     let mut f = Net10 {
         started_in_host: started_in_host(cx),
+        devices_before: device_names(),
         ..Net10::default()
     };
     if f.started_in_host {
@@ -1111,9 +1255,17 @@ fn net_10_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn net_10_check(cx: &mut Cx) -> CheckResult {
-    let run = run_net(cx, Launch::host(), Value::Null)?;
+    let (run, own_ns) = run_net(cx, Launch::host(), Value::Null)?;
     let f: Net10 = run.facts()?;
+    let summary = "link notifications stay in their namespace";
     let mut e = Expect::new();
+    let before =
+        "devices of namespace A (the probe's new network namespace) before any link changes";
+    if judge_start(&mut e, before, &f.devices_before, own_ns) {
+        return Ok(e
+            .verdict(summary)
+            .with_observed(json!({ "devices_before": f.devices_before })));
+    }
     e.that(
         "link notifications received in the namespace of the change",
         f.same_ns_messages > 0,
@@ -1125,11 +1277,10 @@ fn net_10_check(cx: &mut Cx) -> CheckResult {
         0,
         f.other_ns_messages,
     );
-    Ok(e.verdict("link notifications stay in their namespace")
-        .with_observed(json!({
-            "same_ns_received": f.same_ns_messages > 0,
-            "other_ns_messages": f.other_ns_messages,
-        })))
+    Ok(e.verdict(summary).with_observed(json!({
+        "same_ns_received": f.same_ns_messages > 0,
+        "other_ns_messages": f.other_ns_messages,
+    })))
 }
 
 #[cfg(test)]
@@ -1148,36 +1299,50 @@ mod tests {
     #[test]
     fn lo_down_alone_passes() {
         assert_eq!(
-            judge_loopback_only(&[iface("lo", false)], Some(0)).outcome,
+            judge_loopback_only(&[iface("lo", false)], Some(0), true).outcome,
             Outcome::Pass
         );
     }
 
     #[test]
     fn lo_up_fails() {
-        let v = judge_loopback_only(&[iface("lo", true)], Some(0));
+        let v = judge_loopback_only(&[iface("lo", true)], Some(0), true);
         assert_eq!(v.outcome, Outcome::Fail);
         assert!(v.detail.contains("lo is down"));
     }
 
     #[test]
     fn fallback_tunnels_are_named_and_skipped() {
-        let v = judge_loopback_only(&[iface("lo", false), iface("sit0", false)], Some(0));
+        let v = judge_loopback_only(&[iface("lo", false), iface("sit0", false)], Some(0), true);
         assert_eq!(v.outcome, Outcome::Skip);
         assert!(v.detail.contains("sit0") && v.detail.contains("fb_tunnels_only_for_init_net"));
     }
 
     #[test]
     fn tunnels_despite_sysctl_fail() {
-        let v = judge_loopback_only(&[iface("lo", false), iface("sit0", false)], Some(2));
+        let v = judge_loopback_only(&[iface("lo", false), iface("sit0", false)], Some(2), true);
         assert_eq!(v.outcome, Outcome::Fail);
     }
 
     #[test]
     fn host_devices_fail() {
-        let v = judge_loopback_only(&[iface("lo", true), iface("eth0", true)], Some(0));
+        let v = judge_loopback_only(&[iface("lo", true), iface("eth0", true)], Some(0), false);
         assert_eq!(v.outcome, Outcome::Fail);
         assert!(v.detail.contains("CLONE_NEWNET"));
+        assert!(v.at.as_deref().is_some_and(|a| a.starts_with("devices")));
+    }
+
+    #[test]
+    fn host_namespace_with_tunnels_fails_not_skips() {
+        let v = judge_loopback_only(&[iface("lo", false), iface("sit0", false)], Some(0), false);
+        assert_eq!(v.outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn host_namespace_with_lo_down_alone_fails() {
+        let v = judge_loopback_only(&[iface("lo", false)], Some(0), false);
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert_eq!(v.at.as_deref(), Some(OWN_NETNS));
     }
 }
 
@@ -1217,9 +1382,18 @@ fn netns_cookie(fd: i32) -> Result<u64, nix::errno::Errno> {
     nix::errno::Errno::result(r).map(|_| v)
 }
 
+/// The cookie of a socket of the harness's network namespace.
+#[derive(Serialize, Deserialize, Debug)]
+struct Net11Args {
+    harness_cookie: u64,
+}
+
 #[derive(Serialize, Deserialize, Debug)]
 struct Net11 {
     started_in_host: bool,
+    /// The cookie of the sockets of the namespace the probe started in differs from
+    /// the harness's.
+    differs_from_harness: bool,
     same_in_one_ns: bool,
     differs_between_ns: bool,
     /// NS_GET_ID of /proc/self/ns/net equals the cookie, in both namespaces; None
@@ -1231,8 +1405,8 @@ struct Net11 {
 
 fn net_11_inside(cx: &Inside) -> Result<Value, StepError> {
     let started_in_host = started_in_host(cx);
-    let any = std::net::Ipv4Addr::UNSPECIFIED;
-    let sock = || std::net::UdpSocket::bind((any, 0)).step("create a UDP socket");
+    let Net11Args { harness_cookie } = cx.args()?;
+    let sock = udp_socket;
     let ns_id = || -> Result<u64, nix::errno::Errno> {
         let f = std::fs::File::open("/proc/self/ns/net").map_err(|_| nix::errno::Errno::ENOENT)?;
         ns::ioctl_u64(f.as_raw_fd(), ns::NS_GET_ID)
@@ -1251,6 +1425,7 @@ fn net_11_inside(cx: &Inside) -> Result<Value, StepError> {
     };
     facts(&Net11 {
         started_in_host,
+        differs_from_harness: ca1 != harness_cookie,
         same_in_one_ns: ca1 == ca2,
         differs_between_ns: ca1 != cb,
         equals_ns_get_id,
@@ -1259,9 +1434,25 @@ fn net_11_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn net_11_check(cx: &mut Cx) -> CheckResult {
-    let run = run_net(cx, Launch::host(), Value::Null)?;
+    let harness_cookie = udp_socket()
+        .map_err(|e| Verdict::error(format!("a UDP socket in the harness: {e}")))
+        .and_then(|s| {
+            netns_cookie(s.as_raw_fd()).map_err(|e| {
+                Verdict::error(format!(
+                    "getsockopt(SO_NETNS_COOKIE) in the harness failed with {}",
+                    crate::probe::errno_name(e)
+                ))
+            })
+        })?;
+    let (run, own_ns) = run_net(cx, Launch::host(), json!(Net11Args { harness_cookie }))?;
     let f: Net11 = run.facts()?;
     let mut e = Expect::new();
+    e.eq(
+        "cookie of the probe's new namespace differs from the harness's namespace's",
+        true,
+        f.differs_from_harness,
+    );
+    e.eq(OWN_NETNS, true, own_ns);
     e.eq(
         "cookie of two sockets of one namespace is the same",
         true,

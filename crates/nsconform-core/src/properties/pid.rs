@@ -2119,6 +2119,30 @@ pub const PID_19: Property = Property {
     check: pid_19_check,
 };
 
+/// NSpid of the held probe as the harness's procfs shows it, and the harness's own.
+fn probe_and_harness_nspid(pid: i32) -> (Vec<i32>, Vec<i32>) {
+    (host::nspid(pid), host::nspid(std::process::id() as i32))
+}
+
+/// Judge `what`: the probe is PID 1 of a PID namespace one level below the harness's
+/// (NSpid seen by the harness: one entry more than its own, ending in 1), the namespace
+/// whose PIDs the check then picks or limits.
+fn judge_new_level(e: &mut Expect, what: &str, (probe, harness): &(Vec<i32>, Vec<i32>)) {
+    e.that(
+        what,
+        probe.len() == harness.len() + 1 && probe.last() == Some(&1),
+        format!("NSpid of {} entries ending in 1", harness.len() + 1),
+        format!(
+            "NSpid [{}]",
+            probe
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+}
+
 /// clone3() with `set_tid`; the child exits at once. "ok <pid>" or the errno.
 fn clone3_tid(flags: u64, tids: &[i32]) -> String {
     // Not Fork: the point is clone3() with a set_tid array, which Fork does not pass.
@@ -2173,19 +2197,30 @@ fn pid_19_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn pid_19_check(cx: &mut Cx) -> CheckResult {
-    let run = cx.run(Launch::host().pid(), Value::Null)?;
+    let (run, levels) = cx.run_held(Launch::host().pid(), Value::Null, |run| {
+        Ok(probe_and_harness_nspid(run.host_pid.expect("held")))
+    })?;
+    let summary = "clone3() set_tid follows the documented rules";
+    let mut e = Expect::new();
+    // set_tid[0] is the PID in the caller's namespace, set_tid[1] in its parent: the
+    // cases below count on the probe being the init of a namespace of its own.
+    judge_new_level(
+        &mut e,
+        "levels of the probe's PID namespace seen by the harness (set_tid[0] picks in a new namespace one level below the harness's, whose init is the probe)",
+        &levels,
+    );
     let t = match run.facts::<Pid19>()? {
         Pid19::Cases(t) => t,
         Pid19::Refused(r) => {
-            return Ok(crate::outcome::Verdict::fail(
-                "the probe is not the init of a new PID namespace; it refused to pick PIDs",
-                "PID 1 of a new PID namespace",
+            e.that(
+                "set_tid cases tried by the init of a new PID namespace",
+                false,
+                "tried",
                 &r,
-            )
-            .with_observed(json!({ "refused": r })))
+            );
+            return Ok(e.verdict(summary).with_observed(json!({ "refused": r })));
         }
     };
-    let mut e = Expect::new();
     // free: set_tid {500}; taken: {1} (us); more_than_levels: 3 entries at level 1;
     // new_ns_*: CLONE_NEWPID with {1, 700} and {5, 701} (no init yet); no_caps: {802}
     // from a user namespace without rights over ours.
@@ -2204,7 +2239,7 @@ fn pid_19_check(cx: &mut Cx) -> CheckResult {
             ("no_caps", "EPERM"),
         ],
     );
-    Ok(e.verdict("clone3() set_tid follows the documented rules")
+    Ok(e.verdict(summary)
         .with_observed(serde_json::to_value(&t).unwrap_or_default()))
 }
 
@@ -2396,18 +2431,29 @@ fn pid_21_inside(cx: &Inside) -> Result<Value, StepError> {
 
 fn pid_21_check(cx: &mut Cx) -> CheckResult {
     let host_before = std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap_or_default();
-    let (run, host_during) = cx.run_held(Launch::host().pid(), Value::Null, |_| {
-        Ok(std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap_or_default())
+    let (run, (levels, host_during)) = cx.run_held(Launch::host().pid(), Value::Null, |run| {
+        Ok((
+            probe_and_harness_nspid(run.host_pid.expect("held")),
+            std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap_or_default(),
+        ))
     })?;
+    let summary = "pid_max is per namespace and every level honours its own";
+    let mut e = Expect::new();
+    judge_new_level(
+        &mut e,
+        "levels of the probe's PID namespace seen by the harness (the namespace whose pid_max is written: a new one one level below the harness's, whose init is the probe)",
+        &levels,
+    );
     let f = match run.facts::<Pid21>()? {
         Pid21::Ran(f) => f,
         Pid21::Refused(r) => {
-            return Ok(crate::outcome::Verdict::fail(
-                "the probe is not the init of a new PID namespace; it refused to set pid_max",
-                "PID 1 of a new PID namespace",
+            e.that(
+                "pid_max written by the init of a new PID namespace",
+                false,
+                "written",
                 &r,
-            )
-            .with_observed(json!({ "refused": r })))
+            );
+            return Ok(e.verdict(summary).with_observed(json!({ "refused": r })));
         }
     };
     let nested_write = f.nested.as_ref().map(|n| n.write.as_str());
@@ -2416,7 +2462,6 @@ fn pid_21_check(cx: &mut Cx) -> CheckResult {
         .as_ref()
         .and_then(|n| n.child_nspid.clone())
         .unwrap_or_default();
-    let mut e = Expect::new();
     e.eq(
         "write 1000 to pid_max in our namespace",
         OK,
@@ -2444,17 +2489,14 @@ fn pid_21_check(cx: &mut Cx) -> CheckResult {
         "[<1000, 4501]",
         format!("{nspid:?}"),
     );
-    Ok(
-        e.verdict("pid_max is per namespace and every level honours its own")
-            .with_observed(json!({
-                "write": f.write,
-                "read_back": f.read_back,
-                "pids_after_998": f.pids_after_998,
-                "nested_write": nested_write,
-                "nested_outer_below_limit": nspid.first().is_some_and(|p| *p < 1000),
-                "nested_inner_pid": nspid.get(1),
-            })),
-    )
+    Ok(e.verdict(summary).with_observed(json!({
+        "write": f.write,
+        "read_back": f.read_back,
+        "pids_after_998": f.pids_after_998,
+        "nested_write": nested_write,
+        "nested_outer_below_limit": nspid.first().is_some_and(|p| *p < 1000),
+        "nested_inner_pid": nspid.get(1),
+    })))
 }
 // ---------------------------------------------------------------------------------
 /// PID-22: translating PIDs through a PID namespace file descriptor.

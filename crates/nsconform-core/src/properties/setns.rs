@@ -813,6 +813,8 @@ fn setns_13_inside(cx: &Inside) -> Result<Value, StepError> {
         Ok(pid)
     })?;
     let child_fd = open(&target.proc("ns/pid_for_children"))?;
+    // The namespace joined: what pid_for_children and the next child must name.
+    let joined = dev_ino(&target.proc("ns/pid_for_children"))?.1;
     let own_fd = open_ns("self", Ns::Pid)?;
     let (c, o) = (child_fd.as_raw_fd(), own_fd.as_raw_fd());
     let t: Table = Fork::new("join the child PID ns").run(move |_| {
@@ -823,21 +825,31 @@ fn setns_13_inside(cx: &Inside) -> Result<Value, StepError> {
         t.set("getpid unchanged", yes(nix::unistd::getpid() == pid));
         t.set("own pid ns unchanged", yes(ino("self", Ns::Pid) == own));
         t.set(
-            "pid_for_children is the new ns",
-            yes(entry_ino("self", "pid_for_children") != own),
+            "pid_for_children is the joined ns",
+            yes(entry_ino("self", "pid_for_children") == Some(joined)),
         );
-        let sub: Table = Fork::new("fork into the joined ns and try the ancestor")
-            .run(move |_| {
-                let mut t = Table::new();
-                t.set(
-                    "child is not pid 1 there",
-                    yes(nix::unistd::getpid().as_raw() > 1),
-                );
-                t.set("join ancestor", setns_res(&o, libc::CLONE_NEWPID));
-                t
-            })
-            .unwrap_or_default();
-        t.0.extend(sub.0);
+        let sub = Fork::new("fork into the joined ns and try the ancestor").run(move |_| {
+            let mut t = Table::new();
+            t.set(
+                "child is in the joined ns",
+                yes(ino("self", Ns::Pid) == Some(joined)),
+            );
+            t.set(
+                "getpid() of the next child",
+                nix::unistd::getpid().as_raw().to_string(),
+            );
+            t.set("join ancestor", setns_res(&o, libc::CLONE_NEWPID));
+            t
+        });
+        match sub {
+            Ok(sub) => {
+                t.set("fork into the joined ns", OK);
+                t.0.extend(sub.0);
+            }
+            Err(e) => {
+                t.set("fork into the joined ns", e.to_string());
+            }
+        }
         t
     })?;
     drop(target);
@@ -852,8 +864,11 @@ fn setns_13_check(cx: &mut Cx) -> CheckResult {
             ("join descendant", OK),
             ("getpid unchanged", "yes"),
             ("own pid ns unchanged", "yes"),
-            ("pid_for_children is the new ns", "yes"),
-            ("child is not pid 1 there", "yes"),
+            ("pid_for_children is the joined ns", "yes"),
+            ("fork into the joined ns", OK),
+            ("child is in the joined ns", "yes"),
+            // The joined namespace holds only its init (PID 1): the next child is 2.
+            ("getpid() of the next child", "2"),
             ("join ancestor", "EINVAL"),
         ],
         "PID ns joins move only future children, never upwards",
