@@ -170,15 +170,22 @@ fn control(p: &'static Property, c: Control, mode: Mode) -> Result<Completion, F
         )
         .into());
     }
+    // A control counts only when the property's own assertion caught it: a failure
+    // decided by the host-namespace guard, or by no named sub-check, proves nothing.
     let at = r.verdict.at.as_deref();
-    if at == Some(AT_GUARD) {
-        eprintln!(
-            "note: {} under {} ({}) is caught by the host-namespace guard, not by the \
-             property's own assertion",
+    if at.is_none() || at == Some(AT_GUARD) {
+        return Err(format!(
+            "{} under control {} failed, but {} and not at the property's own assertion ({})",
             p.id,
             c.name(),
-            mode.name()
-        );
+            if at.is_none() {
+                "at no named sub-check"
+            } else {
+                "at the host-namespace guard"
+            },
+            r.verdict.detail
+        )
+        .into());
     }
     let name = snapshot_name(&format!("{}@control@{}@{}", p.id, c.name(), mode.name()));
     insta::assert_yaml_snapshot!(name, serde_json::json!({ "fail": true, "at": at }));
