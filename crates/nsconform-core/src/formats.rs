@@ -341,7 +341,9 @@ fn visibility(v: Visibility) -> &'static str {
 }
 
 /// Gradescope's results.json: one test per rubric item, full points for a pass. An
-/// environment error is said to be one (not the student's fault) in the output.
+/// environment error is said to be one (not the student's fault) in the output. Every
+/// output is plain `text` (checked against fixtures/gradescope/results.schema.json, the
+/// documented fields).
 pub fn gradescope(report: &Report, rubric: &Rubric) -> String {
     let mut tests = Vec::new();
     let mut env_errors = 0;
@@ -384,6 +386,7 @@ pub fn gradescope(report: &Report, rubric: &Rubric) -> String {
             "max_score": item.points,
             "status": status,
             "output": output,
+            "output_format": "text",
             "visibility": visibility(item.visibility),
             "tags": [item.id.clone()],
         });
@@ -420,6 +423,9 @@ pub fn gradescope(report: &Report, rubric: &Rubric) -> String {
         "score": earned,
         "execution_time": report.duration_ms as f64 / 1000.0,
         "output": output,
+        // The top-level output defaults to `simple_format`, which renders HTML: the
+        // subject's stderr must show as the text it is.
+        "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
