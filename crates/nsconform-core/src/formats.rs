@@ -471,6 +471,72 @@ mod tests {
     }
 
     #[test]
+    fn junit_counts_time_once_and_writes_only_what_both_jenkins_schemas_allow() {
+        let mut r = hostile_report();
+        r.stamp(std::time::UNIX_EPOCH, vec!["nsconform".into()]);
+        r.duration_ms = 1500;
+        r.subject.as_mut().expect("a subject run").duration_ms = 1400;
+        let mut skipped = r.results[0].clone();
+        skipped.id = "UTS-02".into();
+        skipped.verdict = crate::outcome::Verdict::skip("needs root");
+        r.results.push(skipped);
+        for case in &mut r.results {
+            // What subject::judge gives every verdict: the whole run's time.
+            case.duration_ms = 1400;
+        }
+        let xml = junit(&r);
+        let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "testsuites");
+        assert_eq!(root.attribute("skipped"), None, "{xml}");
+        assert_eq!(root.attribute("time"), Some("1.500"));
+        let suite = root.first_element_child().expect("a testsuite");
+        assert_eq!(suite.attribute("disabled"), None, "{xml}");
+        assert_eq!(suite.attribute("skipped"), Some("1"));
+        assert_eq!(suite.attribute("timestamp"), Some("1970-01-01T00:00:00Z"));
+        assert!(suite.attribute("hostname").is_some(), "{xml}");
+        let cases: Vec<_> = suite
+            .children()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
+        assert_eq!(cases.len(), 2);
+        for case in &cases {
+            assert_eq!(case.attribute("time"), Some("0.000"), "{xml}");
+            assert!(!case.children().any(|n| n.has_tag_name("properties")));
+            let out = case
+                .children()
+                .find(|n| n.has_tag_name("system-out"))
+                .and_then(|n| n.text())
+                .expect("a system-out per testcase");
+            assert!(out.contains("man: uts_namespaces(7)"), "{out}");
+            assert!(out.contains("subject stdout (last lines):"), "{out}");
+            let err = case.children().find(|n| n.has_tag_name("system-err"));
+            assert!(err
+                .and_then(|n| n.text())
+                .is_some_and(|t| t.starts_with("err")));
+        }
+        let first = cases[0]
+            .children()
+            .find(|n| n.has_tag_name("system-out"))
+            .and_then(|n| n.text())
+            .unwrap();
+        assert!(
+            first.contains("\nexpected: a\\x00b\nactual: c\\u{9b}d\nerrno: E\\x07\n"),
+            "{first}"
+        );
+        let skip = cases[1]
+            .children()
+            .find(|n| n.has_tag_name("skipped"))
+            .expect("skipped");
+        assert_eq!(
+            skip.attributes().len(),
+            0,
+            "junit-4 allows no attribute on skipped"
+        );
+        assert_eq!(skip.text(), Some("needs root"));
+    }
+
+    #[test]
     fn tap_lines_carry_no_raw_controls_or_newlines() {
         let mut r = hostile_report();
         let mut skipped = r.results[0].clone();
