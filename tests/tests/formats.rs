@@ -332,3 +332,369 @@ fn a_bad_rubric_is_a_usage_error_naming_the_line() {
         "{err}"
     );
 }
+
+// ---------------------------------------------------------------------------------
+// Consumer validation: reports the built CLI writes, read by the programs CI systems
+// and graders use. JUnit: python3 `xmlschema` against both Jenkins xunit schemas
+// (fixtures/junit/) and `junitparser`; TAP 13: Debian's `prove`; TAP 14: npm
+// `tap-parser` in strict mode; Gradescope: python3 `jsonschema` against the documented
+// results.json fields (fixtures/gradescope/). .ci/run installs them; elsewhere a missing
+// consumer makes its test say so and end unchecked, and NSCONFORM_REQUIRE=all (CI) makes
+// that a failure.
+
+/// Where the npm consumers are installed (`npm install --prefix DIR tap-parser`):
+/// `$NSCONFORM_CONSUMERS`, by default /opt/nsconform-consumers (what .ci/run uses).
+fn consumers_dir() -> std::path::PathBuf {
+    std::env::var_os("NSCONFORM_CONSUMERS")
+        .map(Into::into)
+        .unwrap_or_else(|| "/opt/nsconform-consumers".into())
+}
+
+/// The python3 with the consumers' modules: `$NSCONFORM_PYTHON`, by default `python3`.
+fn python() -> String {
+    std::env::var("NSCONFORM_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// A consumer this machine lacks: with `NSCONFORM_REQUIRE=all` (CI) the test fails
+/// naming it; otherwise it prints why on stderr and the test ends without checking
+/// (not run; the consumer check is not counted as passed).
+fn not_run(why: &str) {
+    if std::env::var("NSCONFORM_REQUIRE").is_ok_and(|v| v == "all") {
+        panic!("consumer missing ({why}), and NSCONFORM_REQUIRE=all");
+    }
+    eprintln!("NOT RUN: {why} (.ci/run installs it; NSCONFORM_REQUIRE=all makes this a failure)");
+}
+
+/// Whether `python()` imports every module of `modules`; `not_run` when not.
+fn python_has(modules: &str) -> bool {
+    let ok = duct::cmd!(python(), "-c", format!("import {modules}"))
+        .stdout_null()
+        .stderr_null()
+        .unchecked()
+        .run()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        not_run(&format!(
+            "{} cannot import {modules} (or does not start): pip install {}",
+            python(),
+            modules.replace(',', "")
+        ));
+    }
+    ok
+}
+
+/// One report the CLI wrote.
+struct Produced {
+    /// Which run: `catalogue`, `rootless`, `control`, `subject-pass`, `subject-fail`.
+    run: &'static str,
+    format: &'static str,
+    path: std::path::PathBuf,
+    /// nsconform's exit status for that run.
+    code: i32,
+}
+
+const FORMATS: [&str; 5] = ["junit", "tap", "tap14", "ktap", "gradescope"];
+
+/// Every run in every machine format, written once per test process into a temporary
+/// directory: the whole catalogue, the rootless path (`--rootless-as 65534` when root;
+/// a normal user's run is rootless already), a negative control, and the passing and
+/// the failing fixture subject (fixtures/subjects: `container`, `no-netns`).
+fn produced() -> &'static [Produced] {
+    static ALL: std::sync::OnceLock<(tempfile::TempDir, Vec<Produced>)> =
+        std::sync::OnceLock::new();
+    &ALL.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let subjects = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/subjects");
+        let built = nsconform_tests::capture(duct::cmd!("make", "-s", "-C", subjects));
+        assert!(
+            built.success(),
+            "building the fixtures failed: {}",
+            built.text()
+        );
+        let bin = std::path::Path::new(subjects).join("bin");
+        let subject = |name: &str| format!("{} {{probe}}", bin.join(name).display());
+        let rootless: Vec<String> = if nsconform_tests::root() {
+            vec!["--rootless-as".into(), "65534".into()]
+        } else {
+            vec![]
+        };
+        let runs: [(&str, Vec<String>); 5] = [
+            ("catalogue", vec![]),
+            ("rootless", rootless),
+            ("control", vec!["--control".into(), "no-new-uts".into()]),
+            (
+                "subject-pass",
+                vec!["--subject".into(), subject("container")],
+            ),
+            (
+                "subject-fail",
+                vec!["--subject".into(), subject("no-netns")],
+            ),
+        ];
+        let mut out = Vec::new();
+        for (run, args) in &runs {
+            for format in FORMATS {
+                let path = dir.path().join(format!("{run}.{format}"));
+                let mut argv: Vec<String> = vec!["run".into(), "--format".into(), format.into()];
+                argv.extend(args.iter().cloned());
+                argv.extend(["-o".into(), path.display().to_string()]);
+                let c = nsconform_tests::capture(duct::cmd(nsconform_tests::cli(), &argv));
+                assert!(
+                    path.is_file() && [0, 1].contains(&c.code),
+                    "nsconform {argv:?} exited {}: {}",
+                    c.code,
+                    c.text()
+                );
+                out.push(Produced {
+                    run,
+                    format,
+                    path,
+                    code: c.code,
+                });
+            }
+        }
+        let code = |run: &str| out.iter().find(|p| p.run == run).unwrap().code;
+        assert_eq!(code("subject-pass"), 0, "the reference container passes");
+        assert_eq!(code("subject-fail"), 1, "no-netns fails");
+        assert_eq!(code("control"), 1, "a negative control is detected");
+        (dir, out)
+    })
+    .1
+}
+
+fn of_format(format: &str) -> impl Iterator<Item = &'static Produced> + '_ {
+    produced().iter().filter(move |p| p.format == format)
+}
+
+/// The python3 check of JUnit reports: `xmlschema` against both schemas, then
+/// `junitparser` reads each report (counts, own times, per-testcase system-out,
+/// timestamp and hostname) and merges every pair of reports (each testcase's time
+/// counted once: a subject run's time is never multiplied by its properties).
+const JUNIT_CHECK: &str = r#"
+import sys, itertools, xmlschema, junitparser
+from junitparser import JUnitXml, TestSuite, Failure, Error, Skipped
+xsds, files = sys.argv[1:3], sys.argv[3:]
+bad = []
+for xsd in xsds:
+    schema = xmlschema.XMLSchema(xsd)
+    for f in files:
+        for e in schema.iter_errors(f):
+            bad.append(f"{f}: invalid for {xsd}: {e.reason} at {e.path}")
+def subject(s):
+    return any(p.name == "subject" for p in s.properties())
+def load(f):
+    x = JUnitXml.fromfile(f)
+    return x if isinstance(x, JUnitXml) else JUnitXml().add_testsuite(x)
+for f in files:
+    x = load(f)
+    suites = list(x)
+    if len(suites) != 1:
+        bad.append(f"{f}: {len(suites)} testsuites")
+    for s in suites:
+        cases = list(s)
+        kinds = [type(r) for c in cases for r in c.result]
+        for name, n, want in [("tests", s.tests, len(cases)),
+                              ("failures", s.failures, kinds.count(Failure)),
+                              ("errors", s.errors, kinds.count(Error)),
+                              ("skipped", s.skipped, kinds.count(Skipped))]:
+            if n != want:
+                bad.append(f"{f}: testsuite says {name}={n}, its testcases {want}")
+        # Each testcase has its own time only: none more than the whole run, and in a
+        # subject run (judged from one run of the subject) together no more than it.
+        for c in cases:
+            if c.time > s.time + 0.001:
+                bad.append(f"{f}: testcase {c.name!r} takes {c.time}s, more than the run's {s.time}s")
+        if subject(s) and sum(c.time for c in cases) > s.time + 0.001:
+            bad.append(f"{f}: the subject's testcases take {sum(c.time for c in cases):.3f}s, more than its run, {s.time}s")
+        for c in cases:
+            if "man: " not in (c.system_out or ""):
+                bad.append(f"{f}: testcase {c.name!r} has no system-out with its man page")
+        if s.timestamp is None or s.hostname is None:
+            bad.append(f"{f}: testsuite without timestamp or hostname")
+# junitparser (like Jenkins) takes a merged suite's time from its testcases: merging
+# counts every testcase once, and two subject runs never add up to more than the two runs.
+cases_time = lambda x: sum(c.time for s in x for c in s)
+for a, b in itertools.combinations(files, 2):
+    x, y = load(a), load(b)
+    m = x + y
+    if abs(m.time - (cases_time(x) + cases_time(y))) > 0.0015 or m.tests != x.tests + y.tests:
+        bad.append(f"merging {a} and {b} gave {m.time}s, {m.tests} tests")
+    if all(subject(s) for s in list(x) + list(y)) and m.time > x.time + y.time + 0.002:
+        bad.append(f"merging subject runs {a} ({x.time}s) and {b} ({y.time}s) gave {m.time}s")
+print("\n".join(bad) if bad else f"OK: {len(files)} reports valid for both schemas; read and merged by junitparser {junitparser.version}")
+sys.exit(1 if bad else 0)
+"#;
+
+#[test]
+#[serial_test::file_serial(host_state)]
+fn junit_reports_are_valid_jenkins_junit_and_read_by_junitparser() {
+    if !python_has("xmlschema, junitparser") {
+        return;
+    }
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/junit");
+    let mut args: Vec<String> = vec![
+        "-c".into(),
+        JUNIT_CHECK.into(),
+        format!("{fixtures}/junit-10.xsd"),
+        format!("{fixtures}/junit-4.xsd"),
+    ];
+    args.extend(of_format("junit").map(|p| p.path.display().to_string()));
+    let out = nsconform_tests::capture(duct::cmd(python(), &args));
+    assert!(out.success(), "{}", out.text());
+    assert!(out.stdout.starts_with("OK: 5 reports"), "{}", out.text());
+}
+
+/// Debian's prove (TAP 13): `Result: PASS` exactly for the runs nsconform passed.
+#[test]
+#[serial_test::file_serial(host_state)]
+fn tap13_reports_are_read_by_debian_prove() {
+    if !nsconform_core::spec::on_path("prove") {
+        return not_run("`prove` is not installed: apt-get install perl");
+    }
+    for p in of_format("tap") {
+        let out = nsconform_tests::capture(duct::cmd!("prove", "--exec", "cat", &p.path));
+        let text = out.text();
+        if p.code == 0 {
+            assert!(
+                out.success() && text.contains("Result: PASS"),
+                "{}: {text}",
+                p.run
+            );
+        } else {
+            assert!(
+                !out.success() && text.contains("Result: FAIL"),
+                "{}: {text}",
+                p.run
+            );
+            assert!(text.contains("Failed test"), "{}: {text}", p.run);
+        }
+        assert!(!text.contains("Parse errors"), "{}: {text}", p.run);
+    }
+}
+
+/// The npm tap-parser in strict mode (any line that is not TAP is an error) reads the
+/// TAP 14 reports: one plan covering every point, `ok` exactly for the runs nsconform
+/// passed, and no failure but the `not ok` points.
+const TAP14_CHECK: &str = r#"
+const { Parser } = require(process.argv[1]);
+const p = new Parser({ strict: true });
+const extra = [];
+p.on('extra', (l) => extra.push(l));
+p.on('complete', (r) => console.log(JSON.stringify({
+  ok: r.ok, count: r.count, fail: r.fail,
+  plan: r.plan ? { start: r.plan.start, end: r.plan.end } : null,
+  failures: r.failures.map((f) => ({ id: f.id || null, tapError: f.tapError || null })),
+  extra,
+})));
+process.stdin.pipe(p);
+"#;
+
+#[test]
+#[serial_test::file_serial(host_state)]
+fn tap14_reports_are_read_by_strict_tap_parser() {
+    let parser = consumers_dir().join("node_modules/tap-parser");
+    if !nsconform_core::spec::on_path("node") || !parser.join("package.json").is_file() {
+        return not_run(&format!(
+            "node or {} missing: apt-get install nodejs npm; npm install --prefix {} tap-parser",
+            parser.display(),
+            consumers_dir().display()
+        ));
+    }
+    for p in of_format("tap14") {
+        let text = std::fs::read_to_string(&p.path).unwrap();
+        let out = nsconform_tests::capture(
+            duct::cmd!("node", "-e", TAP14_CHECK, &parser).stdin_bytes(text.as_bytes()),
+        );
+        assert!(out.success(), "{}: {}", p.run, out.text());
+        let r: serde_json::Value = serde_json::from_str(out.stdout.trim())
+            .unwrap_or_else(|e| panic!("{}: {e}: {}", p.run, out.text()));
+        let not_ok = text.lines().filter(|l| l.starts_with("not ok ")).count();
+        let points = text
+            .lines()
+            .filter(|l| l.starts_with("ok ") || l.starts_with("not ok "))
+            .count();
+        assert_eq!(r["extra"], serde_json::json!([]), "{}: {r}", p.run);
+        assert!(
+            r["failures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["tapError"].is_null()),
+            "{}: {r}",
+            p.run
+        );
+        assert_eq!(r["count"], points, "{}: {r}", p.run);
+        assert_eq!(r["plan"]["end"], points, "{}: {r}", p.run);
+        assert_eq!(r["fail"], not_ok, "{}: {r}", p.run);
+        assert_eq!(r["ok"], p.code == 0, "{}: {r}", p.run);
+    }
+}
+
+/// KTAP has no consumer installed here (the kernel's kunit_parser.py reads it): the
+/// CLI's KTAP is checked by its structure, as for the sample above.
+#[test]
+#[serial_test::file_serial(host_state)]
+fn ktap_reports_of_the_cli_are_well_formed() {
+    for p in of_format("ktap") {
+        let text = std::fs::read_to_string(&p.path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "KTAP version 1", "{}", p.run);
+        let plan: usize = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("1.."))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{}: no plan: {text}", p.run));
+        let results: Vec<&&str> = lines
+            .iter()
+            .filter(|l| l.starts_with("ok ") || l.starts_with("not ok "))
+            .collect();
+        assert_eq!(results.len(), plan, "{}: {text}", p.run);
+        let subtests = lines
+            .iter()
+            .filter(|l| l.starts_with("  # Subtest: "))
+            .count();
+        assert_eq!(subtests, plan, "{}: {text}", p.run);
+        assert!(lines.last().unwrap().starts_with("# Totals: "), "{}", p.run);
+        assert_eq!(
+            p.code == 0,
+            results.iter().all(|l| l.starts_with("ok ")),
+            "{}: {text}",
+            p.run
+        );
+    }
+}
+
+/// Gradescope's results.json, checked with python3 `jsonschema` against the documented
+/// fields (fixtures/gradescope/results.schema.json, strict: nothing undocumented).
+const GRADESCOPE_CHECK: &str = r#"
+import sys, json, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+v = jsonschema.Draft202012Validator(schema)
+bad = []
+for f in sys.argv[2:]:
+    doc = json.load(open(f))
+    bad += [f"{f}: {e.message} at {list(e.absolute_path)}" for e in v.iter_errors(doc)]
+    total = sum(t.get("score", 0) for t in doc.get("tests", []))
+    if abs(doc["score"] - total) > 1e-9:
+        bad.append(f"{f}: score {doc['score']} but the tests add up to {total}")
+print("\n".join(bad) if bad else f"OK: {len(sys.argv) - 2} results.json valid")
+sys.exit(1 if bad else 0)
+"#;
+
+#[test]
+#[serial_test::file_serial(host_state)]
+fn gradescope_reports_match_the_documented_results_json() {
+    if !python_has("jsonschema") {
+        return;
+    }
+    let schema = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/gradescope/results.schema.json"
+    );
+    let mut args: Vec<String> = vec!["-c".into(), GRADESCOPE_CHECK.into(), schema.into()];
+    args.extend(of_format("gradescope").map(|p| p.path.display().to_string()));
+    let out = nsconform_tests::capture(duct::cmd(python(), &args));
+    assert!(out.success(), "{}", out.text());
+    assert!(out.stdout.starts_with("OK: 5"), "{}", out.text());
+}

@@ -28,12 +28,35 @@ fn xml_text(s: &str) -> String {
 
 /// JUnit XML (the Jenkins flavour): one testsuite, one testcase per property. `fail` is a
 /// `<failure>`, `error` an `<error>`, `timeout` a `<failure type="timeout">`, `skip` a
-/// `<skipped>` with the reason.
+/// `<skipped>` with the reason as its text.
+///
+/// Written to what both schemas of Jenkins' xunit plugin accept (`junit-10.xsd` and the
+/// older `junit-4.xsd`, vendored in fixtures/junit/ and checked by tests/tests/formats.rs):
+/// - `<testsuites>` carries name, tests, failures, errors and time only: neither schema
+///   allows `skipped` or `timestamp` there (quick-junit always writes `skipped`, which
+///   [`drop_root_skipped`] takes out again);
+/// - `<testsuite>` carries `timestamp` and `hostname` but no `disabled` (junit-10 has none);
+/// - `<skipped>` has no attributes (junit-4 makes it a plain string element): the reason
+///   is its text;
+/// - neither schema allows `<properties>` in a testcase, so a property's `man`, `errno`,
+///   `expected` and `actual` are lines of the testcase's `<system-out>`, after its detail;
+///   the subject's stdout and stderr tails follow in its `<system-out>` and `<system-err>`.
+///
+/// Time is counted once: the run's (or the subject's) time is the testsuite's, and a
+/// testcase has only its own share. Every verdict judged from one subject run comes from
+/// that run and takes no time of its own (0), where its `duration_ms` is the whole run's.
 pub fn junit(report: &Report) -> String {
     use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
     let x = xml_text;
     let mut suite = TestSuite::new(format!("nsconform on {}", x(&report.kernel)));
     suite.set_time(Duration::from_millis(report.duration_ms));
+    // (`extra` keeps the report's own RFC 3339 text, written after the counts.)
+    if let Some(t) = &report.timestamp {
+        suite.extra.insert("timestamp".into(), x(t).into());
+    }
+    if let Some(h) = &report.hostname {
+        suite.extra.insert("hostname".into(), x(h).into());
+    }
     suite.add_property(("kernel", x(&report.kernel).as_str()));
     suite.add_property((
         "privileged",
@@ -59,7 +82,7 @@ pub fn junit(report: &Report) -> String {
             Outcome::Pass => TestCaseStatus::success(),
             Outcome::Skip => {
                 let mut s = TestCaseStatus::skipped();
-                s.set_message(x(&v.detail));
+                s.set_description(x(&v.detail));
                 s
             }
             o => {
@@ -80,13 +103,68 @@ pub fn junit(report: &Report) -> String {
             "nsconform.{}",
             r.id.split('-').next().unwrap_or("").to_lowercase()
         )));
-        case.set_time(Duration::from_millis(r.duration_ms));
+        let own_ms = match &report.subject {
+            Some(sub) if r.duration_ms == sub.duration_ms => 0,
+            _ => r.duration_ms,
+        };
+        case.set_time(Duration::from_millis(own_ms));
+        case.set_system_out(x(&case_out(report, r)));
+        if let Some(sub) = &report.subject {
+            if !sub.stderr_tail.is_empty() {
+                case.set_system_err(x(&sub.stderr_tail));
+            }
+        }
         suite.add_test_case(case);
     }
     let mut j = JReport::new("nsconform");
     j.set_time(Duration::from_millis(report.duration_ms));
     j.add_test_suite(suite);
-    j.to_string().expect("JUnit serializes")
+    drop_root_skipped(j.to_string().expect("JUnit serializes"))
+}
+
+/// A testcase's `<system-out>`: outcome and detail, then `expected`, `actual`, `errno` and
+/// `man` as `key: value` lines (the properties both schemas forbid on a testcase), then
+/// the subject's ending and stdout tail when the verdict was judged from a subject run.
+fn case_out(report: &Report, r: &PropertyResult) -> String {
+    let v = &r.verdict;
+    let mut out = format!("{}: {}\n", v.outcome.as_str(), v.detail);
+    for (key, value) in [
+        ("expected", &v.expected),
+        ("actual", &v.actual),
+        ("errno", &v.errno),
+    ] {
+        if let Some(value) = value {
+            let _ = writeln!(out, "{key}: {value}");
+        }
+    }
+    let _ = writeln!(out, "man: {}", r.man);
+    if let Some(sub) = &report.subject {
+        let _ = writeln!(out, "subject: {}", ending_text(&sub.ending));
+        if !sub.stdout_tail.is_empty() {
+            let _ = write!(out, "subject stdout (last lines):\n{}", sub.stdout_tail);
+        }
+    }
+    out
+}
+
+/// quick-junit writes `skipped="N"` on the root `<testsuites>`, which neither Jenkins
+/// schema allows there (the count stays on the `<testsuite>`): take it out of that one
+/// start tag, whose other attributes are nsconform's own name and numbers.
+fn drop_root_skipped(xml: String) -> String {
+    let Some(start) = xml.find("<testsuites ") else {
+        return xml;
+    };
+    let end = start + xml[start..].find('>').expect("the start tag closes");
+    let tag = &xml[start..end];
+    let Some(at) = tag.find(" skipped=\"") else {
+        return xml;
+    };
+    let value_end =
+        at + " skipped=\"".len() + tag[at + " skipped=\"".len()..].find('"').expect("quoted");
+    let mut out = String::with_capacity(xml.len());
+    out.push_str(&xml[..start + at]);
+    out.push_str(&xml[start + value_end + 1..]);
+    out
 }
 
 /// Escape a TAP description or comment: one line (a newline becomes a space, carriage
@@ -263,7 +341,9 @@ fn visibility(v: Visibility) -> &'static str {
 }
 
 /// Gradescope's results.json: one test per rubric item, full points for a pass. An
-/// environment error is said to be one (not the student's fault) in the output.
+/// environment error is said to be one (not the student's fault) in the output. Every
+/// output is plain `text` (checked against fixtures/gradescope/results.schema.json, the
+/// documented fields).
 pub fn gradescope(report: &Report, rubric: &Rubric) -> String {
     let mut tests = Vec::new();
     let mut env_errors = 0;
@@ -306,6 +386,7 @@ pub fn gradescope(report: &Report, rubric: &Rubric) -> String {
             "max_score": item.points,
             "status": status,
             "output": output,
+            "output_format": "text",
             "visibility": visibility(item.visibility),
             "tags": [item.id.clone()],
         });
@@ -342,6 +423,9 @@ pub fn gradescope(report: &Report, rubric: &Rubric) -> String {
         "score": earned,
         "execution_time": report.duration_ms as f64 / 1000.0,
         "output": output,
+        // The top-level output defaults to `simple_format`, which renders HTML: the
+        // subject's stderr must show as the text it is.
+        "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
@@ -384,6 +468,72 @@ mod tests {
             .unwrap_or("");
         assert!(out.contains("out\\x1b[2J\\x00\\u{fffe}"), "{out}");
         assert!(!xml.contains('\u{202e}') && !xml.contains('\u{2066}'));
+    }
+
+    #[test]
+    fn junit_counts_time_once_and_writes_only_what_both_jenkins_schemas_allow() {
+        let mut r = hostile_report();
+        r.stamp(std::time::UNIX_EPOCH, vec!["nsconform".into()]);
+        r.duration_ms = 1500;
+        r.subject.as_mut().expect("a subject run").duration_ms = 1400;
+        let mut skipped = r.results[0].clone();
+        skipped.id = "UTS-02".into();
+        skipped.verdict = crate::outcome::Verdict::skip("needs root");
+        r.results.push(skipped);
+        for case in &mut r.results {
+            // What subject::judge gives every verdict: the whole run's time.
+            case.duration_ms = 1400;
+        }
+        let xml = junit(&r);
+        let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "testsuites");
+        assert_eq!(root.attribute("skipped"), None, "{xml}");
+        assert_eq!(root.attribute("time"), Some("1.500"));
+        let suite = root.first_element_child().expect("a testsuite");
+        assert_eq!(suite.attribute("disabled"), None, "{xml}");
+        assert_eq!(suite.attribute("skipped"), Some("1"));
+        assert_eq!(suite.attribute("timestamp"), Some("1970-01-01T00:00:00Z"));
+        assert!(suite.attribute("hostname").is_some(), "{xml}");
+        let cases: Vec<_> = suite
+            .children()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
+        assert_eq!(cases.len(), 2);
+        for case in &cases {
+            assert_eq!(case.attribute("time"), Some("0.000"), "{xml}");
+            assert!(!case.children().any(|n| n.has_tag_name("properties")));
+            let out = case
+                .children()
+                .find(|n| n.has_tag_name("system-out"))
+                .and_then(|n| n.text())
+                .expect("a system-out per testcase");
+            assert!(out.contains("man: uts_namespaces(7)"), "{out}");
+            assert!(out.contains("subject stdout (last lines):"), "{out}");
+            let err = case.children().find(|n| n.has_tag_name("system-err"));
+            assert!(err
+                .and_then(|n| n.text())
+                .is_some_and(|t| t.starts_with("err")));
+        }
+        let first = cases[0]
+            .children()
+            .find(|n| n.has_tag_name("system-out"))
+            .and_then(|n| n.text())
+            .unwrap();
+        assert!(
+            first.contains("\nexpected: a\\x00b\nactual: c\\u{9b}d\nerrno: E\\x07\n"),
+            "{first}"
+        );
+        let skip = cases[1]
+            .children()
+            .find(|n| n.has_tag_name("skipped"))
+            .expect("skipped");
+        assert_eq!(
+            skip.attributes().len(),
+            0,
+            "junit-4 allows no attribute on skipped"
+        );
+        assert_eq!(skip.text(), Some("needs root"));
     }
 
     #[test]
