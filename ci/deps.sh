@@ -28,4 +28,24 @@ if ! command -v qemu-system-x86_64 >/dev/null || ! command -v busybox >/dev/null
   fi
   "$here/vm/install-deps.sh" --with-vagrant
 fi
+# The report consumers tests/tests/formats.rs feeds the CLI's reports to: python3
+# xmlschema, junitparser and jsonschema in a venv, and npm tap-parser (16.x: it runs on
+# Debian 12's nodejs 18 and on newer ones), under $NSCONFORM_CONSUMERS.
+consumers=${NSCONFORM_CONSUMERS:-/opt/nsconform-consumers}
+if [ ! -x "$consumers/venv/bin/python3" ] || ! "$consumers/venv/bin/python3" -c 'import xmlschema, junitparser, jsonschema' 2>/dev/null ||
+  [ ! -d "$consumers/node_modules/tap-parser" ]; then
+  if [ "$(id -u)" -ne 0 ] && [ ! -w "$(dirname "$consumers")" ]; then
+    echo "ci/deps.sh: the report consumers are missing; run ci/deps.sh as root (or set NSCONFORM_CONSUMERS to a writable folder)" >&2
+    exit 1
+  fi
+  if [ "$(id -u)" -eq 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "install ok installed" ||
+      { apt-get update -qq; apt-get install -y -qq python3-venv; }
+    command -v npm >/dev/null || apt-get install -y -qq nodejs npm
+  fi
+  python3 -m venv "$consumers/venv"
+  "$consumers/venv/bin/pip" install --quiet xmlschema==4.3.2 junitparser==5.0.3 jsonschema==4.26.0
+  npm install --prefix "$consumers" --no-audit --no-fund --silent tap-parser@16.0.1
+fi
 command -v cargo >/dev/null || { echo "ci/deps.sh: cargo not found; install the Rust toolchain (rustup) first" >&2; exit 1; }

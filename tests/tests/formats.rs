@@ -338,9 +338,8 @@ fn a_bad_rubric_is_a_usage_error_naming_the_line() {
 // and graders use. JUnit: python3 `xmlschema` against both Jenkins xunit schemas
 // (fixtures/junit/) and `junitparser`; TAP 13: Debian's `prove`; TAP 14: npm
 // `tap-parser` in strict mode; Gradescope: python3 `jsonschema` against the documented
-// results.json fields (fixtures/gradescope/). .ci/run installs them; elsewhere a missing
-// consumer makes its test say so and end unchecked, and NSCONFORM_REQUIRE=all (CI) makes
-// that a failure.
+// results.json fields (fixtures/gradescope/). ci/deps.sh installs them; a missing one
+// fails its test.
 
 /// Where the npm consumers are installed (`npm install --prefix DIR tap-parser`):
 /// `$NSCONFORM_CONSUMERS`, by default /opt/nsconform-consumers (what .ci/run uses).
@@ -350,19 +349,23 @@ fn consumers_dir() -> std::path::PathBuf {
         .unwrap_or_else(|| "/opt/nsconform-consumers".into())
 }
 
-/// The python3 with the consumers' modules: `$NSCONFORM_PYTHON`, by default `python3`.
+/// The python3 with the consumers' modules: `$NSCONFORM_PYTHON`, else the venv
+/// ci/deps.sh makes under the consumers' folder, else `python3`.
 fn python() -> String {
-    std::env::var("NSCONFORM_PYTHON").unwrap_or_else(|_| "python3".into())
+    if let Ok(p) = std::env::var("NSCONFORM_PYTHON") {
+        return p;
+    }
+    let venv = consumers_dir().join("venv/bin/python3");
+    if venv.exists() {
+        return venv.to_string_lossy().into_owned();
+    }
+    "python3".into()
 }
 
-/// A consumer this machine lacks: with `NSCONFORM_REQUIRE=all` (CI) the test fails
-/// naming it; otherwise it prints why on stderr and the test ends without checking
-/// (not run; the consumer check is not counted as passed).
+/// A consumer this machine lacks: the test fails naming it and how to install it (a
+/// check that did not run is never reported as passed).
 fn not_run(why: &str) {
-    if std::env::var("NSCONFORM_REQUIRE").is_ok_and(|v| v == "all") {
-        panic!("consumer missing ({why}), and NSCONFORM_REQUIRE=all");
-    }
-    eprintln!("NOT RUN: {why} (.ci/run installs it; NSCONFORM_REQUIRE=all makes this a failure)");
+    panic!("consumer missing: {why}; ci/deps.sh (run by ci/test, as root) installs the consumers");
 }
 
 /// Whether `python()` imports every module of `modules`; `not_run` when not.

@@ -43,8 +43,7 @@ fn xml_text(s: &str) -> String {
 ///   the subject's stdout and stderr tails follow in its `<system-out>` and `<system-err>`.
 ///
 /// Time is counted once: the run's (or the subject's) time is the testsuite's, and a
-/// testcase has only its own share. Every verdict judged from one subject run comes from
-/// that run and takes no time of its own (0), where its `duration_ms` is the whole run's.
+/// testcase has only its own share (for a subject: the time its judging took).
 pub fn junit(report: &Report) -> String {
     use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
     let x = xml_text;
@@ -103,11 +102,7 @@ pub fn junit(report: &Report) -> String {
             "nsconform.{}",
             r.id.split('-').next().unwrap_or("").to_lowercase()
         )));
-        let own_ms = match &report.subject {
-            Some(sub) if r.duration_ms == sub.duration_ms => 0,
-            _ => r.duration_ms,
-        };
-        case.set_time(Duration::from_millis(own_ms));
+        case.set_time(Duration::from_millis(r.duration_ms));
         case.set_system_out(x(&case_out(report, r)));
         if let Some(sub) = &report.subject {
             if !sub.stderr_tail.is_empty() {
@@ -481,8 +476,8 @@ mod tests {
         skipped.verdict = crate::outcome::Verdict::skip("needs root");
         r.results.push(skipped);
         for case in &mut r.results {
-            // What subject::judge gives every verdict: the whole run's time.
-            case.duration_ms = 1400;
+            // What subject::judge gives every verdict: its own judging time.
+            case.duration_ms = 3;
         }
         let xml = junit(&r);
         let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
@@ -501,7 +496,7 @@ mod tests {
             .collect();
         assert_eq!(cases.len(), 2);
         for case in &cases {
-            assert_eq!(case.attribute("time"), Some("0.000"), "{xml}");
+            assert_eq!(case.attribute("time"), Some("0.003"), "{xml}");
             assert!(!case.children().any(|n| n.has_tag_name("properties")));
             let out = case
                 .children()

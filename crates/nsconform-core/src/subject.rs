@@ -1187,6 +1187,7 @@ pub fn judge(
         .iter()
         .filter_map(|p| Some((p, p.subject?)))
         .map(|(p, check)| {
+            let judged = std::time::Instant::now();
             let verdict = match (&run.ending, &run.observation) {
                 // What the subject left on the host is known in every ending it ran in:
                 // without a report, such properties fail for what it left (and share the
@@ -1229,7 +1230,9 @@ pub fn judge(
                     Verdict::error("internal: report without observation")
                 }
             };
-            PropertyResult::of(p, None, verdict, run.duration_ms)
+            // Its own share of the time: judging the one observation of the run (the
+            // run's time is the report's and the subject's, counted once).
+            PropertyResult::of(p, None, verdict, judged.elapsed().as_millis() as u64)
         })
         .collect()
 }
