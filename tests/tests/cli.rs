@@ -107,11 +107,25 @@ fn numbers_out_of_range_are_usage_errors_not_panics() {
     not(nsconform_root),
     ignore = "needs root: the control removes a network namespace only root can share"
 )]
-fn a_failing_property_exits_1() {
+fn a_control_run_exits_0_when_every_control_is_detected() {
     nsconform_tests::require_root("negative controls run as root");
     let (code, out, _) = nsconform(&["run", "--control", "no-new-net", "--no-color"]);
-    assert_eq!(code, 1, "{out}");
+    assert_eq!(code, 0, "{out}");
     assert!(out.contains("NET-01") && out.contains("FAIL"), "{out}");
+    let n = out.lines().filter(|l| l.contains(" FAIL ")).count();
+    assert!(
+        out.contains(&format!(
+            "controls: {n} of {n} detected at the property's own assertion"
+        )),
+        "{out}"
+    );
+    // In JUnit the detected controls are not red.
+    let (code, xml, _) = nsconform(&["run", "--control", "no-new-net", "--format", "junit"]);
+    assert_eq!(code, 0);
+    assert!(
+        !xml.contains("<failure") && xml.contains("under control no-new-net"),
+        "{xml}"
+    );
 }
 
 #[test]

@@ -299,7 +299,7 @@ impl ExitStatus {
     pub const fn meaning(self) -> &'static str {
         match self {
             ExitStatus::Passed => "every property passed or was skipped with a reason",
-            ExitStatus::Failed => "a property failed or timed out",
+            ExitStatus::Failed => "a property failed or timed out (under --control: a control went undetected)",
             ExitStatus::Usage => {
                 "usage error: bad option, property or input, unwritable -o folder (before the run)"
             }

@@ -1,7 +1,7 @@
 //! The report of a run and its renderings (`human` table, `json`).
 
 use crate::env::Env;
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Verdict};
 use crate::run::{tally, PropertyResult};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -135,10 +135,18 @@ impl Report {
         self.exit_status().code()
     }
 
-    /// [`Report::exit_code`] as the typed [`ExitStatus`].
+    /// [`Report::exit_code`] as the typed [`ExitStatus`]. A control run
+    /// ([`Report::control_view`]) passes when every control was detected.
     pub fn exit_status(&self) -> crate::outcome::ExitStatus {
         use crate::outcome::ExitStatus;
-        let n = |o| self.summary.get(&o).copied().unwrap_or(0);
+        let view;
+        let summary = if self.is_control_run() {
+            view = self.control_view();
+            &view.summary
+        } else {
+            &self.summary
+        };
+        let n = |o| summary.get(&o).copied().unwrap_or(0);
         if n(Outcome::Fail) + n(Outcome::Timeout) > 0 {
             ExitStatus::Failed
         } else if n(Outcome::Error) > 0 {
@@ -146,6 +154,63 @@ impl Report {
         } else {
             ExitStatus::Passed
         }
+    }
+
+    /// Whether this is a `run --control` report (its results ran under a control).
+    pub fn is_control_run(&self) -> bool {
+        self.results.iter().any(|r| r.control.is_some())
+    }
+
+    /// A control run seen as what it tests, the controls: a property that failed at its
+    /// own assertion (not at the host-namespace guard, not at an unnamed check) is a
+    /// detected control, `pass`; one that passed, or failed elsewhere, is an undetected
+    /// control, `fail`; skips, errors and timeouts stay. JUnit, TAP, KTAP and Gradescope
+    /// render a control run this way (the expected failures are not red); the JSON and
+    /// the human table keep the properties' own verdicts.
+    pub fn control_view(&self) -> Report {
+        let mut view = self.clone();
+        for r in &mut view.results {
+            // The view is no control run: its cases are the controls themselves.
+            let Some(c) = r.control.take() else { continue };
+            let c = c.name();
+            let v = &r.verdict;
+            let at = v.at.as_deref().filter(|a| *a != crate::outcome::AT_GUARD);
+            r.title = format!(
+                "{} (under control {c}: must fail at its own assertion)",
+                r.title
+            );
+            r.verdict = match (v.outcome, at) {
+                (Outcome::Fail, Some(at)) => {
+                    Verdict::pass(format!("control {c} detected at `{at}`: {}", v.detail))
+                        .with_observed(v.observed.clone())
+                }
+                (Outcome::Fail, None) => Verdict::fail(
+                    format!(
+                        "control {c} not detected at the property's own assertion ({}): {}",
+                        if v.at.is_some() {
+                            "caught by the host-namespace guard"
+                        } else {
+                            "no named sub-check decided"
+                        },
+                        v.detail
+                    ),
+                    "a failure at the property's own assertion",
+                    "a failure elsewhere",
+                ),
+                (Outcome::Pass, _) => Verdict::fail(
+                    format!(
+                        "control {c} not detected: the property passed without that isolation: {}",
+                        v.detail
+                    ),
+                    "fail",
+                    "pass",
+                )
+                .with_observed(v.observed.clone()),
+                _ => v.clone(),
+            };
+        }
+        view.summary = tally(&view.results);
+        view
     }
 
     /// Read a JSON report (`nsconform run --format json`), as `nsconform diff` does: a
@@ -268,6 +333,28 @@ impl Report {
         if let Some(score) = &self.score {
             let _ = writeln!(s, "\nscore: {} / {}", score.earned, score.max);
         }
+        if self.is_control_run() {
+            let view = self.control_view();
+            let detected = view.summary.get(&Outcome::Pass).copied().unwrap_or(0);
+            let _ = writeln!(
+                s,
+                "\ncontrols: {detected} of {} detected at the property's own assertion (their FAILs are expected){}",
+                view.results.len(),
+                if detected == view.results.len() {
+                    String::new()
+                } else {
+                    format!(
+                        "; not detected or not judged: {}",
+                        view.results
+                            .iter()
+                            .filter(|r| r.verdict.outcome != Outcome::Pass)
+                            .map(|r| format!("{} ({})", escape_line(&r.id), r.verdict.outcome))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            );
+        }
         let _ = writeln!(
             s,
             "\n{} properties: {} in {:.2} s",
@@ -317,7 +404,6 @@ pub fn ending_text(e: &crate::subject::Ending) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::outcome::Verdict;
 
     /// Erase the line, cursor up, then a right-to-left override: a detail that, printed
     /// raw, would wipe the FAIL row and show the rest reversed.
@@ -347,6 +433,51 @@ pub(crate) mod tests {
             .expect("a subject run"),
         );
         r
+    }
+
+    #[test]
+    fn a_control_run_passes_only_when_each_control_failed_at_its_assertion() {
+        use crate::catalogue::Control;
+        use crate::outcome::{ExitStatus, AT_GUARD};
+        let env = crate::env::Env::detect(None);
+        let under = |id: &str, verdict: Verdict| PropertyResult {
+            id: id.into(),
+            title: "t".into(),
+            man: "m(7)".into(),
+            control: Some(Control::NoNewUts),
+            verdict,
+            duration_ms: 1,
+        };
+        let caught = || under("UTS-01", Verdict::fail("leaked", "x", "y").at("hostname"));
+        let report = |rs| Report::new(&env, rs, 1);
+        let all_caught = report(vec![caught(), under("UTS-05", Verdict::skip("needs root"))]);
+        assert_eq!(all_caught.exit_status(), ExitStatus::Passed);
+        let view = all_caught.control_view();
+        assert_eq!(view.results[0].verdict.outcome, Outcome::Pass);
+        assert!(view.results[0]
+            .verdict
+            .detail
+            .contains("detected at `hostname`"));
+        assert!(all_caught
+            .to_human(false)
+            .contains("controls: 1 of 2 detected"));
+        for (undetected, why) in [
+            (Verdict::pass("held"), "the property passed"),
+            (Verdict::fail("refused", "x", "y").at(AT_GUARD), "guard"),
+            (Verdict::fail("refused", "x", "y"), "no named sub-check"),
+        ] {
+            let r = report(vec![caught(), under("UTS-02", undetected)]);
+            assert_eq!(r.exit_status(), ExitStatus::Failed, "{why}");
+            let v = &r.control_view().results[1].verdict;
+            assert_eq!(v.outcome, Outcome::Fail);
+            assert!(v.detail.contains(why), "{}", v.detail);
+        }
+        let r = report(vec![caught(), under("UTS-03", Verdict::error("EPERM"))]);
+        assert_eq!(r.exit_status(), ExitStatus::Environment);
+        // Not a control run: the properties' own verdicts decide.
+        let mut plain = caught();
+        plain.control = None;
+        assert_eq!(report(vec![plain]).exit_status(), ExitStatus::Failed);
     }
 
     #[test]
