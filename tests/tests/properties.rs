@@ -170,6 +170,19 @@ fn control(p: &'static Property, c: Control, mode: Mode) -> Result<Completion, F
         )
         .into());
     }
+    // What a person reads holds no Rust debug text (`Some(4026531838)`, `None`, `Done("")`).
+    for text in [
+        Some(&r.verdict.detail),
+        r.verdict.expected.as_ref(),
+        r.verdict.actual.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Some(bad) = rust_debug_text(text) {
+            return Err(format!("{} under {}: `{bad}` in {text:?}", p.id, c.name()).into());
+        }
+    }
     // A control counts only when the property's own assertion caught it: a failure
     // decided by the host-namespace guard, or by no named sub-check, proves nothing.
     let at = r.verdict.at.as_deref();
@@ -190,6 +203,13 @@ fn control(p: &'static Property, c: Control, mode: Mode) -> Result<Completion, F
     let name = snapshot_name(&format!("{}@control@{}@{}", p.id, c.name(), mode.name()));
     insta::assert_yaml_snapshot!(name, serde_json::json!({ "fail": true, "at": at }));
     Ok(Completion::Completed)
+}
+
+/// Rust debug text a person should never read in a verdict, if `text` holds some.
+fn rust_debug_text(text: &str) -> Option<&'static str> {
+    ["Some(", "None", "Done(", "Ok(", "Err("]
+        .into_iter()
+        .find(|w| text.contains(w))
 }
 
 /// A skip reason without the running kernel's patch level (`running <kernel>`): the

@@ -135,6 +135,17 @@ impl Verdict {
 /// assert_eq!(v.outcome, Outcome::Fail);
 /// assert!(v.detail.contains("parent PID inside"));
 /// ```
+/// A value as a person reads it in `expected`/`actual`: numbers and booleans plain,
+/// strings quoted, a missing value (`None`) as `none`, lists and records as compact JSON;
+/// never Rust's debug text (`Some(4026531838)`).
+pub fn shown<T: Serialize + ?Sized>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::Null) => "none".into(),
+        Ok(other) => other.to_string(),
+        Err(e) => format!("(not representable: {e})"),
+    }
+}
+
 #[derive(Default, Debug)]
 pub struct Expect {
     first_failure: Option<(String, String, String)>,
@@ -147,22 +158,17 @@ impl Expect {
     }
 
     /// Expect `actual == expected`; `what` names the quantity in the failure message.
-    pub fn eq<T: PartialEq + fmt::Debug>(&mut self, what: &str, expected: T, actual: T) -> bool {
-        self.that(
-            what,
-            expected == actual,
-            format!("{expected:?}"),
-            format!("{actual:?}"),
-        )
+    pub fn eq<T: PartialEq + Serialize>(&mut self, what: &str, expected: T, actual: T) -> bool {
+        self.that(what, expected == actual, shown(&expected), shown(&actual))
     }
 
     /// Expect `actual != unwanted` (e.g. an inode that must differ from the host's).
-    pub fn ne<T: PartialEq + fmt::Debug>(&mut self, what: &str, unwanted: T, actual: T) -> bool {
+    pub fn ne<T: PartialEq + Serialize>(&mut self, what: &str, unwanted: T, actual: T) -> bool {
         self.that(
             what,
             unwanted != actual,
-            format!("not {unwanted:?}"),
-            format!("{actual:?}"),
+            format!("not {}", shown(&unwanted)),
+            shown(&actual),
         )
     }
 

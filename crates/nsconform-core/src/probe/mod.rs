@@ -225,7 +225,11 @@ pub fn preflight(
                     Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => {
                         Some(errno_name(nix::errno::Errno::from_raw(code)))
                     }
-                    other => Some(format!("{other:?}")),
+                    Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => {
+                        Some(format!("the trial child was killed by {}", sig.as_str()))
+                    }
+                    Ok(_) => Some("the trial child ended without an exit status".into()),
+                    Err(e) => Some(format!("waitpid: {}", errno_name(e))),
                 }
             }
             Err(e) => Some(errno_name(e)),
