@@ -45,6 +45,12 @@ fn grades_a_class_and_writes_the_summary() {
         "1",
     ]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // Not on a terminal: a plain progress line per submission, in a CI log too.
+    assert!(
+        stderr.contains("grading 1/4: alice: 11.5 / 11.5"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("grading 4/4: dave"), "{stderr}");
     let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(

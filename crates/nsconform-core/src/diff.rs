@@ -181,8 +181,13 @@ pub fn human(d: &Diff) -> String {
     }
     let _ = writeln!(
         s,
-        "\n{} properties differ, {} the same",
-        d.changes.len(),
+        "\n{} {}, {} the same",
+        crate::outcome::count(d.changes.len(), "property", "properties"),
+        if d.changes.len() == 1 {
+            "differs"
+        } else {
+            "differ"
+        },
         d.same
     );
     s

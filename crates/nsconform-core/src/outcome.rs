@@ -135,6 +135,20 @@ impl Verdict {
 /// assert_eq!(v.outcome, Outcome::Fail);
 /// assert!(v.detail.contains("parent PID inside"));
 /// ```
+/// `n` and the noun in the right number: `count(1, "check", "checks")` is `1 check`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A duration for a person: `250 ms` under a second, else seconds to one decimal.
+pub fn seconds(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
 /// A value as a person reads it in `expected`/`actual`: numbers and booleans plain,
 /// strings quoted, a missing value (`None`) as `none`, lists and records as compact JSON;
 /// never Rust's debug text (`Some(4026531838)`).
@@ -195,7 +209,10 @@ impl Expect {
     /// that did not.
     pub fn verdict(self, summary: &str) -> Verdict {
         match self.first_failure {
-            None => Verdict::pass(format!("{summary} ({} checks)", self.checked)),
+            None => Verdict::pass(format!(
+                "{summary} ({})",
+                count(self.checked, "check", "checks")
+            )),
             Some((what, expected, actual)) => Verdict::fail(
                 format!("{what}: expected {expected}, got {actual}"),
                 expected,

@@ -282,6 +282,15 @@ impl Report {
             for r in &sub.restored {
                 let _ = writeln!(s, "restored on the host: {}", escape_line(r));
             }
+            // The subject's own words, as it printed them (escaped, indented): what a
+            // student needs to see why their program failed.
+            let tail = sub.stderr_tail.trim_end();
+            if !tail.is_empty() {
+                let _ = writeln!(s, "subject stderr (last lines):");
+                for line in tail.lines() {
+                    let _ = writeln!(s, "  | {}", escape_line(line));
+                }
+            }
         }
         if let Some(e) = &self.environment {
             if !e.nested.is_empty() {
@@ -357,8 +366,8 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "\n{} properties: {} in {:.2} s",
-            self.results.len(),
+            "\n{}: {} in {:.2} s",
+            crate::outcome::count(self.results.len(), "property", "properties"),
             counts.join(", "),
             self.duration_ms as f64 / 1000.0
         );
@@ -566,6 +575,11 @@ pub(crate) mod tests {
         // The ending's reason stays on its one line.
         assert!(text.contains("(bad\\nline\\x1b[A)"), "{text}");
         assert!(text.contains("hostname `x\\x1b[1A`"), "{text}");
+        // The subject's stderr is shown, escaped, one line per line.
+        assert!(
+            text.contains("subject stderr (last lines):\n  | err\\x1b[1A\\u{2066}\n"),
+            "{text}"
+        );
         // With colors, the only ESCs are the two of our own paint.
         let colored = r.to_human(true);
         assert_eq!(colored.matches('\x1b').count(), 2, "{colored:?}");

@@ -1207,8 +1207,8 @@ pub fn judge(
                     check.optional.unwrap_or_default()
                 )),
                 (Ending::TimedOut { after_ms }, _) => Verdict::timeout(format!(
-                    "the subject did not finish within {:.1} s; its whole process tree was killed",
-                    *after_ms as f64 / 1000.0
+                    "the subject did not finish within {}; its whole process tree was killed",
+                    crate::outcome::seconds(*after_ms)
                 )),
                 (Ending::NotStarted { why }, _) => {
                     Verdict::error(format!("the subject could not be started: {why}"))

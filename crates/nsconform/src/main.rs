@@ -47,7 +47,7 @@ enum Cmd {
     Diff(diff::DiffArgs),
     /// Run the suite inside a QEMU VM booting a chosen kernel (the host's root filesystem
     /// shared read-only over 9p) and bring the report and exit status back.
-    #[command(after_help = vm::VM_HELP)]
+    #[command(after_help = vm::vm_help())]
     Vm(vm::VmArgs),
     /// Report the kernel options namespaces need and the knobs that change results,
     /// with the properties each one affects. Exit 1 when a required option is missing.
@@ -144,7 +144,54 @@ fn dispatch(command: Cmd) -> anyhow::Result<i32> {
 
 #[cfg(test)]
 mod tests {
-    use super::probe_args;
+    use super::{probe_args, Cli, Cmd};
+    use clap::Parser;
+
+    /// Every example command of `--help` and of the README parses, as nsconform would
+    /// take it (`vm`'s arguments after `--` included): a documented example that is
+    /// refused is a bug.
+    #[test]
+    fn every_documented_example_is_accepted() {
+        let readme = include_str!("../../../README.md");
+        let mut examples: Vec<String> = vm_examples();
+        let mut in_code = false;
+        for line in readme.lines() {
+            if line.starts_with("```") {
+                in_code = !in_code;
+                continue;
+            }
+            let l = line.trim_start();
+            // Synopsis lines (`[SELECTION...]`, `human|json`) describe, they are no example.
+            if in_code && l.starts_with("nsconform ") && !l.contains('[') && !l.contains('|') {
+                examples.push(l.to_string());
+            }
+        }
+        assert!(examples.len() > 10, "{examples:?}");
+        for ex in &examples {
+            let ex = ex.split(" # ").next().unwrap_or(ex);
+            for one in ex.split("&&") {
+                let argv = nsconform_core::subject::split_command(one.trim())
+                    .unwrap_or_else(|e| panic!("`{one}`: {e}"));
+                match Cli::try_parse_from(&argv) {
+                    Ok(Cli {
+                        command: Cmd::Vm(v),
+                    }) => super::vm::check_run_args(&v.run_args)
+                        .unwrap_or_else(|e| panic!("`{one}`: {e}")),
+                    Ok(_) => {}
+                    Err(e) => panic!("`{one}` is refused: {e}"),
+                }
+            }
+        }
+    }
+
+    fn vm_examples() -> Vec<String> {
+        super::vm::vm_help()
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("nsconform "))
+            .map(str::to_string)
+            .collect()
+    }
 
     fn args(v: &[&str]) -> Option<Vec<String>> {
         probe_args(v.iter().map(Into::into), false)

@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use nsconform_core::env::Env;
 use nsconform_core::formats;
 use nsconform_core::rubric::Rubric;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 pub const GRADE_HELP: &str = "\
@@ -120,6 +121,7 @@ pub fn run(args: GradeArgs) -> Result<i32> {
         return Ok(nsconform_core::outcome::ExitStatus::Environment.code());
     }
     let env = Env::detect(None);
+    let plain_progress = !std::io::stderr().is_terminal();
     let bar = indicatif::ProgressBar::new(subs.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("grading {bar:30} {pos}/{len} {msg}")
@@ -135,7 +137,17 @@ pub fn run(args: GradeArgs) -> Result<i32> {
     // rewritten: a crash later loses nothing already graded.
     let mut write = |graded: &[grade::Graded]| -> std::result::Result<(), String> {
         let one = graded.last().expect("one was just graded");
-        bar.set_message(nsconform_core::report::escape_line(&one.name).into_owned());
+        let name = nsconform_core::report::escape_line(&one.name).into_owned();
+        if plain_progress {
+            // Not a terminal (a CI log): a plain line per submission instead of the bar.
+            let score = one
+                .report
+                .score
+                .as_ref()
+                .map_or(String::new(), |s| format!(": {} / {}", s.earned, s.max));
+            eprintln!("grading {}/{}: {name}{score}", graded.len(), subs.len());
+        }
+        bar.set_message(name);
         bar.inc(1);
         write_graded(&args, &rubric, one, graded).map_err(|e| format!("{e:#}"))
     };

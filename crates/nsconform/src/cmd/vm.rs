@@ -7,17 +7,33 @@ use nsconform_vm::{Accel, VmConfig, VmOutcome};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub const VM_HELP: &str = "\
-Examples:
+/// `nsconform vm --help`'s epilogue: examples (tested to parse) and the exit statuses.
+pub fn vm_help() -> String {
+    format!(
+        "Examples:
   nsconform vm --debian 6.1                       # fetch Debian's 6.1 kernel, run everything
-  nsconform vm --kernel ./bzImage --modules ./lib/modules/6.19.0 -- PID NET --format json
+  nsconform vm --kernel ./bzImage --modules ./lib/modules/6.19.0 --format json -- PID NET
   nsconform vm --debian 6.12 --format json -o 6.12.json && nsconform diff host.json 6.12.json
 
-Exit status:
-  0  every property passed or was skipped     5  the kernel panicked
-  1  a property failed or timed out           6  the VM timed out (watchdog killed QEMU)
-  2  usage error                              7  the kernel never booted
-  3  the suite hit an environment error       8  harness error (QEMU, initramfs, kernel fetch)";
+{}",
+        nsconform_core::outcome::ExitStatus::help_text()
+    )
+}
+
+/// The arguments for `nsconform run` in the guest: the report's format and file are
+/// `nsconform vm`'s own options (the guest's report is brought back and rendered here).
+pub fn check_run_args(run_args: &[String]) -> Result<()> {
+    if run_args.iter().any(|a| {
+        a == "--format"
+            || a == "-o"
+            || a == "--output"
+            || a.starts_with("--format=")
+            || a.starts_with("--output=")
+    }) {
+        return Err(UsageError("give --format/-o to `nsconform vm`, not after `--`".into()).into());
+    }
+    Ok(())
+}
 
 /// Exit status when the run could not be carried out on the host side.
 const HARNESS_ERROR: i32 = VmOutcome::EXIT_HARNESS_ERROR as i32;
@@ -77,7 +93,7 @@ pub struct VmArgs {
     quiet: bool,
     /// Arguments for `nsconform run` inside the guest (selection, --rootless-as, ...).
     #[arg(last = true)]
-    run_args: Vec<String>,
+    pub run_args: Vec<String>,
 }
 
 pub fn run(args: VmArgs) -> Result<i32> {
@@ -85,13 +101,7 @@ pub fn run(args: VmArgs) -> Result<i32> {
         .accel
         .parse()
         .map_err(|_| UsageError(format!("--accel: `{}` is not auto, kvm or tcg", args.accel)))?;
-    if args
-        .run_args
-        .iter()
-        .any(|a| a == "--format" || a == "-o" || a == "--output")
-    {
-        return Err(UsageError("give --format/-o to `nsconform vm`, not after `--`".into()).into());
-    }
+    check_run_args(&args.run_args)?;
     let (kernel, modules) = match (&args.kernel, &args.debian) {
         (Some(k), _) => {
             if !k.is_file() {
