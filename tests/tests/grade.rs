@@ -127,6 +127,43 @@ fn an_empty_class_is_a_usage_error() {
     assert!(!out.exists(), "nothing is written for a usage error");
 }
 
+/// A rubric item no subject can earn (a kernel-only property) is refused, not counted
+/// in the maximum as "0/5".
+#[test]
+fn a_rubric_item_that_cannot_apply_to_subjects_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rubric = tmp.path().join("r.toml");
+    std::fs::write(
+        &rubric,
+        "[[property]]\nid = \"UTS-02\"\npoints = 1\n\n[[property]]\nid = \"GEN-01\"\npoints = 5\n",
+    )
+    .unwrap();
+    let class = tmp.path().join("class");
+    std::fs::create_dir_all(class.join("alice")).unwrap();
+    let r = rubric.to_str().unwrap();
+    for args in [
+        vec![
+            "grade",
+            class.to_str().unwrap(),
+            "--rubric",
+            r,
+            "--run",
+            "true {probe}",
+        ],
+        vec!["run", "--subject", "true", "--rubric", r],
+    ] {
+        let (code, _, err) = nsconform(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains("GEN-01 cannot be judged for a subject"),
+            "{args:?}: {err}"
+        );
+    }
+    // For a catalogue run the same rubric is fine: GEN-01 is judged there.
+    let (code, _, err) = nsconform(&["run", "UTS-02", "GEN-01", "--rubric", r]);
+    assert_eq!(code, 0, "{err}");
+}
+
 /// A bad `--out` is found before any build runs: the build would leave a marker.
 #[test]
 fn a_bad_out_folder_is_a_usage_error_before_anything_is_built() {

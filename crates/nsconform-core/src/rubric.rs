@@ -101,6 +101,27 @@ pub enum RubricError {
 }
 
 impl Rubric {
+    /// For grading a subject: every item must name a property judged for subjects (one
+    /// that is not could only ever score 0 and would inflate the maximum). `Err` names
+    /// them.
+    pub fn check_for_subjects(&self, source_name: &str) -> Result<(), String> {
+        let bad: Vec<&str> = self
+            .items
+            .iter()
+            .filter(|i| catalogue::find(&i.id).is_some_and(|p| p.subject.is_none()))
+            .map(|i| i.id.as_str())
+            .collect();
+        if bad.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "{source_name}: {} cannot be judged for a subject (a kernel-only property); \
+             remove {} or pick properties marked `yes` in the SUBJECT column of `nsconform list`",
+            bad.join(", "),
+            if bad.len() == 1 { "it" } else { "them" }
+        ))
+    }
+
     /// The shipped default rubric.
     pub fn default_lab() -> Rubric {
         Rubric::parse(DEFAULT_TOML, "container-lab.toml").expect("the default rubric is valid")

@@ -90,7 +90,12 @@ pub fn run(args: GradeArgs) -> Result<i32> {
         .into());
     }
     let rubric = match &args.rubric {
-        Some(p) => load_rubric(p)?,
+        Some(p) => {
+            let r = load_rubric(p)?;
+            r.check_for_subjects(&p.display().to_string())
+                .map_err(UsageError)?;
+            r
+        }
         None => Rubric::default_lab(),
     };
     let g = grade::GradeOptions::from_rubric(

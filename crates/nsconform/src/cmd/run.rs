@@ -143,6 +143,10 @@ pub fn run(args: RunArgs) -> Result<i32> {
     // Inputs first: the rubric is read, and the output folder checked, before anything
     // runs (a subject cannot rewrite the rubric, a bad -o loses no run).
     let rubric = rubric_before_run(args.rubric.as_deref(), args.subject.is_some())?;
+    if let (Some(r), Some(path), Some(_)) = (&rubric, &args.rubric, &args.subject) {
+        r.check_for_subjects(&path.display().to_string())
+            .map_err(UsageError)?;
+    }
     args.out.check()?;
     let env = Env::detect(rootless_as.map(|(u, _)| u));
     let start = Instant::now();
