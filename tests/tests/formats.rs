@@ -684,9 +684,11 @@ bad = []
 for f in sys.argv[2:]:
     doc = json.load(open(f))
     bad += [f"{f}: {e.message} at {list(e.absolute_path)}" for e in v.iter_errors(doc)]
-    total = sum(t.get("score", 0) for t in doc.get("tests", []))
+    # Gradescope's rule: hidden tests do not count in the total.
+    total = sum(t.get("score", 0) for t in doc.get("tests", [])
+                if t.get("visibility") != "hidden")
     if abs(doc["score"] - total) > 1e-9:
-        bad.append(f"{f}: score {doc['score']} but the tests add up to {total}")
+        bad.append(f"{f}: score {doc['score']} but the tests shown add up to {total}")
 print("\n".join(bad) if bad else f"OK: {len(sys.argv) - 2} results.json valid")
 sys.exit(1 if bad else 0)
 "#;
