@@ -766,6 +766,8 @@ for what, change in [
     ("an unknown field", lambda d: d["results"][0].update(outcom="pass")),
     ("no results", lambda d: d.pop("results")),
     ("a negative uid", lambda d: d.update(uid=-1)),
+    ("another schema version", lambda d: d.update(schema=2)),
+    ("another tool", lambda d: d.update(tool="other")),
 ]:
     if v.is_valid(broken(change)):
         bad.append(f"the schema accepts a report with {what}")

@@ -119,7 +119,9 @@ fn close_objects(v: &mut serde_json::Value, open: bool) {
 /// A whole run, as `nsconform run --format json` prints it.
 #[derive(Serialize, Deserialize, Clone, Debug, schemars::JsonSchema)]
 pub struct Report {
+    #[schemars(extend("const" = SCHEMA_VERSION))]
     pub schema: u32,
+    #[schemars(extend("const" = "nsconform"))]
     pub tool: String,
     pub version: String,
     /// `uname -r` of the kernel the checks ran on.
