@@ -388,7 +388,8 @@ fn python_has(modules: &str) -> bool {
 
 /// One report the CLI wrote.
 struct Produced {
-    /// Which run: `catalogue`, `rootless`, `control`, `subject-pass`, `subject-fail`.
+    /// Which run: `catalogue`, `rootless`, `control`, `subject-pass`, `subject-fail`,
+    /// `repeat` (json only).
     run: &'static str,
     format: &'static str,
     path: std::path::PathBuf,
@@ -396,12 +397,13 @@ struct Produced {
     code: i32,
 }
 
-const FORMATS: [&str; 5] = ["junit", "tap", "tap14", "ktap", "gradescope"];
+const FORMATS: [&str; 6] = ["junit", "tap", "tap14", "ktap", "gradescope", "json"];
 
 /// Every run in every machine format, written once per test process into a temporary
 /// directory: the whole catalogue, the rootless path (`--rootless-as 65534` when root;
 /// a normal user's run is rootless already), a negative control, and the passing and
-/// the failing fixture subject (fixtures/subjects: `container`, `no-netns`).
+/// the failing fixture subject (fixtures/subjects: `container`, `no-netns`); and, in
+/// `json` only, the catalogue run twice (`--repeat 2`).
 fn produced() -> &'static [Produced] {
     static ALL: std::sync::OnceLock<(tempfile::TempDir, Vec<Produced>)> =
         std::sync::OnceLock::new();
@@ -421,7 +423,7 @@ fn produced() -> &'static [Produced] {
         } else {
             vec![]
         };
-        let runs: [(&str, Vec<String>); 5] = [
+        let runs: [(&str, Vec<String>); 6] = [
             ("catalogue", vec![]),
             ("rootless", rootless),
             ("control", vec!["--control".into(), "no-new-uts".into()]),
@@ -433,10 +435,14 @@ fn produced() -> &'static [Produced] {
                 "subject-fail",
                 vec!["--subject".into(), subject("no-netns")],
             ),
+            ("repeat", vec!["--repeat".into(), "2".into()]),
         ];
         let mut out = Vec::new();
         for (run, args) in &runs {
             for format in FORMATS {
+                if *run == "repeat" && format != "json" {
+                    continue;
+                }
                 let path = dir.path().join(format!("{run}.{format}"));
                 let mut argv: Vec<String> = vec!["run".into(), "--format".into(), format.into()];
                 argv.extend(args.iter().cloned());
@@ -678,9 +684,11 @@ bad = []
 for f in sys.argv[2:]:
     doc = json.load(open(f))
     bad += [f"{f}: {e.message} at {list(e.absolute_path)}" for e in v.iter_errors(doc)]
-    total = sum(t.get("score", 0) for t in doc.get("tests", []))
+    # Gradescope's rule: hidden tests do not count in the total.
+    total = sum(t.get("score", 0) for t in doc.get("tests", [])
+                if t.get("visibility") != "hidden")
     if abs(doc["score"] - total) > 1e-9:
-        bad.append(f"{f}: score {doc['score']} but the tests add up to {total}")
+        bad.append(f"{f}: score {doc['score']} but the tests shown add up to {total}")
 print("\n".join(bad) if bad else f"OK: {len(sys.argv) - 2} results.json valid")
 sys.exit(1 if bad else 0)
 "#;
@@ -700,4 +708,136 @@ fn gradescope_reports_match_the_documented_results_json() {
     let out = nsconform_tests::capture(duct::cmd(python(), &args));
     assert!(out.success(), "{}", out.text());
     assert!(out.stdout.starts_with("OK: 5"), "{}", out.text());
+}
+
+// ---------------------------------------------------------------------------------
+// The JSON report's published schema (docs/report.schema.json).
+
+const REPORT_SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/report.schema.json");
+
+/// docs/report.schema.json is what the report's types generate
+/// (`nsconform_core::report::json_schema`); `NSCONFORM_BLESS=1` rewrites it.
+#[test]
+fn docs_report_schema_json_is_up_to_date() {
+    let generated = nsconform_core::report::json_schema();
+    if std::env::var_os("NSCONFORM_BLESS").is_some_and(|v| v == "1") {
+        std::fs::write(REPORT_SCHEMA, &generated).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(REPORT_SCHEMA).unwrap_or_default();
+    assert!(
+        on_disk == generated,
+        "docs/report.schema.json is out of date: run \
+         `NSCONFORM_BLESS=1 cargo test -p nsconform-tests --test formats docs_report_schema`"
+    );
+}
+
+/// The check of JSON reports: python3 `jsonschema` against docs/report.schema.json (the
+/// schema itself checked first), then that every run kind is there and carries what it
+/// must: `environment` (catalogue runs), `control`, `subject`, `repeat`.
+const REPORT_CHECK: &str = r#"
+import sys, json, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+v = jsonschema.Draft202012Validator(schema)
+bad = []
+for f in sys.argv[2:]:
+    doc = json.load(open(f))
+    bad += [f"{f}: {e.message} at {list(e.absolute_path)}" for e in v.iter_errors(doc)]
+    run = f.rsplit("/", 1)[-1].split(".")[0]
+    need = {"catalogue": "environment", "rootless": "environment", "repeat": "repeat",
+            "subject-pass": "subject", "subject-fail": "subject"}.get(run)
+    if need and need not in doc:
+        bad.append(f"{f}: no {need}")
+    if run == "control" and not any("control" in r for r in doc["results"]):
+        bad.append(f"{f}: no result names its control")
+    if run == "repeat" and doc.get("repeat", {}).get("runs") != 2:
+        bad.append(f"{f}: repeat is not 2 runs")
+    if run == "subject-changes" and len(doc["subject"]["host_changes"]) != 2:
+        bad.append(f"{f}: host changes lost")
+# The schema catches a wrong type, an unknown field and a missing one.
+good = json.load(open(sys.argv[2]))
+def broken(change):
+    doc = json.loads(json.dumps(good))
+    change(doc)
+    return doc
+for what, change in [
+    ("duration_ms as a string", lambda d: d.update(duration_ms="42")),
+    ("an unknown outcome", lambda d: d["results"][0].update(outcome="passed")),
+    ("an unknown field", lambda d: d["results"][0].update(outcom="pass")),
+    ("no results", lambda d: d.pop("results")),
+    ("a negative uid", lambda d: d.update(uid=-1)),
+    ("another schema version", lambda d: d.update(schema=2)),
+    ("another tool", lambda d: d.update(tool="other")),
+]:
+    if v.is_valid(broken(change)):
+        bad.append(f"the schema accepts a report with {what}")
+changed = json.load(open(sys.argv[-1]))
+def finding(change):
+    doc = json.loads(json.dumps(changed))
+    change(doc["subject"]["host_changes"][1])
+    return doc
+for what, change in [
+    ("a host finding with an unknown field", lambda h: h.update(bogus=1)),
+    ("a mount finding without mount_id", lambda h: h.pop("mount_id")),
+    ("a host finding of an unknown kind", lambda h: h.update(kind="mount2")),
+    ("a host finding with restored a string", lambda h: h.update(restored="no")),
+]:
+    if v.is_valid(finding(change)):
+        bad.append(f"the schema accepts a report with {what}")
+print("\n".join(bad) if bad else f"OK: {len(sys.argv) - 2} reports valid")
+sys.exit(1 if bad else 0)
+"#;
+
+/// Every JSON report the CLI wrote (catalogue, rootless, control, both subjects,
+/// `--repeat 2`) is valid by the published schema, and the schema is strict.
+#[test]
+#[serial_test::file_serial(host_state)]
+fn json_reports_match_the_published_schema() {
+    if !python_has("jsonschema") {
+        return;
+    }
+    let mut args: Vec<String> = vec!["-c".into(), REPORT_CHECK.into(), REPORT_SCHEMA.into()];
+    args.extend(of_format("json").map(|p| p.path.display().to_string()));
+    // A subject report with host changes (a flattened, tagged enum in each finding),
+    // which the fixture subjects do not leave: one unreadable name, one mount.
+    use nsconform_core::host::NameRead;
+    use nsconform_core::hostchange::{Change, HostChange, HostFinding};
+    let pass = of_format("json").find(|p| p.run == "subject-pass").unwrap();
+    let mut report = Report::from_json(&std::fs::read_to_string(&pass.path).unwrap()).unwrap();
+    let finding = |change, restored| HostFinding {
+        change,
+        attributed: true,
+        why: "the subject's".into(),
+        restored,
+        restore_note: (!restored).then(|| "umount2: EBUSY".into()),
+    };
+    report.subject.as_mut().expect("a subject").host_changes = vec![
+        finding(
+            HostChange::Hostname {
+                from: NameRead::Read("host".into()),
+                to: NameRead::Unreadable {
+                    unreadable: "EACCES".into(),
+                },
+            },
+            true,
+        ),
+        finding(
+            HostChange::Mount {
+                change: Change::Appeared,
+                mount_id: 77,
+                parent_id: 1,
+                mount_point: "/mnt".into(),
+                fs_type: "tmpfs".into(),
+                source: "none".into(),
+            },
+            false,
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let changed = dir.path().join("subject-changes.json");
+    std::fs::write(&changed, report.to_json()).unwrap();
+    args.push(changed.display().to_string());
+    let out = nsconform_tests::capture(duct::cmd(python(), &args));
+    assert!(out.success(), "{}", out.text());
+    assert!(out.stdout.starts_with("OK: 7"), "{}", out.text());
 }

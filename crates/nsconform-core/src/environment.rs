@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The environment of a run.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, schemars::JsonSchema)]
 pub struct Environment {
     /// Types this process is in a non-initial namespace of, decided by the fixed inodes
     /// initial namespaces have (`ioctl_ns(2)`, namespaces(7)).
@@ -39,7 +39,7 @@ pub struct Environment {
 }
 
 /// A namespace type the environment refuses to create.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Refusal {
     /// The errno unshare(2) gave, by name (`ENOSPC`).
     pub errno: String,

@@ -5,7 +5,7 @@ use crate::outcome::Outcome;
 use crate::report::{ending_text, escape_for_terminal, escape_line, Report};
 use crate::rubric::{Rubric, Visibility};
 use crate::run::PropertyResult;
-use serde_json::json;
+use serde::Serialize;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -326,20 +326,114 @@ pub fn ktap(report: &Report) -> String {
     s
 }
 
-fn visibility(v: Visibility) -> &'static str {
-    match v {
-        Visibility::Visible => "visible",
-        Visibility::Hidden => "hidden",
-        Visibility::AfterDueDate => "after_due_date",
-        Visibility::AfterPublished => "after_published",
+/// Gradescope's results.json (the top level), as its "Autograder Specifications"
+/// document it (fixtures/gradescope/README.md): only the fields nsconform writes.
+#[derive(Serialize, Debug)]
+pub struct GradescopeResults {
+    /// The submission's points: the sum of the tests' scores but the `hidden` ones (see
+    /// [`gradescope`]).
+    pub score: f64,
+    /// Seconds.
+    pub execution_time: f64,
+    pub output: String,
+    pub output_format: OutputFormat,
+    pub visibility: Visibility,
+    pub stdout_visibility: Visibility,
+    pub tests: Vec<GradescopeTest>,
+}
+
+/// One test of a results.json: one rubric item.
+#[derive(Serialize, Debug)]
+pub struct GradescopeTest {
+    pub name: String,
+    /// Its place in the rubric, from `"1"`.
+    pub number: String,
+    pub score: f64,
+    pub max_score: f64,
+    pub status: Status,
+    pub output: String,
+    pub output_format: OutputFormat,
+    /// (`rubric::Visibility` serializes as Gradescope's `hidden`, `after_due_date`,
+    /// `after_published`, `visible`.)
+    pub visibility: Visibility,
+    /// The property ID, then the rubric group if it has one.
+    pub tags: Vec<String>,
+}
+
+/// A Gradescope test's `status`.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Passed,
+    Failed,
+}
+
+/// How Gradescope renders an `output` (`output_format`, `test_output_format`).
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputFormat {
+    /// Plain text in a `<pre>`.
+    Text,
+    Html,
+    /// Gradescope's default: HTML with line breaks kept.
+    SimpleFormat,
+    Md,
+    /// Text with ANSI color sequences.
+    Ansi,
+}
+
+impl OutputFormat {
+    /// `s` made to show as the text it is in this format: control characters (but `\n`
+    /// and `\t`), C1 controls and bidi overrides escaped as [`escape_for_terminal`] does
+    /// (so no ANSI sequence of a subject's output is rendered); for `html` and
+    /// `simple_format` also `&`, `<`, `>` and quotes; for `md` also the characters
+    /// Markdown gives a meaning, backslash-escaped.
+    pub fn escape(self, s: &str) -> String {
+        let t = escape_for_terminal(s);
+        match self {
+            OutputFormat::Text | OutputFormat::Ansi => t.into_owned(),
+            OutputFormat::Html | OutputFormat::SimpleFormat => {
+                let mut out = String::with_capacity(t.len());
+                for c in t.chars() {
+                    match c {
+                        '&' => out.push_str("&amp;"),
+                        '<' => out.push_str("&lt;"),
+                        '>' => out.push_str("&gt;"),
+                        '"' => out.push_str("&quot;"),
+                        '\'' => out.push_str("&#39;"),
+                        c => out.push(c),
+                    }
+                }
+                out
+            }
+            OutputFormat::Md => {
+                let mut out = String::with_capacity(t.len());
+                for c in t.chars() {
+                    if "\\`*_{}[]()<>#+-.!|~".contains(c) {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out
+            }
+        }
     }
 }
 
 /// Gradescope's results.json: one test per rubric item, full points for a pass. An
 /// environment error is said to be one (not the student's fault) in the output. Every
-/// output is plain `text` (checked against fixtures/gradescope/results.schema.json, the
-/// documented fields).
+/// output is plain `text`, escaped for it ([`OutputFormat::escape`]); the fields are
+/// checked against fixtures/gradescope/results.schema.json, the documented ones.
+///
+/// Visibility follows Gradescope's documented semantics: a test's `visibility` is its
+/// rubric item's; `after_due_date` and `after_published` tests make Gradescope hide the
+/// total until then; `hidden` tests are never shown and, as Gradescope documents them
+/// ("they should only be used for tests which don't contribute points to the total"),
+/// do not count in the top-level `score`, which overrides the sum of the tests: were
+/// they counted, a student could subtract the visible tests from the total and learn
+/// the hidden results. Nor does the top-level output mention their environment errors.
 pub fn gradescope(report: &Report, rubric: &Rubric) -> String {
+    let fmt = OutputFormat::Text;
     let mut tests = Vec::new();
     let mut env_errors = 0;
     for (i, item) in rubric.items.iter().enumerate() {
@@ -353,7 +447,9 @@ pub fn gradescope(report: &Report, rubric: &Rubric) -> String {
                     Outcome::Timeout => format!("TIMEOUT: {}", v.detail),
                     Outcome::Skip => format!("NOT RUN: {}", v.detail),
                     Outcome::Error => {
-                        env_errors += 1;
+                        if item.visibility != Visibility::Hidden {
+                            env_errors += 1;
+                        }
                         format!("ENVIRONMENT ERROR (not a problem of your program; your instructor will re-run it): {}", v.detail)
                     }
                 };
@@ -364,37 +460,36 @@ pub fn gradescope(report: &Report, rubric: &Rubric) -> String {
                 let pass = v.outcome == Outcome::Pass;
                 (
                     if pass { item.points } else { 0.0 },
-                    if pass { "passed" } else { "failed" },
+                    if pass { Status::Passed } else { Status::Failed },
                     out,
                 )
             }
             None => (
                 0.0,
-                "failed",
+                Status::Failed,
                 format!("NOT RUN: property {} was not part of this run", item.id),
             ),
         };
-        let mut t = json!({
-            "name": item.name,
-            "number": format!("{}", i + 1),
-            "score": score,
-            "max_score": item.points,
-            "status": status,
-            "output": output,
-            "output_format": "text",
-            "visibility": visibility(item.visibility),
-            "tags": [item.id.clone()],
+        tests.push(GradescopeTest {
+            name: fmt.escape(&item.name),
+            number: format!("{}", i + 1),
+            score,
+            max_score: item.points,
+            status,
+            output: fmt.escape(&output),
+            output_format: fmt,
+            visibility: item.visibility,
+            tags: std::iter::once(&item.id)
+                .chain(&item.group)
+                .map(|t| fmt.escape(t))
+                .collect(),
         });
-        if let Some(g) = &item.group {
-            t["tags"].as_array_mut().expect("array").push(json!(g));
-        }
-        tests.push(t);
     }
     // (A float sum of nothing is -0.0; start from +0.0.)
     let earned = tests
         .iter()
-        .filter_map(|t| t["score"].as_f64())
-        .fold(0.0, |a, b| a + b);
+        .filter(|t| t.visibility != Visibility::Hidden)
+        .fold(0.0, |a, t| a + t.score);
     let mut output = match &report.subject {
         Some(sub) => format!("{}\n{}\n", rubric.title, ending_text(&sub.ending)),
         None => format!("{}\n", rubric.title),
@@ -414,18 +509,18 @@ pub fn gradescope(report: &Report, rubric: &Rubric) -> String {
             );
         }
     }
-    serde_json::to_string_pretty(&json!({
-        "score": earned,
-        "execution_time": report.duration_ms as f64 / 1000.0,
-        "output": output,
+    let results = GradescopeResults {
+        score: earned,
+        execution_time: report.duration_ms as f64 / 1000.0,
+        output: fmt.escape(&output),
         // The top-level output defaults to `simple_format`, which renders HTML: the
         // subject's stderr must show as the text it is.
-        "output_format": "text",
-        "visibility": "visible",
-        "stdout_visibility": "hidden",
-        "tests": tests,
-    }))
-    .expect("results serialize")
+        output_format: fmt,
+        visibility: Visibility::Visible,
+        stdout_visibility: Visibility::Hidden,
+        tests,
+    };
+    serde_json::to_string_pretty(&results).expect("results serialize")
 }
 
 #[cfg(test)]
@@ -569,5 +664,140 @@ mod tests {
         let rubric = Rubric::one_point_each(&r.results);
         let v: serde_json::Value = serde_json::from_str(&gradescope(&r, &rubric)).unwrap();
         assert_eq!(v["tests"][0]["status"], "failed");
+        assert_eq!(v["tests"][0]["output_format"], "text");
+        assert_eq!(v["output_format"], "text");
+        // Every text shows as the text it is: no raw control or bidi character.
+        let mut texts = vec![v["output"].as_str().unwrap()];
+        texts.extend(v["tests"].as_array().unwrap().iter().flat_map(|t| {
+            [&t["output"], &t["name"]]
+                .into_iter()
+                .chain(t["tags"].as_array().unwrap())
+                .map(|x| x.as_str().unwrap())
+        }));
+        for t in texts {
+            assert!(
+                !t.chars().any(|c| (c.is_control() && c != '\n' && c != '\t')
+                    || ('\u{202a}'..='\u{202e}').contains(&c)
+                    || ('\u{2066}'..='\u{2069}').contains(&c)),
+                "{t:?}"
+            );
+        }
+        let out = v["tests"][0]["output"].as_str().unwrap();
+        assert!(
+            out.starts_with("FAIL: boom\\x1b[2K\\x1b[1A\\u{202e}ssap\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("expected: a\\x00b\nactual:   c\\u{9b}d"),
+            "{out}"
+        );
+        let top = v["output"].as_str().unwrap();
+        assert!(top.contains("err\\x1b[1A\\u{2066}"), "{top}");
+    }
+
+    #[test]
+    fn gradescope_enums_serialize_as_documented() {
+        fn s<T: Serialize>(v: &T) -> String {
+            serde_json::to_string(v).unwrap()
+        }
+        assert_eq!(s(&Status::Passed), "\"passed\"");
+        assert_eq!(s(&Status::Failed), "\"failed\"");
+        for (f, name) in [
+            (OutputFormat::Text, "text"),
+            (OutputFormat::Html, "html"),
+            (OutputFormat::SimpleFormat, "simple_format"),
+            (OutputFormat::Md, "md"),
+            (OutputFormat::Ansi, "ansi"),
+        ] {
+            assert_eq!(s(&f), format!("\"{name}\""));
+        }
+        for (v, name) in [
+            (Visibility::Hidden, "hidden"),
+            (Visibility::AfterDueDate, "after_due_date"),
+            (Visibility::AfterPublished, "after_published"),
+            (Visibility::Visible, "visible"),
+        ] {
+            assert_eq!(s(&v), format!("\"{name}\""));
+        }
+        assert_eq!(OutputFormat::Html.escape("<b>&\x1b"), "&lt;b&gt;&amp;\\x1b");
+        assert_eq!(OutputFormat::Md.escape("*a* `b`"), "\\*a\\* \\`b\\`");
+        assert_eq!(OutputFormat::Text.escape("<b> *a*\n"), "<b> *a*\n");
+    }
+
+    /// A rubric with one item of each visibility, and a run where every one passed but
+    /// `fail_id`.
+    fn every_visibility(fail_id: &str) -> (Report, Rubric) {
+        let mut r = hostile_report();
+        let ids = ["UTS-01", "PID-01", "MNT-01", "IPC-01"];
+        let template = r.results[0].clone();
+        r.results = ids
+            .iter()
+            .map(|id| {
+                let mut p = template.clone();
+                p.id = id.to_string();
+                p.verdict = if *id == fail_id {
+                    crate::outcome::Verdict::error("unshare: EPERM")
+                } else {
+                    crate::outcome::Verdict::pass("ok")
+                };
+                p
+            })
+            .collect();
+        let mut rubric = Rubric::one_point_each(&r.results);
+        let vis = [
+            Visibility::Visible,
+            Visibility::Hidden,
+            Visibility::AfterDueDate,
+            Visibility::AfterPublished,
+        ];
+        for (item, (v, points)) in rubric
+            .items
+            .iter_mut()
+            .zip(vis.into_iter().zip([1.0, 4.0, 2.0, 8.0]))
+        {
+            item.visibility = v;
+            item.points = points;
+        }
+        (r, rubric)
+    }
+
+    #[test]
+    fn gradescope_total_tells_nothing_of_hidden_tests() {
+        // All pass: the hidden test shows its 4 points to the instructor, but the total
+        // is that of the tests a student sees (now or later): 1 + 2 + 8.
+        let (r, rubric) = every_visibility("none");
+        let v: serde_json::Value = serde_json::from_str(&gradescope(&r, &rubric)).unwrap();
+        let tests = v["tests"].as_array().unwrap();
+        let vis: Vec<_> = tests.iter().map(|t| t["visibility"].clone()).collect();
+        assert_eq!(
+            vis,
+            ["visible", "hidden", "after_due_date", "after_published"]
+        );
+        assert_eq!(tests[1]["score"], 4.0);
+        assert_eq!(tests[1]["status"], "passed");
+        assert_eq!(v["score"], 11.0);
+        let shown: f64 = tests
+            .iter()
+            .filter(|t| t["visibility"] != "hidden")
+            .map(|t| t["score"].as_f64().unwrap())
+            .sum();
+        assert_eq!(v["score"].as_f64().unwrap(), shown);
+        // Whether the hidden test passes or not, the total and the top-level output are
+        // the same: nothing to subtract, no environment error mentioned.
+        let (r2, rubric2) = every_visibility("PID-01");
+        let v2: serde_json::Value = serde_json::from_str(&gradescope(&r2, &rubric2)).unwrap();
+        assert_eq!(v2["tests"][1]["status"], "failed");
+        assert_eq!(v2["tests"][1]["score"], 0.0);
+        assert_eq!(v2["score"], v["score"]);
+        assert_eq!(v2["output"], v["output"]);
+        // A visible item's environment error is told in the top-level output, and its
+        // points are missing from the total.
+        let (r3, rubric3) = every_visibility("UTS-01");
+        let v3: serde_json::Value = serde_json::from_str(&gradescope(&r3, &rubric3)).unwrap();
+        assert_eq!(v3["score"], 10.0);
+        assert!(v3["output"]
+            .as_str()
+            .unwrap()
+            .contains("environment errors"));
     }
 }

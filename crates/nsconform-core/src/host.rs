@@ -28,7 +28,7 @@ pub fn nspid(pid: i32) -> Vec<i32> {
 /// An unreadable name equals nothing, not even another unreadable reading: two failed
 /// reads before and after a run must not pass for "unchanged". Serialized as the plain
 /// name, or `{"unreadable": why}`.
-#[derive(Serialize, Deserialize, Clone)]
+#[derive(Serialize, Deserialize, Clone, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum NameRead {
     Read(String),

@@ -245,7 +245,9 @@ impl Snapshot {
 }
 
 /// Whether something appeared or went away.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     Appeared,
@@ -262,7 +264,7 @@ impl Change {
 }
 
 /// One difference between the host before and after a subject.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HostChange {
     Hostname {
@@ -666,7 +668,7 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> Vec<HostChange> {
 
 /// One change found after a subject: what, whether it is the subject's and why, and
 /// whether the harness put it back.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 pub struct HostFinding {
     #[serde(flatten)]
     pub change: HostChange,

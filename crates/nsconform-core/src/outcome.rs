@@ -9,7 +9,19 @@ use serde::{Deserialize, Serialize};
 use std::fmt::{self, Display};
 
 /// The result class of one property check.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Pass,
@@ -54,7 +66,7 @@ impl Display for Outcome {
 /// expected against what was seen. `observed` holds the normalized facts the verdict rests
 /// on (no PIDs of the host, no inode numbers): it is what snapshots and `nsconform diff`
 /// compare between kernels.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 pub struct Verdict {
     pub outcome: Outcome,
     pub detail: String,

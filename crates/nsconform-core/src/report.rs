@@ -64,10 +64,64 @@ pub fn escape_line(s: &str) -> Cow<'_, str> {
 /// Version of the JSON report schema; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The JSON Schema (draft 2020-12) of [`Report`], as docs/report.schema.json publishes
+/// it: generated from the report's own types, with every object closed but the
+/// free-form ones (`observed`, `vm`), so a field of the wrong type, or one the schema does
+/// not know, fails validation.
+pub fn json_schema() -> String {
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<Report>();
+    let mut v = schema.to_value();
+    close_objects(&mut v, false);
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert(
+            "title".into(),
+            "nsconform report (`nsconform run --format json`)".into(),
+        );
+    }
+    serde_json::to_string_pretty(&v).expect("a schema serializes") + "\n"
+}
+
+/// Close every object schema of `v` that lists `properties`: `additionalProperties:
+/// false`, or `unevaluatedProperties: false` where the object is its own properties plus
+/// a `oneOf`/`anyOf`/`allOf` (a struct with a flattened enum, like a host finding),
+/// whose branches (`open`) must then stay open, since each one sees only part of the
+/// object.
+fn close_objects(v: &mut serde_json::Value, open: bool) {
+    const COMPOSED: [&str; 3] = ["oneOf", "anyOf", "allOf"];
+    match v {
+        serde_json::Value::Object(obj) => {
+            let has_props = obj.contains_key("properties");
+            let composed = COMPOSED.iter().any(|k| obj.contains_key(*k));
+            if has_props && !open && !obj.contains_key("additionalProperties") {
+                let key = if composed {
+                    "unevaluatedProperties"
+                } else {
+                    "additionalProperties"
+                };
+                obj.insert(key.into(), false.into());
+            }
+            for (k, child) in obj.iter_mut() {
+                let branch = COMPOSED.contains(&k.as_str());
+                close_objects(child, branch && (has_props || open));
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                close_objects(item, open);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A whole run, as `nsconform run --format json` prints it.
-#[derive(Serialize, Deserialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug, schemars::JsonSchema)]
 pub struct Report {
+    #[schemars(extend("const" = SCHEMA_VERSION))]
     pub schema: u32,
+    #[schemars(extend("const" = "nsconform"))]
     pub tool: String,
     pub version: String,
     /// `uname -r` of the kernel the checks ran on.

@@ -230,7 +230,7 @@ impl Rubric {
 pub const MAX_POINTS: f64 = 1_000_000.0;
 
 /// Points earned out of points possible.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, schemars::JsonSchema)]
 pub struct Score {
     pub earned: f64,
     pub max: f64,

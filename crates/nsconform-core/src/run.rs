@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 /// The result of one property in a report.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 pub struct PropertyResult {
     pub id: String,
     pub title: String,
@@ -204,7 +204,7 @@ pub fn select(filters: &[String], exclude: &[String]) -> Result<Vec<&'static Pro
 }
 
 /// A property whose outcome changed between the runs of `--repeat`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Flaky {
     pub id: String,
     /// How many runs gave each outcome.
@@ -212,7 +212,7 @@ pub struct Flaky {
 }
 
 /// What `--repeat N` found: the number of runs and the flaky properties.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Repeat {
     pub runs: usize,
     pub flaky: Vec<Flaky>,

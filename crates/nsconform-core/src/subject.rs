@@ -57,7 +57,7 @@ pub use crate::observation::{Outside, SubjectObservation};
 pub use crate::spec::SubjectFn;
 
 /// How a subject run ended, before any property is judged.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 #[serde(tag = "ended", rename_all = "snake_case")]
 pub enum Ending {
     /// The probe reported; `exit` is the subject's exit status.
@@ -71,7 +71,7 @@ pub enum Ending {
 }
 
 /// The result of running a subject.
-#[derive(Serialize, Deserialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug, schemars::JsonSchema)]
 pub struct SubjectRun {
     pub command: Vec<String>,
     pub ending: Ending,
@@ -485,7 +485,7 @@ fn identify(pid: i32, probe_file: (u64, u64), nonce: &str) -> Result<(), String>
 }
 
 /// How the harness reached the probe inside a subject.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Transport {
     /// The report came on fd 3, from the process the kernel names as its sender, which

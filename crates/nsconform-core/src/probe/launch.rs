@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 /// A negative control: a launcher variant that lacks one piece of isolation. A property
 /// lists the controls whose absence it must detect; the tests run each and require
 /// `fail`.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Control {
     /// No CLONE_NEWPID.
