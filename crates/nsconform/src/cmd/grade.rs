@@ -233,8 +233,15 @@ fn write_graded(
                 serde_json::from_str(&formats::gradescope(&one.report, rubric))?;
             if let Some(b) = one.build.as_ref().filter(|b| !b.ok) {
                 let out = v["output"].as_str().unwrap_or("").to_string();
-                v["output"] =
-                    format!("{out}\nThe build failed (`{}`):\n{}", b.command, b.log).into();
+                // The student's build log is theirs to read, escaped as the rest of
+                // the output is (text format: no terminal controls, no bidi tricks).
+                let esc = |s: &str| formats::OutputFormat::Text.escape(s);
+                v["output"] = format!(
+                    "{out}\nThe build failed (`{}`):\n{}",
+                    esc(&b.command),
+                    esc(&b.log)
+                )
+                .into();
             }
             ("results.json", serde_json::to_string_pretty(&v)? + "\n")
         }
