@@ -269,3 +269,22 @@ pub fn require_tool(tool: &str, package: &str) {
         "`{tool}` is not installed: apt-get install {package} (ci/test installs ci/apt-packages.txt)"
     );
 }
+
+/// The results of a saved JSON report that neither passed nor skipped, one per line (for
+/// assertion messages: which property broke a run that should have passed).
+pub fn not_passed(report: &std::path::Path) -> String {
+    let Ok(text) = std::fs::read_to_string(report) else {
+        return format!("no report at {}", report.display());
+    };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return format!("{} is not JSON", report.display());
+    };
+    v["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["outcome"] != "pass" && r["outcome"] != "skip")
+        .map(|r| format!("{} {}: {}", r["id"], r["outcome"], r["detail"]))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

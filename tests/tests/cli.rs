@@ -311,7 +311,8 @@ fn diff_compares_two_reports() {
     let b = tmp.path().join("b.json");
     for p in [&a, &b] {
         let (code, _, err) = nsconform(&["run", "--format", "json", "-o", p.to_str().unwrap()]);
-        assert_eq!(code, 0, "{err}");
+        let bad = nsconform_tests::not_passed(p);
+        assert_eq!(code, 0, "{err}\n{bad}");
     }
     let (code, out, _) = nsconform(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert_eq!(code, 0, "two runs on one kernel agree:\n{out}");

@@ -175,7 +175,25 @@ pub fn run(args: RunArgs) -> Result<i32> {
                     .collect(),
             };
             let (mut results, repeat) = if args.repeat > 1 {
-                let runs = (0..args.repeat).map(|_| once()).collect();
+                // A plain progress line per run on stderr: a long hunt for a race
+                // shows it is alive, also in a CI log.
+                let runs = (0..args.repeat)
+                    .map(|k| {
+                        let results = once();
+                        let bad = results
+                            .iter()
+                            .filter(|r| r.verdict.outcome.is_bad())
+                            .count();
+                        eprintln!(
+                            "nsconform: run {}/{} done: {} of {} not passed or skipped",
+                            k + 1,
+                            args.repeat,
+                            bad,
+                            results.len()
+                        );
+                        results
+                    })
+                    .collect();
                 let (merged, repeat) = nsconform_core::run::merge_repeats(runs);
                 (merged, Some(repeat))
             } else {
