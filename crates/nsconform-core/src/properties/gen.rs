@@ -571,9 +571,9 @@ fn judge_pinned(f: &Pinned, how: &str) -> Verdict {
     );
     e.verdict(&format!("the {how} kept the namespace alive and joinable"))
         .with_observed(json!({
-            "distinct": f.distinct,
+            "pinned_ns_vs_probe": if f.distinct { "differs" } else { "same" },
             "setns": f.setns,
-            "joined_same": f.joined_same,
+            "joined_ns_vs_pinned": if f.joined_same { "same" } else { "differs" },
             "hostname": f.hostname,
         }))
 }
