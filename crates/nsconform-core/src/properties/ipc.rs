@@ -283,6 +283,8 @@ pub const IPC_01: Property = Property {
 #[derive(Serialize, Deserialize, Debug, Default)]
 struct Ipc01 {
     created_outer: [String; 3],
+    /// unshare(CLONE_NEWIPC) of the nested helper: "ok" or the errno.
+    nested_unshare: String,
     nested_lookup: [String; 3],
     nested_create: [String; 3],
     outer_lookup_after: [String; 3],
@@ -294,10 +296,10 @@ fn ipc_01_inside(cx: &Inside) -> Result<Value, StepError> {
     seen_guarded(cx, || {
         let created_outer = sysv_get(key, CREATE);
         let what = "look up a key in a nested IPC namespace";
-        let ((nested_lookup, nested_create), _) = reported(
+        let ((nested_unshare, nested_lookup, nested_create), _) = reported(
             what,
             in_helper(what, move || {
-                new_ipc_ns(make);
+                let unshare = new_ipc_ns(make);
                 let lookup = sysv_get(key, 0o600);
                 let create = sysv_get(key, CREATE);
                 // Scratch objects of a namespace that goes with the helper: removing
@@ -305,7 +307,7 @@ fn ipc_01_inside(cx: &Inside) -> Result<Value, StepError> {
                 if all(&create, OK) {
                     sysv_remove(key);
                 }
-                (lookup, create)
+                (unshare, lookup, create)
             })?,
         )?;
         let outer_lookup_after = sysv_get(key, 0o600);
@@ -313,6 +315,7 @@ fn ipc_01_inside(cx: &Inside) -> Result<Value, StepError> {
         sysv_remove(key);
         Ok(Ipc01 {
             created_outer,
+            nested_unshare,
             nested_lookup,
             nested_create,
             outer_lookup_after,
@@ -327,6 +330,11 @@ fn ipc_01_check(cx: &mut Cx) -> CheckResult {
     let summary = "the same key names independent objects per IPC namespace";
     let mut e = Expect::new();
     let f: Ipc01 = seen_facts(&run, &mut e, true, summary)?;
+    e.eq(
+        "unshare(CLONE_NEWIPC) of the nested helper",
+        OK,
+        f.nested_unshare.as_str(),
+    );
     let ok = [OK; 3].map(String::from);
     let enoent = ["ENOENT", "ENOENT", "ENOENT"].map(String::from);
     e.eq(
@@ -374,6 +382,8 @@ pub const IPC_02: Property = Property {
 struct Ipc02 {
     outer_mount: Vec<String>,
     nested_open_outer_queue: String,
+    /// unshare(CLONE_NEWIPC) of the nested helper: "ok" or the errno.
+    nested_unshare: String,
     /// mq_open(/nested, O_CREAT) in the nested namespace: "ok" or the errno.
     nested_create: String,
     nested_sees_outer_mount: Vec<String>,
@@ -391,12 +401,18 @@ fn ipc_02_inside(cx: &Inside) -> Result<Value, StepError> {
         let outer_mount = list_dir("/tmp/mq");
         let what = "use POSIX queues in a nested IPC namespace";
         let (
-            (nested_open_outer_queue, nested_sees_outer_mount, nested_create, nested_own_mount),
+            (
+                nested_unshare,
+                nested_open_outer_queue,
+                nested_sees_outer_mount,
+                nested_create,
+                nested_own_mount,
+            ),
             _,
         ) = reported(
             what,
             in_helper(what, move || {
-                new_ipc_ns(make);
+                let unshare = new_ipc_ns(make);
                 let open_outer = mq_exists("/outer");
                 let sees = list_dir("/tmp/mq");
                 let create = mq_create("/nested");
@@ -404,7 +420,7 @@ fn ipc_02_inside(cx: &Inside) -> Result<Value, StepError> {
                     Ok(()) => list_dir("/tmp/mq2"),
                     Err(e) => vec![e.to_string()],
                 };
-                (open_outer, sees, create, own)
+                (unshare, open_outer, sees, create, own)
             })?,
         )?;
         let outer_mount_after = list_dir("/tmp/mq");
@@ -414,6 +430,7 @@ fn ipc_02_inside(cx: &Inside) -> Result<Value, StepError> {
         let _ = nix::mqueue::mq_unlink("/nested");
         Ok(Ipc02 {
             outer_mount,
+            nested_unshare,
             nested_open_outer_queue,
             nested_create,
             nested_sees_outer_mount,
@@ -430,6 +447,11 @@ fn ipc_02_check(cx: &mut Cx) -> CheckResult {
     let summary = "POSIX queues are per namespace; a mount shows its mounter's namespace";
     let mut e = Expect::new();
     let f: Ipc02 = seen_facts(&run, &mut e, false, summary)?;
+    e.eq(
+        "unshare(CLONE_NEWIPC) of the nested helper",
+        OK,
+        f.nested_unshare.as_str(),
+    );
     let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     e.eq(
         "queues in our mqueue mount",
@@ -526,6 +548,8 @@ fn changed_value(name: &str, now: &str) -> String {
 
 #[derive(Serialize, Deserialize, Debug, Default)]
 struct Ipc03 {
+    /// unshare(CLONE_NEWIPC) of the nested helper: "ok" or the errno.
+    nested_unshare: String,
     /// name -> (write outcome, value written, value read back, value in a nested ns)
     sysctls: std::collections::BTreeMap<String, (String, String, String, String)>,
 }
@@ -548,11 +572,10 @@ fn ipc_03_inside(cx: &Inside) -> Result<Value, StepError> {
             written.push((name, w, value, read_sysctl(name)));
         }
         let what = "read the IPC sysctls of a nested IPC namespace";
-        let (nested, _) = reported(
+        let ((nested_unshare, nested), _) = reported(
             what,
             in_helper(what, move || {
-                new_ipc_ns(make);
-                IPC_SYSCTLS.map(read_sysctl)
+                (new_ipc_ns(make), IPC_SYSCTLS.map(read_sysctl))
             })?,
         )?;
         let sysctls = written
@@ -560,7 +583,10 @@ fn ipc_03_inside(cx: &Inside) -> Result<Value, StepError> {
             .zip(nested)
             .map(|((n, w, v, r), nested)| (n.to_string(), (w, v, r, nested)))
             .collect();
-        Ok(Ipc03 { sysctls })
+        Ok(Ipc03 {
+            nested_unshare,
+            sysctls,
+        })
     })
 }
 
@@ -599,6 +625,11 @@ fn ipc_03_check(cx: &mut Cx) -> CheckResult {
     let summary = "IPC sysctls changed inside stay inside";
     let mut e = Expect::new();
     let f: Ipc03 = seen_facts(&run, &mut e, true, summary)?;
+    e.eq(
+        "unshare(CLONE_NEWIPC) of the nested helper",
+        OK,
+        f.nested_unshare.as_str(),
+    );
     let mut observed = serde_json::Map::new();
     for (i, name) in IPC_SYSCTLS.iter().enumerate() {
         let Some((w, v, r, nested)) = f.sysctls.get(*name) else {
@@ -659,6 +690,8 @@ struct Ipc04 {
     nested_key: String,
     /// msgget/semget/shmget(IPC_CREAT|IPC_EXCL) of each key in its namespace.
     outer_create: [String; 3],
+    /// unshare(CLONE_NEWIPC) of the nested helper: "ok" or the errno.
+    nested_unshare: String,
     nested_create: [String; 3],
     outer_lists: view::Ipc,
     nested_lists: view::Ipc,
@@ -691,24 +724,26 @@ fn ipc_04_inside(cx: &Inside) -> Result<Value, StepError> {
         let outer_lists = sysvipc_lists();
         let own = crate::kit::nsfd::open_ns("self", Ns::Ipc)?;
         let what = "list /proc/sysvipc in a nested IPC namespace";
-        let ((nested_create, nested_lists, setns, after_setns_lists), _) = reported(
-            what,
-            in_helper(what, move || {
-                new_ipc_ns(make);
-                let nested_create = sysv_get(nested_key, CREATE);
-                let nested_lists = sysvipc_lists();
-                // Scratch objects of a namespace that goes with the helper.
-                sysv_remove(nested_key);
-                let setns = res(nix::sched::setns(&own, CloneFlags::CLONE_NEWIPC));
-                (nested_create, nested_lists, setns, sysvipc_lists())
-            })?,
-        )?;
+        let ((nested_unshare, nested_create, nested_lists, setns, after_setns_lists), _) =
+            reported(
+                what,
+                in_helper(what, move || {
+                    let unshare = new_ipc_ns(make);
+                    let nested_create = sysv_get(nested_key, CREATE);
+                    let nested_lists = sysvipc_lists();
+                    // Scratch objects of a namespace that goes with the helper.
+                    sysv_remove(nested_key);
+                    let setns = res(nix::sched::setns(&own, CloneFlags::CLONE_NEWIPC));
+                    (unshare, nested_create, nested_lists, setns, sysvipc_lists())
+                })?,
+            )?;
         // Scratch objects of the probe's own IPC namespace.
         sysv_remove(key);
         Ok(Ipc04 {
             outer_key: format!("{:#x}", key as u32),
             nested_key: format!("{:#x}", nested_key as u32),
             outer_create,
+            nested_unshare,
             nested_create,
             outer_lists,
             nested_lists,
@@ -725,6 +760,11 @@ fn ipc_04_check(cx: &mut Cx) -> CheckResult {
     let summary = "/proc/sysvipc follows the reader's IPC namespace";
     let mut e = Expect::new();
     let f: Ipc04 = seen_facts(&run, &mut e, true, summary)?;
+    e.eq(
+        "unshare(CLONE_NEWIPC) of the nested helper",
+        OK,
+        f.nested_unshare.as_str(),
+    );
     let ok = [OK; 3].map(String::from);
     e.eq(
         "msgget/semget/shmget(key, IPC_CREAT|IPC_EXCL) in the probe's namespace",
@@ -832,6 +872,8 @@ fn shm_locked(key: libc::key_t, keep_unlocked: bool) -> String {
 
 #[derive(Serialize, Deserialize, Debug)]
 struct Ipc05 {
+    /// unshare(CLONE_NEWIPC) of the doomed namespace's only member.
+    doomed_unshare: String,
     /// In the doomed namespace: first queue, then a second one over the budget.
     doomed: (String, String),
     /// In the doomed namespace: a locked shm segment, then a second one over the budget.
@@ -867,10 +909,10 @@ fn ipc_05_inside(cx: &Inside) -> Result<Value, StepError> {
         )
         .step("setrlimit(RLIMIT_MEMLOCK)")?;
         let what = "fill the queue and locked-memory budgets in a new IPC namespace";
-        let ((doomed, doomed_shm, doomed_shm_listed), doomed_end) = reported(
+        let ((doomed_unshare, doomed, doomed_shm, doomed_shm_listed), doomed_end) = reported(
             what,
             in_helper(what, move || {
-                new_ipc_ns(make);
+                let unshare = new_ipc_ns(make);
                 let mq = (
                     mq_create_sized("/nsconform-a"),
                     mq_create_sized("/nsconform-b"),
@@ -878,7 +920,7 @@ fn ipc_05_inside(cx: &Inside) -> Result<Value, StepError> {
                 // Both segments stay: the namespace's destruction must take them.
                 let shm = (shm_locked(key, true), shm_locked(key ^ 0x0100_0000, true));
                 let listed = crate::probe::view::sysvipc_keys("shm").map(|k| k.len());
-                (mq, shm, listed)
+                (unshare, mq, shm, listed)
             })?,
         )?;
         // The namespace is freed from a work queue: retry for up to half a second. Our
@@ -910,6 +952,7 @@ fn ipc_05_inside(cx: &Inside) -> Result<Value, StepError> {
         let _ = nix::mqueue::mq_unlink("/nsconform-c");
         sysv_remove(own_key);
         Ok(Ipc05 {
+            doomed_unshare,
             doomed,
             doomed_shm,
             doomed_shm_listed,
@@ -932,6 +975,11 @@ fn ipc_05_check(cx: &mut Cx) -> CheckResult {
     let summary = "the destroyed namespace's queue and shm segment were destroyed and uncharged";
     let mut e = Expect::new();
     let f: Ipc05 = seen_facts(&run, &mut e, false, summary)?;
+    e.eq(
+        "unshare(CLONE_NEWIPC) of the doomed namespace's only member",
+        OK,
+        f.doomed_unshare.as_str(),
+    );
     e.eq(
         "queues made by the only member of a new IPC namespace (the second is over budget)",
         (OK.to_string(), "EMFILE".to_string()),
@@ -1096,6 +1144,8 @@ pub const IPC_07: Property = Property {
 struct Ipc07 {
     /// shm segment (holding "outer") and msg queue of the key in the probe's namespace.
     outer_create: [String; 2],
+    /// unshare(CLONE_NEWIPC) of the nested helper: "ok" or the errno.
+    nested_unshare: String,
     nested_create: [String; 3],
     nested_shm_text: String,
     setns: String,
@@ -1159,7 +1209,7 @@ fn ipc_07_inside(cx: &Inside) -> Result<Value, StepError> {
         let (nested, _) = reported(
             what,
             in_helper(what, move || {
-                new_ipc_ns(make);
+                let nested_unshare = new_ipc_ns(make);
                 let shm = shm_put(key, "nested");
                 let msg = msgget(key, 0o600);
                 let nested_shm_text = shm_get(key);
@@ -1171,6 +1221,7 @@ fn ipc_07_inside(cx: &Inside) -> Result<Value, StepError> {
                 let after_msgget = msgget(key, 0o600);
                 Ipc07 {
                     outer_create: Default::default(),
+                    nested_unshare,
                     nested_create: [shm, msg, String::new()],
                     nested_shm_text,
                     setns,
@@ -1195,6 +1246,11 @@ fn ipc_07_check(cx: &mut Cx) -> CheckResult {
     let summary = "keys resolve in the IPC namespace joined with setns()";
     let mut e = Expect::new();
     let f: Ipc07 = seen_facts(&run, &mut e, true, summary)?;
+    e.eq(
+        "unshare(CLONE_NEWIPC) of the nested helper",
+        OK,
+        f.nested_unshare.as_str(),
+    );
     e.eq(
         "shmget(key, IPC_CREAT|IPC_EXCL) holding \"outer\" and msgget(key, IPC_CREAT|IPC_EXCL) in the probe's namespace",
         [OK; 2].map(String::from),
