@@ -8,7 +8,7 @@ use crate::kit::fact::read_trim;
 use crate::kit::nsfd::{dev_ino, open, setns_res};
 use crate::kit::nsops::{held, ino, ioctl_ino, unshare_step};
 use crate::kit::userns::new_user_ns;
-use crate::kit::{facts, io_res, res, Child, OK};
+use crate::kit::{facts, io_errno, io_res, res, Child, OK};
 use crate::ns::{Ns, NS_GET_PARENT, NS_GET_USERNS};
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{Inside, Launch, StepError, StepExt};
@@ -45,11 +45,19 @@ fn since(ns: Ns) -> KernelVersion {
     }
 }
 
-/// Whether this process's user namespace is the initial one (full identity map).
-fn initial_user_ns() -> Option<bool> {
+/// Whether this process's user namespace is the initial one (full identity map), or
+/// the errno of reading /proc/self/uid_map.
+fn initial_user_ns() -> Result<bool, String> {
     std::fs::read_to_string("/proc/self/uid_map")
-        .ok()
         .map(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+        .map_err(|e| io_errno(&e))
+}
+
+/// [`initial_user_ns`] for the harness: an unreadable uid_map is an `error` verdict
+/// (read as "not initial" it would silently skip what the initial namespace decides).
+fn harness_initial_user_ns() -> Result<bool, Verdict> {
+    initial_user_ns()
+        .map_err(|errno| Verdict::error(format!("read /proc/self/uid_map of the harness: {errno}")))
 }
 
 // ---------------------------------------------------------------------------------
@@ -83,13 +91,17 @@ fn gen_01_inside(_: &Inside) -> Result<Value, StepError> {
         let e = e.step("read /proc/self/ns")?;
         let name = e.file_name().to_string_lossy().into_owned();
         let path = e.path();
+        // A failed lstat reads as "not a symlink": judged as malformed, and the errno of
+        // readlink/stat below says why.
         let symlink = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
         let text = std::fs::read_link(&path)
             .map(|t| t.to_string_lossy().into_owned())
-            .unwrap_or_default();
+            .unwrap_or_else(|e| format!("readlink failed: {}", io_errno(&e)));
         let kind = name.strip_suffix("_for_children").unwrap_or(&name);
-        let st = std::fs::metadata(&path).map(|m| m.ino()).ok();
-        let well_formed = st.is_some_and(|i| text == format!("{kind}:[{i}]"));
+        let (well_formed, text) = match std::fs::metadata(&path) {
+            Ok(m) => (text == format!("{kind}:[{}]", m.ino()), text),
+            Err(e) => (false, format!("{text} (stat failed: {})", io_errno(&e))),
+        };
         out.insert(
             name,
             Gen01Entry {
@@ -166,7 +178,7 @@ fn gen_01_check(cx: &mut Cx) -> CheckResult {
         format!(
             "not: {}",
             bad.iter()
-                .map(|n| format!("{n} -> {:?}", f[*n].text))
+                .map(|n| format!("{n} -> {}", f[*n].text))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -203,19 +215,29 @@ pub const GEN_02: Property = Property {
 
 #[derive(Serialize, Deserialize)]
 struct Gen02 {
+    /// `type: ERRNO` of the ns files whose stat failed (in the probe, the child, or
+    /// after the unshare): their sharing is unknown, not "not shared".
+    unreadable: Vec<String>,
+    /// unshare(CLONE_NEWUTS|CLONE_NEWIPC) in the child.
+    unshare: String,
     /// Types whose (dev, ino) a forked child shares with its parent.
     child_shares: Vec<String>,
     /// Types whose (dev, ino) differ after the child unshared CLONE_NEWUTS|CLONE_NEWIPC.
     differ_after_unshare: Vec<String>,
 }
 
-fn ns_map(who: impl std::fmt::Display) -> BTreeMap<String, (u64, u64)> {
+/// Type name -> (st_dev, st_ino) of its ns file, or the errno of the stat.
+type NsMap = BTreeMap<String, Result<(u64, u64), String>>;
+
+/// [`NsMap`] of the ns files of `who`.
+fn ns_map(who: impl std::fmt::Display) -> NsMap {
     Ns::ALL
         .iter()
-        .filter_map(|ns| {
-            dev_ino(&ns.path(&who))
-                .ok()
-                .map(|d| (ns.name().to_string(), d))
+        .map(|ns| {
+            let d = std::fs::metadata(ns.path(&who))
+                .map(|m| (m.dev(), m.ino()))
+                .map_err(|e| io_errno(&e));
+            (ns.name().to_string(), d)
         })
         .collect()
 }
@@ -224,23 +246,42 @@ fn gen_02_inside(_: &Inside) -> Result<Value, StepError> {
     let mine = ns_map("self");
     let child = Fork::new("share every namespace").hold().spawn(|_| ())?;
     let theirs = ns_map(child.pid());
+    let (unshare, after): (String, NsMap) =
+        Fork::new("unshare UTS and IPC").run(|_| {
+            match unshare(CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC) {
+                Ok(()) => (OK.to_string(), ns_map("self")),
+                Err(e) => (crate::probe::errno_name(e), BTreeMap::new()),
+            }
+        })?;
+    let mut unreadable = Vec::new();
+    for (whose, m) in [
+        ("probe", &mine),
+        ("child", &theirs),
+        ("after unshare", &after),
+    ] {
+        for (k, v) in m {
+            if let Err(errno) = v {
+                unreadable.push(format!("{k} ({whose}): {errno}"));
+            }
+        }
+    }
+    // A type whose stat failed counts neither as shared nor as changed.
+    let shared = |m: &NsMap, k: &str, v: &(u64, u64)| m.get(k).is_some_and(|o| o.as_ref() == Ok(v));
     let child_shares = mine
         .iter()
-        .filter(|(k, v)| theirs.get(*k) == Some(v))
+        .filter_map(|(k, v)| v.as_ref().ok().map(|v| (k, v)))
+        .filter(|(k, v)| shared(&theirs, k, v))
         .map(|(k, _)| k.clone())
         .collect();
-    let after: BTreeMap<String, (u64, u64)> = Fork::new("unshare UTS and IPC").run(|_| {
-        match unshare(CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC) {
-            Ok(()) => ns_map("self"),
-            Err(_) => BTreeMap::new(),
-        }
-    })?;
     let differ_after_unshare = mine
         .iter()
-        .filter(|(k, v)| after.get(*k) != Some(v))
+        .filter_map(|(k, v)| v.as_ref().ok().map(|v| (k, v)))
+        .filter(|(k, v)| after.get(*k).is_some_and(|a| a.is_ok()) && !shared(&after, k, v))
         .map(|(k, _)| k.clone())
         .collect();
     facts(&Gen02 {
+        unreadable,
+        unshare,
         child_shares,
         differ_after_unshare,
     })
@@ -251,21 +292,26 @@ fn gen_02_check(cx: &mut Cx) -> CheckResult {
         .into_iter()
         .filter(|ns| type_configured(cx, *ns))
         .collect();
-    let host: BTreeMap<Ns, Option<(u64, u64)>> = types
-        .iter()
-        .map(|ns| (*ns, dev_ino(&ns.path("self")).ok()))
-        .collect();
-    let (run, probe) = cx.run_held(Launch::all(), Value::Null, |run| {
-        let pid = run.host_pid.expect("held");
-        Ok(types
+    // The harness's and the probe's ns files: one that cannot be stat'ed is no evidence
+    // of a new namespace (nor of a shared one).
+    let stat_all = |who: String| -> Result<BTreeMap<Ns, (u64, u64)>, Verdict> {
+        types
             .iter()
-            .map(|ns| (*ns, dev_ino(&ns.path(pid)).ok()))
-            .collect::<BTreeMap<_, _>>())
+            .map(|ns| {
+                dev_ino(&ns.path(&who))
+                    .map(|d| (*ns, d))
+                    .map_err(|e| crate::harness::step_verdict(&e))
+            })
+            .collect()
+    };
+    let host = stat_all("self".into())?;
+    let (run, probe) = cx.run_held(Launch::all(), Value::Null, |run| {
+        stat_all(run.host_pid.expect("held").to_string())
     })?;
     let f: Gen02 = run.facts()?;
     let same_as_host: Vec<&str> = types
         .iter()
-        .filter(|ns| probe[*ns].is_none() || probe[*ns] == host[*ns])
+        .filter(|ns| probe[*ns] == host[*ns])
         .map(|ns| ns.name())
         .collect();
     let mut e = Expect::new();
@@ -273,6 +319,26 @@ fn gen_02_check(cx: &mut Cx) -> CheckResult {
         "types where the probe's ns file equals the host's (all should be new namespaces)",
         Vec::<&str>::new(),
         same_as_host.clone(),
+    );
+    // Types the kernel lacks have no ns file: only the configured ones must stat.
+    let unreadable: Vec<&String> = f
+        .unreadable
+        .iter()
+        .filter(|u| {
+            types
+                .iter()
+                .any(|ns| u.starts_with(&format!("{} (", ns.name())))
+        })
+        .collect();
+    e.eq(
+        "ns files of the probe, its child or after its unshare that could not be stat'ed",
+        Vec::<&String>::new(),
+        unreadable,
+    );
+    e.eq(
+        "unshare(CLONE_NEWUTS|CLONE_NEWIPC) in a child of the probe",
+        OK,
+        f.unshare.as_str(),
     );
     let all: Vec<String> = types.iter().map(|ns| ns.name().to_string()).collect();
     e.eq(
@@ -340,15 +406,20 @@ fn gen_03_inside(_: &Inside) -> Result<Value, StepError> {
             .to_string_lossy()
             .into_owned();
         let m = std::fs::metadata(&path).step(&format!("stat {}", path.display()))?;
-        let text = std::fs::read_link(&path)
-            .map(|t| t.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let num = text
-            .rsplit_once('[')
-            .and_then(|(_, r)| r.strip_suffix(']'))
-            .and_then(|n| n.parse::<u64>().ok());
-        if num != Some(m.ino()) {
-            f.readlink_ino_mismatch.push(name.clone());
+        match std::fs::read_link(&path) {
+            Ok(t) => {
+                let text = t.to_string_lossy();
+                let num = text
+                    .rsplit_once('[')
+                    .and_then(|(_, r)| r.strip_suffix(']'))
+                    .and_then(|n| n.parse::<u64>().ok());
+                if num != Some(m.ino()) {
+                    f.readlink_ino_mismatch.push(name.clone());
+                }
+            }
+            Err(e) => f
+                .readlink_ino_mismatch
+                .push(format!("{name} (readlink: {})", io_errno(&e))),
         }
         let want = Ns::parse(&name).map(Ns::raw_flag);
         let fd = open(&path.display().to_string())?;
@@ -378,7 +449,9 @@ fn gen_03_inside(_: &Inside) -> Result<Value, StepError> {
 fn gen_03_check(cx: &mut Cx) -> CheckResult {
     let run = cx.run(Launch::host(), Value::Null)?;
     let f: Gen03 = run.facts()?;
-    let harness_dev = dev_ino(&Ns::Uts.path("self")).ok().map(|d| d.0);
+    let harness_dev = dev_ino(&Ns::Uts.path("self"))
+        .map(|d| Some(d.0))
+        .map_err(|e| crate::harness::step_verdict(&e))?;
     let mut e = Expect::new();
     e.eq("distinct st_dev of the ns files", 1, f.devs.len());
     e.eq(
@@ -407,7 +480,7 @@ fn gen_03_check(cx: &mut Cx) -> CheckResult {
         e.verdict("one nsfs superblock; readlink inode == st_ino; NS_GET_NSTYPE is the type")
             .with_observed(json!({
                 "distinct_devices": f.devs.len(),
-                "nsfs_magic": f.magics.iter().all(|m| *m == NSFS_MAGIC),
+                "statfs_magics": f.magics.iter().map(|m| format!("{m:#x}")).collect::<Vec<_>>(),
                 "readlink_ino_mismatch": f.readlink_ino_mismatch,
                 "nstype_mismatch": f.nstype_mismatch,
             })),
@@ -466,9 +539,10 @@ fn join_pinned(fd: &OwnedFd, pinned: u64) -> Result<Pinned, StepError> {
         Pinned {
             distinct: own != Some(pinned),
             setns,
-            hostname: nix::unistd::gethostname()
-                .map(|h| h.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            hostname: nix::unistd::gethostname().map_or_else(
+                |e| format!("gethostname failed: {}", crate::probe::errno_name(e)),
+                |h| h.to_string_lossy().into_owned(),
+            ),
             joined_same: ino("self", Ns::Uts) == Some(pinned),
         }
     })
@@ -497,10 +571,10 @@ fn judge_pinned(f: &Pinned, how: &str) -> Verdict {
     );
     e.verdict(&format!("the {how} kept the namespace alive and joinable"))
         .with_observed(json!({
-            "distinct": f.distinct,
+            "pinned_ns_vs_probe": if f.distinct { "differs" } else { "same" },
             "setns": f.setns,
-            "joined_same": f.joined_same,
-            "hostname_kept": f.hostname == PINNED_HOSTNAME,
+            "joined_ns_vs_pinned": if f.joined_same { "same" } else { "differs" },
+            "hostname": f.hostname,
         }))
 }
 
@@ -551,6 +625,8 @@ fn gen_05_inside(cx: &Inside) -> Result<Value, StepError> {
     let fd = open(&target.display().to_string())?;
     let r = join_pinned(&fd, pinned);
     drop(fd);
+    // Scratch: the bind mount is in the probe's private mount namespace (gone with it);
+    // unmounting early is tidiness, not a fact.
     let _ = nix::mount::umount2(&target, nix::mount::MntFlags::MNT_DETACH);
     facts(&r?)
 }
@@ -594,9 +670,11 @@ struct Gen06 {
     /// NS_GET_USERNS on a UTS ns whose owner U3 has no process left.
     owner_of_uts: Result<u64, String>,
     u3: u64,
-    /// time_for_children of a process that unshared CLONE_NEWTIME and never forked.
-    memberless_time_ns_is_new: bool,
-    memberless_time_ns_openable: bool,
+    /// time_for_children of a process that unshared CLONE_NEWTIME and never forked:
+    /// "differs" from the probe's time ns (by inode) or "same".
+    memberless_time_ns: String,
+    /// open(2) of that time_for_children: "ok" or the errno.
+    memberless_time_ns_open: String,
     /// open(2) of pid_for_children of a process that unshared CLONE_NEWPID and never
     /// forked: the namespace has no child reaper yet.
     pid_for_children_before_first_child: String,
@@ -647,8 +725,8 @@ fn gen_06_inside(_: &Inside) -> Result<Value, StepError> {
         u1,
         owner_of_uts,
         u3,
-        memberless_time_ns_is_new: tfc != own_time,
-        memberless_time_ns_openable: std::fs::File::open(h4.proc("ns/time_for_children")).is_ok(),
+        memberless_time_ns: if tfc != own_time { "differs" } else { "same" }.into(),
+        memberless_time_ns_open: io_res(std::fs::File::open(h4.proc("ns/time_for_children"))),
         pid_for_children_before_first_child: io_res(std::fs::File::open(
             h4.proc("ns/pid_for_children"),
         )),
@@ -662,21 +740,26 @@ fn gen_06_check(cx: &mut Cx) -> CheckResult {
         Ok(_) => OK.to_string(),
         Err(e) => e.clone(),
     };
+    // Which namespace an ioctl returned, by inode: the expected one, another, or none.
+    let which = |r: &Result<u64, String>, want: u64, name: &str| match r {
+        Ok(i) if *i == want => name.to_string(),
+        Ok(_) => "another user namespace".to_string(),
+        Err(_) => "none".to_string(),
+    };
+    let (parent, owner) = (
+        which(&f.parent_of_u2, f.u1, "U1"),
+        which(&f.owner_of_uts, f.u3, "U3"),
+    );
     let mut e = Expect::new();
     e.eq(
         "NS_GET_PARENT of U2 once only U2 refers to its parent U1 (errno)",
         OK,
         res_text(&f.parent_of_u2).as_str(),
     );
-    e.that(
+    e.eq(
         "the parent NS_GET_PARENT returns is U1 (the inode U1 had)",
-        f.parent_of_u2.as_ref().ok() == Some(&f.u1),
         "U1",
-        if f.parent_of_u2.is_ok() {
-            "another user namespace"
-        } else {
-            "none"
-        },
+        parent.as_str(),
     );
     e.eq(
         "joining U1 (setns) to create U2 under it",
@@ -688,25 +771,20 @@ fn gen_06_check(cx: &mut Cx) -> CheckResult {
         OK,
         res_text(&f.owner_of_uts).as_str(),
     );
-    e.that(
+    e.eq(
         "the owner NS_GET_USERNS returns is U3 (the inode U3 had)",
-        f.owner_of_uts.as_ref().ok() == Some(&f.u3),
         "U3",
-        if f.owner_of_uts.is_ok() {
-            "another user namespace"
-        } else {
-            "none"
-        },
+        owner.as_str(),
     );
     e.eq(
-        "time_for_children of a process that unshared CLONE_NEWTIME names a new time ns",
-        true,
-        f.memberless_time_ns_is_new,
+        "time_for_children of a process that unshared CLONE_NEWTIME, vs the probe's time ns",
+        "differs",
+        f.memberless_time_ns.as_str(),
     );
     e.eq(
-        "that member-less time ns can be opened",
-        true,
-        f.memberless_time_ns_openable,
+        "open(2) of that member-less time ns (errno)",
+        OK,
+        f.memberless_time_ns_open.as_str(),
     );
     e.eq(
         "open of pid_for_children before the new PID ns has a first process (no child reaper yet)",
@@ -718,11 +796,11 @@ fn gen_06_check(cx: &mut Cx) -> CheckResult {
             .with_observed(json!({
                 "join_u1": f.join_u1,
                 "parent_errno": res_text(&f.parent_of_u2),
-                "parent_is_u1": f.parent_of_u2.as_ref().ok() == Some(&f.u1),
+                "parent": parent,
                 "owner_errno": res_text(&f.owner_of_uts),
-                "owner_is_u3": f.owner_of_uts.as_ref().ok() == Some(&f.u3),
-                "memberless_time_ns_is_new": f.memberless_time_ns_is_new,
-                "memberless_time_ns_openable": f.memberless_time_ns_openable,
+                "owner": owner,
+                "memberless_time_ns": f.memberless_time_ns,
+                "memberless_time_ns_open": f.memberless_time_ns_open,
                 "pid_for_children_before_first_child": f.pid_for_children_before_first_child,
             })),
     )
@@ -864,7 +942,7 @@ fn limit_path(ns: Ns) -> String {
 
 /// Whether the probe is in a user namespace it created (never touch the host's limits).
 fn in_own_user_ns(cx: &Inside) -> bool {
-    cx.launch.user && initial_user_ns() == Some(false)
+    cx.launch.user && initial_user_ns() == Ok(false)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -1010,7 +1088,7 @@ fn gen_09_inside(cx: &Inside) -> Result<Value, StepError> {
             if let Err(m) = new_user_ns() {
                 return (String::new(), m.to_string());
             }
-            let l = read_trim(&limit_path(Ns::Uts)).unwrap_or_default();
+            let l = read_trim(&limit_path(Ns::Uts)).unwrap_or_else(|e| e.to_string());
             (l, res(unshare(CloneFlags::CLONE_NEWUTS)))
         })?;
     f.nested_limit = limit;
@@ -1067,14 +1145,36 @@ pub const GEN_10: Property = Property {
     check: gen_10_check,
 };
 
-fn read_limits() -> BTreeMap<String, String> {
-    Ns::ALL
+/// The max_*_namespaces values that could be read, and the errno of each that could not.
+#[derive(Serialize, Deserialize)]
+struct Limits {
+    values: BTreeMap<String, String>,
+    unreadable: BTreeMap<String, String>,
+}
+
+fn read_limits() -> Limits {
+    let mut l = Limits {
+        values: BTreeMap::new(),
+        unreadable: BTreeMap::new(),
+    };
+    for ns in Ns::ALL {
+        match std::fs::read_to_string(limit_path(ns)) {
+            Ok(v) => l.values.insert(ns.name().to_string(), v.trim().to_string()),
+            Err(e) => l.unreadable.insert(ns.name().to_string(), io_errno(&e)),
+        };
+    }
+    l
+}
+
+/// The limits of `l` that should have been readable but were not: every type except
+/// max_time_namespaces before 5.7 (ENOENT there).
+fn missing_limits(l: &Limits, v: KernelVersion) -> Vec<String> {
+    l.unreadable
         .iter()
-        .filter_map(|ns| {
-            read_trim(&limit_path(*ns))
-                .ok()
-                .map(|v| (ns.name().to_string(), v))
+        .filter(|(k, errno)| {
+            !(k.as_str() == "time" && errno.as_str() == "ENOENT" && v < KernelVersion(5, 7, 0))
         })
+        .map(|(k, errno)| format!("max_{k}_namespaces: {errno}"))
         .collect()
 }
 
@@ -1084,18 +1184,26 @@ fn gen_10_inside(_: &Inside) -> Result<Value, StepError> {
 
 fn gen_10_check(cx: &mut Cx) -> CheckResult {
     let run = cx.run(Launch::host().user(), Value::Null)?;
-    let inside: BTreeMap<String, String> = run.facts()?;
-    let host = read_limits();
+    let limits: Limits = run.facts()?;
+    let host_limits = read_limits();
+    let v = kver(cx);
     let threads_max = crate::env::read_u32("/proc/sys/kernel/threads-max");
-    let initial = initial_user_ns().unwrap_or(false);
+    let initial = harness_initial_user_ns()?;
     let mut e = Expect::new();
+    let inside = &limits.values;
+    let host = &host_limits.values;
     e.that(
         "limits exist inside",
         !inside.is_empty(),
         "max_*_namespaces files",
         "none",
     );
-    for (k, val) in &inside {
+    e.eq(
+        "max_*_namespaces files unreadable in a new user ns (errno)",
+        Vec::<String>::new(),
+        missing_limits(&limits, v),
+    );
+    for (k, val) in inside {
         e.eq(
             &format!("max_{k}_namespaces in a new user ns"),
             "2147483647",
@@ -1104,10 +1212,15 @@ fn gen_10_check(cx: &mut Cx) -> CheckResult {
     }
     let mut host_default = None;
     if initial {
+        e.eq(
+            "max_*_namespaces files unreadable in the initial user ns (errno)",
+            Vec::<String>::new(),
+            missing_limits(&host_limits, v),
+        );
         if let Some(t) = threads_max {
             let want = (t / 2).to_string();
             host_default = Some(host.values().all(|v| *v == want));
-            for (k, val) in &host {
+            for (k, val) in host {
                 e.eq(
                     &format!("max_{k}_namespaces in the initial user ns (threads-max/2; a sysctl.conf may have changed it)"),
                     want.as_str(),
@@ -1147,7 +1260,7 @@ fn gen_11_inside(_: &Inside) -> Result<Value, StepError> {
 }
 
 fn gen_11_check(cx: &mut Cx) -> CheckResult {
-    let initial_user = initial_user_ns().unwrap_or(false);
+    let initial_user = harness_initial_user_ns()?;
     let initial_pid = host::nspid(std::process::id() as i32).len() == 1;
     if !initial_user || !initial_pid {
         return Err(Verdict::skip(
@@ -1241,7 +1354,7 @@ fn gen_12_check(cx: &mut Cx) -> CheckResult {
         let k = ns.name();
         let since = since(ns);
         let configured = ns.config().map(|o| cx.env.config(o));
-        let got = f.get(k).cloned().unwrap_or_default();
+        let got = f.get(k).cloned().unwrap_or_else(|| "no result".into());
         match configured {
             Some(Some(ConfigState::Unset)) => {
                 e.eq(

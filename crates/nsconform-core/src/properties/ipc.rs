@@ -2,10 +2,9 @@
 
 use crate::harness::{Cx, ProbeRun};
 use crate::host::{self, HostIpcObjects};
-use crate::kit::child::in_helper;
-use crate::kit::fact::read_trim;
+use crate::kit::child::{in_helper, Exit};
 use crate::kit::guard::{self, Guarded};
-use crate::kit::{facts, res, sys_res, write_res, OK};
+use crate::kit::{facts, io_errno, res, sys_res, write_res, OK};
 use crate::ns::Ns;
 use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
@@ -225,16 +224,32 @@ fn mq_exists(name: &str) -> String {
     .and_then(nix::mqueue::mq_close))
 }
 
+/// The sorted names in `dir`; a directory that cannot be read gives the one entry
+/// `read_dir <dir>: ERRNO` (an empty list would read as "no queues").
 fn list_dir(dir: &str) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut v: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(e) => return vec![format!("read_dir {dir}: {}", io_errno(&e))],
+    };
     v.sort();
     v
+}
+
+/// What a helper run by [`in_helper`] reported, with how it ended; a helper that ended
+/// without reporting is a step error naming how it ended (a default value in its place
+/// would be judged as if it had been measured).
+fn reported<T>(what: &str, got: (Option<T>, Exit)) -> Result<(T, Exit), StepError> {
+    match got {
+        (Some(t), exit) => Ok((t, exit)),
+        (None, exit) => Err(StepError::new(
+            what,
+            None,
+            format!("the helper {exit} without a result"),
+        )),
+    }
 }
 
 fn mount_mqueue(at: &str) -> Result<(), StepError> {
@@ -268,6 +283,8 @@ pub const IPC_01: Property = Property {
 #[derive(Serialize, Deserialize, Debug, Default)]
 struct Ipc01 {
     created_outer: [String; 3],
+    /// unshare(CLONE_NEWIPC) of the nested helper: "ok" or the errno.
+    nested_unshare: String,
     nested_lookup: [String; 3],
     nested_create: [String; 3],
     outer_lookup_after: [String; 3],
@@ -278,20 +295,27 @@ fn ipc_01_inside(cx: &Inside) -> Result<Value, StepError> {
     let make = cx.launch.ipc;
     seen_guarded(cx, || {
         let created_outer = sysv_get(key, CREATE);
-        let (nested, _) = in_helper("look up a key in a nested IPC namespace", move || {
-            new_ipc_ns(make);
-            let lookup = sysv_get(key, 0o600);
-            let create = sysv_get(key, CREATE);
-            if all(&create, OK) {
-                sysv_remove(key);
-            }
-            (lookup, create)
-        })?;
-        let (nested_lookup, nested_create) = nested.unwrap_or_default();
+        let what = "look up a key in a nested IPC namespace";
+        let ((nested_unshare, nested_lookup, nested_create), _) = reported(
+            what,
+            in_helper(what, move || {
+                let unshare = new_ipc_ns(make);
+                let lookup = sysv_get(key, 0o600);
+                let create = sysv_get(key, CREATE);
+                // Scratch objects of a namespace that goes with the helper: removing
+                // them is tidiness, not a fact.
+                if all(&create, OK) {
+                    sysv_remove(key);
+                }
+                (unshare, lookup, create)
+            })?,
+        )?;
         let outer_lookup_after = sysv_get(key, 0o600);
+        // Scratch objects in the probe's own IPC namespace, which goes with the probe.
         sysv_remove(key);
         Ok(Ipc01 {
             created_outer,
+            nested_unshare,
             nested_lookup,
             nested_create,
             outer_lookup_after,
@@ -306,6 +330,11 @@ fn ipc_01_check(cx: &mut Cx) -> CheckResult {
     let summary = "the same key names independent objects per IPC namespace";
     let mut e = Expect::new();
     let f: Ipc01 = seen_facts(&run, &mut e, true, summary)?;
+    e.eq(
+        "unshare(CLONE_NEWIPC) of the nested helper",
+        OK,
+        f.nested_unshare.as_str(),
+    );
     let ok = [OK; 3].map(String::from);
     let enoent = ["ENOENT", "ENOENT", "ENOENT"].map(String::from);
     e.eq(
@@ -353,6 +382,10 @@ pub const IPC_02: Property = Property {
 struct Ipc02 {
     outer_mount: Vec<String>,
     nested_open_outer_queue: String,
+    /// unshare(CLONE_NEWIPC) of the nested helper: "ok" or the errno.
+    nested_unshare: String,
+    /// mq_open(/nested, O_CREAT) in the nested namespace: "ok" or the errno.
+    nested_create: String,
     nested_sees_outer_mount: Vec<String>,
     nested_own_mount: Vec<String>,
     outer_mount_after: Vec<String>,
@@ -366,25 +399,40 @@ fn ipc_02_inside(cx: &Inside) -> Result<Value, StepError> {
             return Err(StepError::new("mq_open(/outer, O_CREAT)", None, "failed"));
         }
         let outer_mount = list_dir("/tmp/mq");
-        let (nested, _) = in_helper("use POSIX queues in a nested IPC namespace", move || {
-            new_ipc_ns(make);
-            let open_outer = mq_exists("/outer");
-            let sees = list_dir("/tmp/mq");
-            let _ = mq_create("/nested");
-            let own = match mount_mqueue("/tmp/mq2") {
-                Ok(()) => list_dir("/tmp/mq2"),
-                Err(e) => vec![e.to_string()],
-            };
-            (open_outer, sees, own)
-        })?;
-        let (nested_open_outer_queue, nested_sees_outer_mount, nested_own_mount) =
-            nested.unwrap_or_default();
+        let what = "use POSIX queues in a nested IPC namespace";
+        let (
+            (
+                nested_unshare,
+                nested_open_outer_queue,
+                nested_sees_outer_mount,
+                nested_create,
+                nested_own_mount,
+            ),
+            _,
+        ) = reported(
+            what,
+            in_helper(what, move || {
+                let unshare = new_ipc_ns(make);
+                let open_outer = mq_exists("/outer");
+                let sees = list_dir("/tmp/mq");
+                let create = mq_create("/nested");
+                let own = match mount_mqueue("/tmp/mq2") {
+                    Ok(()) => list_dir("/tmp/mq2"),
+                    Err(e) => vec![e.to_string()],
+                };
+                (unshare, open_outer, sees, create, own)
+            })?,
+        )?;
         let outer_mount_after = list_dir("/tmp/mq");
+        // Scratch queues of the probe's own IPC namespace (it goes with the probe; the
+        // nested one is already gone, so "/nested" is normally ENOENT): best effort.
         let _ = nix::mqueue::mq_unlink("/outer");
         let _ = nix::mqueue::mq_unlink("/nested");
         Ok(Ipc02 {
             outer_mount,
+            nested_unshare,
             nested_open_outer_queue,
+            nested_create,
             nested_sees_outer_mount,
             nested_own_mount,
             outer_mount_after,
@@ -399,6 +447,11 @@ fn ipc_02_check(cx: &mut Cx) -> CheckResult {
     let summary = "POSIX queues are per namespace; a mount shows its mounter's namespace";
     let mut e = Expect::new();
     let f: Ipc02 = seen_facts(&run, &mut e, false, summary)?;
+    e.eq(
+        "unshare(CLONE_NEWIPC) of the nested helper",
+        OK,
+        f.nested_unshare.as_str(),
+    );
     let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     e.eq(
         "queues in our mqueue mount",
@@ -414,6 +467,11 @@ fn ipc_02_check(cx: &mut Cx) -> CheckResult {
         "our mqueue mount read from the nested namespace (shows the mounter's queues)",
         v(&["outer"]),
         f.nested_sees_outer_mount.clone(),
+    );
+    e.eq(
+        "mq_open(/nested, O_CREAT) in the nested namespace",
+        OK,
+        f.nested_create.as_str(),
     );
     e.eq(
         "an mqueue mount made in the nested namespace",
@@ -462,11 +520,17 @@ pub const IPC_SYSCTLS: [&str; 13] = [
     "fs/mqueue/msgsize_default",
 ];
 
+/// A sysctl's value with whitespace runs squeezed, or `unreadable: ERRNO` (an empty
+/// string in its place would compare equal to another failed read).
 fn read_sysctl(name: &str) -> String {
-    read_trim(&format!("/proc/sys/{name}"))
-        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
+    match std::fs::read_to_string(format!("/proc/sys/{name}")) {
+        Ok(s) => s.split_whitespace().collect::<Vec<_>>().join(" "),
+        Err(e) => format!("{UNREADABLE}{}", io_errno(&e)),
+    }
 }
+
+/// The prefix of a sysctl [`read_sysctl`] could not read.
+const UNREADABLE: &str = "unreadable: ";
 
 /// A different valid value: each number lowered by one (shm_rmid_forced flipped).
 fn changed_value(name: &str, now: &str) -> String {
@@ -484,6 +548,8 @@ fn changed_value(name: &str, now: &str) -> String {
 
 #[derive(Serialize, Deserialize, Debug, Default)]
 struct Ipc03 {
+    /// unshare(CLONE_NEWIPC) of the nested helper: "ok" or the errno.
+    nested_unshare: String,
     /// name -> (write outcome, value written, value read back, value in a nested ns)
     sysctls: std::collections::BTreeMap<String, (String, String, String, String)>,
 }
@@ -493,29 +559,34 @@ fn ipc_03_inside(cx: &Inside) -> Result<Value, StepError> {
     seen_guarded(cx, || {
         let mut written = Vec::new();
         for name in IPC_SYSCTLS {
-            let value = changed_value(name, &read_sysctl(name));
+            let now = read_sysctl(name);
+            if now.starts_with(UNREADABLE) {
+                return Err(StepError::new(
+                    format!("read /proc/sys/{name} in the probe's IPC namespace"),
+                    now.strip_prefix(UNREADABLE).map(String::from),
+                    "no value to change",
+                ));
+            }
+            let value = changed_value(name, &now);
             let w = write_res(&format!("/proc/sys/{name}"), value.as_bytes());
             written.push((name, w, value, read_sysctl(name)));
         }
-        let (nested, _) = in_helper(
-            "read the IPC sysctls of a nested IPC namespace",
-            move || {
-                new_ipc_ns(make);
-                IPC_SYSCTLS.map(read_sysctl).to_vec()
-            },
+        let what = "read the IPC sysctls of a nested IPC namespace";
+        let ((nested_unshare, nested), _) = reported(
+            what,
+            in_helper(what, move || {
+                (new_ipc_ns(make), IPC_SYSCTLS.map(read_sysctl))
+            })?,
         )?;
-        let nested = nested.unwrap_or_default();
         let sysctls = written
             .into_iter()
-            .enumerate()
-            .map(|(i, (n, w, v, r))| {
-                (
-                    n.to_string(),
-                    (w, v, r, nested.get(i).cloned().unwrap_or_default()),
-                )
-            })
+            .zip(nested)
+            .map(|((n, w, v, r), nested)| (n.to_string(), (w, v, r, nested)))
             .collect();
-        Ok(Ipc03 { sysctls })
+        Ok(Ipc03 {
+            nested_unshare,
+            sysctls,
+        })
     })
 }
 
@@ -529,15 +600,36 @@ fn ipc_03_check(cx: &mut Cx) -> CheckResult {
             "rootless: IPC sysctls are writable from a user namespace only since kernel 5.19",
         ));
     }
-    let before: Vec<String> = IPC_SYSCTLS.map(read_sysctl).to_vec();
+    // The host's values, before and while the probe runs: an unreadable one is no
+    // evidence that it stayed unchanged.
+    let host_values = |when: &str| -> Result<Vec<String>, Verdict> {
+        let v = IPC_SYSCTLS.map(read_sysctl).to_vec();
+        match IPC_SYSCTLS
+            .iter()
+            .zip(&v)
+            .find(|(_, x)| x.starts_with(UNREADABLE))
+        {
+            Some((name, x)) => Err(Verdict::error(format!(
+                "read /proc/sys/{name} of the host {when}: {}",
+                x.trim_start_matches(UNREADABLE)
+            ))),
+            None => Ok(v),
+        }
+    };
+    let before = host_values("before the probe")?;
     let objects = HostIpcObjects::create()?;
     let (run, during) = cx.run_held(Launch::host().ipc(), ipc_args(&objects)?, |_| {
-        Ok(IPC_SYSCTLS.map(read_sysctl).to_vec())
+        host_values("while the probe runs")
     })?;
     drop(objects);
     let summary = "IPC sysctls changed inside stay inside";
     let mut e = Expect::new();
     let f: Ipc03 = seen_facts(&run, &mut e, true, summary)?;
+    e.eq(
+        "unshare(CLONE_NEWIPC) of the nested helper",
+        OK,
+        f.nested_unshare.as_str(),
+    );
     let mut observed = serde_json::Map::new();
     for (i, name) in IPC_SYSCTLS.iter().enumerate() {
         let Some((w, v, r, nested)) = f.sysctls.get(*name) else {
@@ -546,6 +638,12 @@ fn ipc_03_check(cx: &mut Cx) -> CheckResult {
         };
         e.eq(&format!("write of {name} inside"), OK, w.as_str());
         e.eq(&format!("{name} read back inside"), v, r);
+        e.that(
+            &format!("{name} readable in a nested IPC namespace"),
+            !nested.starts_with(UNREADABLE),
+            "a value",
+            nested.as_str(),
+        );
         e.ne(&format!("{name} in a nested IPC namespace"), v, nested);
         e.eq(
             &format!("host {name} while the probe runs"),
@@ -556,8 +654,9 @@ fn ipc_03_check(cx: &mut Cx) -> CheckResult {
             name.to_string(),
             json!({
                 "write": w,
-                "read_back_matches": r == v,
-                "nested_differs": nested != v,
+                "written": v,
+                "read_back": r,
+                "nested": nested,
                 "host_unchanged": before[i] == during[i],
             }),
         );
@@ -589,6 +688,11 @@ pub const IPC_04: Property = Property {
 struct Ipc04 {
     outer_key: String,
     nested_key: String,
+    /// msgget/semget/shmget(IPC_CREAT|IPC_EXCL) of each key in its namespace.
+    outer_create: [String; 3],
+    /// unshare(CLONE_NEWIPC) of the nested helper: "ok" or the errno.
+    nested_unshare: String,
+    nested_create: [String; 3],
     outer_lists: view::Ipc,
     nested_lists: view::Ipc,
     setns: String,
@@ -616,22 +720,31 @@ fn ipc_04_inside(cx: &Inside) -> Result<Value, StepError> {
     let make = cx.launch.ipc;
     seen_guarded(cx, || {
         let nested_key = key ^ 0x0100_0000;
-        sysv_get(key, CREATE);
+        let outer_create = sysv_get(key, CREATE);
         let outer_lists = sysvipc_lists();
         let own = crate::kit::nsfd::open_ns("self", Ns::Ipc)?;
-        let (nested, _) = in_helper("list /proc/sysvipc in a nested IPC namespace", move || {
-            new_ipc_ns(make);
-            sysv_get(nested_key, CREATE);
-            let nested_lists = sysvipc_lists();
-            sysv_remove(nested_key);
-            let setns = res(nix::sched::setns(&own, CloneFlags::CLONE_NEWIPC));
-            (nested_lists, setns, sysvipc_lists())
-        })?;
+        let what = "list /proc/sysvipc in a nested IPC namespace";
+        let ((nested_unshare, nested_create, nested_lists, setns, after_setns_lists), _) =
+            reported(
+                what,
+                in_helper(what, move || {
+                    let unshare = new_ipc_ns(make);
+                    let nested_create = sysv_get(nested_key, CREATE);
+                    let nested_lists = sysvipc_lists();
+                    // Scratch objects of a namespace that goes with the helper.
+                    sysv_remove(nested_key);
+                    let setns = res(nix::sched::setns(&own, CloneFlags::CLONE_NEWIPC));
+                    (unshare, nested_create, nested_lists, setns, sysvipc_lists())
+                })?,
+            )?;
+        // Scratch objects of the probe's own IPC namespace.
         sysv_remove(key);
-        let (nested_lists, setns, after_setns_lists) = nested.unwrap_or_default();
         Ok(Ipc04 {
             outer_key: format!("{:#x}", key as u32),
             nested_key: format!("{:#x}", nested_key as u32),
+            outer_create,
+            nested_unshare,
+            nested_create,
             outer_lists,
             nested_lists,
             setns,
@@ -647,11 +760,40 @@ fn ipc_04_check(cx: &mut Cx) -> CheckResult {
     let summary = "/proc/sysvipc follows the reader's IPC namespace";
     let mut e = Expect::new();
     let f: Ipc04 = seen_facts(&run, &mut e, true, summary)?;
+    e.eq(
+        "unshare(CLONE_NEWIPC) of the nested helper",
+        OK,
+        f.nested_unshare.as_str(),
+    );
+    let ok = [OK; 3].map(String::from);
+    e.eq(
+        "msgget/semget/shmget(key, IPC_CREAT|IPC_EXCL) in the probe's namespace",
+        &ok,
+        &f.outer_create,
+    );
+    e.eq(
+        "msgget/semget/shmget(another key, IPC_CREAT|IPC_EXCL) in a nested namespace",
+        &ok,
+        &f.nested_create,
+    );
     readable(&f.outer_lists, "in the probe's namespace")?;
     readable(&f.nested_lists, "in a nested namespace")?;
     readable(&f.after_setns_lists, "after setns()")?;
     let one = |k: &str| vec![k.to_string()];
     let (o, n) = (one(&f.outer_key), one(&f.nested_key));
+    // The keys a reading listed, named by whose they are (the keys differ per run).
+    let named = |l: &view::Ipc| {
+        let name = |keys: &Vec<String>| -> Vec<&str> {
+            keys.iter()
+                .map(|k| match k {
+                    k if *k == f.outer_key => "outer key",
+                    k if *k == f.nested_key => "nested key",
+                    _ => "another key",
+                })
+                .collect()
+        };
+        json!({ "msg": name(&l.msg), "sem": name(&l.sem), "shm": name(&l.shm) })
+    };
     for (what, lists, want) in [
         ("in the probe's namespace", &f.outer_lists, &o),
         ("in a nested namespace", &f.nested_lists, &n),
@@ -666,25 +808,26 @@ fn ipc_04_check(cx: &mut Cx) -> CheckResult {
         OK,
         f.setns.as_str(),
     );
-    Ok(e.verdict(summary)
-        .with_observed(json!({
-            "outer_counts": [f.outer_lists.msg.len(), f.outer_lists.sem.len(), f.outer_lists.shm.len()],
-            "nested_shows_only_its_key": f.nested_lists.msg == n && f.nested_lists.shm == n && f.nested_lists.sem == n,
-            "setns": f.setns,
-            "after_setns_shows_outer_key": f.after_setns_lists.msg == o && f.after_setns_lists.shm == o && f.after_setns_lists.sem == o,
-        })))
+    Ok(e.verdict(summary).with_observed(json!({
+        "outer_counts": [f.outer_lists.msg.len(), f.outer_lists.sem.len(), f.outer_lists.shm.len()],
+        "nested_lists": named(&f.nested_lists),
+        "setns": f.setns,
+        "after_setns_lists": named(&f.after_setns_lists),
+    })))
 }
 
 // ---------------------------------------------------------------------------------
-/// IPC-05: the objects of an IPC namespace go with it. Observed through the per-user
-/// RLIMIT_MSGQUEUE budget: a queue left in a namespace keeps its bytes charged until
-/// the namespace is destroyed (mq_overview(7) "/proc interfaces", getrlimit(2)).
+/// IPC-05: the objects of an IPC namespace go with it. Observed through per-user budgets
+/// that outlive the namespace: a POSIX queue left in a namespace keeps its bytes charged
+/// to RLIMIT_MSGQUEUE (mq_overview(7) "/proc interfaces", getrlimit(2)), a SysV shm
+/// segment locked with SHM_LOCK keeps its pages charged to RLIMIT_MEMLOCK (shmctl(2)
+/// SHM_LOCK), each until the namespace is destroyed.
 pub const IPC_05: Property = Property {
     id: "IPC-05",
     area: Area::Ipc,
-    title: "When an IPC namespace is destroyed its objects are destroyed: a POSIX queue left behind by the last member stops counting against RLIMIT_MSGQUEUE",
-    man: "ipc_namespaces(7); getrlimit(2) RLIMIT_MSGQUEUE",
-    prereq: Prereq::ROOTLESS.kernel(5, 14).config(&["CONFIG_IPC_NS", "CONFIG_POSIX_MQUEUE", "CONFIG_USER_NS"]),
+    title: "When an IPC namespace is destroyed its objects are destroyed: a POSIX queue left behind by the last member stops counting against RLIMIT_MSGQUEUE, a SHM_LOCKed SysV shm segment left behind stops counting against RLIMIT_MEMLOCK",
+    man: "ipc_namespaces(7); getrlimit(2) RLIMIT_MSGQUEUE, RLIMIT_MEMLOCK; shmctl(2) SHM_LOCK",
+    prereq: Prereq::ROOTLESS.kernel(5, 14).config(&["CONFIG_IPC_NS", "CONFIG_POSIX_MQUEUE", "CONFIG_SYSVIPC", "CONFIG_USER_NS"]),
     coverage: "new",
     controls: &[Control::NoNewIpc],
     global: true,
@@ -697,70 +840,164 @@ fn mq_create_sized(name: &str) -> String {
     mq_create_with(name, &nix::mqueue::MqAttr::new(0, 4, 8192, 0))
 }
 
-#[derive(Serialize, Deserialize, Debug, Default)]
+/// Pages of the IPC-05 shm segments; RLIMIT_MEMLOCK is set to fit one, not two.
+const SHM_PAGES: usize = 2;
+
+fn page_size() -> usize {
+    // SAFETY: sysconf takes an integer and returns one.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(p).unwrap_or(4096)
+}
+
+/// shmget(`key`, IPC_CREAT|IPC_EXCL) of a [`SHM_PAGES`]-page segment, then
+/// shmctl(SHM_LOCK) of it: "ok", "shmget ERRNO", or the errno of the lock (ENOMEM
+/// over RLIMIT_MEMLOCK). With `keep_unlocked` false a segment whose lock failed is
+/// removed again (so the same key can be tried again).
+fn shm_locked(key: libc::key_t, keep_unlocked: bool) -> String {
+    // SAFETY: SysV shm calls with integer arguments and null buffers (nix has no
+    // wrappers); errno is read right after the failing call.
+    unsafe {
+        let id = libc::shmget(key, SHM_PAGES * page_size(), CREATE);
+        if id < 0 {
+            return format!("shmget {}", sys_res(-1));
+        }
+        let r = sys_res(libc::shmctl(id, libc::SHM_LOCK, std::ptr::null_mut()));
+        if r != OK && !keep_unlocked {
+            // A scratch segment of the caller's namespace: removing it frees the key.
+            libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut());
+        }
+        r
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug)]
 struct Ipc05 {
+    /// unshare(CLONE_NEWIPC) of the doomed namespace's only member.
+    doomed_unshare: String,
     /// In the doomed namespace: first queue, then a second one over the budget.
     doomed: (String, String),
+    /// In the doomed namespace: a locked shm segment, then a second one over the budget.
+    doomed_shm: (String, String),
+    /// Shm segments /proc/sysvipc/shm lists in the doomed namespace before its member
+    /// exits (the two just made), or the read error.
+    doomed_shm_listed: Result<usize, String>,
     doomed_end: String,
     /// While the budget was still taken (first try after the member exited, if any).
     first_try: String,
-    /// After the namespace was freed (asynchronously): our own queue of the same size.
+    first_try_shm: String,
+    /// After the namespace was freed (asynchronously): our own queue of the same size,
+    /// and our own locked segment of the same size.
     eventually: String,
+    eventually_shm: String,
     tries: u32,
 }
 
 fn ipc_05_inside(cx: &Inside) -> Result<Value, StepError> {
+    let IpcArgs { key } = cx.args()?;
     let make = cx.launch.ipc;
     seen_guarded(cx, || {
         // One 4 x 8192-byte queue fits, a second does not.
         let limit = 48 * 1024;
         nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_MSGQUEUE, limit, limit)
             .step("setrlimit(RLIMIT_MSGQUEUE)")?;
-        let (doomed, doomed_end) =
-            in_helper("fill the queue budget in a new IPC namespace", move || {
-                new_ipc_ns(make);
-                (
+        // One SHM_PAGES-page locked segment fits, a second does not.
+        let memlock = ((SHM_PAGES * 3 / 2) * page_size()) as u64;
+        nix::sys::resource::setrlimit(
+            nix::sys::resource::Resource::RLIMIT_MEMLOCK,
+            memlock,
+            memlock,
+        )
+        .step("setrlimit(RLIMIT_MEMLOCK)")?;
+        let what = "fill the queue and locked-memory budgets in a new IPC namespace";
+        let ((doomed_unshare, doomed, doomed_shm, doomed_shm_listed), doomed_end) = reported(
+            what,
+            in_helper(what, move || {
+                let unshare = new_ipc_ns(make);
+                let mq = (
                     mq_create_sized("/nsconform-a"),
                     mq_create_sized("/nsconform-b"),
-                )
-            })?;
-        // The namespace is freed from a work queue: retry for up to half a second.
+                );
+                // Both segments stay: the namespace's destruction must take them.
+                let shm = (shm_locked(key, true), shm_locked(key ^ 0x0100_0000, true));
+                let listed = crate::probe::view::sysvipc_keys("shm").map(|k| k.len());
+                (unshare, mq, shm, listed)
+            })?,
+        )?;
+        // The namespace is freed from a work queue: retry for up to half a second. Our
+        // segment has a key of its own: a segment left over with the doomed one's key
+        // must show as the budget still taken (ENOMEM), not as EEXIST.
+        let own_key = key ^ 0x0200_0000;
         let mut tries = 0;
-        let mut first_try = String::new();
-        let eventually = loop {
+        let (mut first_try, mut first_try_shm) = (String::new(), String::new());
+        let (mut eventually, mut eventually_shm) = (String::new(), String::new());
+        loop {
             tries += 1;
-            let r = mq_create_sized("/nsconform-c");
-            if tries == 1 {
-                first_try = r.clone();
+            if eventually != OK {
+                eventually = mq_create_sized("/nsconform-c");
             }
-            if r == OK || r != "EMFILE" || tries >= 500 {
-                break r;
+            if eventually_shm != OK {
+                eventually_shm = shm_locked(own_key, false);
+            }
+            if tries == 1 {
+                first_try = eventually.clone();
+                first_try_shm = eventually_shm.clone();
+            }
+            let waiting = eventually == "EMFILE" || eventually_shm == "ENOMEM";
+            if !waiting || tries >= 500 {
+                break;
             }
             std::thread::sleep(std::time::Duration::from_millis(1));
-        };
+        }
+        // Scratch objects of the probe's own IPC namespace, gone with it anyway.
         let _ = nix::mqueue::mq_unlink("/nsconform-c");
+        sysv_remove(own_key);
         Ok(Ipc05 {
-            doomed: doomed.unwrap_or_default(),
+            doomed_unshare,
+            doomed,
+            doomed_shm,
+            doomed_shm_listed,
             doomed_end: doomed_end.to_string(),
             first_try,
+            first_try_shm,
             eventually,
+            eventually_shm,
             tries,
         })
     })
 }
 
 fn ipc_05_check(cx: &mut Cx) -> CheckResult {
-    // A user namespace of our own keeps the RLIMIT_MSGQUEUE count private to the run.
+    // A user namespace of our own keeps the RLIMIT_MSGQUEUE and RLIMIT_MEMLOCK counts
+    // private to the run.
     let objects = HostIpcObjects::create()?;
     let run = cx.run(Launch::host().user().ipc(), ipc_args(&objects)?)?;
     drop(objects);
-    let summary = "the destroyed namespace's queue was destroyed and uncharged";
+    let summary = "the destroyed namespace's queue and shm segment were destroyed and uncharged";
     let mut e = Expect::new();
     let f: Ipc05 = seen_facts(&run, &mut e, false, summary)?;
+    e.eq(
+        "unshare(CLONE_NEWIPC) of the doomed namespace's only member",
+        OK,
+        f.doomed_unshare.as_str(),
+    );
     e.eq(
         "queues made by the only member of a new IPC namespace (the second is over budget)",
         (OK.to_string(), "EMFILE".to_string()),
         f.doomed.clone(),
+    );
+    e.eq(
+        "shm segments SHM_LOCKed by that member (the second is over RLIMIT_MEMLOCK)",
+        (OK.to_string(), "ENOMEM".to_string()),
+        f.doomed_shm.clone(),
+    );
+    let listed = match &f.doomed_shm_listed {
+        Ok(n) => n.to_string(),
+        Err(why) => why.clone(),
+    };
+    e.eq(
+        "shm segments /proc/sysvipc/shm lists in that namespace before its member exits",
+        "2",
+        listed.as_str(),
     );
     e.eq("that member exited", "exited 0", f.doomed_end.as_str());
     e.that(
@@ -769,14 +1006,30 @@ fn ipc_05_check(cx: &mut Cx) -> CheckResult {
         "ok or EMFILE",
         f.first_try.as_str(),
     );
+    e.that(
+        "the first SHM_LOCK of a segment of the same size in our namespace right after that member exited (the budget still taken, or already freed)",
+        f.first_try_shm == OK || f.first_try_shm == "ENOMEM",
+        "ok or ENOMEM",
+        f.first_try_shm.as_str(),
+    );
     e.eq(
         "a queue of the same size in our namespace once that namespace is gone",
         OK,
         f.eventually.as_str(),
     );
+    e.eq(
+        "SHM_LOCK of a segment of the same size in our namespace once that namespace is gone",
+        OK,
+        f.eventually_shm.as_str(),
+    );
+    // first_try and tries depend on when the kernel's work queue ran: not observed, so
+    // that the record stays the same from run to run.
     Ok(e.verdict(summary).with_observed(json!({
         "doomed": f.doomed,
+        "doomed_shm": f.doomed_shm,
+        "doomed_shm_listed": listed,
         "eventually": f.eventually,
+        "eventually_shm": f.eventually_shm,
     })))
 }
 // ---------------------------------------------------------------------------------
@@ -800,7 +1053,8 @@ struct Ipc06 {
     member: String,
     member_end: String,
     left_in_mount: Vec<String>,
-    queue_file_readable: bool,
+    /// The queue file's first field (`QSIZE:0`), or the errno of reading it.
+    queue_file: String,
     queue_in_our_namespace: String,
 }
 
@@ -808,24 +1062,31 @@ fn ipc_06_inside(cx: &Inside) -> Result<Value, StepError> {
     let make = cx.launch.ipc;
     seen_guarded(cx, || {
         list_mqueues()?; // private tmpfs on /tmp
-        let (member, member_end) =
-            in_helper("be the only member of an IPC namespace", move || {
+        let what = "be the only member of an IPC namespace";
+        let (member, member_end) = reported(
+            what,
+            in_helper(what, move || {
                 let ns = new_ipc_ns(make);
                 let m = mount_mqueue("/tmp/pinned").map_or_else(|e| e.to_string(), |()| OK.into());
                 let q = mq_create("/pinned");
                 format!("unshare {ns}, mount {m}, mq_open {q}")
-            })?;
+            })?,
+        )?;
         let left_in_mount = list_dir("/tmp/pinned");
-        let queue_file_readable =
-            std::fs::read_to_string("/tmp/pinned/pinned").is_ok_and(|t| t.contains("QSIZE"));
+        let queue_file = match std::fs::read_to_string("/tmp/pinned/pinned") {
+            Ok(t) => t.split_whitespace().next().unwrap_or("empty").to_string(),
+            Err(e) => io_errno(&e),
+        };
         let queue_in_our_namespace = mq_exists("/pinned");
+        // Scratch: the mount is in the probe's private mount namespace on its private
+        // tmpfs, both gone with the probe; unmounting early is tidiness only.
         let _ = std::fs::remove_file("/tmp/pinned/pinned");
         let _ = nix::mount::umount2("/tmp/pinned", nix::mount::MntFlags::MNT_DETACH);
         Ok(Ipc06 {
-            member: member.unwrap_or_default(),
+            member,
             member_end: member_end.to_string(),
             left_in_mount,
-            queue_file_readable,
+            queue_file,
             queue_in_our_namespace,
         })
     })
@@ -849,7 +1110,11 @@ fn ipc_06_check(cx: &mut Cx) -> CheckResult {
         vec!["pinned".to_string()],
         f.left_in_mount.clone(),
     );
-    e.eq("the queue file still reads", true, f.queue_file_readable);
+    e.eq(
+        "the queue file still reads (its first field)",
+        "QSIZE:0",
+        f.queue_file.as_str(),
+    );
     e.eq(
         "the queue by name in our own namespace (it belongs to the other)",
         "ENOENT",
@@ -877,6 +1142,10 @@ pub const IPC_07: Property = Property {
 
 #[derive(Serialize, Deserialize, Debug, Default)]
 struct Ipc07 {
+    /// shm segment (holding "outer") and msg queue of the key in the probe's namespace.
+    outer_create: [String; 2],
+    /// unshare(CLONE_NEWIPC) of the nested helper: "ok" or the errno.
+    nested_unshare: String,
     nested_create: [String; 3],
     nested_shm_text: String,
     setns: String,
@@ -934,30 +1203,39 @@ fn ipc_07_inside(cx: &Inside) -> Result<Value, StepError> {
     let IpcArgs { key } = cx.args()?;
     let make = cx.launch.ipc;
     seen_guarded(cx, || {
-        shm_put(key, "outer");
-        msgget(key, CREATE);
+        let outer_create = [shm_put(key, "outer"), msgget(key, CREATE)];
         let own = crate::kit::nsfd::open_ns("self", Ns::Ipc)?;
-        let (nested, _) = in_helper("resolve keys in a nested IPC namespace", move || {
-            new_ipc_ns(make);
-            let shm = shm_put(key, "nested");
-            let msg = msgget(key, 0o600);
-            let nested_shm_text = shm_get(key);
-            // Objects of the nested namespace go with it; remove them anyway.
-            if shm == OK {
-                sysv_remove(key);
-            }
-            let setns = res(nix::sched::setns(&own, CloneFlags::CLONE_NEWIPC));
-            let after_msgget = msgget(key, 0o600);
-            Ipc07 {
-                nested_create: [shm, msg, String::new()],
-                nested_shm_text,
-                setns,
-                after_msgget,
-                after_shm_text: shm_get(key),
-            }
-        })?;
+        let what = "resolve keys in a nested IPC namespace";
+        let (nested, _) = reported(
+            what,
+            in_helper(what, move || {
+                let nested_unshare = new_ipc_ns(make);
+                let shm = shm_put(key, "nested");
+                let msg = msgget(key, 0o600);
+                let nested_shm_text = shm_get(key);
+                // Objects of the nested namespace go with it; remove them anyway.
+                if shm == OK {
+                    sysv_remove(key);
+                }
+                let setns = res(nix::sched::setns(&own, CloneFlags::CLONE_NEWIPC));
+                let after_msgget = msgget(key, 0o600);
+                Ipc07 {
+                    outer_create: Default::default(),
+                    nested_unshare,
+                    nested_create: [shm, msg, String::new()],
+                    nested_shm_text,
+                    setns,
+                    after_msgget,
+                    after_shm_text: shm_get(key),
+                }
+            })?,
+        )?;
+        // Scratch objects of the probe's own IPC namespace.
         sysv_remove(key);
-        Ok(nested.unwrap_or_default())
+        Ok(Ipc07 {
+            outer_create,
+            ..nested
+        })
     })
 }
 
@@ -968,6 +1246,16 @@ fn ipc_07_check(cx: &mut Cx) -> CheckResult {
     let summary = "keys resolve in the IPC namespace joined with setns()";
     let mut e = Expect::new();
     let f: Ipc07 = seen_facts(&run, &mut e, true, summary)?;
+    e.eq(
+        "unshare(CLONE_NEWIPC) of the nested helper",
+        OK,
+        f.nested_unshare.as_str(),
+    );
+    e.eq(
+        "shmget(key, IPC_CREAT|IPC_EXCL) holding \"outer\" and msgget(key, IPC_CREAT|IPC_EXCL) in the probe's namespace",
+        [OK; 2].map(String::from),
+        f.outer_create.clone(),
+    );
     e.eq(
         "shmget(key, IPC_CREAT|IPC_EXCL) in a nested namespace",
         OK,
@@ -1087,7 +1375,7 @@ fn ipc_08_check(cx: &mut Cx) -> CheckResult {
                 "sysv_shm": f.ipc.shm,
                 "posix_mqueues": f.ipc.mqueues,
                 "host_msqid_stat_inside": f.host_msqid_stat,
-                "ipc_ns_differs_from_host": probe_ipc != host_ipc,
+                "ipc_ns_vs_host": if probe_ipc != host_ipc { "differs" } else { "same" },
             })),
     )
 }
