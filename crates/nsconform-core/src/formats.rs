@@ -319,7 +319,7 @@ pub fn ktap(report: &Report) -> String {
         s,
         "# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:{} error:{}",
         n(Outcome::Pass),
-        n(Outcome::Fail) + n(Outcome::Timeout),
+        n(Outcome::Fail).saturating_add(n(Outcome::Timeout)),
         n(Outcome::Skip),
         n(Outcome::Error)
     );

@@ -201,7 +201,7 @@ impl Report {
             &self.summary
         };
         let n = |o| summary.get(&o).copied().unwrap_or(0);
-        if n(Outcome::Fail) + n(Outcome::Timeout) > 0 {
+        if n(Outcome::Fail).saturating_add(n(Outcome::Timeout)) > 0 {
             ExitStatus::Failed
         } else if n(Outcome::Error) > 0 {
             ExitStatus::Environment
@@ -270,7 +270,10 @@ impl Report {
     /// Read a JSON report (`nsconform run --format json`), as `nsconform diff` does: a
     /// report of a newer schema than this build knows is refused, not misread.
     pub fn from_json(text: &str) -> Result<Report, String> {
-        let r: Report = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let mut r: Report = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        // The summary is derived from the results, never taken on trust: a file's counts
+        // (edited, or absurd) cannot change a verdict or an exit status.
+        r.summary = tally(&r.results);
         if r.schema == 0 || r.schema > SCHEMA_VERSION {
             return Err(format!(
                 "the report has schema {}, this nsconform reads schema 1 to {SCHEMA_VERSION}; \
@@ -541,6 +544,17 @@ pub(crate) mod tests {
         let mut plain = caught();
         plain.control = None;
         assert_eq!(report(vec![plain]).exit_status(), ExitStatus::Failed);
+    }
+
+    #[test]
+    fn a_saved_summary_is_recomputed_from_the_results() {
+        let r = hostile_report();
+        let mut v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        v["summary"] = serde_json::json!({"pass": 7, "fail": usize::MAX, "timeout": usize::MAX});
+        let back = Report::from_json(&v.to_string()).unwrap();
+        assert_eq!(back.summary, tally(&back.results));
+        assert_eq!(back.exit_status(), crate::outcome::ExitStatus::Failed);
+        let _ = crate::formats::ktap(&back);
     }
 
     #[test]
