@@ -70,6 +70,27 @@ fn crun() -> String {
 const PODMAN: &str = "podman --runtime runc --cgroup-manager cgroupfs run --rm --network none \
      --ulimit nofile=1024:1024 --ulimit nproc=1024:1024";
 
+/// podman makes its cgroup parent (`libpod_parent` in every v1 hierarchy) with its very
+/// first container on a machine and keeps it for every later one: machine set-up, not a
+/// change of one run's. One container is run first (once per test process), so that
+/// HOST-01 judges what a podman run itself leaves, also on a machine that never ran one.
+fn warm_podman(probe: &Path) {
+    static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        let work = tempfile::tempdir().unwrap();
+        let rootfs = work.path().join("rootfs");
+        bare_rootfs(&rootfs);
+        let static_probe = subject::locate_static_probe(probe).expect("a static nsconform");
+        std::fs::copy(static_probe, rootfs.join("nsconform")).unwrap();
+        let cmd = format!(
+            "{PODMAN} --rootfs {} /nsconform --version",
+            rootfs.display()
+        );
+        let c = nsconform_tests::capture(duct::cmd("sh", ["-c", cmd.as_str()]));
+        assert!(c.success(), "podman's first container failed: {}", c.text());
+    });
+}
+
 fn unprivileged(cmd: &str) -> String {
     format!("env USER=nsconform setpriv --reuid 100000 --regid 100000 --clear-groups {cmd}")
 }
@@ -196,6 +217,9 @@ fn runtime_verdicts(#[case] tool: &str, #[case] command: &str, #[case] place: Pl
         bundle,
         cwd: None,
     };
+    if tool == "podman" {
+        warm_podman(&probe.program);
+    }
     let run = subject::run_subject(&spec, &Env::detect(None), &RunOptions::new(probe));
     let mut table = String::new();
     writeln!(
