@@ -554,7 +554,6 @@ pub(crate) mod tests {
         let back = Report::from_json(&v.to_string()).unwrap();
         assert_eq!(back.summary, tally(&back.results));
         assert_eq!(back.exit_status(), crate::outcome::ExitStatus::Failed);
-        let _ = crate::formats::ktap(&back);
     }
 
     #[test]
