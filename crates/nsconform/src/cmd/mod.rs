@@ -61,13 +61,7 @@ pub enum ListFormat {
 /// Read a saved JSON report (`run --format json`); unreadable or not a report of a
 /// schema this build knows: a usage error.
 pub fn load_report(p: &Path) -> Result<Report> {
-    let text = std::fs::read_to_string(p).map_err(|e| {
-        UsageError(format!(
-            "read the report {}: {}",
-            p.display(),
-            nsconform_core::kit::io_errno(&e)
-        ))
-    })?;
+    let text = read_input(p, "the report")?;
     Report::from_json(&text).map_err(|e| {
         UsageError(format!(
             "{} is not an nsconform JSON report: {e}",
@@ -77,14 +71,20 @@ pub fn load_report(p: &Path) -> Result<Report> {
     })
 }
 
-pub fn load_rubric(path: &Path) -> Result<Rubric> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// The text of an input file; unreadable: a usage error naming `what`, the path and the
+/// errno.
+fn read_input(path: &Path, what: &str) -> Result<String, UsageError> {
+    std::fs::read_to_string(path).map_err(|e| {
         UsageError(format!(
-            "read the rubric {}: {}",
+            "read {what} {}: {}",
             path.display(),
             nsconform_core::kit::io_errno(&e)
         ))
-    })?;
+    })
+}
+
+pub fn load_rubric(path: &Path) -> Result<Rubric> {
+    let text = read_input(path, "the rubric")?;
     Ok(Rubric::parse(&text, &path.display().to_string()).map_err(|e| UsageError(e.to_string()))?)
 }
 
