@@ -48,4 +48,24 @@ if [ ! -x "$consumers/venv/bin/python3" ] || ! "$consumers/venv/bin/python3" -c 
   "$consumers/venv/bin/pip" install --quiet xmlschema==4.3.2 junitparser==5.0.3 jsonschema==4.26.0
   npm install --prefix "$consumers" --no-audit --no-fund --silent tap-parser@16.0.1
 fi
+# KTAP's consumer: the kernel's own KUnit parser (tools/testing/kunit/kunit_parser.py, GPL-2.0,
+# used as a tool, not copied into this repository), taken from Debian's linux-source-6.1
+# package: downloaded, not installed, and only that folder kept under $consumers/kunit.
+if [ ! -f "$consumers/kunit/kunit_parser.py" ]; then
+  if [ "$(id -u)" -ne 0 ] && [ ! -w "$(dirname "$consumers")" ]; then
+    echo "ci/deps.sh: the KTAP consumer (kunit_parser.py) is missing; run ci/deps.sh as root (or set NSCONFORM_CONSUMERS to a writable folder)" >&2
+    exit 1
+  fi
+  work=$(mktemp -d)
+  (
+    cd "$work"
+    apt-get download -qq linux-source-6.1 2>/dev/null || { apt-get update -qq && apt-get download -qq linux-source-6.1; }
+    dpkg-deb --fsys-tarfile linux-source-6.1_*.deb | tar -xf - ./usr/src/linux-source-6.1.tar.xz
+    tar -xJf usr/src/linux-source-6.1.tar.xz linux-source-6.1/tools/testing/kunit
+    mkdir -p "$consumers"
+    rm -rf "$consumers/kunit"
+    mv linux-source-6.1/tools/testing/kunit "$consumers/kunit"
+  )
+  rm -rf "$work"
+fi
 command -v cargo >/dev/null || { echo "ci/deps.sh: cargo not found; install the Rust toolchain (rustup) first" >&2; exit 1; }

@@ -639,37 +639,94 @@ fn tap14_reports_are_read_by_strict_tap_parser() {
     }
 }
 
-/// KTAP has no consumer installed here (the kernel's kunit_parser.py reads it): the
-/// CLI's KTAP is checked by its structure, as for the sample above.
+/// The kernel's own KTAP reader, KUnit's `kunit_parser.py` (ci/deps.sh puts the
+/// folder under `$NSCONFORM_CONSUMERS/kunit`): it parses each report (the parser's
+/// progress goes to stderr), and the script prints the parse errors, the status of the
+/// whole run, the counts of its leaf tests and each area's subtest with its tests.
+const KTAP_CHECK: &str = r#"
+import sys, json
+real = sys.stdout
+sys.stdout = sys.stderr  # kunit_printer binds sys.stdout when it is imported
+sys.path.insert(0, sys.argv[1])
+import kunit_parser
+lines = open(sys.argv[2], errors="backslashreplace").read().splitlines()
+test = kunit_parser.parse_run_tests(lines)
+c = test.counts
+real.write(json.dumps({
+    "status": test.status.name,
+    "errors": c.errors,
+    "passed": c.passed, "failed": c.failed, "skipped": c.skipped, "crashed": c.crashed,
+    "areas": [{"name": t.name, "status": t.status.name,
+               "tests": [u.name for u in t.subtests]} for t in test.subtests],
+}))
+"#;
+
 #[test]
 #[serial_test::file_serial(host_state)]
-fn ktap_reports_of_the_cli_are_well_formed() {
+fn ktap_reports_are_read_by_the_kernels_kunit_parser() {
+    let kunit = consumers_dir().join("kunit");
+    if !kunit.join("kunit_parser.py").is_file() {
+        return not_run(&format!(
+            "{} has no kunit_parser.py (the kernel's tools/testing/kunit, from Debian's linux-source-6.1)",
+            kunit.display()
+        ));
+    }
     for p in of_format("ktap") {
         let text = std::fs::read_to_string(&p.path).unwrap();
+        let out =
+            nsconform_tests::capture(duct::cmd!("python3", "-c", KTAP_CHECK, &kunit, &p.path));
+        assert!(out.success(), "{}: {}", p.run, out.text());
+        let r: serde_json::Value = serde_json::from_str(out.stdout.trim())
+            .unwrap_or_else(|e| panic!("{}: {e}: {}", p.run, out.text()));
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "KTAP version 1", "{}", p.run);
+        assert_eq!(
+            r["errors"],
+            0,
+            "{}: parse errors: {}\n{text}",
+            p.run,
+            out.text()
+        );
+        // Leaf results are the indented `ok`/`not ok` lines, one per property.
+        let leaf = |prefix: &str| {
+            lines
+                .iter()
+                .filter(|l| l.starts_with(' ') && l.trim_start().starts_with(prefix))
+                .count()
+        };
+        let (not_ok, all) = (leaf("not ok "), leaf("ok ") + leaf("not ok "));
+        let counted = ["passed", "failed", "skipped", "crashed"]
+            .iter()
+            .map(|k| r[k].as_u64().unwrap())
+            .sum::<u64>();
+        assert_eq!(counted as usize, all, "{}: {r}", p.run);
+        assert_eq!(
+            r["failed"].as_u64().unwrap() as usize,
+            not_ok,
+            "{}: {r}",
+            p.run
+        );
+        let areas = r["areas"].as_array().unwrap();
         let plan: usize = lines
             .iter()
             .find_map(|l| l.strip_prefix("1.."))
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("{}: no plan: {text}", p.run));
-        let results: Vec<&&str> = lines
-            .iter()
-            .filter(|l| l.starts_with("ok ") || l.starts_with("not ok "))
-            .collect();
-        assert_eq!(results.len(), plan, "{}: {text}", p.run);
-        let subtests = lines
-            .iter()
-            .filter(|l| l.starts_with("  # Subtest: "))
-            .count();
-        assert_eq!(subtests, plan, "{}: {text}", p.run);
-        assert!(lines.last().unwrap().starts_with("# Totals: "), "{}", p.run);
-        assert_eq!(
-            p.code == 0,
-            results.iter().all(|l| l.starts_with("ok ")),
-            "{}: {text}",
+        assert_eq!(areas.len(), plan, "{}: {r}", p.run);
+        assert!(
+            areas
+                .iter()
+                .all(|a| !a["tests"].as_array().unwrap().is_empty()),
+            "{}: an area without tests: {r}",
             p.run
         );
+        assert_eq!(
+            r["status"] == "SUCCESS",
+            p.code == 0 && r["skipped"] != all as u64,
+            "{}: {r}",
+            p.run
+        );
+        assert!(lines.last().unwrap().starts_with("# Totals: "), "{}", p.run);
     }
 }
 
