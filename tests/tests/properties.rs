@@ -10,6 +10,10 @@
 //! - `<ID>::control::<control>::<mode>`: under the control the property fails; the
 //!   snapshot records which sub-check caught it (`at`; `guard` means the probe refused
 //!   to work in the harness's namespace before the property's own assertion ran).
+//! - `<ID>::calls`: `calls` in the catalogue is exactly the set of call groups the
+//!   verdict rests on. Each of the groups ([`Call::ALL`]) is faulted in turn, in both
+//!   modes: a listed group must change the verdict, an unlisted one must not (in every
+//!   mode); the snapshot (`properties__<ID>@calls.snap`) holds each changed verdict.
 //!
 //! A trial that cannot run here (privileged mode as a normal user) is ignored with its
 //! reason, never ok; with `NSCONFORM_REQUIRE=all` (CI as root) it fails instead.
@@ -27,6 +31,8 @@
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use nsconform_core::catalogue::{self, Control, Property};
 use nsconform_core::outcome::{Outcome, AT_GUARD};
+use nsconform_core::run;
+use nsconform_core::spec::Call;
 use nsconform_core::spec::{Area, Privilege};
 use nsconform_tests::{run_one, Mode, HOST_LOCK};
 use std::process::ExitCode;
@@ -83,6 +89,12 @@ fn trials() -> Vec<Trial> {
                     move || control(p, c, mode),
                 ));
             }
+        }
+        if p.area != Area::Host {
+            out.push(Trial::ignorable_test(
+                format!("{}::calls", p.id),
+                move || calls(p),
+            ));
         }
     }
     out
@@ -203,6 +215,88 @@ fn control(p: &'static Property, c: Control, mode: Mode) -> Result<Completion, F
     let name = snapshot_name(&format!("{}@control@{}@{}", p.id, c.name(), mode.name()));
     insta::assert_yaml_snapshot!(name, serde_json::json!({ "fail": true, "at": at }));
     Ok(Completion::Completed)
+}
+
+/// How long a property may take under a fault before it counts as hung (a timeout is a
+/// changed verdict too: the check waited on a call that failed, e.g. kill(2)).
+const FAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `p.calls` is exactly the set of call groups its verdict rests on: every group is
+/// faulted in turn ([`Control::Fault`]), in each mode that can run here; a listed group
+/// must change the verdict (fail, error or timeout) in every mode, an unlisted one may
+/// change it in no mode, or only in some (a step one mode takes and the other does not,
+/// e.g. CR-03's drop to uid 65534 as root). The snapshot holds every changed verdict.
+fn calls(p: &'static Property) -> Result<Completion, Failed> {
+    let modes: Vec<Mode> = MODES
+        .into_iter()
+        .filter(|&m| defined(p, m) && m.unavailable().is_none())
+        .collect();
+    if modes.is_empty() {
+        return cannot_run("neither mode can run here");
+    }
+    let mut changed: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
+    let mut problems = Vec::new();
+    for call in Call::ALL {
+        let mut by_mode = serde_json::Map::new();
+        for &mode in &modes {
+            let (mut opts, env) = mode.setup().expect("the mode is available");
+            opts.timeout = FAULT_TIMEOUT;
+            let r = {
+                let _one = lock(p);
+                run::run_property(p, &env, &opts, Some(Control::Fault(call)))
+            };
+            if r.verdict.outcome == Outcome::Skip {
+                problems.push(format!(
+                    "{}: with {} faulted ({}) it skips: a kernel that misbehaves is no reason to skip ({})",
+                    mode.name(),
+                    call.name(),
+                    call.calls(),
+                    r.verdict.detail
+                ));
+            }
+            if r.verdict.outcome != Outcome::Pass {
+                by_mode.insert(
+                    mode.name().into(),
+                    serde_json::json!({ "outcome": r.verdict.outcome, "at": r.verdict.at }),
+                );
+            }
+        }
+        let listed = p.calls.contains(&call);
+        if listed && by_mode.len() < modes.len() {
+            problems.push(format!(
+                "lists the call {} ({}), but with it faulted the verdict stays a pass in {}",
+                call.name(),
+                call.calls(),
+                modes
+                    .iter()
+                    .filter(|m| !by_mode.contains_key(m.name()))
+                    .map(|m| m.name())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ));
+        }
+        if !listed && by_mode.len() == modes.len() && modes.len() == defined_modes(p) {
+            problems.push(format!(
+                "does not list the call {} ({}), but its verdict rests on it: {}",
+                call.name(),
+                call.calls(),
+                serde_json::Value::Object(by_mode.clone())
+            ));
+        }
+        if !by_mode.is_empty() {
+            changed.insert(call.name().into(), serde_json::Value::Object(by_mode));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(format!("{}: {}", p.id, problems.join("; ")).into());
+    }
+    insta::assert_yaml_snapshot!(snapshot_name(&format!("{}@calls", p.id)), changed);
+    Ok(Completion::Completed)
+}
+
+/// How many modes `p` has trials in.
+fn defined_modes(p: &Property) -> usize {
+    MODES.into_iter().filter(|&m| defined(p, m)).count()
 }
 
 /// Rust debug text a person should never read in a verdict, if `text` holds some.

@@ -152,8 +152,33 @@ mod tests {
     }
 
     #[test]
+    fn a_fault_control_faults_a_call_the_property_lists() {
+        for p in all() {
+            for c in p.controls {
+                if let Some(call) = c.fault() {
+                    assert!(
+                        p.calls.contains(&call),
+                        "{}: control {} faults {}, which is not in its calls",
+                        p.id,
+                        c.name(),
+                        call.name()
+                    );
+                }
+            }
+            let mut sorted = p.calls.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(
+                sorted, p.calls,
+                "{}: calls once each, in Call::ALL order",
+                p.id
+            );
+        }
+    }
+
+    #[test]
     fn controls_round_trip_by_name() {
-        for c in Control::ALL {
+        for c in Control::all() {
             assert_eq!(Control::parse(c.name()), Some(c));
         }
     }

@@ -18,10 +18,12 @@ pub fn properties_markdown() -> String {
          check creates, `root` needs CAP_SYS_ADMIN in the initial user namespace. Coverage \
          names the existing suites that test the property (LTP, KST = kernel selftests), \
          `new` where none does. Controls are the negative controls the check is proven to \
-         detect.\n\n",
+         detect at its own assertion (`fault-*`: a seccomp fault of one call group). Calls are \
+         the system calls the verdict rests on: with any one group faulted the verdict is no \
+         longer a pass (`nsconform explain ID` lists the calls of each group).\n\n",
     );
-    s.push_str("| ID | Property | Man page | Privilege | Min kernel | Kernel config | Controls | Subject | Coverage |\n");
-    s.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    s.push_str("| ID | Property | Man page | Privilege | Min kernel | Kernel config | Controls | Calls | Subject | Coverage |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
     for p in all {
         let privilege = match p.prereq.privilege {
             Privilege::Any => "any",
@@ -33,9 +35,10 @@ pub fn properties_markdown() -> String {
             .min_kernel
             .map_or(String::new(), |(a, b)| format!("{a}.{b}"));
         let controls: Vec<&str> = p.controls.iter().map(|c| c.name()).collect();
+        let calls: Vec<&str> = p.calls.iter().map(|c| c.name()).collect();
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             p.id,
             esc(p.title),
             esc(p.man),
@@ -43,6 +46,7 @@ pub fn properties_markdown() -> String {
             kernel,
             p.prereq.config.join(" "),
             controls.join(" "),
+            calls.join(" "),
             if p.subject.is_some() { "yes" } else { "" },
             esc(p.coverage),
         );

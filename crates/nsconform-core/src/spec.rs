@@ -13,7 +13,7 @@ use crate::env::{ConfigState, Env, KernelVersion};
 use crate::harness::Cx;
 use crate::observation::SubjectObservation;
 use crate::outcome::Verdict;
-pub use crate::probe::{Control, InsideFn};
+pub use crate::probe::{Call, Control, InsideFn};
 use serde::Serialize;
 
 /// The area (namespace type or API) a property belongs to; also the ID prefix.
@@ -210,8 +210,15 @@ pub struct Property {
     pub prereq: Prereq,
     /// Which existing suites cover it (`LTP:...`, `KST:...`), or `new`.
     pub coverage: &'static str,
-    /// Negative controls this check must detect.
+    /// Negative controls this check must detect: launcher variants that lack one piece
+    /// of isolation, and syscall faults ([`Control::Fault`], each of a call in
+    /// [`Property::calls`]).
     pub controls: &'static [Control],
+    /// The system calls the inside half exercises and the verdict rests on: the tests
+    /// fault each group in turn (`<ID>::call::<call>::<mode>`) and require the verdict
+    /// to change (fail or error); the ones whose fault reaches the property's own
+    /// assertion are also listed as controls.
+    pub calls: &'static [Call],
     /// True when the check changes host-global state (e.g. creates an IPC object in the
     /// initial namespace) and so must not run alongside other checks.
     pub global: bool,

@@ -21,10 +21,13 @@ use serde::{Deserialize, Serialize};
 /// that passes its value through shows it plainly.
 pub const FAULT_ERRNO: i32 = libc::ENOTRECOVERABLE;
 
-/// Which calls a fault makes fail.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A group of system calls a property's inside half exercises, and that a fault can
+/// make fail. A property lists its calls as data ([`crate::spec::Property::calls`]):
+/// the tests fault each one in turn and require the verdict to change, so the list
+/// says exactly which calls the verdict rests on.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
-pub enum Fault {
+pub enum Call {
     /// setns(2).
     Setns,
     /// The nsfs ioctls (NS_GET_USERNS, NS_GET_PARENT, NS_GET_NSTYPE, NS_GET_OWNER_UID,
@@ -35,29 +38,232 @@ pub enum Fault {
     /// clone(2) with a `CLONE_NEW*` flag, and every clone3(2) (its flags are behind a
     /// pointer a filter cannot read); a plain fork keeps working.
     CloneNs,
+    /// The mount API: mount(2), umount2(2), pivot_root(2), open_tree(2),
+    /// move_mount(2), mount_setattr(2), fsopen(2), fsconfig(2), fsmount(2), fspick(2).
+    Mount,
+    /// sethostname(2), setdomainname(2).
+    Sethostname,
+    /// uname(2).
+    Uname,
+    /// System V IPC: shmget/shmat/shmdt/shmctl, msgget/msgsnd/msgrcv/msgctl,
+    /// semget/semop/semtimedop/semctl.
+    SysvIpc,
+    /// POSIX message queues: mq_open(3)'s syscall and the other mq_* calls.
+    Mqueue,
+    /// socket(2), socketpair(2).
+    Socket,
+    /// bind(2), connect(2), listen(2), accept(2), accept4(2).
+    BindConnect,
+    /// pidfd_open(2), pidfd_send_signal(2), pidfd_getfd(2).
+    Pidfd,
+    /// kill(2), tgkill(2), tkill(2), rt_sigqueueinfo(2).
+    Kill,
+    /// wait4(2), waitid(2).
+    Wait,
+    /// getpid(2), getppid(2).
+    Getpid,
+    /// setuid(2), setgid(2), setreuid(2), setregid(2), setresuid(2), setresgid(2),
+    /// setfsuid(2), setfsgid(2), setgroups(2).
+    Setid,
+    /// getuid(2), geteuid(2), getgid(2), getegid(2), getresuid(2), getresgid(2),
+    /// getgroups(2).
+    Getid,
+    /// capget(2), capset(2).
+    Capabilities,
+    /// nanosleep(2), clock_nanosleep(2).
+    Sleep,
+    /// timerfd_create(2), timerfd_settime(2), timerfd_gettime(2).
+    Timerfd,
+    /// timer_create(2), timer_settime(2), timer_gettime(2).
+    Timer,
+    /// sysinfo(2).
+    Sysinfo,
+    /// name_to_handle_at(2), open_by_handle_at(2).
+    FileHandle,
+    /// keyctl(2), add_key(2), request_key(2).
+    Keys,
 }
 
-impl Fault {
-    /// The syscall numbers the fault hits.
+impl Call {
+    pub const ALL: [Call; 24] = [
+        Call::Setns,
+        Call::NsIoctl,
+        Call::Unshare,
+        Call::CloneNs,
+        Call::Mount,
+        Call::Sethostname,
+        Call::Uname,
+        Call::SysvIpc,
+        Call::Mqueue,
+        Call::Socket,
+        Call::BindConnect,
+        Call::Pidfd,
+        Call::Kill,
+        Call::Wait,
+        Call::Getpid,
+        Call::Setid,
+        Call::Getid,
+        Call::Capabilities,
+        Call::Sleep,
+        Call::Timerfd,
+        Call::Timer,
+        Call::Sysinfo,
+        Call::FileHandle,
+        Call::Keys,
+    ];
+
+    /// The syscall numbers the group covers.
     fn syscalls(self) -> &'static [libc::c_long] {
+        use libc::*;
         match self {
-            Fault::Setns => &[libc::SYS_setns],
-            Fault::NsIoctl => &[libc::SYS_ioctl],
-            Fault::Unshare => &[libc::SYS_unshare],
-            Fault::CloneNs => &[libc::SYS_clone, libc::SYS_clone3],
+            Call::Setns => &[SYS_setns],
+            Call::NsIoctl => &[SYS_ioctl],
+            Call::Unshare => &[SYS_unshare],
+            Call::CloneNs => &[SYS_clone, SYS_clone3],
+            Call::Mount => &[
+                SYS_mount,
+                SYS_umount2,
+                SYS_pivot_root,
+                SYS_open_tree,
+                SYS_move_mount,
+                SYS_mount_setattr,
+                SYS_fsopen,
+                SYS_fsconfig,
+                SYS_fsmount,
+                SYS_fspick,
+            ],
+            Call::Sethostname => &[SYS_sethostname, SYS_setdomainname],
+            Call::Uname => &[SYS_uname],
+            Call::SysvIpc => &[
+                SYS_shmget,
+                SYS_shmat,
+                SYS_shmdt,
+                SYS_shmctl,
+                SYS_msgget,
+                SYS_msgsnd,
+                SYS_msgrcv,
+                SYS_msgctl,
+                SYS_semget,
+                SYS_semop,
+                SYS_semtimedop,
+                SYS_semctl,
+            ],
+            Call::Mqueue => &[
+                SYS_mq_open,
+                SYS_mq_unlink,
+                SYS_mq_timedsend,
+                SYS_mq_timedreceive,
+                SYS_mq_notify,
+                SYS_mq_getsetattr,
+            ],
+            Call::Socket => &[SYS_socket, SYS_socketpair],
+            Call::BindConnect => &[SYS_bind, SYS_connect, SYS_listen, SYS_accept, SYS_accept4],
+            Call::Pidfd => &[SYS_pidfd_open, SYS_pidfd_send_signal, SYS_pidfd_getfd],
+            Call::Kill => &[SYS_kill, SYS_tgkill, SYS_tkill, SYS_rt_sigqueueinfo],
+            Call::Wait => &[SYS_wait4, SYS_waitid],
+            Call::Getpid => &[SYS_getpid, SYS_getppid],
+            Call::Setid => &[
+                SYS_setuid,
+                SYS_setgid,
+                SYS_setreuid,
+                SYS_setregid,
+                SYS_setresuid,
+                SYS_setresgid,
+                SYS_setfsuid,
+                SYS_setfsgid,
+                SYS_setgroups,
+            ],
+            Call::Getid => &[
+                SYS_getuid,
+                SYS_geteuid,
+                SYS_getgid,
+                SYS_getegid,
+                SYS_getresuid,
+                SYS_getresgid,
+                SYS_getgroups,
+            ],
+            Call::Capabilities => &[SYS_capget, SYS_capset],
+            Call::Sleep => &[SYS_nanosleep, SYS_clock_nanosleep],
+            Call::Timerfd => &[SYS_timerfd_create, SYS_timerfd_settime, SYS_timerfd_gettime],
+            Call::Timer => &[SYS_timer_create, SYS_timer_settime, SYS_timer_gettime],
+            Call::Sysinfo => &[SYS_sysinfo],
+            Call::FileHandle => &[SYS_name_to_handle_at, SYS_open_by_handle_at],
+            Call::Keys => &[SYS_keyctl, SYS_add_key, SYS_request_key],
+        }
+    }
+
+    /// The group's name, as in the report and in `fault-<name>` controls.
+    pub fn name(self) -> &'static str {
+        match self {
+            Call::Setns => "setns",
+            Call::NsIoctl => "ns-ioctl",
+            Call::Unshare => "unshare",
+            Call::CloneNs => "clone-ns",
+            Call::Mount => "mount",
+            Call::Sethostname => "sethostname",
+            Call::Uname => "uname",
+            Call::SysvIpc => "sysv-ipc",
+            Call::Mqueue => "mqueue",
+            Call::Socket => "socket",
+            Call::BindConnect => "bind-connect",
+            Call::Pidfd => "pidfd",
+            Call::Kill => "kill",
+            Call::Wait => "wait",
+            Call::Getpid => "getpid",
+            Call::Setid => "setid",
+            Call::Getid => "getid",
+            Call::Capabilities => "capabilities",
+            Call::Sleep => "sleep",
+            Call::Timerfd => "timerfd",
+            Call::Timer => "timer",
+            Call::Sysinfo => "sysinfo",
+            Call::FileHandle => "file-handle",
+            Call::Keys => "keys",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Call> {
+        Call::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The calls of the group, as a person reads them: `setns(2)`.
+    pub fn calls(self) -> &'static str {
+        match self {
+            Call::Setns => "setns(2)",
+            Call::NsIoctl => "the nsfs ioctls (ioctl_ns(2))",
+            Call::Unshare => "unshare(2)",
+            Call::CloneNs => "clone(2) with a CLONE_NEW* flag and clone3(2)",
+            Call::Mount => {
+                "mount(2), umount2(2), pivot_root(2), open_tree(2), move_mount(2), \
+                 mount_setattr(2), fsopen(2), fsconfig(2), fsmount(2), fspick(2)"
+            }
+            Call::Sethostname => "sethostname(2), setdomainname(2)",
+            Call::Uname => "uname(2)",
+            Call::SysvIpc => "the System V IPC calls (shm*, msg*, sem*)",
+            Call::Mqueue => "the POSIX message queue calls (mq_open(2) ...)",
+            Call::Socket => "socket(2), socketpair(2)",
+            Call::BindConnect => "bind(2), connect(2), listen(2), accept(2), accept4(2)",
+            Call::Pidfd => "pidfd_open(2), pidfd_send_signal(2), pidfd_getfd(2)",
+            Call::Kill => "kill(2), tgkill(2), tkill(2), rt_sigqueueinfo(2)",
+            Call::Wait => "wait4(2), waitid(2)",
+            Call::Getpid => "getpid(2), getppid(2)",
+            Call::Setid => "the set*id(2) calls and setgroups(2)",
+            Call::Getid => "the get*id(2) calls and getgroups(2)",
+            Call::Capabilities => "capget(2), capset(2)",
+            Call::Sleep => "nanosleep(2), clock_nanosleep(2)",
+            Call::Timerfd => "timerfd_create(2), timerfd_settime(2), timerfd_gettime(2)",
+            Call::Timer => "timer_create(2), timer_settime(2), timer_gettime(2)",
+            Call::Sysinfo => "sysinfo(2)",
+            Call::FileHandle => "name_to_handle_at(2), open_by_handle_at(2)",
+            Call::Keys => "keyctl(2), add_key(2), request_key(2)",
         }
     }
 
     /// What a person reads: `setns(2) fails with ENOTRECOVERABLE`.
     pub fn describe(self) -> String {
-        let calls = match self {
-            Fault::Setns => "setns(2)",
-            Fault::NsIoctl => "the nsfs ioctls (ioctl_ns(2))",
-            Fault::Unshare => "unshare(2)",
-            Fault::CloneNs => "clone(2) with a CLONE_NEW* flag and clone3(2)",
-        };
         format!(
-            "{calls} fails with {} (seccomp fault injection)",
+            "{} fails with {} (seccomp fault injection)",
+            self.calls(),
             errno_name(nix::errno::Errno::from_raw(FAULT_ERRNO))
         )
     }
@@ -105,7 +311,7 @@ fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
 
 /// The filter program of `fault`.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-pub fn program(fault: Fault) -> Vec<libc::sock_filter> {
+pub fn program(fault: Call) -> Vec<libc::sock_filter> {
     let mut p = head();
     rules(&mut p, fault, errno_ret(FAULT_ERRNO));
     p.push(stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW));
@@ -119,7 +325,7 @@ pub fn program(fault: Fault) -> Vec<libc::sock_filter> {
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub fn deny_creation_program() -> Vec<libc::sock_filter> {
     let mut p = head();
-    rules(&mut p, Fault::Unshare, errno_ret(libc::EPERM));
+    rules(&mut p, Call::Unshare, errno_ret(libc::EPERM));
     clone_rule(&mut p, errno_ret(libc::EPERM));
     p.push(jump(
         libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
@@ -170,11 +376,11 @@ fn clone_rule(p: &mut Vec<libc::sock_filter>, ret: u32) {
 
 /// The rules of `fault`, returning `ret` for the calls it hits; the accumulator holds
 /// the syscall number before and after.
-fn rules(p: &mut Vec<libc::sock_filter>, fault: Fault, ret: u32) {
+fn rules(p: &mut Vec<libc::sock_filter>, fault: Call, ret: u32) {
     use libc::{BPF_ABS, BPF_ALU, BPF_AND, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
     let ld = BPF_LD | BPF_W | BPF_ABS;
     for &nr in fault.syscalls() {
-        if fault == Fault::NsIoctl {
+        if fault == Call::NsIoctl {
             // nr == ioctl && (request & 0xff00) == 0xb700 -> ret
             p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 4));
             p.push(stmt(ld, OFF_ARG1_LO));
@@ -182,7 +388,7 @@ fn rules(p: &mut Vec<libc::sock_filter>, fault: Fault, ret: u32) {
             p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, 0xb700, 0, 1));
             p.push(stmt(BPF_RET | BPF_K, ret));
             p.push(stmt(ld, OFF_NR));
-        } else if fault == Fault::CloneNs && nr == libc::SYS_clone {
+        } else if fault == Call::CloneNs && nr == libc::SYS_clone {
             clone_rule(p, ret);
         } else {
             p.push(jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 1));
@@ -192,7 +398,7 @@ fn rules(p: &mut Vec<libc::sock_filter>, fault: Fault, ret: u32) {
 }
 
 /// Install `fault` in this process (and everything it forks from now on).
-pub fn install(fault: Fault) -> Result<(), StepError> {
+pub fn install(fault: Call) -> Result<(), StepError> {
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     {
         install_program(
@@ -264,7 +470,7 @@ mod tests {
     #[test]
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     fn programs_check_the_arch_and_end_in_allow() {
-        for f in [Fault::Setns, Fault::NsIoctl, Fault::Unshare, Fault::CloneNs] {
+        for f in Call::ALL {
             let p = program(f);
             assert_eq!(p[0].k, OFF_ARCH, "{f:?}");
             assert_eq!(p[1].k, AUDIT_ARCH, "{f:?}");
@@ -309,6 +515,6 @@ mod tests {
 
     #[test]
     fn describe_names_the_errno() {
-        assert!(Fault::Setns.describe().contains("ENOTRECOVERABLE"));
+        assert!(Call::Setns.describe().contains("ENOTRECOVERABLE"));
     }
 }

@@ -11,11 +11,41 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult, Gid, Uid};
 use serde::{Deserialize, Serialize};
 
-/// A negative control: a launcher variant that lacks one piece of isolation. A property
-/// lists the controls whose absence it must detect; the tests run each and require
-/// `fail`.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
+pub use super::fault::Call;
+
+/// `fault-<call>`, indexed by [`Call`] (the order of [`Call::ALL`]; a unit test checks).
+const FAULT_NAMES: [&str; Call::ALL.len()] = [
+    "fault-setns",
+    "fault-ns-ioctl",
+    "fault-unshare",
+    "fault-clone-ns",
+    "fault-mount",
+    "fault-sethostname",
+    "fault-uname",
+    "fault-sysv-ipc",
+    "fault-mqueue",
+    "fault-socket",
+    "fault-bind-connect",
+    "fault-pidfd",
+    "fault-kill",
+    "fault-wait",
+    "fault-getpid",
+    "fault-setid",
+    "fault-getid",
+    "fault-capabilities",
+    "fault-sleep",
+    "fault-timerfd",
+    "fault-timer",
+    "fault-sysinfo",
+    "fault-file-handle",
+    "fault-keys",
+];
+
+/// A negative control: a launcher variant that lacks one piece of isolation, or a
+/// syscall fault that makes the kernel appear to misbehave. A property lists the
+/// controls whose absence it must detect; the tests run each and require `fail` at the
+/// property's own assertion. Written by its name (`no-new-pid`, `fault-setns`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Control {
     /// No CLONE_NEWPID.
     NoNewPid,
@@ -33,19 +63,42 @@ pub enum Control {
     NoNewUser,
     NoNewCgroup,
     NoNewTime,
-    /// Fault injection: setns(2) in the inside process fails with ENOTRECOVERABLE.
-    FaultSetns,
-    /// Fault injection: the nsfs ioctls in the inside process fail with ENOTRECOVERABLE.
-    FaultNsIoctl,
-    /// Fault injection: unshare(2) in the inside process fails with ENOTRECOVERABLE.
-    FaultUnshare,
-    /// Fault injection: clone(2) with a CLONE_NEW* flag and clone3(2) in the inside
-    /// process fail with ENOTRECOVERABLE.
-    FaultCloneNs,
+    /// Fault injection: the calls of the group fail with ENOTRECOVERABLE in the inside
+    /// process.
+    Fault(Call),
+}
+
+impl Serialize for Control {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Control {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Control::parse(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown control `{name}`")))
+    }
+}
+
+impl schemars::JsonSchema for Control {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Control".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Control::all().map(|c| c.name()).collect();
+        schemars::json_schema!({
+            "description": "A negative control, by name: a launcher variant that lacks one piece of isolation (`no-new-pid`), or a syscall fault (`fault-setns`).",
+            "type": "string",
+            "enum": names,
+        })
+    }
 }
 
 impl Control {
-    pub const ALL: [Control; 15] = [
+    /// The controls that take one piece of isolation from the launcher.
+    pub const NAMESPACE: [Control; 11] = [
         Control::NoNewPid,
         Control::NoProcMount,
         Control::NoNewMnt,
@@ -57,11 +110,15 @@ impl Control {
         Control::NoNewUser,
         Control::NoNewCgroup,
         Control::NoNewTime,
-        Control::FaultSetns,
-        Control::FaultNsIoctl,
-        Control::FaultUnshare,
-        Control::FaultCloneNs,
     ];
+
+    /// Every control: the namespace ones, then a fault of each call group.
+    pub fn all() -> impl Iterator<Item = Control> {
+        Control::NAMESPACE
+            .into_iter()
+            .chain(Call::ALL.into_iter().map(Control::Fault))
+    }
+
     /// Every control that removes one new namespace: for properties that create all
     /// types and must notice any one missing.
     pub const EVERY_NEW_NAMESPACE: &'static [Control] = &[
@@ -88,10 +145,7 @@ impl Control {
             Control::NoNewUser => "no-new-user",
             Control::NoNewCgroup => "no-new-cgroup",
             Control::NoNewTime => "no-new-time",
-            Control::FaultSetns => "fault-setns",
-            Control::FaultNsIoctl => "fault-ns-ioctl",
-            Control::FaultUnshare => "fault-unshare",
-            Control::FaultCloneNs => "fault-clone-ns",
+            Control::Fault(call) => FAULT_NAMES[call as usize],
         }
     }
 
@@ -120,24 +174,20 @@ impl Control {
             Control::NoNewUser => no("CLONE_NEWUSER", "user"),
             Control::NoNewCgroup => no("CLONE_NEWCGROUP", "cgroup"),
             Control::NoNewTime => no("CLONE_NEWTIME", "time"),
-            c => c.fault().map_or_else(String::new, |f| f.describe()),
+            Control::Fault(call) => call.describe(),
         }
     }
 
     /// The syscall fault this control injects, for the fault-injection kind.
-    pub fn fault(self) -> Option<super::fault::Fault> {
-        use super::fault::Fault;
+    pub fn fault(self) -> Option<Call> {
         match self {
-            Control::FaultSetns => Some(Fault::Setns),
-            Control::FaultNsIoctl => Some(Fault::NsIoctl),
-            Control::FaultUnshare => Some(Fault::Unshare),
-            Control::FaultCloneNs => Some(Fault::CloneNs),
+            Control::Fault(call) => Some(call),
             _ => None,
         }
     }
 
     pub fn parse(name: &str) -> Option<Control> {
-        Control::ALL.into_iter().find(|c| c.name() == name)
+        Control::all().find(|c| c.name() == name)
     }
 
     /// Why this control means nothing on the rootless path, if it does not: there the
@@ -194,7 +244,7 @@ pub struct Launch {
     /// A syscall fault installed in the inside process right before its half runs
     /// (fault-injection controls, [`super::fault`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fault: Option<super::fault::Fault>,
+    pub fault: Option<Call>,
 }
 
 impl Launch {
@@ -280,10 +330,7 @@ impl Launch {
                 self.time = false;
                 self.time_offsets = None;
             }
-            Control::FaultSetns
-            | Control::FaultNsIoctl
-            | Control::FaultUnshare
-            | Control::FaultCloneNs => {
+            Control::Fault(_) => {
                 self.fault = control.fault();
             }
         }
@@ -491,9 +538,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn fault_controls_are_named_after_their_call() {
+        for call in Call::ALL {
+            assert_eq!(
+                Control::Fault(call).name(),
+                format!("fault-{}", call.name()),
+                "FAULT_NAMES is not in the order of Call::ALL"
+            );
+            assert_eq!(Call::parse(call.name()), Some(call));
+        }
+        let json = serde_json::to_string(&Control::Fault(Call::Mount)).unwrap();
+        assert_eq!(json, "\"fault-mount\"");
+        assert_eq!(
+            serde_json::from_str::<Control>(&json).unwrap(),
+            Control::Fault(Call::Mount)
+        );
+        assert!(serde_json::from_str::<Control>("\"fault-nothing\"").is_err());
+    }
+
+    #[test]
     fn controls_remove_exactly_their_isolation() {
         let full = Launch::all();
-        for control in Control::ALL {
+        for control in Control::all() {
             let mut l = full.clone();
             l.apply(control);
             assert_ne!(l, full, "{control:?} changed nothing");

@@ -14,7 +14,7 @@ pub mod subject;
 pub mod sys;
 pub mod view;
 
-pub use launch::{write_root_map, Control, Launch};
+pub use launch::{write_root_map, Call, Control, Launch};
 pub use sys::{errno_name, StepError, StepExt};
 
 use serde::{Deserialize, Serialize};

@@ -6,7 +6,7 @@ use crate::kit::ids::SelfMade;
 use crate::kit::{facts, res, write_res, Fork, OK};
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{Inside, Launch, StepError, StepExt};
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
+use crate::spec::{Area, Call, CheckResult, Control, Prereq, Property};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -51,6 +51,7 @@ pub const CG_01: Property = Property {
     prereq: Prereq::ROOTLESS.kernel(4, 6).config(CGNS),
     coverage: "OTH:~CRIU cgroupns",
     controls: &[Control::NoNewCgroup],
+    calls: &[],
     global: false,
     subject: Some(crate::spec::SubjectCheck::required(cg_01_subject)),
     inside: Some(cg_01_inside),
@@ -131,6 +132,7 @@ pub const CG_02: Property = Property {
     prereq: Prereq::ROOTLESS.kernel(4, 6).config(CGNS),
     coverage: "new",
     controls: &[Control::NoNewCgroup],
+    calls: &[],
     global: false,
     subject: None,
     inside: Some(cg_02_inside),
@@ -182,7 +184,8 @@ pub const CG_03: Property = Property {
     man: "cgroup_namespaces(7)",
     prereq: Prereq::ROOT.kernel(4, 6).config(CGNS),
     coverage: "new",
-    controls: &[Control::NoNewCgroup],
+    controls: &[Control::NoNewCgroup, Control::Fault(Call::Getpid)],
+    calls: &[Call::Unshare, Call::Getpid],
     global: true,
     subject: None,
     inside: Some(cg_03_inside),
@@ -370,7 +373,8 @@ pub const CG_04: Property = Property {
     man: "cgroup_namespaces(7); user_namespaces(7)",
     prereq: Prereq::ROOTLESS.kernel(4, 6).config(CGNS),
     coverage: "new",
-    controls: &[Control::NoNewCgroup],
+    controls: &[Control::NoNewCgroup, Control::Fault(Call::Mount)],
+    calls: &[Call::Mount],
     global: false,
     subject: None,
     inside: Some(cg_04_inside),

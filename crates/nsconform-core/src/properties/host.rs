@@ -39,6 +39,7 @@ pub const HOST_01: Property = Property {
     prereq: Prereq::ANY,
     coverage: "new",
     controls: &[],
+    calls: &[],
     global: false,
     subject: Some(crate::spec::SubjectCheck::required(host_01_subject)),
     inside: None,

@@ -9,7 +9,7 @@ use crate::ns::Ns;
 use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{view, Inside, Launch, StepError, StepExt};
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
+use crate::spec::{Area, Call, CheckResult, Control, Prereq, Property};
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use serde::de::DeserializeOwned;
@@ -273,7 +273,8 @@ pub const IPC_01: Property = Property {
     man: "ipc_namespaces(7)",
     prereq: Prereq::ROOTLESS.config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC"]),
     coverage: "LTP:msg_comm,sem_comm,shm_comm,mesgq_nstest,sem_nstest,semtest_2ns,shmnstest,shmem_2nstest",
-    controls: &[Control::NoNewIpc],
+    controls: &[Control::NoNewIpc, Control::Fault(Call::Unshare), Control::Fault(Call::SysvIpc), Control::Fault(Call::Mqueue)],
+    calls: &[Call::Unshare, Call::SysvIpc, Call::Mqueue, Call::Wait],
     global: true,
     subject: None,
     inside: Some(ipc_01_inside),
@@ -371,7 +372,8 @@ pub const IPC_02: Property = Property {
     man: "ipc_namespaces(7); mq_overview(7) \"Mounting the message queue filesystem\"",
     prereq: Prereq::ROOTLESS.kernel(2, 6).config(&["CONFIG_IPC_NS", "CONFIG_POSIX_MQUEUE"]),
     coverage: "LTP:mqns_01,mqns_02,mqns_03,mqns_04",
-    controls: &[Control::NoNewIpc],
+    controls: &[Control::NoNewIpc, Control::Fault(Call::Unshare), Control::Fault(Call::SysvIpc)],
+    calls: &[Call::Unshare, Call::Mount, Call::SysvIpc, Call::Mqueue, Call::Wait],
     global: true,
     subject: None,
     inside: Some(ipc_02_inside),
@@ -496,7 +498,8 @@ pub const IPC_03: Property = Property {
     man: "ipc_namespaces(7)",
     prereq: Prereq::ROOTLESS.config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC", "CONFIG_POSIX_MQUEUE"]),
     coverage: "new",
-    controls: &[Control::NoNewIpc],
+    controls: &[Control::NoNewIpc, Control::Fault(Call::Unshare), Control::Fault(Call::SysvIpc), Control::Fault(Call::Mqueue)],
+    calls: &[Call::Unshare, Call::SysvIpc, Call::Mqueue, Call::Wait],
     global: true,
     subject: None,
     inside: Some(ipc_03_inside),
@@ -677,7 +680,20 @@ pub const IPC_04: Property = Property {
         .kernel(3, 0)
         .config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC"]),
     coverage: "KST:proc/setns-sysvipc",
-    controls: &[Control::NoNewIpc],
+    controls: &[
+        Control::NoNewIpc,
+        Control::Fault(Call::Setns),
+        Control::Fault(Call::Unshare),
+        Control::Fault(Call::SysvIpc),
+        Control::Fault(Call::Mqueue),
+    ],
+    calls: &[
+        Call::Setns,
+        Call::Unshare,
+        Call::SysvIpc,
+        Call::Mqueue,
+        Call::Wait,
+    ],
     global: true,
     subject: None,
     inside: Some(ipc_04_inside),
@@ -829,7 +845,8 @@ pub const IPC_05: Property = Property {
     man: "ipc_namespaces(7); getrlimit(2) RLIMIT_MSGQUEUE, RLIMIT_MEMLOCK; shmctl(2) SHM_LOCK",
     prereq: Prereq::ROOTLESS.kernel(5, 14).config(&["CONFIG_IPC_NS", "CONFIG_POSIX_MQUEUE", "CONFIG_SYSVIPC", "CONFIG_USER_NS"]),
     coverage: "new",
-    controls: &[Control::NoNewIpc],
+    controls: &[Control::NoNewIpc, Control::Fault(Call::Unshare), Control::Fault(Call::SysvIpc), Control::Fault(Call::Mqueue)],
+    calls: &[Call::Unshare, Call::SysvIpc, Call::Mqueue, Call::Wait, Call::Sleep],
     global: true,
     subject: None,
     inside: Some(ipc_05_inside),
@@ -1041,7 +1058,8 @@ pub const IPC_06: Property = Property {
     man: "namespaces(7) \"The namespaces lifetime\"; mq_overview(7)",
     prereq: Prereq::ROOTLESS.config(&["CONFIG_IPC_NS", "CONFIG_POSIX_MQUEUE"]),
     coverage: "LTP:~mqns_04",
-    controls: &[Control::NoNewIpc],
+    controls: &[Control::NoNewIpc, Control::Fault(Call::Unshare), Control::Fault(Call::SysvIpc), Control::Fault(Call::Mqueue)],
+    calls: &[Call::Unshare, Call::Mount, Call::SysvIpc, Call::Mqueue, Call::Wait],
     global: true,
     subject: None,
     inside: Some(ipc_06_inside),
@@ -1133,7 +1151,8 @@ pub const IPC_07: Property = Property {
     man: "setns(2); ipc_namespaces(7)",
     prereq: Prereq::ROOTLESS.kernel(3, 0).config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC"]),
     coverage: "LTP:setns02",
-    controls: &[Control::NoNewIpc],
+    controls: &[Control::NoNewIpc, Control::Fault(Call::Setns), Control::Fault(Call::Unshare), Control::Fault(Call::SysvIpc), Control::Fault(Call::Mqueue)],
+    calls: &[Call::Setns, Call::Unshare, Call::SysvIpc, Call::Mqueue, Call::Wait],
     global: true,
     subject: None,
     inside: Some(ipc_07_inside),
@@ -1306,7 +1325,8 @@ pub const IPC_08: Property = Property {
     man: "ipc_namespaces(7)",
     prereq: Prereq::ROOTLESS.config(&["CONFIG_IPC_NS", "CONFIG_SYSVIPC", "CONFIG_POSIX_MQUEUE"]),
     coverage: "LTP:~mesgq_nstest,~shmnstest (same key, not emptiness)",
-    controls: &[Control::NoNewIpc],
+    controls: &[Control::NoNewIpc, Control::Fault(Call::SysvIpc)],
+    calls: &[Call::Mount, Call::SysvIpc],
     global: true,
     subject: Some(crate::spec::SubjectCheck::required(ipc_08_subject)),
     inside: Some(ipc_08_inside),

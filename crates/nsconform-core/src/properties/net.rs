@@ -8,7 +8,7 @@ use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::view::{self, Interface};
 use crate::probe::{Inside, Launch, StepError, StepExt};
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
+use crate::spec::{Area, Call, CheckResult, Control, Prereq, Property};
 use nix::mount::{mount, MsFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -162,7 +162,12 @@ pub const NET_01: Property = Property {
     man: "network_namespaces(7)",
     prereq: Prereq::ROOTLESS.config(&["CONFIG_NET_NS"]),
     coverage: "LTP:~netns_comm (brings lo up, never asserts the initial state)",
-    controls: &[Control::NoNewNet],
+    controls: &[
+        Control::NoNewNet,
+        Control::Fault(Call::Socket),
+        Control::Fault(Call::BindConnect),
+    ],
+    calls: &[Call::Socket, Call::BindConnect],
     global: false,
     subject: Some(crate::spec::SubjectCheck::required(net_01_subject)),
     inside: Some(net_01_inside),
@@ -266,6 +271,7 @@ pub const NET_02: Property = Property {
     prereq: Prereq::ROOTLESS.config(&["CONFIG_NET_NS"]),
     coverage: "LTP:netns_sysfs,netns_breakns,netns_comm; KST:net/*",
     controls: &[Control::NoNewNet],
+    calls: &[Call::Mount],
     global: false,
     subject: None,
     inside: Some(net_02_inside),
@@ -407,7 +413,8 @@ pub const NET_03: Property = Property {
     man: "network_namespaces(7)",
     prereq: Prereq::ROOTLESS.config(&["CONFIG_NET_NS"]),
     coverage: "new",
-    controls: &[Control::NoNewNet],
+    controls: &[Control::NoNewNet, Control::Fault(Call::Socket), Control::Fault(Call::BindConnect)],
+    calls: &[Call::Unshare, Call::Socket, Call::BindConnect],
     global: false,
     subject: None,
     inside: Some(net_03_inside),
@@ -545,7 +552,8 @@ pub const NET_04: Property = Property {
     man: "network_namespaces(7); unix(7) \"Abstract sockets\"",
     prereq: Prereq::ROOTLESS.config(&["CONFIG_NET_NS"]),
     coverage: "new",
-    controls: &[Control::NoNewNet],
+    controls: &[Control::NoNewNet, Control::Fault(Call::Socket), Control::Fault(Call::BindConnect)],
+    calls: &[Call::Socket, Call::BindConnect],
     global: false,
     subject: None,
     inside: Some(net_04_inside),
@@ -674,6 +682,7 @@ pub const NET_05: Property = Property {
         .tools(&["ip"]),
     coverage: "LTP:netns_comm",
     controls: &[Control::NoNewNet],
+    calls: &[Call::Setns, Call::Unshare, Call::CloneNs, Call::Socket, Call::BindConnect, Call::Wait, Call::Getpid, Call::Getid, Call::Sleep],
     global: false,
     subject: None,
     inside: Some(net_05_inside),
@@ -797,6 +806,7 @@ pub const NET_07: Property = Property {
     prereq: Prereq::ROOTLESS.kernel(4, 9).config(&["CONFIG_NET_NS"]),
     coverage: "KST:namespaces/siocgskns_test; OTH:UL lsns/netns-from-sock,nsenter/enter-via-socket",
     controls: &[Control::NoNewNet],
+    calls: &[Call::Unshare, Call::Socket],
     global: false,
     subject: None,
     inside: Some(net_07_inside),
@@ -897,6 +907,7 @@ pub const NET_08: Property = Property {
     prereq: Prereq::ROOTLESS.config(&["CONFIG_NET_NS"]),
     coverage: "KST:proc/setns-dcache",
     controls: &[Control::NoNewNet],
+    calls: &[Call::Unshare, Call::Socket, Call::BindConnect],
     global: false,
     subject: None,
     inside: Some(net_08_inside),
@@ -1010,6 +1021,7 @@ pub const NET_09: Property = Property {
         .tools(&["ip"]),
     coverage: "KST:net/netns-name.sh",
     controls: &[Control::NoNewNet],
+    calls: &[Call::Setns, Call::Unshare, Call::CloneNs, Call::Socket, Call::BindConnect, Call::Wait, Call::Getid],
     global: false,
     subject: None,
     inside: Some(net_09_inside),
@@ -1178,6 +1190,7 @@ pub const NET_10: Property = Property {
         .tools(&["ip"]),
     coverage: "LTP:netns_netlink",
     controls: &[Control::NoNewNet],
+    calls: &[Call::Setns, Call::Unshare, Call::CloneNs, Call::Socket, Call::BindConnect, Call::Wait, Call::Getid],
     global: false,
     subject: None,
     inside: Some(net_10_inside),
@@ -1356,7 +1369,8 @@ pub const NET_11: Property = Property {
     man: "socket(7) SO_NETNS_COOKIE; uapi linux/nsfs.h NS_GET_ID",
     prereq: Prereq::ROOTLESS.kernel(5, 14).config(&["CONFIG_NET_NS"]),
     coverage: "KST:namespaces/nsid_test,net/so_netns_cookie",
-    controls: &[Control::NoNewNet, Control::FaultNsIoctl],
+    controls: &[Control::NoNewNet, Control::Fault(Call::NsIoctl)],
+    calls: &[Call::NsIoctl, Call::Unshare, Call::Socket],
     global: false,
     subject: None,
     inside: Some(net_11_inside),

@@ -13,7 +13,7 @@ use crate::ns::{
 };
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{errno_name, Inside, Launch, StepError, StepExt};
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
+use crate::spec::{Area, Call, CheckResult, Control, Prereq, Property};
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
 use nix::unistd::Pid;
@@ -60,7 +60,8 @@ pub const NSFS_01: Property = Property {
     man: "ioctl_ns(2) \"Discovering namespace relationships\"",
     prereq: Prereq::ROOTLESS.kernel(4, 9).config(&["CONFIG_USER_NS"]),
     coverage: "KST:nsfs/owner; LTP:ioctl_ns04,ioctl_ns06",
-    controls: &[Control::NoNewUser],
+    controls: &[Control::NoNewUser, Control::Fault(Call::NsIoctl)],
+    calls: &[Call::NsIoctl],
     global: false,
     subject: None,
     inside: Some(nsfs_01_inside),
@@ -130,7 +131,8 @@ pub const NSFS_02: Property = Property {
     man: "ioctl_ns(2) \"Discovering namespace relationships\"",
     prereq: Prereq::ROOTLESS.kernel(4, 9).config(&["CONFIG_USER_NS", "CONFIG_PID_NS"]),
     coverage: "KST:nsfs/pidns; LTP:ioctl_ns01,ioctl_ns02,ioctl_ns05",
-    controls: &[Control::NoNewPid, Control::NoNewUser],
+    controls: &[Control::NoNewPid, Control::NoNewUser, Control::Fault(Call::NsIoctl)],
+    calls: &[Call::NsIoctl, Call::Unshare, Call::Kill],
     global: false,
     subject: None,
     inside: Some(nsfs_02_inside),
@@ -275,7 +277,8 @@ pub const NSFS_03: Property = Property {
     man: "ioctl_ns(2) \"Discovering the namespace type\"",
     prereq: Prereq::ANY.kernel(4, 11),
     coverage: "OTH:~UL lsns/ioctl_ns",
-    controls: &[Control::FaultNsIoctl],
+    controls: &[Control::Fault(Call::NsIoctl)],
+    calls: &[Call::NsIoctl],
     global: false,
     subject: None,
     inside: Some(nsfs_03_inside),
@@ -339,7 +342,8 @@ pub const NSFS_04: Property = Property {
     man: "ioctl_ns(2) \"Discovering the owner of a user namespace\"",
     prereq: Prereq::ROOTLESS.kernel(4, 11).config(&["CONFIG_USER_NS"]),
     coverage: "LTP:~ioctl_ns03 (EINVAL only); OTH:~UL lsns/ioctl_ns",
-    controls: &[Control::NoNewUser],
+    controls: &[Control::NoNewUser, Control::Fault(Call::NsIoctl)],
+    calls: &[Call::NsIoctl],
     global: false,
     subject: None,
     inside: Some(nsfs_04_inside),
@@ -428,7 +432,8 @@ pub const NSFS_05: Property = Property {
     man: "ioctl_ns(2) ERRORS",
     prereq: Prereq::ANY.kernel(4, 9),
     coverage: "LTP:ioctl_ns07",
-    controls: &[Control::FaultNsIoctl],
+    controls: &[Control::Fault(Call::NsIoctl)],
+    calls: &[Call::NsIoctl],
     global: false,
     subject: None,
     inside: Some(nsfs_05_inside),
@@ -481,7 +486,8 @@ pub const NSFS_06: Property = Property {
     man: "ioctl_ns(2) \"Discovering namespace relationships\"",
     prereq: Prereq::ANY.kernel(4, 9).config(&["CONFIG_USER_NS"]),
     coverage: "new",
-    controls: &[Control::FaultNsIoctl],
+    controls: &[Control::Fault(Call::NsIoctl)],
+    calls: &[Call::NsIoctl, Call::Unshare, Call::Kill],
     global: false,
     subject: None,
     inside: Some(nsfs_06_inside),
@@ -571,7 +577,8 @@ pub const NSFS_07: Property = Property {
     man: "ioctl_ns(2); uapi linux/nsfs.h NS_GET_ID",
     prereq: Prereq::ROOTLESS.kernel(6, 18),
     coverage: "KST:namespaces/nsid_test",
-    controls: &[Control::NoNewUts, Control::FaultNsIoctl],
+    controls: &[Control::NoNewUts, Control::Fault(Call::NsIoctl)],
+    calls: &[Call::NsIoctl],
     global: false,
     subject: None,
     inside: Some(nsfs_07_inside),

@@ -7,7 +7,7 @@ use crate::kit::ids::{cat_path, exec_to, squash, SelfMade};
 use crate::kit::{facts, res, write_res, Fork, Table, OK};
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{Inside, Launch, StepError, StepExt};
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
+use crate::spec::{Area, Call, CheckResult, Control, Prereq, Property};
 use nix::sched::{unshare, CloneFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -132,6 +132,7 @@ pub const TIME_01: Property = Property {
     prereq: Prereq::ROOTLESS.kernel(5, 6).config(TIMENS),
     coverage: "KST:timens/*; LTP:~timens01",
     controls: &[Control::NoNewTime],
+    calls: &[Call::Unshare],
     global: false,
     subject: None,
     inside: Some(time_01_inside),
@@ -185,6 +186,7 @@ pub const TIME_02: Property = Property {
     prereq: Prereq::ROOTLESS.kernel(5, 6).config(TIMENS),
     coverage: "KST:timens/timens; LTP:clock_gettime03",
     controls: &[Control::NoNewTime],
+    calls: &[],
     global: false,
     subject: Some(crate::spec::SubjectCheck::optional(
         time_02_subject,
@@ -287,7 +289,8 @@ pub const TIME_03: Property = Property {
     man: "time_namespaces(7)",
     prereq: Prereq::ROOTLESS.kernel(5, 6).config(TIMENS),
     coverage: "KST:timens/{timens,clock_nanosleep,timerfd,procfs}; LTP:clock_gettime03,clock_nanosleep03,timerfd04,sysinfo03",
-    controls: &[Control::NoNewTime],
+    controls: &[Control::NoNewTime, Control::Fault(Call::Sleep), Control::Fault(Call::Timerfd), Control::Fault(Call::Timer)],
+    calls: &[Call::Sleep, Call::Timerfd, Call::Timer],
     global: false,
     subject: None,
     inside: Some(time_03_inside),
@@ -587,6 +590,7 @@ pub const TIME_04: Property = Property {
     prereq: Prereq::ROOTLESS.kernel(5, 6).config(TIMENS),
     coverage: "new",
     controls: &[Control::NoNewTime],
+    calls: &[Call::Unshare],
     global: false,
     subject: None,
     inside: Some(time_04_inside),
@@ -646,6 +650,7 @@ pub const TIME_05: Property = Property {
     prereq: Prereq::ROOTLESS.kernel(5, 6).config(TIMENS),
     coverage: "LTP:~timens01 (EINVAL/ERANGE)",
     controls: &[Control::NoNewTime],
+    calls: &[Call::Unshare, Call::Capabilities],
     global: false,
     subject: None,
     inside: Some(time_05_inside),
@@ -720,6 +725,7 @@ pub const TIME_06: Property = Property {
     prereq: Prereq::ROOTLESS.kernel(5, 6).config(TIMENS),
     coverage: "LTP:~timens01 (numeric only)",
     controls: &[Control::NoNewTime],
+    calls: &[Call::Unshare],
     global: false,
     subject: None,
     inside: Some(time_06_inside),
@@ -765,6 +771,7 @@ pub const TIME_07: Property = Property {
     prereq: Prereq::ROOTLESS.kernel(5, 6).config(TIMENS),
     coverage: "new",
     controls: &[Control::NoNewTime],
+    calls: &[Call::Unshare],
     global: false,
     subject: None,
     inside: Some(time_07_inside),
@@ -816,6 +823,7 @@ pub const TIME_08: Property = Property {
     prereq: Prereq::ROOTLESS.kernel(5, 6).config(TIMENS),
     coverage: "KST:timens/exec,timens/vfork_exec",
     controls: &[Control::NoNewTime],
+    calls: &[Call::Unshare, Call::Wait],
     global: false,
     subject: None,
     inside: Some(time_08_inside),
@@ -951,6 +959,7 @@ pub const TIME_09: Property = Property {
     prereq: Prereq::ROOTLESS.kernel(5, 6).config(TIMENS),
     coverage: "KST:timens/exec",
     controls: &[Control::NoNewTime],
+    calls: &[Call::Wait],
     global: false,
     subject: None,
     inside: Some(time_09_inside),
@@ -1054,7 +1063,8 @@ pub const TIME_10: Property = Property {
     man: "kernel \"fork: allow CLONE_NEWTIME in clone3 flags\" (time_namespaces(7) names only unshare)",
     prereq: Prereq::ROOTLESS.kernel(5, 6).config(TIMENS),
     coverage: "new",
-    controls: &[Control::NoNewTime],
+    controls: &[Control::NoNewTime, Control::Fault(Call::CloneNs)],
+    calls: &[Call::CloneNs],
     global: false,
     subject: None,
     inside: Some(time_10_inside),

@@ -11,7 +11,7 @@ use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::sys::{set_domainname, uname_names};
 use crate::probe::{Inside, Launch, StepError, StepExt};
-use crate::spec::{Area, CheckResult, Control, Prereq, Property};
+use crate::spec::{Area, Call, CheckResult, Control, Prereq, Property};
 use nix::sched::{unshare, CloneFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -98,7 +98,8 @@ pub const UTS_01: Property = Property {
     man: "uts_namespaces(7); clone(2) CLONE_NEWUTS",
     prereq: Prereq::ROOTLESS.config(&["CONFIG_UTS_NS"]),
     coverage: "LTP:~utsname03",
-    controls: &[Control::NoNewUts],
+    controls: &[Control::NoNewUts, Control::Fault(Call::Uname)],
+    calls: &[Call::Uname],
     global: false,
     subject: None,
     inside: Some(uts_01_inside),
@@ -319,6 +320,7 @@ pub const UTS_02: Property = Property {
     prereq: Prereq::ROOTLESS.config(&["CONFIG_UTS_NS"]),
     coverage: "LTP:utsname01,utsname02,utsname03,setns02",
     controls: &[Control::NoNewUts],
+    calls: &[Call::Sethostname, Call::Uname],
     global: true,
     subject: Some(crate::spec::SubjectCheck::required(uts_02_subject)),
     inside: Some(uts_02_inside),
@@ -355,6 +357,7 @@ pub const UTS_03: Property = Property {
     prereq: Prereq::ROOTLESS.config(&["CONFIG_UTS_NS"]),
     coverage: "new",
     controls: &[Control::NoNewUts],
+    calls: &[Call::Sethostname, Call::Uname],
     global: true,
     subject: Some(crate::spec::SubjectCheck::required(uts_03_subject)),
     inside: Some(uts_03_inside),
@@ -390,7 +393,8 @@ pub const UTS_04: Property = Property {
     man: "sethostname(2) ERRORS; user_namespaces(7)",
     prereq: Prereq::ROOTLESS.kernel(3, 8).config(&["CONFIG_UTS_NS", "CONFIG_USER_NS"]),
     coverage: "LTP:~utsname04 (EPERM without userns only)",
-    controls: &[Control::NoNewUts],
+    controls: &[Control::NoNewUts, Control::Fault(Call::Unshare), Control::Fault(Call::Sethostname), Control::Fault(Call::Capabilities)],
+    calls: &[Call::Unshare, Call::Sethostname, Call::Wait, Call::Capabilities],
     global: false,
     subject: None,
     inside: Some(uts_04_inside),
@@ -503,7 +507,8 @@ pub const UTS_05: Property = Property {
     man: "uts_namespaces(7); proc(5) /proc/sys/kernel/hostname",
     prereq: Prereq::ROOTLESS.config(&["CONFIG_UTS_NS"]),
     coverage: "new",
-    controls: &[Control::NoNewUts],
+    controls: &[Control::NoNewUts, Control::Fault(Call::Unshare), Control::Fault(Call::Uname)],
+    calls: &[Call::Unshare, Call::Sethostname, Call::Uname, Call::Wait],
     global: false,
     subject: None,
     inside: Some(uts_05_inside),

@@ -61,6 +61,21 @@ pub fn explain(p: &Property, snapshots: &Path) -> String {
     for c in p.controls {
         let _ = writeln!(s, "    {:<16} {}", c.name(), c.describe());
     }
+    if p.calls.is_empty() {
+        let _ = writeln!(
+            s,
+            "  calls:         none faulted (the verdict rests on procfs and nsfs reads)"
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "  calls it makes ({}), each faulted in turn must change the verdict:",
+            p.calls.len()
+        );
+        for c in p.calls {
+            let _ = writeln!(s, "    {:<16} {}", c.name(), c.calls());
+        }
+    }
     let mut found = false;
     for mode in ["privileged", "rootless"] {
         let path = snapshots.join(format!("properties__{}@{mode}.snap", p.id));
@@ -112,6 +127,8 @@ mod tests {
             "no-new-pid",
             "CLONE_NEWPID",
             "reviewed snapshot, privileged:",
+            "calls it makes (1)",
+            "getpid(2), getppid(2)",
         ] {
             assert!(t.contains(part), "{part} missing:\n{t}");
         }

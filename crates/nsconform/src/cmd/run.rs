@@ -69,7 +69,7 @@ pub struct RunArgs {
 
 fn parse_control(s: &str) -> Result<Control, String> {
     Control::parse(s).ok_or_else(|| {
-        let names: Vec<&str> = Control::ALL.iter().map(|c| c.name()).collect();
+        let names: Vec<&str> = Control::all().map(|c| c.name()).collect();
         format!("unknown control `{s}`; one of: {}", names.join(", "))
     })
 }
