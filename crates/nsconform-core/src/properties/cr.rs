@@ -219,7 +219,7 @@ pub const CR_03: Property = Property {
     man: "user_namespaces(7) \"Interaction of user namespaces and other types of namespaces\"; ioctl_ns(2)",
     prereq: Prereq::ROOTLESS.kernel(5, 6),
     coverage: "KST:nsfs/owner,pidfd/pidfd_setns_test; LTP:~ioctl_pidfd02",
-    controls: Control::EVERY_NEW_NAMESPACE,
+    controls: &[Control::NoNewUser, Control::NoNewPid, Control::NoNewMnt, Control::NoNewUts, Control::NoNewIpc, Control::NoNewNet, Control::NoNewCgroup, Control::NoNewTime, Control::Fault(Call::NsIoctl), Control::Fault(Call::Unshare)],
     calls: &[Call::NsIoctl, Call::Unshare],
     global: false,
     subject: None,

@@ -207,7 +207,7 @@ pub const GEN_02: Property = Property {
     man: "namespaces(7) \"The /proc/[pid]/ns/ directory\"",
     prereq: Prereq::ROOTLESS.kernel(5, 6),
     coverage: "LTP:ioctl_ns05,ioctl_ns06; KST:pidfd/pidfd_setns_test,namespaces/nsid_test",
-    controls: Control::EVERY_NEW_NAMESPACE,
+    controls: &[Control::NoNewUser, Control::NoNewPid, Control::NoNewMnt, Control::NoNewUts, Control::NoNewIpc, Control::NoNewNet, Control::NoNewCgroup, Control::NoNewTime, Control::Fault(Call::Unshare)],
     calls: &[Call::Unshare, Call::Kill],
     global: false,
     subject: None,
