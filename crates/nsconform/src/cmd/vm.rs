@@ -165,6 +165,12 @@ pub fn run(args: VmArgs) -> Result<i32> {
     cfg.extra_cmdline = args.append.clone();
     cfg.cwd = Some(PathBuf::from("/"));
     cfg.stream_console = !args.quiet;
+    // A plain progress line (also in a CI log, also with --quiet): a TCG boot takes a while.
+    eprintln!(
+        "nsconform vm: booting {} under {accel} (at most {} s)",
+        kernel.display(),
+        args.timeout
+    );
     let result = nsconform_vm::run(&cfg);
     let report_text = std::fs::read_to_string(&report_path).ok();
     let _ = std::fs::remove_dir_all(&share);
