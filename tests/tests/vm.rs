@@ -245,3 +245,93 @@ fn snapshots_hold_inside_the_debian_6_1_vm() {
         "{tail}"
     );
 }
+
+/// Everything under /tmp, where the guest mounts a tmpfs of its own: the nsconform
+/// binary, the kernel cache (and so the modules), the rw share and the `-o` report. The
+/// guest still runs the binary, loads this kernel's modules (USER-16 needs ext4,
+/// USER-24 overlay, NET-05 veth) and the report arrives.
+#[test]
+#[cfg_attr(not(nsconform_root), ignore = "needs root: apt-get download, QEMU")]
+#[file_serial(host_state)]
+fn the_vm_works_with_everything_under_tmp() {
+    nsconform_tests::require_root("apt-get download, QEMU");
+    // Fetched into the usual cache first, then copied (hard links where /tmp is the
+    // same file system) into /tmp.
+    let k = nsconform_vm::fetch_debian_kernel("6.1", &cache())
+        .unwrap_or_else(|e| panic!("fetching Debian's 6.1 kernel: {e}"));
+    let tmp = tempfile::Builder::new()
+        .prefix("nsconform-vm-test-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let t = tmp.path();
+    let cache_dir = cache().canonicalize().unwrap();
+    let package_dir = k
+        .modules_dir
+        .ancestors()
+        .find(|a| a.parent() == Some(cache_dir.as_path()))
+        .expect("the kernel's folder in the cache")
+        .to_path_buf();
+    std::fs::create_dir_all(t.join("cache")).unwrap();
+    let copied = nsconform_tests::capture(duct::cmd!(
+        "sh",
+        "-c",
+        "cp -al \"$1\" \"$2/\" 2>/dev/null || cp -a \"$1\" \"$2/\"",
+        "sh",
+        &package_dir,
+        t.join("cache")
+    ));
+    assert!(copied.success(), "{}", copied.text());
+    std::fs::create_dir_all(t.join("bin")).unwrap();
+    std::fs::copy(nsconform_tests::cli(), t.join("bin/nsconform")).unwrap();
+    std::fs::create_dir_all(t.join("share")).unwrap();
+    let report = t.join("out/report.json");
+    std::fs::create_dir_all(report.parent().unwrap()).unwrap();
+    let c = nsconform_tests::capture(
+        duct::cmd!(
+            t.join("bin/nsconform"),
+            "vm",
+            "--debian",
+            "6.1",
+            "--quiet",
+            "--timeout",
+            "240",
+            "--format",
+            "json",
+            "-o",
+            &report,
+            "--",
+            "UTS-01",
+            "USER-16",
+            "USER-24",
+            "NET-05"
+        )
+        .env("NSCONFORM_VM_CACHE", t.join("cache"))
+        .env("NSCONFORM_VM_SHARE_DIR", t.join("share")),
+    );
+    assert_eq!(c.code, 0, "{}", c.text());
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let outcomes: Vec<String> = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            format!(
+                "{} {}",
+                x["id"].as_str().unwrap(),
+                x["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["UTS-01 pass", "USER-16 pass", "USER-24 pass", "NET-05 pass"],
+        "{}",
+        c.text()
+    );
+    assert!(
+        r["kernel"].as_str().unwrap().starts_with("6.1."),
+        "{}",
+        r["kernel"]
+    );
+}

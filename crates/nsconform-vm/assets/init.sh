@@ -5,7 +5,8 @@
 # 2. mount the host's rw share (9p tag "nsshare") and read the run's control dir,
 #    named by "nsconform.ctl=<id>" on the kernel command line
 # 3. mount the host root read-only (9p tag "hostroot") at /newroot, add tmpfs /tmp
-#    and /run, move the share to the same path as on the host, move /proc /sys /dev
+#    and /run (and bind back over them the host paths the run needs there), move the
+#    share to the same path as on the host, move /proc /sys /dev
 #    and bind this kernel's modules (MODULES_DIR) at /lib/modules/<version>
 # 4. switch_root into the host root with stage 2 (busybox sh) as PID 1
 #
@@ -64,8 +65,41 @@ mount -t 9p -o "$P9,ro,cache=loose" hostroot /newroot ||
 for d in proc sys dev tmp run; do
     [ -d "/newroot/$d" ] || fail "/$d does not exist in the host root"
 done
+# The host's /tmp and /run stay reachable under /host for the paths the run shares.
+mkdir -p /host/tmp /host/run
+mount --bind /newroot/tmp /host/tmp || fail "binding the host's /tmp"
+mount --bind /newroot/run /host/run || fail "binding the host's /run"
 mount -t tmpfs -o mode=1777,nodev tmpfs /newroot/tmp || fail "tmpfs on /tmp"
 mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /newroot/run || fail "tmpfs on /run"
+# Host paths under /tmp or /run the run needs (its binaries, modules, working directory,
+# the files its arguments name: "$C/expose", PATH<TAB>CANONICAL): bound from the host
+# (read-only, as the whole host root) at the same path, symlinks made again.
+if [ -f "$C/expose" ]; then
+    tab=$(printf '\t')
+    while IFS="$tab" read -r p c; do
+        [ -n "$c" ] || continue
+        case "$c" in
+            /tmp/* | /tmp | /run/* | /run)
+                src="/host$c"
+                if [ -d "$src" ]; then
+                    mkdir -p "/newroot$c"
+                else
+                    mkdir -p "/newroot${c%/*}" && [ -e "/newroot$c" ] || : >"/newroot$c"
+                fi
+                mount --bind "$src" "/newroot$c" || fail "sharing $c with the guest (bind from the host root)"
+                ;;
+        esac
+        if [ "$p" != "$c" ]; then
+            case "$p" in
+                /tmp/* | /run/*)
+                    mkdir -p "/newroot${p%/*}"
+                    [ -e "/newroot$p" ] || [ -L "/newroot$p" ] || ln -s "$c" "/newroot$p" ||
+                        fail "making the symlink $p -> $c in the guest"
+                    ;;
+            esac
+        fi
+    done <"$C/expose"
+fi
 mkdir -p "/newroot$SHARE_PATH" 2>/dev/null
 [ -d "/newroot$SHARE_PATH" ] ||
     fail "mount point $SHARE_PATH for the rw share does not exist in the (read-only) guest root"

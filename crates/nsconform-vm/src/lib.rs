@@ -115,6 +115,11 @@ pub struct VmConfig {
     pub stream_console: bool,
     /// Also write the complete console output to this file.
     pub console_log_file: Option<PathBuf>,
+    /// Host paths the guest must see at the same path although they are under `/tmp`
+    /// or `/run`, where the guest mounts tmpfs of its own. The guest command's program,
+    /// every absolute path among its arguments that exists, the modules and the working
+    /// directory are shared this way without being listed.
+    pub expose: Vec<PathBuf>,
 }
 
 impl VmConfig {
@@ -140,6 +145,7 @@ impl VmConfig {
             cwd: None,
             stream_console: true,
             console_log_file: None,
+            expose: Vec::new(),
         }
     }
 }

@@ -70,6 +70,7 @@ pub fn run(cfg: &VmConfig) -> Result<VmRun, VmError> {
             sh_quote(&modules_in_guest(cfg).unwrap_or_default())
         ),
     )?;
+    write_file(&ctl.path().join("expose"), &expose_list(cfg, &cwd))?;
     write_file(
         &ctl.path().join("command"),
         &command_script(cfg, &cwd, &guest_env(cfg, &cwd))?,
@@ -262,6 +263,50 @@ fn validate(cfg: &VmConfig) -> Result<(), VmError> {
         }
     }
     Ok(())
+}
+
+/// Whether `p` is under a directory the guest covers with a tmpfs of its own.
+fn under_guest_tmpfs(p: &Path) -> bool {
+    p.starts_with("/tmp") || p.starts_with("/run")
+}
+
+/// The control file `expose` of stage 1: one `PATH<TAB>CANONICAL` line per host path
+/// the guest must see although it is under `/tmp` or `/run` (its own tmpfs there);
+/// stage 1 binds the canonical path from the host root over the tmpfs and, where the
+/// path is a symlink, makes the same symlink. Paths that hold a tab or a newline are
+/// left out (the line format cannot carry them).
+fn expose_list(cfg: &VmConfig, cwd: &Path) -> String {
+    let mut paths: Vec<PathBuf> = cfg.expose.clone();
+    if let Some(program) = cfg.guest_command.first() {
+        let program = Path::new(program);
+        if program.is_absolute() {
+            paths.extend(program.parent().map(Path::to_path_buf));
+        }
+    }
+    paths.extend(
+        cfg.guest_command
+            .iter()
+            .skip(1)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute() && p.exists()),
+    );
+    paths.extend(cfg.modules_dir.iter().cloned());
+    paths.push(cwd.to_path_buf());
+    let mut out = String::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for p in paths {
+        let Ok(canonical) = p.canonicalize() else {
+            continue;
+        };
+        if !(under_guest_tmpfs(&p) || under_guest_tmpfs(&canonical)) {
+            continue;
+        }
+        let line = format!("{}\t{}\n", p.display(), canonical.display());
+        if line.matches(['\t', '\n']).count() == 2 && seen.insert(line.clone()) {
+            out.push_str(&line);
+        }
+    }
+    out
 }
 
 /// Host path of the kernel's modules to bind at `/lib/modules/<version>` in the guest.
