@@ -335,3 +335,139 @@ fn the_vm_works_with_everything_under_tmp() {
         r["kernel"]
     );
 }
+
+/// `--accel auto` (NSCONFORM_VM_ACCEL unset): where KVM passes the accelerator probe
+/// but fails a real kernel (QEMU: "KVM internal error", the guest paused; so on the
+/// machine this suite is developed on), the guest is booted again under TCG at once, and
+/// the report says why; where KVM works, the run is a KVM run. Either way the run
+/// completes long before the watchdog.
+#[test]
+#[cfg_attr(not(nsconform_root), ignore = "needs root: apt-get download, QEMU")]
+#[file_serial(host_state)]
+fn accel_auto_falls_back_to_tcg_when_kvm_fails_the_kernel() {
+    nsconform_tests::require_root("apt-get download, QEMU");
+    let tmp = tempfile::tempdir_in(nsconform_tests::target_dir()).unwrap();
+    let out = tmp.path().join("auto.json");
+    let c = nsconform_tests::capture(
+        duct::cmd(
+            nsconform_tests::cli(),
+            [
+                "vm",
+                "--debian",
+                "6.1",
+                "--accel",
+                "auto",
+                "--quiet",
+                "--timeout",
+                "120",
+                "--format",
+                "json",
+                "-o",
+                out.to_str().unwrap(),
+                "--",
+                "UTS-01",
+            ],
+        )
+        .env("NSCONFORM_VM_CACHE", cache())
+        .env_remove("NSCONFORM_VM_ACCEL"),
+    );
+    assert_eq!(c.code, 0, "{}", c.text());
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let accel = r["vm"]["accel"].as_str().unwrap();
+    let kvm_chosen = nsconform_vm::probe_kvm().is_ok();
+    match (kvm_chosen, accel, r["vm"].get("kvm_fallback")) {
+        (true, "kvm", None) | (false, "tcg", None) => {}
+        (true, "tcg", Some(why)) => {
+            assert!(
+                why.as_str().unwrap().contains("KVM internal error"),
+                "{why}"
+            );
+            assert!(c.stderr.contains("booted again under TCG"), "{}", c.stderr);
+        }
+        other => panic!(
+            "KVM usable by the probe: {kvm_chosen}; got {other:?}\n{}",
+            c.text()
+        ),
+    }
+    assert_eq!(r["results"][0]["outcome"], "pass", "{}", c.text());
+}
+
+/// The fallback itself, wherever the suite runs: a QEMU wrapper (NSCONFORM_QEMU) that
+/// passes the accelerator probe under KVM but, booting the real kernel under KVM, does
+/// what such machines' QEMU does: prints "KVM internal error" and waits with the guest
+/// paused. The run must boot again under TCG at once (not wait for the watchdog, exit 6)
+/// and say so in the report.
+#[test]
+#[cfg_attr(not(nsconform_root), ignore = "needs root: apt-get download, QEMU")]
+#[file_serial(host_state)]
+fn a_kvm_internal_error_boots_the_kernel_again_under_tcg() {
+    nsconform_tests::require_root("apt-get download, QEMU");
+    if std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_err()
+    {
+        panic!(
+            "/dev/kvm cannot be opened read-write: the accelerator probe cannot choose KVM here"
+        );
+    }
+    let tmp = tempfile::tempdir_in(nsconform_tests::target_dir()).unwrap();
+    let wrapper = tmp.path().join("qemu-bad-kvm");
+    let real = nsconform_vm::qemu_binary();
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n\
+             case \"$*\" in\n\
+             *isa-debug-exit*) exit 99 ;;\n\
+             *kvm*) echo 'KVM internal error. Suberror: 1' >&2; exec sleep 600 ;;\n\
+             esac\n\
+             exec '{}' \"$@\"\n",
+            real.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = tmp.path().join("fallback.json");
+    let c = nsconform_tests::capture(
+        duct::cmd(
+            nsconform_tests::cli(),
+            [
+                "vm",
+                "--debian",
+                "6.1",
+                "--quiet",
+                "--timeout",
+                "100",
+                "--format",
+                "json",
+                "-o",
+                out.to_str().unwrap(),
+                "--",
+                "UTS-01",
+            ],
+        )
+        .env("NSCONFORM_VM_CACHE", cache())
+        .env("NSCONFORM_QEMU", &wrapper)
+        .env_remove("NSCONFORM_VM_ACCEL"),
+    );
+    assert_eq!(c.code, 0, "{}", c.text());
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(r["vm"]["accel"], "tcg", "{}", c.text());
+    let why = r["vm"]["kvm_fallback"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("KVM internal error"),
+        "{}\n{}",
+        r["vm"],
+        c.text()
+    );
+    assert!(c.stderr.contains("booted again under TCG"), "{}", c.stderr);
+    assert_eq!(r["results"][0]["outcome"], "pass", "{}", c.text());
+}

@@ -120,6 +120,9 @@ pub struct VmConfig {
     /// every absolute path among its arguments that exists, the modules and the working
     /// directory are shared this way without being listed.
     pub expose: Vec<PathBuf>,
+    /// When KVM fails the kernel (QEMU reports a KVM internal error), boot again under
+    /// TCG. Always so for [`Accel::Auto`]; set it when the caller resolved `Auto` itself.
+    pub kvm_fallback: bool,
 }
 
 impl VmConfig {
@@ -146,6 +149,7 @@ impl VmConfig {
             stream_console: true,
             console_log_file: None,
             expose: Vec::new(),
+            kvm_fallback: false,
         }
     }
 }
@@ -221,6 +225,9 @@ pub struct VmRun {
     pub total_ms: u64,
     /// The last part of the console output (at most [`CONSOLE_TAIL_BYTES`]), `\r` removed.
     pub console_log: String,
+    /// Why the run is a TCG run although KVM was chosen: KVM failed this kernel (a KVM
+    /// internal error) and the guest was booted again under TCG.
+    pub kvm_fallback: Option<String>,
 }
 
 /// How much console output [`VmRun::console_log`] keeps.

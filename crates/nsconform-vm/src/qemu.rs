@@ -38,6 +38,31 @@ pub fn run(cfg: &VmConfig) -> Result<VmRun, VmError> {
         Accel::Auto => detect_accel(),
         a => a,
     };
+    let (mut run, kvm_error) = run_with(cfg, accel)?;
+    if let (Some(why), true) = (kvm_error, cfg.kvm_fallback || cfg.accel == Accel::Auto) {
+        // KVM that passes the accelerator probe may still fail a real kernel (QEMU
+        // reports a KVM internal error and pauses the guest): boot again under TCG.
+        if cfg.stream_console {
+            eprintln!("nsconform-vm: {why}; booting again under TCG");
+        }
+        let (mut again, _) = run_with(cfg, Accel::Tcg)?;
+        again.kvm_fallback = Some(why);
+        run = again;
+    }
+    Ok(run)
+}
+
+/// The first line of QEMU's stderr that reports a KVM internal error, if any.
+pub fn kvm_internal_error(stderr: &str) -> Option<String> {
+    stderr
+        .lines()
+        .find(|l| l.contains("KVM internal error"))
+        .map(|l| format!("KVM failed this kernel ({})", l.trim()))
+}
+
+/// One boot under `accel`; also the KVM internal error that ended it early, if one did
+/// (QEMU is killed as soon as its stderr reports it, not at the watchdog).
+fn run_with(cfg: &VmConfig, accel: Accel) -> Result<(VmRun, Option<String>), VmError> {
     let share = cfg
         .share_rw
         .canonicalize()
@@ -149,11 +174,23 @@ pub fn run(cfg: &VmConfig) -> Result<VmRun, VmError> {
         let stream = cfg.stream_console;
         std::thread::spawn(move || pump_console(stdout, console, stream, log_file))
     };
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::BufReader::new(stderr).read_to_string(&mut s);
-        s
-    });
+    // QEMU's stderr, read as it comes: a KVM internal error is seen while QEMU waits.
+    let err_text = Arc::new(Mutex::new(String::new()));
+    let err_reader = {
+        let err_text = Arc::clone(&err_text);
+        std::thread::spawn(move || {
+            let mut r = std::io::BufReader::new(stderr);
+            let mut line = String::new();
+            while matches!(std::io::BufRead::read_line(&mut r, &mut line), Ok(n) if n > 0) {
+                err_text
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push_str(&line);
+                line.clear();
+            }
+        })
+    };
+    let mut kvm_error = None;
 
     let deadline = start + cfg.timeout;
     let mut timed_out = false;
@@ -162,6 +199,17 @@ pub fn run(cfg: &VmConfig) -> Result<VmRun, VmError> {
             Ok(Some(status)) => break Some(status),
             Ok(None) if Instant::now() >= deadline => {
                 timed_out = true;
+                let _ = guard.child().kill();
+                let _ = guard.child().wait();
+                break None;
+            }
+            Ok(None)
+                if accel == Accel::Kvm && {
+                    kvm_error =
+                        kvm_internal_error(&err_text.lock().unwrap_or_else(|p| p.into_inner()));
+                    kvm_error.is_some()
+                } =>
+            {
                 let _ = guard.child().kill();
                 let _ = guard.child().wait();
                 break None;
@@ -175,7 +223,8 @@ pub fn run(cfg: &VmConfig) -> Result<VmRun, VmError> {
     guard.0 = None;
     let total_ms = start.elapsed().as_millis() as u64;
     let _ = reader.join();
-    let qemu_stderr = err_reader.join().unwrap_or_default();
+    let _ = err_reader.join();
+    let qemu_stderr = std::mem::take(&mut *err_text.lock().unwrap_or_else(|p| p.into_inner()));
     let console = console.lock().unwrap_or_else(|p| p.into_inner()).clone();
 
     let exit_file = ctl.path().join("exit_code");
@@ -199,13 +248,17 @@ pub fn run(cfg: &VmConfig) -> Result<VmRun, VmError> {
     }
     drop(ctl);
     let _ = fs::remove_dir(&ctl_parent); // only succeeds when no other run uses it
-    Ok(VmRun {
-        outcome,
-        accel_used: accel,
-        boot_ms: console.running_at.map(|d| d.as_millis() as u64),
-        total_ms,
-        console_log: console.tail_string(),
-    })
+    Ok((
+        VmRun {
+            outcome,
+            accel_used: accel,
+            boot_ms: console.running_at.map(|d| d.as_millis() as u64),
+            total_ms,
+            console_log: console.tail_string(),
+            kvm_fallback: None,
+        },
+        kvm_error,
+    ))
 }
 
 fn validate(cfg: &VmConfig) -> Result<(), VmError> {
@@ -587,6 +640,16 @@ fn classify(c: Classify<'_>) -> VmOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kvm_internal_error_is_recognised_in_qemus_stderr() {
+        let stderr = "qemu-system-x86_64: warning: host doesn't support requested feature\n\
+                      KVM internal error. Suberror: 1\n\
+                      extra data[0]: 0x0000000000000000\n";
+        let why = kvm_internal_error(stderr).unwrap();
+        assert!(why.contains("KVM internal error. Suberror: 1"), "{why}");
+        assert_eq!(kvm_internal_error("qemu: terminating on signal 15\n"), None);
+    }
 
     #[test]
     fn quoting_survives_single_quotes() {

@@ -138,7 +138,8 @@ pub fn run(args: VmArgs) -> Result<i32> {
         "-o".into(),
         report_path.display().to_string(),
     ];
-    let accel = if accel == Accel::Auto {
+    let auto = accel == Accel::Auto;
+    let accel = if auto {
         nsconform_vm::detect_accel()
     } else {
         accel
@@ -146,7 +147,8 @@ pub fn run(args: VmArgs) -> Result<i32> {
     // Under TCG a guest runs many times slower than the host, and a first mount of a
     // filesystem type loads its module over the 9p share: the per-probe bound of 10 s
     // becomes 60 s there, unless the run's own --timeout says otherwise.
-    if accel == Accel::Tcg
+    // (Also when `auto` chose KVM: a kernel KVM fails is booted again under TCG.)
+    if (accel == Accel::Tcg || auto)
         && !args
             .run_args
             .iter()
@@ -162,6 +164,7 @@ pub fn run(args: VmArgs) -> Result<i32> {
     cfg.cpus = args.cpus;
     cfg.timeout = Duration::from_secs(args.timeout);
     cfg.accel = accel;
+    cfg.kvm_fallback = auto;
     cfg.extra_cmdline = args.append.clone();
     cfg.cwd = Some(PathBuf::from("/"));
     cfg.stream_console = !args.quiet;
@@ -181,12 +184,16 @@ pub fn run(args: VmArgs) -> Result<i32> {
             return Ok(HARNESS_ERROR);
         }
     };
-    let vm_info = serde_json::json!({
+    let mut vm_info = serde_json::json!({
         "kernel_image": kernel.display().to_string(),
         "accel": r.accel_used.to_string(),
         "boot_ms": r.boot_ms,
         "total_ms": r.total_ms,
     });
+    if let Some(why) = &r.kvm_fallback {
+        vm_info["kvm_fallback"] = serde_json::Value::String(why.clone());
+        eprintln!("nsconform vm: {why}; the run was booted again under TCG");
+    }
     eprintln!(
         "nsconform vm: accel {}, boot {} ms, total {} ms",
         r.accel_used,
