@@ -878,3 +878,58 @@ fn color_follows_the_flag_and_the_conventions() {
         &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]
     ));
 }
+
+/// The kernel's health is in every catalogue report: the taint flags before and after
+/// and where the log was read. Lines written to /dev/kmsg from user space (a subject
+/// could) are filed by the kernel under LOG_USER and never count as the kernel's
+/// warnings: a run while a process writes `WARNING:` lines there stays all passes.
+#[test]
+#[file_serial(host_state)]
+#[cfg_attr(not(nsconform_root), ignore = "needs root: writes to /dev/kmsg")]
+fn kernel_warnings_forged_from_user_space_do_not_count() {
+    nsconform_tests::require_root("writes to /dev/kmsg");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let forger = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut kmsg = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/kmsg")
+                .unwrap();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                use std::io::Write;
+                let _ = kmsg.write_all(
+                    b"<4>WARNING: CPU: 0 PID: 1 at forged.c:1 nsconform test (user space)\n",
+                );
+                n += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            n
+        })
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r.json");
+    let (code, _, err) = nsconform(&[
+        "run",
+        "UTS",
+        "PID",
+        "--format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = forger.join().unwrap();
+    assert!(written > 0);
+    assert_eq!(code, 0, "{err}\n{}", nsconform_tests::not_passed(&out));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let k = &r["kernel_health"];
+    assert_eq!(k["log"], "/dev/kmsg", "{k}");
+    assert!(k.get("trouble").is_none(), "{k}");
+    assert!(
+        k["taint_before"].is_string() && k["taint_after"].is_string(),
+        "{k}"
+    );
+}

@@ -471,3 +471,88 @@ fn a_kvm_internal_error_boots_the_kernel_again_under_tcg() {
     assert!(c.stderr.contains("booted again under TCG"), "{}", c.stderr);
     assert_eq!(r["results"][0]["outcome"], "pass", "{}", c.text());
 }
+
+/// A real kernel trouble report during a catalogue run, in a disposable guest: a
+/// writer blocked on a frozen ext4 (a task in D state) with `hung_task_timeout_secs=1`
+/// makes the kernel log "INFO: task ... blocked for more than 1 seconds" while the
+/// catalogue runs one property at a time. The report has it in `kernel_health`, pinned
+/// to the property that was running, and that property fails at "kernel log" with the
+/// line (the kernel was not fine while it ran).
+#[test]
+#[cfg_attr(not(nsconform_root), ignore = "needs root: apt-get download, QEMU")]
+#[file_serial(host_state)]
+fn a_kernel_trouble_report_fails_the_property_running_then() {
+    nsconform_tests::require_root("apt-get download, QEMU");
+    let k = nsconform_vm::fetch_debian_kernel("6.1", &cache())
+        .unwrap_or_else(|e| panic!("fetching Debian's 6.1 kernel: {e}"));
+    let share = tempfile::tempdir_in(nsconform_tests::target_dir()).unwrap();
+    let report = share.path().join("r.json");
+    let script = format!(
+        r#"set -e
+modprobe loop
+echo 1 > /proc/sys/kernel/hung_task_timeout_secs
+d=/tmp/frozen
+mkdir -p $d/m
+truncate -s 32M $d/img
+mkfs.ext4 -q -F $d/img
+mount -o loop $d/img $d/m
+fsfreeze -f $d/m
+sh -c "echo x > $d/m/blocked" &
+set +e
+'{bin}' run --jobs 1 --timeout 60 --format json -o '{report}'
+rc=$?
+fsfreeze -u $d/m
+wait
+umount $d/m
+exit $rc
+"#,
+        bin = nsconform_tests::cli().display(),
+        report = report.display()
+    );
+    let mut cfg = nsconform_vm::VmConfig::new(k.boot_image(), share.path(), ["sh", "-c", &script]);
+    cfg.modules_dir = Some(k.modules_dir.clone());
+    cfg.timeout = std::time::Duration::from_secs(400);
+    cfg.stream_console = false;
+    cfg.cwd = Some("/".into());
+    let run = nsconform_vm::run(&cfg).unwrap();
+    let text = std::fs::read_to_string(&report)
+        .unwrap_or_else(|_| panic!("no report: {:?}\n{}", run.outcome, run.console_log));
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let health = &r["kernel_health"];
+    let trouble = health["trouble"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no trouble seen: {health}\n{}", run.console_log));
+    let hung = trouble
+        .iter()
+        .find(|t| {
+            t["line"]
+                .as_str()
+                .unwrap()
+                .contains("blocked for more than")
+        })
+        .unwrap_or_else(|| panic!("no hung-task line: {health}"));
+    let pinned = hung["pinned"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("not pinned: {hung}"));
+    let result = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == pinned)
+        .unwrap();
+    assert_eq!(result["outcome"], "fail", "{result}");
+    assert_eq!(result["at"], "kernel log", "{result}");
+    assert!(
+        result["observed"]["kernel_log"][0]
+            .as_str()
+            .unwrap()
+            .contains("blocked for more than"),
+        "{result}"
+    );
+    assert_eq!(
+        run.outcome,
+        nsconform_vm::VmOutcome::Completed { exit_code: 1 },
+        "{}",
+        run.console_log
+    );
+}

@@ -29,6 +29,12 @@ pub struct Diff {
     pub new_kernel: String,
     pub changes: Vec<Change>,
     pub same: usize,
+    /// The taint flags after each run, when they differ (`"" -> "W"`), and the kernel
+    /// log's trouble reports of each run (counts), when they differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taint: Option<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_trouble: Option<(usize, usize)>,
 }
 
 fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
@@ -122,11 +128,25 @@ pub fn diff(old: &Report, new: &Report) -> Diff {
             presence: Some("only-new".into()),
         });
     }
+    let health = |r: &Report| {
+        r.kernel_health
+            .as_ref()
+            .map(|k| (k.taint_after.clone(), k.trouble.len()))
+    };
+    let (taint, kernel_trouble) = match (health(old), health(new)) {
+        (Some((ta, na)), Some((tb, nb))) => (
+            (ta != tb).then_some((ta, tb)),
+            (na != nb).then_some((na, nb)),
+        ),
+        _ => (None, None),
+    };
     Diff {
         old_kernel: old.kernel.clone(),
         new_kernel: new.kernel.clone(),
         changes,
         same,
+        taint,
+        kernel_trouble,
     }
 }
 
@@ -178,6 +198,17 @@ pub fn human(d: &Diff) -> String {
                 escape_line(&b.to_string())
             );
         }
+    }
+    if let Some((a, b)) = &d.taint {
+        let _ = writeln!(
+            s,
+            "kernel    taint \"{}\" -> \"{}\"",
+            escape_line(a),
+            escape_line(b)
+        );
+    }
+    if let Some((a, b)) = &d.kernel_trouble {
+        let _ = writeln!(s, "kernel    trouble reports in the log {a} -> {b}");
     }
     let _ = writeln!(
         s,
@@ -255,6 +286,32 @@ mod tests {
         assert_eq!(d.changes[2].presence.as_deref(), Some("only-old"));
         let text = human(&d);
         assert!(text.contains("PID-05    errno EINVAL -> ENOSPC"), "{text}");
+    }
+
+    #[test]
+    fn kernel_taint_and_trouble_are_compared() {
+        let env = Env::detect(None);
+        let mut old = Report::new(&env, vec![res("A-01", Verdict::pass("x"))], 1);
+        old.kernel_health = Some(crate::kernellog::KernelHealth {
+            log: "/dev/kmsg".into(),
+            ..Default::default()
+        });
+        let mut new = old.clone();
+        let d = diff(&old, &new);
+        assert_eq!((d.taint.clone(), d.kernel_trouble), (None, None));
+        let k = new.kernel_health.as_mut().unwrap();
+        k.taint_after = "W".into();
+        k.trouble.push(crate::kernellog::Trouble {
+            line: "WARNING: x".into(),
+            running: vec!["A-01".into()],
+            pinned: vec!["A-01".into()],
+        });
+        let d = diff(&old, &new);
+        assert_eq!(d.taint, Some((String::new(), "W".into())));
+        assert_eq!(d.kernel_trouble, Some((0, 1)));
+        let text = human(&d);
+        assert!(text.contains("kernel    taint \"\" -> \"W\""), "{text}");
+        assert!(text.contains("trouble reports in the log 0 -> 1"), "{text}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | leaves | [`outcome`], [`env`], [`environment`], [`mountinfo`], [`ns`] |
+//! | leaves | [`outcome`], [`env`], [`environment`], [`mountinfo`], [`ns`], [`kernellog`] |
 //! | probe | [`probe`]: the single-threaded process that does all namespace work |
 //! | kit | [`kit`]: the helpers the checks share (fork, facts, /proc, guard) |
 //! | host, harness | [`host`], [`hostchange`], [`harness`], [`observation`], [`contain`], [`cleanup`]: starting the probe, looking from outside, what a subject changed on the host, containing untrusted programs, undoing what a run made (also after signals and SIGKILL) |
@@ -32,6 +32,7 @@ pub mod grade;
 pub mod harness;
 pub mod host;
 pub mod hostchange;
+pub mod kernellog;
 pub mod kit;
 #[cfg(test)]
 mod layers;

@@ -149,6 +149,11 @@ pub struct Report {
     /// (catalogue runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<crate::environment::Environment>,
+    /// The kernel's health around the run (catalogue runs): taint flags before and
+    /// after, whether the kernel log could be read, and each trouble report it logged
+    /// (warnings, BUGs, oopses, stalls) with the property it was pinned to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_health: Option<crate::kernellog::KernelHealth>,
     /// `run --repeat N`: the number of runs and the properties whose outcome changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat: Option<crate::run::Repeat>,
@@ -174,6 +179,7 @@ impl Report {
             command: Vec::new(),
             subject: None,
             environment: None,
+            kernel_health: None,
             repeat: None,
             vm: None,
             score: None,
@@ -398,6 +404,34 @@ impl Report {
             .collect();
         if let Some(score) = &self.score {
             let _ = writeln!(s, "\nscore: {} / {}", score.earned, score.max);
+        }
+        if let Some(k) = self.kernel_health.as_ref().filter(|k| k.noteworthy()) {
+            if !k.new_taint.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "\nkernel: newly tainted during the run: {} (tainted \"{}\" before, \"{}\" after)",
+                    escape_line(&k.new_taint),
+                    escape_line(&k.taint_before),
+                    escape_line(&k.taint_after)
+                );
+            }
+            for t in &k.trouble {
+                let _ = writeln!(
+                    s,
+                    "kernel log: {} ({})",
+                    escape_line(&t.line),
+                    if !t.pinned.is_empty() {
+                        format!("pinned to {}", escape_line(&t.pinned.join(" ")))
+                    } else if t.running.is_empty() {
+                        "after the last property".into()
+                    } else {
+                        format!(
+                            "not pinned: it did not come back when each ran alone; running then: {}",
+                            escape_line(&t.running.join(" "))
+                        )
+                    }
+                );
+            }
         }
         if self.is_control_run() {
             let view = self.control_view();

@@ -5,6 +5,7 @@ use crate::catalogue::{self, Control, Privilege, Property};
 use crate::env::Env;
 use crate::environment::Environment;
 use crate::harness::{Cx, RunOptions};
+use crate::kernellog::{self, KernelHealth, Trouble};
 use crate::outcome::{Outcome, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -84,9 +85,177 @@ pub fn run_all(
     opts: &RunOptions,
     progress: &(dyn Fn(&PropertyResult) + Sync),
 ) -> Vec<PropertyResult> {
+    run_all_inner(props, env, opts, progress, None)
+}
+
+/// [`run_all`] with the kernel's health watched ([`crate::kernellog`]): the taint flags
+/// before and after, and every trouble report the kernel logs meanwhile, read as each
+/// property ends and attributed to the properties running then. A report with one
+/// candidate is pinned to it; with several, each candidate runs again alone, and the
+/// ones under which the kernel reports trouble again are pinned. A pinned property
+/// fails at "kernel log" with the kernel's lines, whatever its own assertion said.
+pub fn run_all_watched(
+    props: &[&'static Property],
+    env: &Env,
+    opts: &RunOptions,
+    progress: &(dyn Fn(&PropertyResult) + Sync),
+) -> (Vec<PropertyResult>, KernelHealth) {
+    let (taint_bits, taint_before) = kernellog::taint_now();
+    let (kmsg, log) = match kernellog::Kmsg::open() {
+        Ok(k) => (Some(k), "/dev/kmsg".to_string()),
+        Err(e) => (
+            None,
+            format!(
+                "not read: opening /dev/kmsg failed with {}{}",
+                crate::probe::errno_name(e),
+                if e == nix::errno::Errno::EPERM {
+                    " (kernel.dmesg_restrict is 1: run as root to watch the kernel log)"
+                } else {
+                    ""
+                }
+            ),
+        ),
+    };
+    let watch = Watch {
+        state: std::sync::Mutex::new(WatchState {
+            kmsg,
+            running: Vec::new(),
+            found: Vec::new(),
+        }),
+    };
+    let mut results = run_all_inner(props, env, opts, progress, Some(&watch));
+    let mut state = watch.state.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some(k) = state.kmsg.as_mut() {
+        for line in k.trouble() {
+            state.found.push((line, Vec::new()));
+        }
+    }
+    let kmsg = &mut state.kmsg;
+    let trouble = pin(state.found, |id| {
+        let (Some(p), Some(k)) = (props.iter().find(|p| p.id == id), kmsg.as_mut()) else {
+            return false;
+        };
+        k.trouble();
+        let _ = run_property(p, env, opts, None);
+        !k.trouble().is_empty()
+    });
+    for t in &trouble {
+        for id in &t.pinned {
+            if let Some(r) = results.iter_mut().find(|r| &r.id == id) {
+                kernel_trouble(r, &t.line);
+            }
+        }
+    }
+    let (taint_bits_after, taint_after) = kernellog::taint_now();
+    let health = KernelHealth {
+        new_taint: kernellog::new_taint(taint_bits, taint_bits_after),
+        taint_before,
+        taint_after,
+        log,
+        trouble,
+    };
+    (results, health)
+}
+
+/// Pin each trouble line read during a run (with the properties running then): to the
+/// one property running, or, of several, to those under which `again(id)` (the property
+/// run alone) makes the kernel report trouble again; to none when nothing ran.
+fn pin(found: Vec<(String, Vec<String>)>, mut again: impl FnMut(&str) -> bool) -> Vec<Trouble> {
+    found
+        .into_iter()
+        .map(|(line, running)| {
+            let pinned = match running.as_slice() {
+                [one] => vec![one.clone()],
+                many => many.iter().filter(|id| again(id)).cloned().collect(),
+            };
+            Trouble {
+                line,
+                running,
+                pinned,
+            }
+        })
+        .collect()
+}
+
+/// Fail `r` for the kernel's trouble `line` while it ran (its own verdict kept in the
+/// detail, its observed facts kept, the lines added).
+fn kernel_trouble(r: &mut PropertyResult, line: &str) {
+    let v = &mut r.verdict;
+    if v.at.as_deref() != Some(AT_KERNEL_LOG) {
+        v.detail = format!(
+            "the kernel reported trouble while this property ran: {line} (the check itself: {} {})",
+            v.outcome.as_str(),
+            v.detail
+        );
+        v.outcome = Outcome::Fail;
+        v.at = Some(AT_KERNEL_LOG.to_string());
+        v.expected = Some("no warning, BUG, oops or stall in the kernel log".into());
+        v.actual = Some(line.to_string());
+    }
+    let lines = v.observed.as_object_mut().map(|o| {
+        o.entry("kernel_log")
+            .or_insert_with(|| serde_json::json!([]))
+    });
+    match lines {
+        Some(serde_json::Value::Array(a)) => a.push(line.into()),
+        _ => v.observed = serde_json::json!({ "kernel_log": [line] }),
+    }
+}
+
+/// [`Verdict::at`] of a property failed for the kernel's trouble reports while it ran.
+pub const AT_KERNEL_LOG: &str = "kernel log";
+
+/// The kernel log shared by the workers of a watched run.
+struct Watch {
+    state: std::sync::Mutex<WatchState>,
+}
+
+struct WatchState {
+    kmsg: Option<kernellog::Kmsg>,
+    /// The properties running now.
+    running: Vec<String>,
+    /// Each trouble line read, with the properties that were running then.
+    found: Vec<(String, Vec<String>)>,
+}
+
+impl Watch {
+    fn started(&self, id: &str) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.running.push(id.to_string());
+    }
+
+    /// `id` ended: what the kernel logged since the last read happened while `id` and
+    /// the others still running ran (every end reads, so nothing logged earlier waits).
+    fn ended(&self, id: &str) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let lines = s.kmsg.as_mut().map(|k| k.trouble()).unwrap_or_default();
+        let running = s.running.clone();
+        s.found
+            .extend(lines.into_iter().map(|l| (l, running.clone())));
+        s.running.retain(|r| r != id);
+    }
+}
+
+fn run_all_inner(
+    props: &[&'static Property],
+    env: &Env,
+    opts: &RunOptions,
+    progress: &(dyn Fn(&PropertyResult) + Sync),
+    watch: Option<&Watch>,
+) -> Vec<PropertyResult> {
+    let one = |p: &'static Property| {
+        if let Some(w) = watch {
+            w.started(p.id);
+        }
+        let r = run_property(p, env, opts, None);
+        if let Some(w) = watch {
+            w.ended(p.id);
+        }
+        r
+    };
     let mut results: Vec<Option<PropertyResult>> = vec![None; props.len()];
     for (i, p) in props.iter().enumerate().filter(|(_, p)| p.global) {
-        let r = run_property(p, env, opts, None);
+        let r = one(p);
         progress(&r);
         results[i] = Some(r);
     }
@@ -96,11 +265,11 @@ pub fn run_all(
     std::thread::scope(|s| {
         for _ in 0..opts.jobs.max(1).min(parallel.len().max(1)) {
             let tx = tx.clone();
-            let (next, parallel) = (&next, &parallel);
+            let (next, parallel, one) = (&next, &parallel, &one);
             s.spawn(move || loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&i) = parallel.get(k) else { break };
-                let r = run_property(props[i], env, opts, None);
+                let r = one(props[i]);
                 progress(&r);
                 let _ = tx.send((i, r));
             });
@@ -393,5 +562,60 @@ mod tests {
         let mut r = results();
         vouch(&mut r, &Environment::default());
         assert_eq!(r, results());
+    }
+}
+
+#[cfg(test)]
+mod kernel_log_tests {
+    use super::*;
+
+    #[test]
+    fn trouble_is_pinned_to_the_one_running_or_to_those_that_reproduce_it() {
+        let found = vec![
+            ("WARNING: a".to_string(), vec!["UTS-01".to_string()]),
+            (
+                "BUG: b".to_string(),
+                vec!["PID-01".into(), "NET-05".into(), "IPC-01".into()],
+            ),
+            (
+                "WARNING: c (once)".to_string(),
+                vec!["PID-01".into(), "NET-05".into()],
+            ),
+            ("INFO: late".to_string(), vec![]),
+        ];
+        let mut asked = Vec::new();
+        let t = pin(found, |id| {
+            asked.push(id.to_string());
+            id == "NET-05" && asked.len() <= 3
+        });
+        assert_eq!(t[0].pinned, ["UTS-01"]);
+        assert_eq!(t[1].pinned, ["NET-05"]);
+        assert!(t[2].pinned.is_empty(), "a WARN_ON_ONCE does not come back");
+        assert!(t[3].pinned.is_empty());
+        assert_eq!(asked, ["PID-01", "NET-05", "IPC-01", "PID-01", "NET-05"]);
+    }
+
+    #[test]
+    fn a_pinned_property_fails_at_the_kernel_log_keeping_its_facts() {
+        let p = catalogue::all().iter().find(|p| p.id == "UTS-01").unwrap();
+        let mut r = PropertyResult::of(
+            p,
+            None,
+            Verdict::pass("fine").with_observed(serde_json::json!({"hostname": "x"})),
+            1,
+        );
+        kernel_trouble(&mut r, "WARNING: CPU: 0 PID: 9 at kernel/x.c:1");
+        kernel_trouble(&mut r, "WARNING: again");
+        assert_eq!(r.verdict.outcome, Outcome::Fail);
+        assert_eq!(r.verdict.at.as_deref(), Some(AT_KERNEL_LOG));
+        assert!(
+            r.verdict.detail.contains("the check itself: pass fine"),
+            "{}",
+            r.verdict.detail
+        );
+        assert_eq!(
+            r.verdict.observed,
+            serde_json::json!({"hostname": "x", "kernel_log": ["WARNING: CPU: 0 PID: 9 at kernel/x.c:1", "WARNING: again"]})
+        );
     }
 }

@@ -23,5 +23,11 @@ pub fn run(args: DiffArgs) -> Result<i32> {
         ListFormat::Human => super::print_out(&nsconform_core::diff::human(&d))?,
         ListFormat::Json => super::print_out(&(serde_json::to_string_pretty(&d)? + "\n"))?,
     }
-    Ok(if d.changes.is_empty() { 0 } else { 1 })
+    Ok(
+        if d.changes.is_empty() && d.taint.is_none() && d.kernel_trouble.is_none() {
+            0
+        } else {
+            1
+        },
+    )
 }

@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use nsconform_core::catalogue::Control;
 use nsconform_core::env::Env;
 use nsconform_core::harness::{self, RunOptions};
+use nsconform_core::kernellog::KernelHealth;
 use nsconform_core::report::Report;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -167,8 +168,27 @@ pub fn run(args: RunArgs) -> Result<i32> {
             let mut environment = nsconform_core::environment::Environment::detect(env.version);
             harness::survey(&opts, !env.privileged, &mut environment)
                 .map_err(|why| anyhow::anyhow!("the preflight failed: {why}"))?;
+            // The kernel's health is watched in every run of the catalogue (not in
+            // control runs: there the failures are made on purpose).
+            let health = std::sync::Mutex::new(None::<KernelHealth>);
             let once = || match args.control {
-                None => nsconform_core::run::run_all(&props, &env, &opts, &|_| {}),
+                None => {
+                    let (results, h) =
+                        nsconform_core::run::run_all_watched(&props, &env, &opts, &|_| {});
+                    let mut seen = health.lock().unwrap_or_else(|p| p.into_inner());
+                    *seen = Some(match seen.take() {
+                        None => h,
+                        Some(mut all) => {
+                            all.taint_after = h.taint_after;
+                            if !h.new_taint.is_empty() {
+                                all.new_taint = h.new_taint;
+                            }
+                            all.trouble.extend(h.trouble);
+                            all
+                        }
+                    });
+                    results
+                }
                 Some(c) => props
                     .iter()
                     .map(|p| nsconform_core::run::run_property(p, &env, &opts, Some(c)))
@@ -202,6 +222,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
             nsconform_core::run::vouch(&mut results, &environment);
             let mut report = Report::new(&env, results, start.elapsed().as_millis() as u64);
             report.environment = Some(environment);
+            report.kernel_health = health.into_inner().unwrap_or_else(|p| p.into_inner());
             report.repeat = repeat;
             if args.timings {
                 print_timings(&report, opts.jobs);
