@@ -1162,8 +1162,8 @@ struct Pid11 {
     /// of reaping init: the revents (`POLLHUP`: every member is gone), `timed out`, or
     /// the errno.
     alive_poll: String,
-    /// Whether the member's unshare(CLONE_NEWPID) for the nested namespace worked
-    /// (`yes`, `no`, or `not attempted` when the probe itself has no new PID namespace).
+    /// The member's unshare(CLONE_NEWPID) for the nested namespace: `ok`, the errno, or
+    /// `not attempted` when the probe itself has no new PID namespace.
     nested_ns: String,
 }
 
@@ -1179,8 +1179,9 @@ fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
     let (ready_r, ready_w) = pipe()?;
     let (go_r, go_w) = pipe()?;
     let (never_r, never_w) = pipe()?;
-    // C1 says in one byte whether its nested namespace was made (C2 holds the pipe open,
-    // so exactly one byte is read, not to the end).
+    // C1 says in four bytes how its unshare for the nested namespace ended: 0, the errno,
+    // or -1 when not attempted (C2 holds the pipe open, so exactly four bytes are read,
+    // not to the end).
     let (nest_r, nest_w) = pipe()?;
     // A member announces its PID and waits; it holds the write end of `alive` until it
     // dies. Members have no PR_SET_PDEATHSIG and their handles are forgotten, so only
@@ -1192,12 +1193,12 @@ fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
     let mut init = spawn("be the namespace init", || {
         // C1: a member; it makes a nested namespace whose init is C2.
         let c1 = Fork::new("be a member").no_deathsig().spawn(|_| {
-            let made: &[u8] = match (nested, nested && unshare(CloneFlags::CLONE_NEWPID).is_ok()) {
-                (false, _) => b"-",
-                (true, true) => b"1",
-                (true, false) => b"0",
+            let made: i32 = match nested.then(|| unshare(CloneFlags::CLONE_NEWPID)) {
+                None => -1,
+                Some(Ok(())) => 0,
+                Some(Err(e)) => e as i32,
             };
-            crate::probe::sys::write_all(nest_w.as_raw_fd(), made);
+            crate::probe::sys::write_all(nest_w.as_raw_fd(), &made.to_le_bytes());
             if let Ok(c2) = Fork::new("be a nested member")
                 .no_deathsig()
                 .spawn(|_| member())
@@ -1212,14 +1213,15 @@ fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
         wait_ping(&go_r);
     })?;
     drop((alive_w, ready_w, never_r, nest_w));
-    let mut made = [0u8; 1];
+    let mut made = [0u8; 4];
     let nested_ns = match std::fs::File::from(nest_r).read_exact(&mut made) {
-        Ok(()) if made[0] == b'1' => "yes",
-        Ok(()) if made[0] == b'-' => "not attempted",
-        Ok(()) => "no",
-        Err(_) => "not reported",
-    }
-    .to_string();
+        Ok(()) => match i32::from_le_bytes(made) {
+            0 => OK.to_string(),
+            -1 => "not attempted".to_string(),
+            n => crate::probe::errno_name(nix::errno::Errno::from_raw(n)),
+        },
+        Err(_) => "not reported".to_string(),
+    };
     let mut pids = [0u8; 8];
     let members_ready = if std::fs::File::from(ready_r).read_exact(&mut pids).is_ok() {
         2
@@ -1287,7 +1289,7 @@ fn pid_11_check(cx: &mut Cx) -> CheckResult {
     // Without it "one member in a nested namespace" would be untested.
     e.eq(
         "the nested PID namespace was made (unshare CLONE_NEWPID in a member)",
-        "yes",
+        OK,
         f.nested_ns.as_str(),
     );
     Ok(e.verdict("the namespace died with its init")
@@ -1295,7 +1297,7 @@ fn pid_11_check(cx: &mut Cx) -> CheckResult {
             "members_ready": f.members_ready,
             "init_end": f.init_end,
             "members_pipe_after_init_end": f.alive_poll,
-            "nested_ns": f.nested_ns,
+            "nested_unshare": f.nested_ns,
         })))
 }
 

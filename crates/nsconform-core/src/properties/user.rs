@@ -1798,7 +1798,7 @@ fn user_17_check(cx: &mut Cx) -> CheckResult {
             .with_observed(json!({
                 "uid0_eff_after_exec": cap_names(r.eff),
                 "uid0_bnd_after_exec": cap_names(r.bnd),
-                "uid5_eff_after_exec": n.eff,
+                "uid5_eff_after_exec": cap_names(n.eff),
                 "uid5_uid_line": n.uid,
             })),
     )
@@ -2283,7 +2283,7 @@ fn user_23_check(cx: &mut Cx) -> CheckResult {
             "revision_outside": version,
             "rootid": rootid,
             "size_inside": f.inside_len,
-            "eff_below_root": f.eff,
+            "eff_below_root": cap_names(f.eff),
         })))
 }
 
