@@ -86,3 +86,100 @@ pub fn limit_effective_caps(keep: u64) -> Result<(), Errno> {
     data[1].effective &= (keep >> 32) as u32;
     capset(hdr, &data)
 }
+
+/// The capability names of linux/capability.h, by bit number (0 ..= 40).
+const CAP_NAMES: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// A capability set by name, for a person to read: `"none"`, or the names in bit order,
+/// runs of three or more consecutive capabilities written `FIRST..LAST` (the full set of
+/// a 6.x kernel reads `CAP_CHOWN..CAP_CHECKPOINT_RESTORE`); a bit without a name is `capN`.
+pub fn cap_names(mask: u64) -> String {
+    let name = |b: usize| {
+        CAP_NAMES
+            .get(b)
+            .map_or_else(|| format!("cap{b}"), |n| n.to_string())
+    };
+    let mut parts = Vec::new();
+    let mut b = 0;
+    while b < 64 {
+        if mask & (1 << b) == 0 {
+            b += 1;
+            continue;
+        }
+        let start = b;
+        while b < 64 && mask & (1 << b) != 0 {
+            b += 1;
+        }
+        match b - start {
+            1 => parts.push(name(start)),
+            2 => parts.extend([name(start), name(start + 1)]),
+            _ => parts.push(format!("{}..{}", name(start), name(b - 1))),
+        }
+    }
+    if parts.is_empty() {
+        "none".to_string()
+    } else {
+        parts.join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capability_sets_by_name() {
+        assert_eq!(cap_names(0), "none");
+        assert_eq!(
+            cap_names(0x1ff_ffff_ffff),
+            "CAP_CHOWN..CAP_CHECKPOINT_RESTORE"
+        );
+        assert_eq!(cap_names(1 << CAP_SYS_ADMIN), "CAP_SYS_ADMIN");
+        assert_eq!(
+            cap_names(0b1011 | 1 << 41),
+            "CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FOWNER,cap41"
+        );
+    }
+}

@@ -64,6 +64,15 @@ fn ns_ino(who: &str, name: &str) -> u64 {
     crate::probe::sys::ns_inode(who, name).unwrap_or(0)
 }
 
+/// `"same"` or `"differs"`: how two per-run values (inodes, host PIDs) compared.
+fn vs(same: bool) -> &'static str {
+    if same {
+        "same"
+    } else {
+        "differs"
+    }
+}
+
 /// `/proc/<who>/ns/pid_for_children`.
 const PID_FOR_CHILDREN: &str = "pid_for_children";
 
@@ -211,7 +220,7 @@ fn pid_01_check(cx: &mut Cx) -> CheckResult {
                 "pid": f.pid,
                 "ppid": f.ppid,
                 "proc_pids": f.proc_pids,
-                "pid_ns_differs_from_host": pidns != host_pidns,
+                "pid_ns_vs_host": vs(pidns == host_pidns),
                 "nspid_levels_seen_from_host": nspid.len(),
             })),
     )
@@ -288,14 +297,17 @@ pub const PID_02: Property = Property {
     check: pid_02_check,
 };
 
+/// Inode numbers of `ns/pid` and `ns/pid_for_children` before and after the unshare.
 #[derive(Serialize, Deserialize, Debug, Default)]
 struct Pid02 {
-    pid_unchanged: bool,
-    pid_ns_unchanged: bool,
-    for_children_was_own_ns: bool,
-    for_children_differs_after: bool,
+    pid_before: i32,
+    pid_after: i32,
+    ns_before: u64,
+    ns_after: u64,
+    pfc_before: u64,
+    pfc_after: u64,
     child_pid: Option<i32>,
-    child_in_for_children_ns: Option<bool>,
+    child_ns: Option<u64>,
 }
 
 fn pid_02_inside(cx: &Inside) -> Result<Value, StepError> {
@@ -320,30 +332,37 @@ fn pid_02_inside(cx: &Inside) -> Result<Value, StepError> {
     ping(&rel_w);
     helper.finish::<bool>()?;
     facts(&Pid02 {
-        pid_unchanged: pid0 == pid1,
-        pid_ns_unchanged: ns0 == ns1,
-        for_children_was_own_ns: pfc0 == ns0,
-        for_children_differs_after: pfc1 != ns1,
+        pid_before: pid0,
+        pid_after: pid1,
+        ns_before: ns0,
+        ns_after: ns1,
+        pfc_before: pfc0,
+        pfc_after: pfc1,
         child_pid: child.map(|c| c.0),
-        child_in_for_children_ns: child.map(|c| c.1 == pfc1),
+        child_ns: child.map(|c| c.1),
     })
 }
 
 fn pid_02_check(cx: &mut Cx) -> CheckResult {
     let run = cx.run(Launch::host().pid(), Value::Null)?;
     let f: Pid02 = run.facts()?;
+    let child_in_pfc = f.child_ns.map(|n| n == f.pfc_after);
     let mut e = Expect::new();
-    e.eq("caller's PID unchanged by unshare", true, f.pid_unchanged);
-    e.eq("caller's ns/pid unchanged", true, f.pid_ns_unchanged);
+    e.eq(
+        "caller's PID unchanged by unshare",
+        f.pid_before,
+        f.pid_after,
+    );
+    e.eq("caller's ns/pid unchanged", true, f.ns_before == f.ns_after);
     e.eq(
         "ns/pid_for_children was ns/pid before",
         true,
-        f.for_children_was_own_ns,
+        f.pfc_before == f.ns_before,
     );
     e.eq(
         "ns/pid_for_children differs from ns/pid after unshare",
         true,
-        f.for_children_differs_after,
+        f.pfc_after != f.ns_after,
     );
     e.eq(
         "PID of the next child (PID 1 of the new namespace)",
@@ -353,11 +372,20 @@ fn pid_02_check(cx: &mut Cx) -> CheckResult {
     e.eq(
         "the child is in the caller's pid_for_children namespace",
         Some(true),
-        f.child_in_for_children_ns,
+        child_in_pfc,
     );
+    // PIDs are the caller's in the probe's own PID namespace; inodes are compared.
     Ok(
         e.verdict("unshare(CLONE_NEWPID) moved only the next child, which is PID 1")
-            .with_observed(serde_json::to_value(&f).unwrap_or_default()),
+            .with_observed(json!({
+                "pid_before": f.pid_before,
+                "pid_after": f.pid_after,
+                "ns_pid_after_vs_before": vs(f.ns_after == f.ns_before),
+                "pid_for_children_before_vs_ns_pid": vs(f.pfc_before == f.ns_before),
+                "pid_for_children_after_vs_ns_pid": vs(f.pfc_after == f.ns_after),
+                "child_pid": f.child_pid,
+                "child_ns_pid_vs_pid_for_children": child_in_pfc.map(vs),
+            })),
     )
 }
 
@@ -800,9 +828,8 @@ fn pid_07_check(cx: &mut Cx) -> CheckResult {
             "host_view_len": host_view.len(),
             "host_view_last": host_view.last(),
             "own_nspid": f.own_nspid,
-            "child_nspid_len": f.child_nspid.len(),
-            "child_nspid_last": f.child_nspid.last(),
-            "child_first_matches_fork": f.child_nspid.first() == Some(&f.child_pid_seen_by_parent),
+            "child_pid_seen_by_parent": f.child_pid_seen_by_parent,
+            "child_nspid": f.child_nspid,
         })))
 }
 
@@ -996,7 +1023,8 @@ fn pid_09_check(cx: &mut Cx) -> CheckResult {
                 "init_end": f.init_end,
                 "sends": init.map(|i| &i.sends),
                 "usr1_seen": init.map(|i| i.usr1_seen),
-                "usr1_si_pid_is_sender": init.map(|i| i.usr1_si_pid == i.sender_pid),
+                "usr1_si_pid": init.map(|i| i.usr1_si_pid),
+                "sender_pid": init.map(|i| i.sender_pid),
             })),
     )
 }
@@ -1130,8 +1158,12 @@ struct Pid11 {
     members_ready: usize,
     init_end: String,
     all_members_gone: bool,
-    /// Whether the member's unshare(CLONE_NEWPID) for the nested namespace worked
-    /// (`yes`, `no`, or `not attempted` when the probe itself has no new PID namespace).
+    /// What poll(2) on the read end of the pipe the members hold open saw within 300 ms
+    /// of reaping init: the revents (`POLLHUP`: every member is gone), `timed out`, or
+    /// the errno.
+    alive_poll: String,
+    /// The member's unshare(CLONE_NEWPID) for the nested namespace: `ok`, the errno, or
+    /// `not attempted` when the probe itself has no new PID namespace.
     nested_ns: String,
 }
 
@@ -1147,8 +1179,9 @@ fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
     let (ready_r, ready_w) = pipe()?;
     let (go_r, go_w) = pipe()?;
     let (never_r, never_w) = pipe()?;
-    // C1 says in one byte whether its nested namespace was made (C2 holds the pipe open,
-    // so exactly one byte is read, not to the end).
+    // C1 says in four bytes how its unshare for the nested namespace ended: 0, the errno,
+    // or -1 when not attempted (C2 holds the pipe open, so exactly four bytes are read,
+    // not to the end).
     let (nest_r, nest_w) = pipe()?;
     // A member announces its PID and waits; it holds the write end of `alive` until it
     // dies. Members have no PR_SET_PDEATHSIG and their handles are forgotten, so only
@@ -1160,12 +1193,12 @@ fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
     let mut init = spawn("be the namespace init", || {
         // C1: a member; it makes a nested namespace whose init is C2.
         let c1 = Fork::new("be a member").no_deathsig().spawn(|_| {
-            let made: &[u8] = match (nested, nested && unshare(CloneFlags::CLONE_NEWPID).is_ok()) {
-                (false, _) => b"-",
-                (true, true) => b"1",
-                (true, false) => b"0",
+            let made: i32 = match nested.then(|| unshare(CloneFlags::CLONE_NEWPID)) {
+                None => -1,
+                Some(Ok(())) => 0,
+                Some(Err(e)) => e as i32,
             };
-            crate::probe::sys::write_all(nest_w.as_raw_fd(), made);
+            crate::probe::sys::write_all(nest_w.as_raw_fd(), &made.to_le_bytes());
             if let Ok(c2) = Fork::new("be a nested member")
                 .no_deathsig()
                 .spawn(|_| member())
@@ -1180,14 +1213,15 @@ fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
         wait_ping(&go_r);
     })?;
     drop((alive_w, ready_w, never_r, nest_w));
-    let mut made = [0u8; 1];
+    let mut made = [0u8; 4];
     let nested_ns = match std::fs::File::from(nest_r).read_exact(&mut made) {
-        Ok(()) if made[0] == b'1' => "yes",
-        Ok(()) if made[0] == b'-' => "not attempted",
-        Ok(()) => "no",
-        Err(_) => "not reported",
-    }
-    .to_string();
+        Ok(()) => match i32::from_le_bytes(made) {
+            0 => OK.to_string(),
+            -1 => "not attempted".to_string(),
+            n => crate::probe::errno_name(nix::errno::Errno::from_raw(n)),
+        },
+        Err(_) => "not reported".to_string(),
+    };
     let mut pids = [0u8; 8];
     let members_ready = if std::fs::File::from(ready_r).read_exact(&mut pids).is_ok() {
         2
@@ -1197,7 +1231,26 @@ fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
     ping(&go_w);
     let (_, init_end) = init.finish::<()>()?;
     let mut fds = [PollFd::new(alive_r.as_fd(), PollFlags::POLLIN)];
-    let all_members_gone = poll(&mut fds, 300u16).is_ok_and(|n| n == 1);
+    let polled = poll(&mut fds, 300u16);
+    let all_members_gone = polled.is_ok_and(|n| n == 1);
+    let alive_poll = match polled {
+        Ok(0) => "timed out".to_string(),
+        Ok(_) => {
+            let got = fds[0].revents().unwrap_or(PollFlags::empty());
+            let names: Vec<&str> = [
+                (PollFlags::POLLIN, "POLLIN"),
+                (PollFlags::POLLHUP, "POLLHUP"),
+                (PollFlags::POLLERR, "POLLERR"),
+                (PollFlags::POLLNVAL, "POLLNVAL"),
+            ]
+            .into_iter()
+            .filter(|(f, _)| got.contains(*f))
+            .map(|(_, n)| n)
+            .collect();
+            names.join("|")
+        }
+        Err(e) => crate::probe::errno_name(e),
+    };
     if !all_members_gone {
         for chunk in pids.chunks(4) {
             let pid = i32::from_le_bytes(chunk.try_into().unwrap_or([0; 4]));
@@ -1213,6 +1266,7 @@ fn pid_11_inside(cx: &Inside) -> Result<Value, StepError> {
         members_ready,
         init_end: init_end.to_string(),
         all_members_gone,
+        alive_poll,
         nested_ns,
     })
 }
@@ -1235,11 +1289,16 @@ fn pid_11_check(cx: &mut Cx) -> CheckResult {
     // Without it "one member in a nested namespace" would be untested.
     e.eq(
         "the nested PID namespace was made (unshare CLONE_NEWPID in a member)",
-        "yes",
+        OK,
         f.nested_ns.as_str(),
     );
     Ok(e.verdict("the namespace died with its init")
-        .with_observed(serde_json::to_value(&f).unwrap_or_default()))
+        .with_observed(json!({
+            "members_ready": f.members_ready,
+            "init_end": f.init_end,
+            "members_pipe_after_init_end": f.alive_poll,
+            "nested_unshare": f.nested_ns,
+        })))
 }
 
 // ---------------------------------------------------------------------------------
@@ -1358,6 +1417,9 @@ struct Pid13 {
     setns: Option<String>,
     setns_orphan_ppid: Option<i32>,
     setns_orphan_reaped_by_us: bool,
+    /// How our waitpid() for that orphan ended: its exit, or the errno (`ECHILD`: not
+    /// ours to reap).
+    setns_orphan_wait: String,
 }
 
 /// Fork A, which forks B and exits; once A is reaped, B reports its getppid().
@@ -1450,7 +1512,13 @@ fn pid_13_inside(cx: &Inside) -> Result<Value, StepError> {
         Some((r, pid)) => (Some(r), pid),
         None => (None, 0),
     };
-    let setns_orphan_reaped_by_us = orphan > 0 && wait_for(Pid::from_raw(orphan)).is_ok();
+    let waited = (orphan > 0).then(|| wait_for(Pid::from_raw(orphan)));
+    let setns_orphan_reaped_by_us = waited.as_ref().is_some_and(|w| w.is_ok());
+    let setns_orphan_wait = match &waited {
+        Some(Ok(end)) => end.to_string(),
+        Some(Err(e)) => step_errno(e),
+        None => "no orphan".to_string(),
+    };
     ping(&hold_w);
     holder.finish::<()>()?;
     // Reap the orphans of step 1.
@@ -1467,6 +1535,7 @@ fn pid_13_inside(cx: &Inside) -> Result<Value, StepError> {
         setns,
         setns_orphan_ppid,
         setns_orphan_reaped_by_us,
+        setns_orphan_wait,
     })
 }
 
@@ -1523,9 +1592,10 @@ fn pid_13_check(cx: &mut Cx) -> CheckResult {
         e.verdict("orphans go to their parent's namespace init or a subreaper")
             .with_observed(json!({
                 "orphan_ppid": f.orphan_ppid,
-                "subreaper_adopted": f.subreaper_orphan_ppid == Some(f.subreaper_pid),
+                "subreaper_pid": f.subreaper_pid,
+                "subreaper_orphan_ppid": f.subreaper_orphan_ppid,
                 "setns_orphan_ppid": f.setns_orphan_ppid,
-                "setns_orphan_reaped_by_ancestor_init": f.setns_orphan_reaped_by_us,
+                "setns_orphan_wait_by_ancestor_init": f.setns_orphan_wait,
             })),
     )
 }
@@ -1753,7 +1823,8 @@ fn pid_15_check(cx: &mut Cx) -> CheckResult {
     );
     Ok(e.verdict("each procfs shows its mounter's PID namespace")
         .with_observed(json!({
-            "child_proc_self_is_outer_pid": c.map(|c| c.proc_self == f.child_pid_seen_by_parent.to_string()),
+            "child_pid_seen_by_parent": f.child_pid_seen_by_parent,
+            "child_proc_self": c.map(|c| &c.proc_self),
             "child_new_proc_self": c.map(|c| &c.new_proc_self),
             "child_new_proc_pids": c.map(|c| &c.new_proc_pids),
             "parent_new_proc_self": f.parent_new_proc_self,
@@ -1948,7 +2019,8 @@ fn pid_17_check(cx: &mut Cx) -> CheckResult {
     Ok(e.verdict("credential PIDs are translated for the receiver")
         .with_observed(json!({
             "child_own_pid": f.child_own_pid,
-            "cred_from_child_is_translated": f.cred_pid_from_child == Some(f.child_pid_here),
+            "child_pid_here": f.child_pid_here,
+            "cred_pid_from_child": f.cred_pid_from_child,
             "cred_pid_seen_by_child": f.cred_pid_seen_by_child,
         })))
 }
@@ -2519,8 +2591,7 @@ fn pid_21_check(cx: &mut Cx) -> CheckResult {
         "read_back": f.read_back,
         "pids_after_998": f.pids_after_998,
         "nested_write": nested_write,
-        "nested_outer_below_limit": nspid.first().is_some_and(|p| *p < 1000),
-        "nested_inner_pid": nspid.get(1),
+        "nested_child_nspid": nspid,
     })))
 }
 // ---------------------------------------------------------------------------------
@@ -2616,8 +2687,8 @@ fn pid_22_check(cx: &mut Cx) -> CheckResult {
     Ok(e.verdict("nsfs PID ioctls translate between namespaces")
         .with_errno("ESRCH")
         .with_observed(json!({
-            "child_pid_here_is_1": f.child_pid_here == 1,
-            "from_matches_child": f.pid_from_pidns_1 == c,
+            "child_pid_here": f.child_pid_here,
+            "pid_from_pidns_1": f.pid_from_pidns_1,
             "pid_in_pidns_child": f.pid_in_pidns_child,
             "pid_in_pidns_self": f.pid_in_pidns_self,
         })))

@@ -2,10 +2,10 @@
 
 use crate::harness::Cx;
 use crate::kit::child::Fork;
-use crate::kit::fact::yes;
+use crate::kit::fact::io_res;
 use crate::kit::nsfd::{dev_ino, open, open_ns, pidfd_open, setns_res};
 use crate::kit::nsops::{held, ino, ioctl_ino, spawn_idle_thread, unshare_step};
-use crate::kit::proc::{cap_eff, limit_effective_caps, CAP_SYS_ADMIN, CAP_SYS_CHROOT};
+use crate::kit::proc::{cap_eff, cap_names, limit_effective_caps, CAP_SYS_ADMIN, CAP_SYS_CHROOT};
 use crate::kit::userns::new_user_ns;
 use crate::kit::{facts, res, Table, OK};
 use crate::ns::{Ioctl, Ns};
@@ -44,6 +44,11 @@ fn hostname() -> String {
 /// The inode of a `/proc/<who>/ns` entry by name (`pid_for_children` too).
 fn entry_ino(who: impl std::fmt::Display, name: &str) -> Option<u64> {
     dev_ino(&format!("/proc/{who}/ns/{name}")).ok().map(|d| d.1)
+}
+
+/// `"same"` or `"differs"`: how two per-run values (namespace inodes, PIDs) compared.
+fn vs(same: bool) -> String {
+    if same { "same" } else { "differs" }.to_string()
 }
 
 /// unshare(`flags`) when `on`.
@@ -413,7 +418,7 @@ fn setns_07_inside(_: &Inside) -> Result<Value, StepError> {
     })?;
     let mut t = Table::new();
     t.set("setns", r);
-    t.set("uts unchanged", yes(same));
+    t.set("uts ns after vs before", vs(same));
     facts(&t)
 }
 
@@ -421,7 +426,7 @@ fn setns_07_check(cx: &mut Cx) -> CheckResult {
     table_check(
         cx,
         Launch::host().user(),
-        &[("setns", "ESRCH"), ("uts unchanged", "yes")],
+        &[("setns", "ESRCH"), ("uts ns after vs before", "same")],
         "a reaped process's pidfd gives ESRCH",
     )
 }
@@ -467,13 +472,13 @@ fn setns_08_inside(cx: &Inside) -> Result<Value, StepError> {
                     setns_res(&raw, libc::CLONE_NEWUTS | libc::CLONE_NEWPID),
                 );
                 t.set(
-                    "uts unchanged after the failure",
-                    yes(ino("self", Ns::Uts) == before),
+                    "uts ns after the failure vs before",
+                    vs(ino("self", Ns::Uts) == before),
                 );
                 t.set("setns UTS", setns_res(&raw, libc::CLONE_NEWUTS));
                 t.set(
-                    "uts changed after UTS alone",
-                    yes(ino("self", Ns::Uts) != before),
+                    "uts ns after UTS alone vs before",
+                    vs(ino("self", Ns::Uts) == before),
                 );
                 t
             })
@@ -488,9 +493,9 @@ fn setns_08_check(cx: &mut Cx) -> CheckResult {
         Launch::host().user().uts().pid(),
         &[
             ("setns UTS|PID", "EINVAL"),
-            ("uts unchanged after the failure", "yes"),
+            ("uts ns after the failure vs before", "same"),
             ("setns UTS", OK),
-            ("uts changed after UTS alone", "yes"),
+            ("uts ns after UTS alone vs before", "differs"),
         ],
         "a failed pidfd setns changes nothing",
     )
@@ -520,17 +525,15 @@ fn setns_09_inside(_: &Inside) -> Result<Value, StepError> {
     let child_fd = open(&child.ns_path(Ns::User))?;
     let own_fd = open_ns("self", Ns::User)?;
     let (c, o) = (child_fd.as_raw_fd(), own_fd.as_raw_fd());
-    let last_cap = crate::env::read_u32("/proc/sys/kernel/cap_last_cap").unwrap_or(40);
-    let full = (1u64 << (last_cap + 1)) - 1;
     let mut t = Table::new();
-    let (r, caps): (String, bool) = Fork::new("join the child user ns").run(move |_| {
+    let (r, caps): (String, String) = Fork::new("join the child user ns").run(move |_| {
         (
             setns_res(&c, libc::CLONE_NEWUSER),
-            cap_eff().is_ok_and(|c| c == full),
+            cap_eff().map_or_else(|e| e.to_string(), cap_names),
         )
     })?;
     t.set("join child", r);
-    t.set("all capabilities after joining", yes(caps));
+    t.set("capabilities after joining", caps);
     t.set(
         "join own",
         Fork::new("join own user ns").run(move |_| setns_res(&o, libc::CLONE_NEWUSER))?,
@@ -553,12 +556,15 @@ fn setns_09_inside(_: &Inside) -> Result<Value, StepError> {
 }
 
 fn setns_09_check(cx: &mut Cx) -> CheckResult {
+    // Every capability this kernel has (0 ..= cap_last_cap).
+    let last_cap = crate::env::read_u32("/proc/sys/kernel/cap_last_cap").unwrap_or(40);
+    let all = cap_names((1u64 << (last_cap + 1)) - 1);
     table_check(
         cx,
         Launch::host().user(),
         &[
             ("join child", OK),
-            ("all capabilities after joining", "yes"),
+            ("capabilities after joining", all.as_str()),
             ("join own", "EINVAL"),
             ("join sibling", "EPERM"),
             ("join parent", "EPERM"),
@@ -743,10 +749,13 @@ fn setns_12_inside(cx: &Inside) -> Result<Value, StepError> {
         let _ = nix::unistd::chdir(&dir);
         t.set("join", setns_res(&m, libc::CLONE_NEWNS));
         t.set(
-            "cwd is /",
-            yes(nix::unistd::getcwd().is_ok_and(|c| c == std::path::Path::new("/"))),
+            "cwd",
+            nix::unistd::getcwd().map_or_else(errno_name, |c| c.display().to_string()),
         );
-        t.set("target's mount visible", yes(dir.join("marker").exists()));
+        t.set(
+            "stat of the marker in the target's tmpfs",
+            io_res(std::fs::metadata(dir.join("marker"))),
+        );
         t
     })?;
     for (label, cap) in [
@@ -782,8 +791,8 @@ fn setns_12_check(cx: &mut Cx) -> CheckResult {
         launch,
         &[
             ("join", OK),
-            ("cwd is /", "yes"),
-            ("target's mount visible", "yes"),
+            ("cwd", "/"),
+            ("stat of the marker in the target's tmpfs", OK),
             ("without CAP_SYS_CHROOT", "EPERM"),
             ("without CAP_SYS_ADMIN", "EPERM"),
             ("from a sibling user ns", "EPERM"),
@@ -835,17 +844,20 @@ fn setns_13_inside(cx: &Inside) -> Result<Value, StepError> {
         let pid = nix::unistd::getpid();
         let own = ino("self", Ns::Pid);
         t.set("join descendant", setns_res(&c, libc::CLONE_NEWPID));
-        t.set("getpid unchanged", yes(nix::unistd::getpid() == pid));
-        t.set("own pid ns unchanged", yes(ino("self", Ns::Pid) == own));
+        t.set("getpid() after vs before", vs(nix::unistd::getpid() == pid));
         t.set(
-            "pid_for_children is the joined ns",
-            yes(entry_ino("self", "pid_for_children") == Some(joined)),
+            "own pid ns after vs before",
+            vs(ino("self", Ns::Pid) == own),
+        );
+        t.set(
+            "pid_for_children vs the joined ns",
+            vs(entry_ino("self", "pid_for_children") == Some(joined)),
         );
         let sub = Fork::new("fork into the joined ns and try the ancestor").run(move |_| {
             let mut t = Table::new();
             t.set(
-                "child is in the joined ns",
-                yes(ino("self", Ns::Pid) == Some(joined)),
+                "child's pid ns vs the joined ns",
+                vs(ino("self", Ns::Pid) == Some(joined)),
             );
             t.set(
                 "getpid() of the next child",
@@ -875,11 +887,11 @@ fn setns_13_check(cx: &mut Cx) -> CheckResult {
         Launch::host().user().pid(),
         &[
             ("join descendant", OK),
-            ("getpid unchanged", "yes"),
-            ("own pid ns unchanged", "yes"),
-            ("pid_for_children is the joined ns", "yes"),
+            ("getpid() after vs before", "same"),
+            ("own pid ns after vs before", "same"),
+            ("pid_for_children vs the joined ns", "same"),
             ("fork into the joined ns", OK),
-            ("child is in the joined ns", "yes"),
+            ("child's pid ns vs the joined ns", "same"),
             // The joined namespace holds only its init (PID 1): the next child is 2.
             ("getpid() of the next child", "2"),
             ("join ancestor", "EINVAL"),
@@ -935,14 +947,15 @@ fn setns_14_inside(cx: &Inside) -> Result<Value, StepError> {
         }
         Ok((j, joined)) => {
             t.set("join", OK);
-            t.set("joined the target", yes(joined));
+            t.set("joiner's cgroup ns vs the target", vs(joined));
             t.set(
-                "target differs from the probe's cgroup ns",
-                yes(want != ino("self", Ns::Cgroup)),
+                "target vs the probe's cgroup ns",
+                vs(want == ino("self", Ns::Cgroup)),
             );
+            // The cgroup paths name per-run scopes: compared, not recorded.
             t.set(
-                "membership unchanged (as the probe sees it)",
-                yes(read_cgroup(&j.pid().to_string()) == read_cgroup("self")),
+                "joiner's /proc/PID/cgroup vs the probe's (as the probe reads both)",
+                vs(read_cgroup(&j.pid().to_string()) == read_cgroup("self")),
             );
         }
     }
@@ -955,9 +968,12 @@ fn setns_14_check(cx: &mut Cx) -> CheckResult {
         Launch::host().user().cgroup(),
         &[
             ("join", OK),
-            ("joined the target", "yes"),
-            ("target differs from the probe's cgroup ns", "yes"),
-            ("membership unchanged (as the probe sees it)", "yes"),
+            ("joiner's cgroup ns vs the target", "same"),
+            ("target vs the probe's cgroup ns", "differs"),
+            (
+                "joiner's /proc/PID/cgroup vs the probe's (as the probe reads both)",
+                "same",
+            ),
         ],
         "a cgroup ns join moves no process between cgroups",
     )
@@ -1017,9 +1033,20 @@ fn setns_15_inside(cx: &Inside) -> Result<Value, StepError> {
         let mut t = Table::new();
         let before = monotonic(false);
         t.set("join", setns_res(&raw, libc::CLONE_NEWTIME));
-        let shifted = |now: i64| now - before >= TIME_SHIFT - 5 && now - before <= TIME_SHIFT + 5;
-        t.set("vDSO clock shifted", yes(shifted(monotonic(false))));
-        t.set("syscall clock shifted", yes(shifted(monotonic(true))));
+        // The shift in whole seconds, read as the offset when within 5 s of it (the
+        // clock runs on meanwhile), else as measured.
+        let shift = |now: i64| match now - before {
+            d if (TIME_SHIFT - 5..=TIME_SHIFT + 5).contains(&d) => TIME_SHIFT.to_string(),
+            d => format!("{d} (not within 5 s of {TIME_SHIFT})"),
+        };
+        t.set(
+            "vDSO CLOCK_MONOTONIC shift (s, within 5)",
+            shift(monotonic(false)),
+        );
+        t.set(
+            "syscall CLOCK_MONOTONIC shift (s, within 5)",
+            shift(monotonic(true)),
+        );
         t
     })?;
     t.set(
@@ -1035,13 +1062,17 @@ fn setns_15_inside(cx: &Inside) -> Result<Value, StepError> {
 }
 
 fn setns_15_check(cx: &mut Cx) -> CheckResult {
+    let shift = TIME_SHIFT.to_string();
     table_check(
         cx,
         Launch::host().user().time(),
         &[
             ("join", OK),
-            ("vDSO clock shifted", "yes"),
-            ("syscall clock shifted", "yes"),
+            ("vDSO CLOCK_MONOTONIC shift (s, within 5)", shift.as_str()),
+            (
+                "syscall CLOCK_MONOTONIC shift (s, within 5)",
+                shift.as_str(),
+            ),
             ("multithreaded join", "EUSERS"),
         ],
         "a joined time ns shifts the caller's clocks",
@@ -1100,15 +1131,15 @@ fn setns_16_inside(cx: &Inside) -> Result<Value, StepError> {
     let mut t = Table::new();
     for (req, name) in PIDFD_NS_IOCTLS {
         let r = match ioctl_ino(&pidfd, req) {
-            Ok(i) => yes(Some(i) == entry_ino(tp, name)),
+            Ok(i) => vs(Some(i) == entry_ino(tp, name)),
             Err(e) => e,
         };
-        t.set(format!("{name} matches"), r);
+        t.set(format!("{name} fd vs the target's ns/{name}"), r);
     }
     for k in [Ns::Uts, Ns::Net] {
         t.set(
-            format!("{k} differs from the probe's"),
-            yes(ino(tp, k) != ino("self", k)),
+            format!("target's {k} vs the probe's"),
+            vs(ino(tp, k) == ino("self", k)),
         );
     }
     t.set(
@@ -1133,10 +1164,10 @@ fn setns_16_check(cx: &mut Cx) -> CheckResult {
     }
     let mut want: Vec<(String, &str)> = PIDFD_NS_IOCTLS
         .iter()
-        .map(|(_, n)| (format!("{n} matches"), "yes"))
+        .map(|(_, n)| (format!("{n} fd vs the target's ns/{n}"), "same"))
         .collect();
-    want.push(("uts differs from the probe's".into(), "yes"));
-    want.push(("net differs from the probe's".into(), "yes"));
+    want.push(("target's uts vs the probe's".into(), "differs"));
+    want.push(("target's net vs the probe's".into(), "differs"));
     want.push(("setns through the returned uts fd".into(), OK));
     let exp: Vec<(&str, &str)> = want.iter().map(|(a, b)| (a.as_str(), *b)).collect();
     let mut e = Expect::new();
