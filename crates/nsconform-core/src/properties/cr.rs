@@ -2,7 +2,6 @@
 
 use crate::harness::Cx;
 use crate::kit::child::{exit_now, flag_names, wait_for, Fork};
-use crate::kit::fact::yes;
 use crate::kit::nsfd::open;
 use crate::kit::nsops::{held, ino, ioctl_ino, spawn_idle_thread, unshare_step};
 use crate::kit::proc::limit_effective_caps;
@@ -169,12 +168,28 @@ fn ns_inodes() -> Vec<Option<u64>> {
     Ns::ALL.iter().map(|ns| ino("self", *ns)).collect()
 }
 
+/// The types whose namespace inode differs from `before` (of [`ns_inodes`]), by name,
+/// or `none`.
+fn changed_since(before: &[Option<u64>]) -> String {
+    let changed: Vec<&str> = Ns::ALL
+        .iter()
+        .zip(before.iter().zip(ns_inodes()))
+        .filter(|(_, (b, now))| **b != *now)
+        .map(|(ns, _)| ns.name())
+        .collect();
+    if changed.is_empty() {
+        "none".to_string()
+    } else {
+        changed.join(" ")
+    }
+}
+
 fn cr_02_inside(_: &Inside) -> Result<Value, StepError> {
     let t: Table = Fork::new("unshare odd flags").run(|_| {
         let mut t = Table::new();
         let before = ns_inodes();
         t.set("unshare 0", res(unshare(CloneFlags::empty())));
-        t.set("namespaces unchanged", yes(ns_inodes() == before));
+        t.set("namespaces changed by unshare 0", changed_since(&before));
         for (name, flag) in [
             ("CLONE_PTRACE", libc::CLONE_PTRACE),
             ("CLONE_VFORK", libc::CLONE_VFORK),
@@ -193,7 +208,7 @@ fn cr_02_inside(_: &Inside) -> Result<Value, StepError> {
 fn cr_02_check(cx: &mut Cx) -> CheckResult {
     let want = vec![
         ("unshare 0".to_string(), OK),
-        ("namespaces unchanged".to_string(), "yes"),
+        ("namespaces changed by unshare 0".to_string(), "none"),
         ("unshare CLONE_PTRACE".to_string(), "EINVAL"),
         ("unshare CLONE_VFORK".to_string(), "EINVAL"),
         ("unshare CSIGNAL bit 0x1".to_string(), "EINVAL"),
@@ -239,7 +254,8 @@ struct Cr03Args {
 
 fn cr_03_inside(cx: &Inside) -> Result<Value, StepError> {
     let Cr03Args { flags, nobody } = cx.args::<Cr03Args>()?;
-    let drop_to = nix::unistd::geteuid().is_root();
+    let start_euid = nix::unistd::geteuid();
+    let drop_to = start_euid.is_root();
     let before: BTreeMap<Ns, Option<u64>> =
         Ns::ALL.iter().map(|ns| (*ns, ino("self", *ns))).collect();
     let t: Table = Fork::new("unshare every type as an unprivileged user").run(move |_| {
@@ -257,9 +273,16 @@ fn cr_03_inside(cx: &Inside) -> Result<Value, StepError> {
             Ok(())
         };
         t.set("drop to an unprivileged uid", res(dropped));
+        // The uid is named, not given: a rootless probe's own uid is the host's.
+        let euid = nix::unistd::geteuid();
         t.set(
-            "unprivileged before unshare",
-            yes(!nix::unistd::geteuid().is_root()),
+            "euid before unshare",
+            match euid.as_raw() {
+                0 => "0",
+                u if drop_to && u == nobody.0 => "overflowuid",
+                _ if euid == start_euid => "the probe's own uid",
+                _ => "another uid",
+            },
         );
         t.set("unshare", res(unshare(CloneFlags::from_bits_retain(flags))));
         // A child sees the new PID and time namespaces as its own.
@@ -267,14 +290,26 @@ fn cr_03_inside(cx: &Inside) -> Result<Value, StepError> {
             .run(move |_| {
                 let mut t = Table::new();
                 let user = ino("self", Ns::User);
+                let original = before[&Ns::User];
                 for k in Ns::ALL {
+                    // Inodes differ per run: the facts say how they compare.
                     let now = ino("self", k);
-                    t.set(format!("new {k}"), yes(now.is_some() && now != before[&k]));
+                    t.set(
+                        format!("{k} ns vs before unshare"),
+                        match now {
+                            None => "unreadable",
+                            Some(_) if now != before[&k] => "differs",
+                            Some(_) => "same",
+                        },
+                    );
                     if k != Ns::User {
-                        let owner = open(&k.path("self"))
-                            .ok()
-                            .and_then(|f| ioctl_ino(&f, NS_GET_USERNS).ok());
-                        t.set(format!("{k} owned by the new user ns"), yes(owner == user));
+                        let owner = match owner_of(&k.path("self")) {
+                            Err(e) => e,
+                            Ok(o) if Some(o) == user => "the new user ns".to_string(),
+                            Ok(o) if Some(o) == original => "the original user ns".to_string(),
+                            Ok(_) => "another user ns".to_string(),
+                        };
+                        t.set(format!("{k} ns owner"), owner);
                     }
                 }
                 t
@@ -306,15 +341,11 @@ fn cr_03_check(cx: &mut Cx) -> CheckResult {
             flags |= ns.raw_flag();
         }
     }
-    let mut want = vec![
-        ("drop to an unprivileged uid".to_string(), OK),
-        ("unprivileged before unshare".to_string(), "yes"),
-        ("unshare".to_string(), OK),
-    ];
+    let mut want = vec![("unshare".to_string(), OK)];
     for k in Ns::ALL {
-        want.push((format!("new {k}"), "yes"));
+        want.push((format!("{k} ns vs before unshare"), "differs"));
         if k != Ns::User {
-            want.push((format!("{k} owned by the new user ns"), "yes"));
+            want.push((format!("{k} ns owner"), "the new user ns"));
         }
     }
     let launch = cx.prepare(Launch::host());
@@ -326,6 +357,14 @@ fn cr_03_check(cx: &mut Cx) -> CheckResult {
     let f: Table = run.facts()?;
     let exp: Vec<(&str, &str)> = want.iter().map(|(a, b)| (a.as_str(), *b)).collect();
     let mut e = Expect::new();
+    f.judge(&mut e, "result", &[("drop to an unprivileged uid", OK)]);
+    let euid = f.get("euid before unshare").unwrap_or("not run");
+    e.that(
+        "result: euid before unshare",
+        !matches!(euid, "0" | "not run"),
+        "not 0",
+        euid,
+    );
     f.judge(&mut e, "result", &exp);
     Ok(
         e.verdict("one call makes all types, all owned by the new user ns")
@@ -359,13 +398,21 @@ fn owner_of(path: &str) -> Result<u64, String> {
     ioctl_ino(&f, NS_GET_USERNS)
 }
 
-/// `yes` when `owner` is `want`, `no` when it is another namespace, else the error.
-fn owned_by(owner: Result<u64, String>, want: u64) -> String {
+/// Whose user ns `owner` is (inodes differ per run): the name of the first of `known`
+/// with its inode, `another user ns`, or the error.
+fn owner_name(owner: Result<u64, String>, known: &[(u64, &str)]) -> String {
     match owner {
-        Ok(o) => yes(o == want),
+        Ok(o) => known
+            .iter()
+            .find(|(ino, _)| *ino == o)
+            .map_or("another user ns", |(_, name)| *name)
+            .to_string(),
         Err(e) => e,
     }
 }
+
+const ORIGINAL: &str = "the original user ns";
+const CREATORS_NEW: &str = "the creator's new user ns";
 
 fn cr_04_inside(_: &Inside) -> Result<Value, StepError> {
     use crate::kit::nsfd::ns_ino;
@@ -381,29 +428,35 @@ fn cr_04_inside(_: &Inside) -> Result<Value, StepError> {
         unshare_step(CloneFlags::CLONE_NEWUTS)
     })?;
     let (p1, p2) = (ns_ino(h1.pid(), Ns::User)?, ns_ino(h2.pid(), Ns::User)?);
-    t.set("creator moved to another user ns", yes(p1 != u0));
     t.set(
-        "UTS ns made before the move is owned by the old user ns",
-        owned_by(owner_of(&h1.ns_path(Ns::Uts)), u0),
+        "creator's user ns after the move vs the original",
+        if p1 != u0 { "differs" } else { "same" },
     );
     t.set(
-        "UTS ns made after the move is owned by the new user ns",
-        owned_by(owner_of(&h2.ns_path(Ns::Uts)), p2),
+        "owner of the UTS ns made before the move",
+        owner_name(
+            owner_of(&h1.ns_path(Ns::Uts)),
+            &[(u0, ORIGINAL), (p1, CREATORS_NEW)],
+        ),
+    );
+    t.set(
+        "owner of the UTS ns made after the move",
+        owner_name(
+            owner_of(&h2.ns_path(Ns::Uts)),
+            &[(p2, CREATORS_NEW), (u0, ORIGINAL)],
+        ),
     );
     facts(&t)
 }
 
 fn cr_04_check(cx: &mut Cx) -> CheckResult {
     let want: Vec<(String, &str)> = [
-        ("creator moved to another user ns", "yes"),
         (
-            "UTS ns made before the move is owned by the old user ns",
-            "yes",
+            "creator's user ns after the move vs the original",
+            "differs",
         ),
-        (
-            "UTS ns made after the move is owned by the new user ns",
-            "yes",
-        ),
+        ("owner of the UTS ns made before the move", ORIGINAL),
+        ("owner of the UTS ns made after the move", CREATORS_NEW),
     ]
     .iter()
     .map(|(a, b)| (a.to_string(), *b))

@@ -256,6 +256,46 @@ fn group(path: &str, kind: &str) -> Option<u32> {
     group_in(&table(), path, kind)
 }
 
+/// How the peer group `other` stands to `group` (their numbers differ per run, so the
+/// facts name the relation): `same group`, `other group` (or none), or `no group` when
+/// `group` itself is missing.
+fn relation(group: Option<u32>, other: Option<u32>) -> String {
+    match group {
+        None => "no group",
+        Some(_) if other == group => "same group",
+        Some(_) => "other group",
+    }
+    .to_string()
+}
+
+/// `path` of the experiment's tree in /tmp terms (the inverse of [`at`]).
+fn from_at(path: &str) -> String {
+    let base = BASE.lock().map(|b| b.clone()).unwrap_or(None);
+    match base.as_deref().and_then(|b| path.strip_prefix(b)) {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("/tmp{rest}"),
+        _ => path.to_string(),
+    }
+}
+
+/// The mount points at or under `dir` (under /tmp) in `table`, in /tmp terms, sorted
+/// (a point mounted on twice shows twice).
+fn mounts_under(table: &[mountinfo::MountEntry], dir: &str) -> Vec<String> {
+    let dir = at(dir);
+    let below = format!("{dir}/");
+    let mut v: Vec<String> = table
+        .iter()
+        .filter(|m| m.mount_point == dir || m.mount_point.starts_with(&below))
+        .map(|m| from_at(&m.mount_point))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Whether `path` (in /tmp terms) is among `points`.
+fn listed(points: &[String], path: &str) -> bool {
+    points.iter().any(|p| p == path)
+}
+
 /// An fd for the caller's current mount namespace.
 fn this_mntns() -> Result<std::os::fd::OwnedFd, StepError> {
     nsfd::open_ns("self", Ns::Mnt)
@@ -470,7 +510,7 @@ fn mnt_01_check(cx: &mut Cx) -> CheckResult {
         "inside mount invisible to the host"
     })
     .with_observed(json!({
-        "mnt_ns_differs_from_host": host_mnt != probe_mnt,
+        "mnt_ns_vs_host": if host_mnt != probe_mnt { "differs" } else { "same" },
         "marker_inside": f.marker_inside,
         "marker_on_host": leaked_during || leaked_after,
         "host_mounts_missing_inside": missing.len(),
@@ -553,13 +593,36 @@ struct Mnt02 {
     /// Mount point -> propagation tags before and after the copy.
     before: BTreeMap<String, Vec<String>>,
     after: BTreeMap<String, Vec<String>>,
-    /// `shared:N` of /tmp/shared and `master:N` of /tmp/slave are the same numbers.
-    shared_group_kept: bool,
-    master_group_kept: bool,
-    /// No mount ID of the new namespace is one of the old namespace's.
-    ids_all_new: bool,
-    /// The multiset of mount points is the same.
-    same_mount_points: bool,
+    /// How `shared:N` of the copy of /tmp/shared stands to the original's, and
+    /// `master:N` of the copy of /tmp/slave to the original's master.
+    shared_copy_group: String,
+    slave_copy_master: String,
+    /// Mounts of the experiment's tree (/tmp and below) in the new namespace with a
+    /// mount ID the first namespace does not have.
+    tree_mounts_with_new_id: usize,
+    /// Mounts of the new namespace (all of them) with a mount ID of the first one.
+    mounts_with_reused_id: usize,
+    /// Mount points (as multisets) of the first namespace the new one lacks, and those
+    /// it has in addition.
+    mount_points_missing: Vec<String>,
+    mount_points_added: Vec<String>,
+}
+
+/// The mount points of `a` that `b` lacks, as multisets (a point mounted on twice in
+/// `a` and once in `b` shows once).
+fn multiset_minus(a: &[&String], b: &[&String]) -> Vec<String> {
+    let mut left: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in b {
+        *left.entry(p.as_str()).or_default() += 1;
+    }
+    let mut out = Vec::new();
+    for p in a {
+        match left.get_mut(p.as_str()) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => out.push(p.to_string()),
+        }
+    }
+    out
 }
 
 fn build_kinds() -> Result<(), StepError> {
@@ -585,6 +648,10 @@ fn mnt_02_inside(cx: &Inside) -> Result<Value, StepError> {
                 .collect()
         };
         let ids_a: BTreeSet<u32> = a.iter().map(|m| m.mount_id).collect();
+        let tree = at("/tmp");
+        let in_tree = |m: &mountinfo::MountEntry| {
+            m.mount_point == tree || m.mount_point.starts_with(&format!("{tree}/"))
+        };
         let mut pa: Vec<&String> = a.iter().map(|m| &m.mount_point).collect();
         let mut pb: Vec<&String> = b.iter().map(|m| &m.mount_point).collect();
         pa.sort();
@@ -592,12 +659,21 @@ fn mnt_02_inside(cx: &Inside) -> Result<Value, StepError> {
         Ok(Mnt02 {
             before: snap(&a),
             after: snap(&b),
-            shared_group_kept: group_in(&a, "/tmp/shared", "shared").is_some()
-                && group_in(&a, "/tmp/shared", "shared") == group_in(&b, "/tmp/shared", "shared"),
-            master_group_kept: group_in(&a, "/tmp/slave", "master").is_some()
-                && group_in(&a, "/tmp/slave", "master") == group_in(&b, "/tmp/slave", "master"),
-            ids_all_new: b.iter().all(|m| !ids_a.contains(&m.mount_id)),
-            same_mount_points: pa == pb,
+            shared_copy_group: relation(
+                group_in(&a, "/tmp/shared", "shared"),
+                group_in(&b, "/tmp/shared", "shared"),
+            ),
+            slave_copy_master: relation(
+                group_in(&a, "/tmp/slave", "master"),
+                group_in(&b, "/tmp/slave", "master"),
+            ),
+            tree_mounts_with_new_id: b
+                .iter()
+                .filter(|m| in_tree(m) && !ids_a.contains(&m.mount_id))
+                .count(),
+            mounts_with_reused_id: b.iter().filter(|m| ids_a.contains(&m.mount_id)).count(),
+            mount_points_missing: multiset_minus(&pa, &pb),
+            mount_points_added: multiset_minus(&pb, &pa),
         })
     })
 }
@@ -632,19 +708,23 @@ fn mnt_02_check(cx: &mut Cx) -> CheckResult {
     );
     e.eq(
         "copy of a shared mount is in the original's peer group (same shared:N)",
-        true,
-        f.shared_group_kept,
+        "same group",
+        f.shared_copy_group.as_str(),
     );
     e.eq(
         "copy of a slave mount has the same master (same master:N)",
-        true,
-        f.master_group_kept,
+        "same group",
+        f.slave_copy_master.as_str(),
     );
-    e.eq("every copied mount has a new mount ID", true, f.ids_all_new);
     e.eq(
-        "the new namespace has the same mount points",
-        true,
-        f.same_mount_points,
+        "every copied mount has a new mount ID (mounts with a reused ID)",
+        0,
+        f.mounts_with_reused_id,
+    );
+    e.eq(
+        "the new namespace has the same mount points (missing, added)",
+        (Vec::<String>::new(), Vec::<String>::new()),
+        (f.mount_points_missing.clone(), f.mount_points_added.clone()),
     );
     Ok(
         e.verdict("copies keep propagation and peer groups, with new IDs")
@@ -652,10 +732,12 @@ fn mnt_02_check(cx: &mut Cx) -> CheckResult {
                 "before": f.before,
                 "after": f.after,
                 "unbindable_copy_tags": f.after.get("/tmp/unbindable"),
-                "shared_group_kept": f.shared_group_kept,
-                "master_group_kept": f.master_group_kept,
-                "ids_all_new": f.ids_all_new,
-                "same_mount_points": f.same_mount_points,
+                "shared_copy_peer_group": f.shared_copy_group,
+                "slave_copy_master": f.slave_copy_master,
+                "tree_mounts_with_new_id": f.tree_mounts_with_new_id,
+                "mounts_with_reused_id": f.mounts_with_reused_id,
+                "mount_points_missing": f.mount_points_missing,
+                "mount_points_added": f.mount_points_added,
             })),
     )
 }
@@ -818,11 +900,13 @@ fn mnt_04_inside(cx: &Inside) -> Result<Value, StepError> {
         set_prop("/tmp/m", MsFlags::MS_SLAVE)?;
         let master_kept = group("/tmp/m", "master");
         set_prop("/tmp/m", MsFlags::MS_SHARED)?;
-        let extra = tags("/tmp/m");
-        let same_master = master_kept.is_some() && group("/tmp/m", "master") == master_kept;
+        let mut extra = tags("/tmp/m");
+        // How its master after make-shared stands to its master before.
+        extra.push(format!(
+            "master: {}",
+            relation(master_kept, group("/tmp/m", "master"))
+        ));
         enter(&a)?;
-        let mut extra = extra;
-        extra.push(format!("master_kept={same_master}"));
         Ok(FlowFacts {
             flow,
             tags_a,
@@ -846,11 +930,11 @@ fn mnt_04_check(cx: &mut Cx) -> CheckResult {
         "events flow from master to slave only; a slave can be made shared too",
     );
     if v.outcome == crate::outcome::Outcome::Pass
-        && f.extra != t(&["master", "shared", "master_kept=true"])
+        && f.extra != t(&["master", "shared", "master: same group"])
     {
         return Ok(Verdict::fail(
             "tags of a slave made shared (slave and shared, same master)",
-            "[\"master\", \"shared\", \"master_kept=true\"]",
+            "[\"master\", \"shared\", \"master: same group\"]",
             format!("{:?}", f.extra),
         )
         .with_observed(v.observed));
@@ -934,9 +1018,9 @@ struct Mnt06 {
     tags: Vec<String>,
     bind_errno: String,
     rbind_errno: String,
-    /// After `rbind /tmp/r /tmp/r2`: which submounts were copied.
-    normal_sub_copied: bool,
-    unbindable_sub_copied: bool,
+    /// After `rbind /tmp/r /tmp/r2` (/tmp/r holding `ok` and the unbindable `no`): the
+    /// mount points at and under /tmp/r2.
+    rbind_copy_mounts: Vec<String>,
 }
 
 fn mnt_06_inside(cx: &Inside) -> Result<Value, StepError> {
@@ -960,8 +1044,7 @@ fn mnt_06_inside(cx: &Inside) -> Result<Value, StepError> {
             tags: tags("/tmp/u"),
             bind_errno,
             rbind_errno,
-            normal_sub_copied: mounted("/tmp/r2/ok"),
-            unbindable_sub_copied: mounted("/tmp/r2/no"),
+            rbind_copy_mounts: mounts_under(&table(), "/tmp/r2"),
         })
     })
 }
@@ -984,12 +1067,12 @@ fn mnt_06_check(cx: &mut Cx) -> CheckResult {
     e.eq(
         "ordinary submount copied by a recursive bind",
         true,
-        f.normal_sub_copied,
+        listed(&f.rbind_copy_mounts, "/tmp/r2/ok"),
     );
     e.eq(
         "unbindable submount copied by a recursive bind",
         false,
-        f.unbindable_sub_copied,
+        listed(&f.rbind_copy_mounts, "/tmp/r2/no"),
     );
     Ok(
         e.verdict("unbindable mounts refuse binds and are pruned from recursive binds")
@@ -998,8 +1081,7 @@ fn mnt_06_check(cx: &mut Cx) -> CheckResult {
                 "tags": f.tags,
                 "bind_errno": f.bind_errno,
                 "rbind_errno": f.rbind_errno,
-                "normal_sub_copied": f.normal_sub_copied,
-                "unbindable_sub_copied": f.unbindable_sub_copied,
+                "rbind_copy_mounts": f.rbind_copy_mounts,
             })),
     )
 }
@@ -1026,13 +1108,14 @@ pub const MNT_07: Property = Property {
 #[derive(Serialize, Deserialize, Debug)]
 struct Mnt07 {
     under_shared_tags: Vec<String>,
-    /// Its peer group differs from the parent's.
-    new_peer_group: bool,
-    /// The copy that arrived in the other namespace is in the same new group.
-    copy_in_same_group: bool,
-    propagated: bool,
+    /// How the shared parent's peer group stands to the new mount's.
+    parent_group: String,
+    /// How the peer group of the copy that arrived in the other namespace stands to the
+    /// new mount's.
+    copy_group: String,
     under_private_tags: Vec<String>,
-    under_private_propagated: bool,
+    /// The mount points under /tmp/s and /tmp/p in the other namespace afterwards.
+    in_other_ns: Vec<String>,
 }
 
 fn mnt_07_inside(cx: &Inside) -> Result<Value, StepError> {
@@ -1051,13 +1134,15 @@ fn mnt_07_inside(cx: &Inside) -> Result<Value, StepError> {
         let tb = table();
         enter(&a)?;
         let g = group_in(&ta, "/tmp/s/new", "shared");
+        let mut in_other_ns = mounts_under(&tb, "/tmp/s");
+        in_other_ns.extend(mounts_under(&tb, "/tmp/p"));
+        in_other_ns.sort();
         Ok(Mnt07 {
             under_shared_tags: tags_in(&ta, "/tmp/s/new"),
-            new_peer_group: g.is_some() && g != group_in(&ta, "/tmp/s", "shared"),
-            copy_in_same_group: g.is_some() && g == group_in(&tb, "/tmp/s/new", "shared"),
-            propagated: top(&tb, "/tmp/s/new").is_some(),
+            parent_group: relation(g, group_in(&ta, "/tmp/s", "shared")),
+            copy_group: relation(g, group_in(&tb, "/tmp/s/new", "shared")),
             under_private_tags: tags_in(&ta, "/tmp/p/new"),
-            under_private_propagated: top(&tb, "/tmp/p/new").is_some(),
+            in_other_ns,
         })
     })
 }
@@ -1072,18 +1157,18 @@ fn mnt_07_check(cx: &mut Cx) -> CheckResult {
     );
     e.eq(
         "its peer group is new (not the parent's)",
-        true,
-        f.new_peer_group,
+        "other group",
+        f.parent_group.as_str(),
     );
     e.eq(
         "it propagated to the parent's peer in the other namespace",
         true,
-        f.propagated,
+        listed(&f.in_other_ns, "/tmp/s/new"),
     );
     e.eq(
         "the propagated copy is in the same new peer group",
-        true,
-        f.copy_in_same_group,
+        "same group",
+        f.copy_group.as_str(),
     );
     e.eq(
         "tags of a new mount under a private parent",
@@ -1093,16 +1178,15 @@ fn mnt_07_check(cx: &mut Cx) -> CheckResult {
     e.eq(
         "a mount under a private parent propagated",
         false,
-        f.under_private_propagated,
+        listed(&f.in_other_ns, "/tmp/p/new"),
     );
     Ok(e.verdict("mounts inherit sharing from their parent")
         .with_observed(json!({
             "under_shared_tags": f.under_shared_tags,
-            "new_peer_group": f.new_peer_group,
-            "propagated": f.propagated,
-            "copy_in_same_group": f.copy_in_same_group,
+            "parent_peer_group_vs_new_mount": f.parent_group,
+            "copy_peer_group_vs_new_mount": f.copy_group,
             "under_private_tags": f.under_private_tags,
-            "under_private_propagated": f.under_private_propagated,
+            "mounts_in_other_ns": f.in_other_ns,
         })))
 }
 
@@ -1301,11 +1385,10 @@ pub const MNT_10: Property = Property {
 
 #[derive(Serialize, Deserialize, Debug)]
 struct Mnt10 {
-    plain_copy_arrived: bool,
-    plain_copy_after_umount: bool,
-    busy_copy_arrived: bool,
-    /// The copy in B that had a submount there, after A's umount.
-    busy_copy_after_umount: bool,
+    /// The mount points under /tmp/s in B once A mounted x and y (x stays plain, y gets
+    /// a submount in B), and after A unmounted both.
+    in_b_after_mounts: Vec<String>,
+    in_b_after_umounts: Vec<String>,
     umount_errno: String,
 }
 
@@ -1320,8 +1403,7 @@ fn mnt_10_inside(cx: &Inside) -> Result<Value, StepError> {
         tmpfs("/tmp/s/x")?;
         tmpfs("/tmp/s/y")?;
         enter(&b)?;
-        let plain_copy_arrived = mounted("/tmp/s/x");
-        let busy_copy_arrived = mounted("/tmp/s/y");
+        let in_b_after_mounts = mounts_under(&table(), "/tmp/s");
         // A private submount on B's copy of y (slave first, so it does not propagate).
         set_prop("/tmp/s/y", MsFlags::MS_SLAVE)?;
         tmpfs("/tmp/s/y/sub")?;
@@ -1330,10 +1412,8 @@ fn mnt_10_inside(cx: &Inside) -> Result<Value, StepError> {
         let umount_errno = try_umount("/tmp/s/y", nix::mount::MntFlags::empty());
         enter(&b)?;
         let r = Mnt10 {
-            plain_copy_arrived,
-            plain_copy_after_umount: mounted("/tmp/s/x"),
-            busy_copy_arrived,
-            busy_copy_after_umount: mounted("/tmp/s/y"),
+            in_b_after_mounts,
+            in_b_after_umounts: mounts_under(&table(), "/tmp/s"),
             umount_errno,
         };
         enter(&a)?;
@@ -1344,21 +1424,22 @@ fn mnt_10_inside(cx: &Inside) -> Result<Value, StepError> {
 fn mnt_10_check(cx: &mut Cx) -> CheckResult {
     let f: Mnt10 = run_sandboxed(cx)?;
     let mut e = Expect::new();
+    let (before, after) = (&f.in_b_after_mounts, &f.in_b_after_umounts);
     e.eq(
         "mounts propagated to the peer in the other namespace",
         (true, true),
-        (f.plain_copy_arrived, f.busy_copy_arrived),
+        (listed(before, "/tmp/s/x"), listed(before, "/tmp/s/y")),
     );
     e.eq("umount of the original", OK, f.umount_errno.as_str());
     e.eq(
         "propagated copy without submounts after the umount (removed)",
         false,
-        f.plain_copy_after_umount,
+        listed(after, "/tmp/s/x"),
     );
     e.eq(
         "propagated copy with a submount after the umount (kept)",
         true,
-        f.busy_copy_after_umount,
+        listed(after, "/tmp/s/y"),
     );
     Ok(
         e.verdict("umount propagates to copies without submounts only")
@@ -1390,10 +1471,12 @@ struct Mnt11 {
     /// Tags of the slave as seen from `/` and from a process chrooted in /tmp/jail.
     tags_from_root: Vec<String>,
     tags_from_jail: Vec<String>,
-    /// master:Y is the intermediate group in both views.
-    master_is_intermediate: bool,
-    /// propagate_from:X names the group that has a member inside the jail.
-    propagate_from_is_reachable_group: bool,
+    /// How master:Y in each view stands to the intermediate group (/tmp/b's).
+    master_from_root_vs_intermediate: String,
+    master_from_jail_vs_intermediate: String,
+    /// How propagate_from:X (seen from the jail) stands to the group that has a member
+    /// inside the jail (/tmp/jail/a's).
+    propagate_from_vs_reachable: String,
 }
 
 fn mnt_11_inside(cx: &Inside) -> Result<Value, StepError> {
@@ -1422,11 +1505,12 @@ fn mnt_11_inside(cx: &Inside) -> Result<Value, StepError> {
         Ok(Mnt11 {
             tags_from_root: tags_in(&from_root, "/tmp/jail/c"),
             tags_from_jail: tags_in(&jail, "/c"),
-            master_is_intermediate: middle.is_some()
-                && group_in(&from_root, "/tmp/jail/c", "master") == middle
-                && group_in(&jail, "/c", "master") == middle,
-            propagate_from_is_reachable_group: outer.is_some()
-                && group_in(&jail, "/c", "propagate_from") == outer,
+            master_from_root_vs_intermediate: relation(
+                middle,
+                group_in(&from_root, "/tmp/jail/c", "master"),
+            ),
+            master_from_jail_vs_intermediate: relation(middle, group_in(&jail, "/c", "master")),
+            propagate_from_vs_reachable: relation(outer, group_in(&jail, "/c", "propagate_from")),
         })
     })
 }
@@ -1446,13 +1530,16 @@ fn mnt_11_check(cx: &mut Cx) -> CheckResult {
     );
     e.eq(
         "master:Y names the immediate master group",
-        true,
-        f.master_is_intermediate,
+        ("same group", "same group"),
+        (
+            f.master_from_root_vs_intermediate.as_str(),
+            f.master_from_jail_vs_intermediate.as_str(),
+        ),
     );
     e.eq(
         "propagate_from:X names the dominant group reachable from that root",
-        true,
-        f.propagate_from_is_reachable_group,
+        "same group",
+        f.propagate_from_vs_reachable.as_str(),
     );
     Ok(
         e.verdict("propagate_from appears only where the master is out of reach")
@@ -1483,8 +1570,8 @@ pub const MNT_12: Property = Property {
 struct Mnt12 {
     /// Tags of the copy of the shared mount in the less privileged namespace.
     tags_inside: Vec<String>,
-    /// Its master is the original's peer group.
-    master_is_original_group: bool,
+    /// How its master stands to the original's peer group.
+    master_vs_original_group: String,
     /// A mount made in the less privileged namespace showed up in the creator's.
     propagated_back: bool,
     /// A mount made by the creator afterwards showed up in the less privileged one.
@@ -1512,7 +1599,7 @@ fn mnt_12_inside(cx: &Inside) -> Result<Value, StepError> {
         )?;
         Ok(Mnt12 {
             tags_inside,
-            master_is_original_group: original.is_some() && master == original,
+            master_vs_original_group: relation(original, master),
             propagated_back,
             received,
         })
@@ -1529,8 +1616,8 @@ fn mnt_12_check(cx: &mut Cx) -> CheckResult {
     );
     e.eq(
         "its master is the original peer group",
-        true,
-        f.master_is_original_group,
+        "same group",
+        f.master_vs_original_group.as_str(),
     );
     e.eq(
         "mount in the less privileged namespace propagated back",
@@ -1573,11 +1660,12 @@ struct Mnt13 {
     detach_locked_parent_errno: String,
     overmount_errno: String,
     umount_own_overmount_errno: String,
-    /// The propagated subtree arrived (root and submount).
-    subtree_arrived: bool,
+    /// The mount points at and under /tmp/s/pt once the subtree (root and submount)
+    /// was propagated in, and after the detach of its root.
+    subtree_after_propagation: Vec<String>,
     umount_propagated_sub_errno: String,
     detach_propagated_root_errno: String,
-    subtree_gone: bool,
+    subtree_after_detach: Vec<String>,
 }
 
 fn mnt_13_inside(cx: &Inside) -> Result<Value, StepError> {
@@ -1613,10 +1701,10 @@ fn mnt_13_inside(cx: &Inside) -> Result<Value, StepError> {
             },
             |_, _| bind("/tmp/tree", "/tmp/s/pt", MsFlags::MS_REC),
             || {
-                let arrived = mounted("/tmp/s/pt") && mounted("/tmp/s/pt/sub");
+                let arrived = mounts_under(&table(), "/tmp/s/pt");
                 let sub = try_umount("/tmp/s/pt/sub", MntFlags::empty());
                 let root = try_umount("/tmp/s/pt", MntFlags::MNT_DETACH);
-                let gone = !mounted("/tmp/s/pt") && !mounted("/tmp/s/pt/sub");
+                let gone = mounts_under(&table(), "/tmp/s/pt");
                 Ok((arrived, sub, root, gone))
             },
         )?;
@@ -1626,10 +1714,10 @@ fn mnt_13_inside(cx: &Inside) -> Result<Value, StepError> {
             detach_locked_parent_errno: first.2,
             overmount_errno: first.3,
             umount_own_overmount_errno: first.4,
-            subtree_arrived: second.0,
+            subtree_after_propagation: second.0,
             umount_propagated_sub_errno: second.1,
             detach_propagated_root_errno: second.2,
-            subtree_gone: second.3,
+            subtree_after_detach: second.3,
         })
     })
 }
@@ -1660,10 +1748,11 @@ fn mnt_13_check(cx: &mut Cx) -> CheckResult {
         &ok,
         &f.umount_own_overmount_errno,
     );
+    let arrived = &f.subtree_after_propagation;
     e.eq(
         "a subtree propagated in later arrived",
         true,
-        f.subtree_arrived,
+        listed(arrived, "/tmp/s/pt") && listed(arrived, "/tmp/s/pt/sub"),
     );
     e.eq(
         "umount2 of a submount inside the propagated subtree (locked to its root)",
@@ -1675,10 +1764,11 @@ fn mnt_13_check(cx: &mut Cx) -> CheckResult {
         &ok,
         &f.detach_propagated_root_errno,
     );
+    let left = &f.subtree_after_detach;
     e.eq(
         "the propagated subtree is gone after the detach",
         true,
-        f.subtree_gone,
+        !listed(left, "/tmp/s/pt") && !listed(left, "/tmp/s/pt/sub"),
     );
     Ok(
         e.verdict("inherited mounts are locked; a propagated subtree detaches as a unit")
@@ -1717,6 +1807,29 @@ struct MountAttr {
 
 /// MOUNT_ATTR_RDONLY of linux/mount.h.
 const MOUNT_ATTR_RDONLY: u64 = 0x1;
+
+/// The mount flags statvfs(3) reports for `path`, named as in mount(8) and
+/// space-separated ("rdonly nosuid"), or the errno of statvfs.
+fn mount_flags(path: &str) -> String {
+    use nix::sys::statvfs::FsFlags;
+    match nix::sys::statvfs::statvfs(path) {
+        Err(e) => crate::probe::errno_name(e),
+        Ok(s) => [
+            (FsFlags::ST_RDONLY, "rdonly"),
+            (FsFlags::ST_NOSUID, "nosuid"),
+            (FsFlags::ST_NODEV, "nodev"),
+            (FsFlags::ST_NOEXEC, "noexec"),
+            (FsFlags::ST_NOATIME, "noatime"),
+            (FsFlags::ST_NODIRATIME, "nodiratime"),
+            (FsFlags::ST_RELATIME, "relatime"),
+        ]
+        .iter()
+        .filter(|(f, _)| s.flags().contains(*f))
+        .map(|(_, n)| *n)
+        .collect::<Vec<_>>()
+        .join(" "),
+    }
+}
 
 fn mnt_14_inside(cx: &Inside) -> Result<Value, StepError> {
     let locked = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
@@ -1767,10 +1880,7 @@ fn mnt_14_inside(cx: &Inside) -> Result<Value, StepError> {
                     )
                 };
                 out.set("mount_setattr_clear_rdonly", sys_res(r));
-                let ro = nix::sys::statvfs::statvfs(at("/tmp/ro").as_str())
-                    .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
-                    .unwrap_or(false);
-                out.set("still_rdonly", crate::kit::fact::yes(ro));
+                out.set("flags_after", mount_flags(&at("/tmp/ro")));
                 Ok(out)
             },
             |_, _| Ok(()),
@@ -1806,10 +1916,12 @@ fn mnt_14_check(cx: &mut Cx) -> CheckResult {
             &[("mount_setattr_clear_rdonly", "EPERM")],
         );
     }
-    f.judge(
-        &mut e,
-        "the mount is still read-only",
-        &[("still_rdonly", "yes")],
+    let flags = f.get("flags_after").unwrap_or("not run");
+    e.that(
+        "the mount is still read-only: flags_after",
+        flags.split(' ').any(|f| f == "rdonly"),
+        "rdonly among the flags",
+        flags,
     );
     Ok(
         e.verdict("locked flags cannot be cleared in a less privileged namespace")
@@ -1996,11 +2108,21 @@ fn mnt_ns_info(fd: i32) -> Result<MntNsInfo, nix::errno::Errno> {
 struct Mnt17 {
     /// What the first call the kernel did not support answered, if any.
     unsupported: Option<String>,
-    info_id_matches_mntns_id: bool,
-    info_nr_mounts_matches_mountinfo: bool,
-    listmount_other_ns_count_matches: bool,
-    statmount_ns_id_matches: bool,
+    /// NS_MNT_GET_INFO's mnt_ns_id against NS_GET_MNTNS_ID (ids differ per run):
+    /// `same` or `differs`.
+    info_id_vs_mntns_id: String,
+    /// NS_MNT_GET_INFO's nr_mounts minus the lines of the namespace's mountinfo.
+    info_nr_mounts_minus_mountinfo_lines: i64,
+    /// The ids listmount(2) gave for namespace B minus the lines of B's mountinfo.
+    listmount_other_ns_count_minus_mountinfo_lines: i64,
+    /// statmount(2)'s mnt_ns_id of a mount of B against B's NS_GET_MNTNS_ID.
+    statmount_ns_id_vs_mntns_id: String,
     mntns_id_on_uts_errno: String,
+}
+
+/// `same` or `differs`, for values that differ per run (ids).
+fn same(a: u64, b: u64) -> String {
+    if a == b { "same" } else { "differs" }.to_string()
 }
 
 fn mnt_17_inside(cx: &Inside) -> Result<Value, StepError> {
@@ -2026,8 +2148,8 @@ fn mnt_17_inside(cx: &Inside) -> Result<Value, StepError> {
                 return Ok(f);
             }
         };
-        f.info_id_matches_mntns_id = info_a.mnt_ns_id == a_id;
-        f.info_nr_mounts_matches_mountinfo = info_a.nr_mounts as usize == table().len();
+        f.info_id_vs_mntns_id = same(info_a.mnt_ns_id, a_id);
+        f.info_nr_mounts_minus_mountinfo_lines = i64::from(info_a.nr_mounts) - table().len() as i64;
         let b = new_mntns()?;
         tmpfs("/tmp/extra")?;
         let b_count = table().len();
@@ -2059,7 +2181,7 @@ fn mnt_17_inside(cx: &Inside) -> Result<Value, StepError> {
             ));
             return Ok(f);
         }
-        f.listmount_other_ns_count_matches = n as usize == b_count;
+        f.listmount_other_ns_count_minus_mountinfo_lines = n as i64 - b_count as i64;
         let req = MntIdReq {
             size: 32,
             spare: 0,
@@ -2085,7 +2207,7 @@ fn mnt_17_inside(cx: &Inside) -> Result<Value, StepError> {
             ));
             return Ok(f);
         }
-        f.statmount_ns_id_matches = buf[STATMOUNT_NS_ID_OFFSET / 8] == b_id;
+        f.statmount_ns_id_vs_mntns_id = same(buf[STATMOUNT_NS_ID_OFFSET / 8], b_id);
         Ok(f)
     })
 }
@@ -2115,23 +2237,23 @@ fn mnt_17_check(cx: &mut Cx) -> CheckResult {
     );
     e.eq(
         "NS_MNT_GET_INFO id equals NS_GET_MNTNS_ID",
-        true,
-        f.info_id_matches_mntns_id,
+        "same",
+        f.info_id_vs_mntns_id.as_str(),
     );
     e.eq(
-        "NS_MNT_GET_INFO nr_mounts equals the mountinfo lines",
-        true,
-        f.info_nr_mounts_matches_mountinfo,
+        "NS_MNT_GET_INFO nr_mounts equals the mountinfo lines (difference)",
+        0,
+        f.info_nr_mounts_minus_mountinfo_lines,
     );
     e.eq(
-        "listmount of another namespace by id lists its mounts",
-        true,
-        f.listmount_other_ns_count_matches,
+        "listmount of another namespace by id lists its mounts (count minus mountinfo lines)",
+        0,
+        f.listmount_other_ns_count_minus_mountinfo_lines,
     );
     e.eq(
         "statmount STATMOUNT_MNT_NS_ID names that namespace",
-        true,
-        f.statmount_ns_id_matches,
+        "same",
+        f.statmount_ns_id_vs_mntns_id.as_str(),
     );
     Ok(
         e.verdict("mount namespace ids are consistent across nsfs, listmount and statmount")
