@@ -383,6 +383,16 @@ impl Child {
         Ok(e)
     }
 
+    /// Kill the helper with SIGKILL and reap it, as a step: a kill or a wait that
+    /// fails is the error (the helper may still live), not ignored as in [`Child::kill`].
+    pub fn end(&mut self) -> Result<Exit, StepError> {
+        if let Some(e) = self.exit {
+            return Ok(e);
+        }
+        nix::sys::signal::kill(self.pid, Signal::SIGKILL).step("kill the helper (SIGKILL)")?;
+        self.wait()
+    }
+
     /// Kill the helper with SIGKILL and reap it.
     pub fn kill(&mut self) {
         if self.exit.is_none() {

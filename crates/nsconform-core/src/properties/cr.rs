@@ -628,7 +628,7 @@ pub const CR_08: Property = Property {
     man: "clone(2) ERRORS EINVAL; unshare(2) CLONE_NEWIPC, CLONE_SYSVSEM",
     prereq: Prereq::ROOTLESS.config(&["CONFIG_IPC_NS"]),
     coverage: "new",
-    controls: &[Control::NoNewIpc, Control::Fault(Call::CloneNs), Control::Fault(Call::Wait)],
+    controls: &[Control::NoNewIpc, Control::Fault(Call::CloneNs)],
     calls: &[Call::Unshare, Call::CloneNs, Call::SysvIpc, Call::Kill, Call::Wait],
     global: false,
     subject: None,
@@ -674,12 +674,15 @@ fn cr_08_inside(cx: &Inside) -> Result<Value, StepError> {
     // SAFETY: GETVAL of semaphore 0.
     let val = || unsafe { libc::semctl(id, 0, libc::GETVAL) }.to_string();
     {
-        let (_plain, ()) = held("semop +1 with SEM_UNDO", || sem_add_undo(id))?;
+        let (mut plain, ()) = held("semop +1 with SEM_UNDO", || sem_add_undo(id))?;
         t.set("value while a SEM_UNDO holder lives", val());
+        // "After it exited" only once it is reaped: a failed wait is a step error, never
+        // a value read while the holder may still live.
+        plain.end()?;
     }
     t.set("value after it exited", val());
     {
-        let (_moved, ()) = held("semop +1 with SEM_UNDO, then unshare IPC", || {
+        let (mut moved, ()) = held("semop +1 with SEM_UNDO, then unshare IPC", || {
             sem_add_undo(id)?;
             unshare_step(CloneFlags::CLONE_NEWIPC)
         })?;
@@ -687,6 +690,7 @@ fn cr_08_inside(cx: &Inside) -> Result<Value, StepError> {
             "value while the holder lives after unshare(CLONE_NEWIPC)",
             val(),
         );
+        moved.end()?;
     }
     // SAFETY: removing our own set.
     unsafe { libc::semctl(id, 0, libc::IPC_RMID) };
