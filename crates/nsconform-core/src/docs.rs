@@ -44,7 +44,18 @@ pub fn properties_markdown() -> String {
             esc(p.man),
             privilege,
             kernel,
-            p.prereq.config.join(" "),
+            p.prereq
+                .config
+                .iter()
+                .map(|c| c.to_string())
+                .chain(
+                    p.prereq
+                        .modules
+                        .iter()
+                        .map(|m| format!("{} (module {})", m.config, m.name))
+                )
+                .collect::<Vec<_>>()
+                .join(" "),
             controls.join(" "),
             calls.join(" "),
             if p.subject.is_some() { "yes" } else { "" },

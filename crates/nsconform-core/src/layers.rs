@@ -9,7 +9,7 @@ use std::path::Path;
 /// The layer of a top-level module; `None` for the crate root.
 fn rank(top: &str) -> Option<u8> {
     Some(match top {
-        "outcome" | "env" | "mountinfo" | "ns" | "environment" | "kernellog" => 0,
+        "outcome" | "env" | "mountinfo" | "ns" | "environment" | "kernellog" | "kmod" => 0,
         "probe" => 1,
         "kit" => 2,
         "host" | "hostchange" | "harness" | "observation" | "contain" | "cleanup" => 3,

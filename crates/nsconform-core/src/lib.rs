@@ -5,7 +5,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | leaves | [`outcome`], [`env`], [`environment`], [`mountinfo`], [`ns`], [`kernellog`] |
+//! | leaves | [`outcome`], [`env`], [`environment`], [`mountinfo`], [`ns`], [`kernellog`], [`kmod`] |
 //! | probe | [`probe`]: the single-threaded process that does all namespace work |
 //! | kit | [`kit`]: the helpers the checks share (fork, facts, /proc, guard) |
 //! | host, harness | [`host`], [`hostchange`], [`harness`], [`observation`], [`contain`], [`cleanup`]: starting the probe, looking from outside, what a subject changed on the host, containing untrusted programs, undoing what a run made (also after signals and SIGKILL) |
@@ -34,6 +34,7 @@ pub mod host;
 pub mod hostchange;
 pub mod kernellog;
 pub mod kit;
+pub mod kmod;
 #[cfg(test)]
 mod layers;
 pub mod mountinfo;

@@ -6,6 +6,7 @@ use crate::env::Env;
 use crate::environment::Environment;
 use crate::harness::{Cx, RunOptions};
 use crate::kernellog::{self, KernelHealth, Trouble};
+use crate::kmod;
 use crate::outcome::{Outcome, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -157,6 +158,23 @@ pub fn run_all_watched(
     (results, health)
 }
 
+/// Why `p` cannot run: a kernel module it needs could not be loaded (waits for the
+/// load to end). `None` when its prerequisites are unmet anyway (it skips).
+fn module_missing(p: &Property, env: &Env, modules: &kmod::Preload) -> Option<String> {
+    if p.prereq.unmet(env).is_some() {
+        return None;
+    }
+    p.prereq.modules_to_load(env).into_iter().find_map(|m| {
+        modules.wait(m.name).err().map(|why| {
+            format!(
+                "needs the kernel module {} ({}=m), which could not be loaded: {why}; the \
+                 kernel was not judged (load it, or give the VM this kernel's modules)",
+                m.name, m.config
+            )
+        })
+    })
+}
+
 /// Pin each trouble line read during a run (with the properties running then): to the
 /// one property running, or, of several, to those under which `again(id)` (the property
 /// run alone) makes the kernel report trouble again; to none when nothing ran.
@@ -243,11 +261,23 @@ fn run_all_inner(
     progress: &(dyn Fn(&PropertyResult) + Sync),
     watch: Option<&Watch>,
 ) -> Vec<PropertyResult> {
+    // Every module the selection needs, loading in the background from now on.
+    let modules = kmod::preload(
+        props
+            .iter()
+            .flat_map(|p| p.prereq.modules_to_load(env))
+            .map(|m| m.name)
+            .collect(),
+        nix::unistd::geteuid().is_root(),
+    );
     let one = |p: &'static Property| {
         if let Some(w) = watch {
             w.started(p.id);
         }
-        let r = run_property(p, env, opts, None);
+        let r = match module_missing(p, env, &modules) {
+            Some(why) => PropertyResult::of(p, None, Verdict::error(why), 0),
+            None => run_property(p, env, opts, None),
+        };
         if let Some(w) = watch {
             w.ended(p.id);
         }

@@ -94,6 +94,33 @@ pub struct Prereq {
     pub config: &'static [&'static str],
     /// Programs that must be on PATH.
     pub tools: &'static [&'static str],
+    /// Kernel modules the check needs loaded where the kernel has them as modules
+    /// (`CONFIG_X=m`): loaded before the run ([`crate::kmod`]); one that cannot be
+    /// loaded makes the property an `error` naming it. A kernel built without the
+    /// option skips the property.
+    pub modules: &'static [KernelModule],
+}
+
+/// A kernel module and the option that builds it.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelModule {
+    pub config: &'static str,
+    pub name: &'static str,
+}
+
+impl KernelModule {
+    pub const EXT4: KernelModule = KernelModule {
+        config: "CONFIG_EXT4_FS",
+        name: "ext4",
+    };
+    pub const OVERLAY: KernelModule = KernelModule {
+        config: "CONFIG_OVERLAY_FS",
+        name: "overlay",
+    };
+    pub const VETH: KernelModule = KernelModule {
+        config: "CONFIG_VETH",
+        name: "veth",
+    };
 }
 
 impl Prereq {
@@ -102,6 +129,7 @@ impl Prereq {
         min_kernel: None,
         config: &[],
         tools: &[],
+        modules: &[],
     };
     pub const ROOT: Prereq = Prereq {
         privilege: Privilege::Root,
@@ -123,6 +151,24 @@ impl Prereq {
         self.tools = tools;
         self
     }
+    pub const fn modules(mut self, modules: &'static [KernelModule]) -> Prereq {
+        self.modules = modules;
+        self
+    }
+
+    /// The modules of this prerequisite the run must load: those the kernel has as
+    /// modules (or whose option is unknown: no kernel config to read).
+    pub fn modules_to_load(&self, env: &Env) -> Vec<&'static KernelModule> {
+        self.modules
+            .iter()
+            .filter(|m| {
+                !matches!(
+                    env.config(m.config),
+                    Some(ConfigState::Builtin | ConfigState::Unset)
+                )
+            })
+            .collect()
+    }
 
     /// The reason this prerequisite is not met in `env`, or `None` when it is.
     pub fn unmet(&self, env: &Env) -> Option<String> {
@@ -139,6 +185,14 @@ impl Prereq {
         for option in self.config {
             if env.config(option) == Some(ConfigState::Unset) {
                 return Some(format!("kernel built without {option}"));
+            }
+        }
+        for m in self.modules {
+            if env.config(m.config) == Some(ConfigState::Unset) {
+                return Some(format!(
+                    "kernel built without {} (module {})",
+                    m.config, m.name
+                ));
             }
         }
         for tool in self.tools {

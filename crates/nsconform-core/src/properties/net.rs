@@ -8,7 +8,7 @@ use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::view::{self, Interface};
 use crate::probe::{Inside, Launch, StepError, StepExt};
-use crate::spec::{Area, Call, CheckResult, Control, Prereq, Property};
+use crate::spec::{Area, Call, CheckResult, Control, KernelModule, Prereq, Property};
 use nix::mount::{mount, MsFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -678,7 +678,8 @@ pub const NET_05: Property = Property {
     title: "A veth pair spanning two network namespaces carries UDP both ways; when one namespace dies both ends of the pair disappear",
     man: "network_namespaces(7); veth(4)",
     prereq: Prereq::ROOTLESS
-        .config(&["CONFIG_NET_NS", "CONFIG_VETH"])
+        .config(&["CONFIG_NET_NS"])
+        .modules(&[KernelModule::VETH])
         .tools(&["ip"]),
     coverage: "LTP:netns_comm",
     controls: &[Control::NoNewNet],
@@ -1017,7 +1018,8 @@ pub const NET_09: Property = Property {
     title: "The same device name exists in two network namespaces at once; moving a device into a namespace where its name or altname is taken fails (EEXIST) and leaves it in place",
     man: "network_namespaces(7); rtnetlink(7); ip-link(8) \"netns\"",
     prereq: Prereq::ROOTLESS
-        .config(&["CONFIG_NET_NS", "CONFIG_VETH"])
+        .config(&["CONFIG_NET_NS"])
+        .modules(&[KernelModule::VETH])
         .tools(&["ip"]),
     coverage: "KST:net/netns-name.sh",
     controls: &[Control::NoNewNet],
@@ -1186,7 +1188,8 @@ pub const NET_10: Property = Property {
     title: "rtnetlink link notifications (RTMGRP_LINK) are delivered only to listeners in the network namespace where the link changed",
     man: "netlink(7); rtnetlink(7)",
     prereq: Prereq::ROOTLESS
-        .config(&["CONFIG_NET_NS", "CONFIG_VETH"])
+        .config(&["CONFIG_NET_NS"])
+        .modules(&[KernelModule::VETH])
         .tools(&["ip"]),
     coverage: "LTP:netns_netlink",
     controls: &[Control::NoNewNet],

@@ -10,7 +10,7 @@ use crate::kit::{facts, io_res, res, sys_res, write_res, Fork, Table, OK};
 use crate::observation::SubjectObservation;
 use crate::outcome::{Expect, Verdict};
 use crate::probe::{errno_name, Inside, Launch, StepError, StepExt};
-use crate::spec::{Area, Call, CheckResult, Control, Prereq, Property};
+use crate::spec::{Area, Call, CheckResult, Control, KernelModule, Prereq, Property};
 use nix::sched::{unshare, CloneFlags};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -1638,7 +1638,10 @@ pub const USER_16: Property = Property {
     area: Area::User,
     title: "Root of a non-initial user namespace gets EPERM for global operations: settimeofday, mknod of a device, finit_module, mounting a block-device filesystem",
     man: "user_namespaces(7) \"Effect of capabilities within a user namespace\"",
-    prereq: Prereq::ROOTLESS.kernel(3, 8).config(&["CONFIG_USER_NS"]),
+    prereq: Prereq::ROOTLESS
+        .kernel(3, 8)
+        .config(&["CONFIG_USER_NS"])
+        .modules(&[KernelModule::EXT4]),
     coverage: "new",
     controls: &[Control::NoNewUser, Control::Fault(Call::Mount)],
     calls: &[Call::Mount],
@@ -2295,7 +2298,10 @@ pub const USER_24: Property = Property {
     area: Area::User,
     title: "Root of a user namespace owning the mount namespace can mount tmpfs, ramfs, devpts, mqueue (own IPC ns), proc (own PID ns), sysfs (own net ns), cgroup2, overlay (5.11+); a plain mount(2) of bpf or a block-device filesystem gives EPERM",
     man: "user_namespaces(7) \"Interaction of user namespaces and other types of namespaces\"",
-    prereq: Prereq::ROOTLESS.kernel(4, 6).config(&["CONFIG_USER_NS"]),
+    prereq: Prereq::ROOTLESS
+        .kernel(4, 6)
+        .config(&["CONFIG_USER_NS"])
+        .modules(&[KernelModule::EXT4, KernelModule::OVERLAY]),
     coverage: "OTH:~BW (proc, tmpfs, devpts, overlay); KST:~mount/unprivileged-remount-test",
     controls: &[Control::NoNewUser, Control::Fault(Call::Mount)],
     calls: &[Call::Mount],

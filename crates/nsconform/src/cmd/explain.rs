@@ -37,6 +37,19 @@ pub fn explain(p: &Property, snapshots: &Path) -> String {
     if !p.prereq.config.is_empty() {
         let _ = writeln!(s, "  kernel config: {}", p.prereq.config.join(" "));
     }
+    if !p.prereq.modules.is_empty() {
+        let mods: Vec<String> = p
+            .prereq
+            .modules
+            .iter()
+            .map(|m| format!("{} ({})", m.name, m.config))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  modules:       {} (loaded before the run where they are modules)",
+            mods.join(" ")
+        );
+    }
     if !p.prereq.tools.is_empty() {
         let _ = writeln!(s, "  tools:         {}", p.prereq.tools.join(" "));
     }

@@ -82,6 +82,10 @@ pub struct VmArgs {
     /// Extra kernel command-line word (repeatable).
     #[arg(long, value_name = "WORD")]
     append: Vec<String>,
+    /// Environment variable for nsconform in the guest (repeatable); overrides the
+    /// guest's defaults (PATH, HOME, ...).
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_env)]
+    env: Vec<(String, String)>,
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -94,6 +98,15 @@ pub struct VmArgs {
     /// Arguments for `nsconform run` inside the guest (selection, --rootless-as, ...).
     #[arg(last = true)]
     pub run_args: Vec<String>,
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
+            Ok((k.to_string(), v.to_string()))
+        }
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
 }
 
 pub fn run(args: VmArgs) -> Result<i32> {
@@ -166,6 +179,7 @@ pub fn run(args: VmArgs) -> Result<i32> {
     cfg.accel = accel;
     cfg.kvm_fallback = auto;
     cfg.extra_cmdline = args.append.clone();
+    cfg.env = args.env.clone();
     cfg.cwd = Some(PathBuf::from("/"));
     cfg.stream_console = !args.quiet;
     // A plain progress line (also in a CI log, also with --quiet): a TCG boot takes a while.
