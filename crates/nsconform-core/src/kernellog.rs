@@ -2,7 +2,7 @@
 //! after, and the kernel's own trouble reports in its log (`/dev/kmsg`): `WARNING:`,
 //! `BUG:`, oopses, lockdep, KASAN/UBSAN, RCU stalls, hung tasks. A property whose
 //! assertion holds while the kernel reports trouble has not shown that the kernel is
-//! fine: the run layer ([`crate::run`]) attributes each report to the properties
+//! fine: the run layer attributes each report to the properties
 //! running when it was read and fails the one it can pin down.
 //!
 //! Only records of the kernel facility count: the kernel files everything written to
