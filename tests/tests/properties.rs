@@ -225,7 +225,7 @@ const FAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// faulted in turn ([`Control::Fault`]), in each mode that can run here; a listed group
 /// must change the verdict (fail, error or timeout) in every mode, an unlisted one may
 /// change it in no mode, or only in some (a step one mode takes and the other does not,
-/// e.g. CR-03's drop to uid 65534 as root). The snapshot holds every changed outcome.
+/// e.g. CR-03's drop to uid 65534 as root). The snapshot holds the listed calls' outcomes.
 fn calls(p: &'static Property) -> Result<Completion, Failed> {
     let modes: Vec<Mode> = MODES
         .into_iter()
@@ -295,7 +295,10 @@ fn calls(p: &'static Property) -> Result<Completion, Failed> {
                 serde_json::Value::Object(by_mode.clone())
             ));
         }
-        if !by_mode.is_empty() {
+        // The snapshot holds the listed calls' outcomes: an unlisted call that changes
+        // the verdict in one mode only may do so now and then (MNT-02 privileged under
+        // clone-ns, seen once in CI), and is allowed either way.
+        if listed {
             changed.insert(call.name().into(), serde_json::Value::Object(by_mode));
         }
     }
