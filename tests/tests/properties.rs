@@ -287,7 +287,11 @@ fn calls(p: &'static Property) -> Result<Completion, Failed> {
                     .join(" and ")
             ));
         }
-        if !listed && by_mode.len() == modes.len() && modes.len() == defined_modes(p) {
+        // Faults of wait(2) and kill(2) leave helpers unreaped or alive, and what a check
+        // then sees can depend on timing (SETNS-07 under wait, now and then): an unlisted
+        // wait or kill that changes the verdict is not held against the list.
+        let racy = matches!(call, Call::Wait | Call::Kill);
+        if !listed && !racy && by_mode.len() == modes.len() && modes.len() == defined_modes(p) {
             problems.push(format!(
                 "does not list the call {} ({}), but its verdict rests on it: {}",
                 call.name(),
