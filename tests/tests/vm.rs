@@ -350,33 +350,7 @@ fn the_vm_works_with_everything_under_tmp() {
 fn accel_auto_falls_back_to_tcg_when_kvm_fails_the_kernel() {
     nsconform_tests::require_root("apt-get download, QEMU");
     let tmp = tempfile::tempdir_in(nsconform_tests::target_dir()).unwrap();
-    let out = tmp.path().join("auto.json");
-    let c = nsconform_tests::capture(
-        duct::cmd(
-            nsconform_tests::cli(),
-            [
-                "vm",
-                "--debian",
-                "6.1",
-                "--accel",
-                "auto",
-                "--quiet",
-                "--timeout",
-                "120",
-                "--format",
-                "json",
-                "-o",
-                out.to_str().unwrap(),
-                "--",
-                "UTS-01",
-            ],
-        )
-        .env("NSCONFORM_VM_CACHE", cache())
-        .env_remove("NSCONFORM_VM_ACCEL"),
-    );
-    assert_eq!(c.code, 0, "{}", c.text());
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let (c, r) = uts_01_with_accel_auto(tmp.path(), "120", None);
     let accel = r["vm"]["accel"].as_str().unwrap();
     let kvm_chosen = nsconform_vm::probe_kvm().is_ok();
     match (kvm_chosen, accel, r["vm"].get("kvm_fallback")) {
@@ -394,6 +368,45 @@ fn accel_auto_falls_back_to_tcg_when_kvm_fails_the_kernel() {
         ),
     }
     assert_eq!(r["results"][0]["outcome"], "pass", "{}", c.text());
+}
+
+/// `nsconform vm --debian 6.1 --accel auto -- UTS-01` with NSCONFORM_VM_ACCEL unset (and
+/// `qemu` as NSCONFORM_QEMU when given), its report written into `dir`: the run and the
+/// report, once it exited 0.
+fn uts_01_with_accel_auto(
+    dir: &std::path::Path,
+    timeout: &str,
+    qemu: Option<&std::path::Path>,
+) -> (nsconform_tests::Captured, serde_json::Value) {
+    let out = dir.join("accel-auto.json");
+    let mut cmd = duct::cmd(
+        nsconform_tests::cli(),
+        [
+            "vm",
+            "--debian",
+            "6.1",
+            "--accel",
+            "auto",
+            "--quiet",
+            "--timeout",
+            timeout,
+            "--format",
+            "json",
+            "-o",
+            out.to_str().unwrap(),
+            "--",
+            "UTS-01",
+        ],
+    )
+    .env("NSCONFORM_VM_CACHE", cache())
+    .env_remove("NSCONFORM_VM_ACCEL");
+    if let Some(q) = qemu {
+        cmd = cmd.env("NSCONFORM_QEMU", q);
+    }
+    let c = nsconform_tests::capture(cmd);
+    assert_eq!(c.code, 0, "{}", c.text());
+    let r = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    (c, r)
 }
 
 /// The fallback itself, wherever the suite runs: a QEMU wrapper (NSCONFORM_QEMU) that
@@ -437,32 +450,7 @@ fn a_kvm_internal_error_boots_the_kernel_again_under_tcg() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    let out = tmp.path().join("fallback.json");
-    let c = nsconform_tests::capture(
-        duct::cmd(
-            nsconform_tests::cli(),
-            [
-                "vm",
-                "--debian",
-                "6.1",
-                "--quiet",
-                "--timeout",
-                "100",
-                "--format",
-                "json",
-                "-o",
-                out.to_str().unwrap(),
-                "--",
-                "UTS-01",
-            ],
-        )
-        .env("NSCONFORM_VM_CACHE", cache())
-        .env("NSCONFORM_QEMU", &wrapper)
-        .env_remove("NSCONFORM_VM_ACCEL"),
-    );
-    assert_eq!(c.code, 0, "{}", c.text());
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let (c, r) = uts_01_with_accel_auto(tmp.path(), "100", Some(&wrapper));
     assert_eq!(r["vm"]["accel"], "tcg", "{}", c.text());
     let why = r["vm"]["kvm_fallback"].as_str().unwrap_or_default();
     assert!(
